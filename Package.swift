@@ -1,0 +1,49 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "pgseal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pgseal", targets: ["pgseal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Thin module maps over the given C libraries.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        // One module per concern.
+        .target(name: "Seal", dependencies: ["COpenSSL"]),
+        .target(name: "CanonicalJSON", dependencies: ["Seal"]),
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(name: "Archive", dependencies: ["CArchive"]),
+        .target(name: "ObjectStore", dependencies: ["Seal"]),
+        .target(name: "Export", dependencies: [
+            "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "pgseal", dependencies: [
+            "Export", "Archive", "ObjectStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Test support: real servers and real peer tools, started on loopback.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CanonicalJSONTests", dependencies: ["CanonicalJSON", "Seal"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
+        .testTarget(name: "SealTests", dependencies: ["Seal"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Seal"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres"]),
+    ]
+)
