@@ -21,11 +21,12 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // One module per concern.
-        .target(name: "Seal", dependencies: ["COpenSSL"]),
+        .target(name: "ByteStreams"),
+        .target(name: "Seal", dependencies: ["COpenSSL", "ByteStreams"]),
         .target(name: "CanonicalJSON", dependencies: ["Seal"]),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
-        .target(name: "Archive", dependencies: ["CArchive"]),
-        .target(name: "ObjectStore", dependencies: ["Seal"]),
+        .target(name: "Archive", dependencies: ["CArchive", "ByteStreams"]),
+        .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams"]),
         .target(name: "Export", dependencies: [
             "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore",
             .product(name: "Logging", package: "swift-log"),

@@ -1,0 +1,18 @@
+/// An error from libarchive, or from the stream it was reading or writing.
+public struct ArchiveError: Error, CustomStringConvertible {
+    public let operation: String
+    public let message: String
+    /// The error of the sink or source beneath, when that is what failed.
+    public let underlying: Error?
+
+    public init(operation: String, message: String, underlying: Error? = nil) {
+        self.operation = operation
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let underlying { return "\(underlying)" }
+        return "\(operation): \(message)"
+    }
+}

@@ -1,0 +1,99 @@
+import ByteStreams
+import CArchive
+
+/// One entry's header, as read.
+public struct TarEntry: Sendable {
+    public let path: String
+    public let size: Int64
+    public let isRegularFile: Bool
+}
+
+/// Reads a tar stream, compressed with zstd, gzip or not at all, from a `ByteSource`, entry by
+/// entry, with fixed-size buffers. The libarchive handle is owned here and freed in `deinit`.
+public final class TarReader {
+    private let handle: OpaquePointer
+    private let input: InputContext
+
+    final class InputContext {
+        let source: ByteSource
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        var error: Error?
+        init(_ source: ByteSource) { self.source = source }
+        deinit { buffer.deallocate() }
+    }
+
+    public init(source: ByteSource) throws(ArchiveError) {
+        guard let handle = archive_read_new() else {
+            throw ArchiveError(operation: "archive_read_new", message: "out of memory")
+        }
+        self.handle = handle
+        self.input = InputContext(source)
+        archive_read_support_filter_zstd(handle)
+        archive_read_support_filter_gzip(handle)
+        archive_read_support_format_tar(handle)
+        let context = Unmanaged.passUnretained(input).toOpaque()
+        let status = archive_read_open(handle, context, nil, { _, context, bufferOut in
+            let input = Unmanaged<InputContext>.fromOpaque(context!).takeUnretainedValue()
+            do {
+                let n = try input.source.read(into: input.buffer)
+                bufferOut?.pointee = UnsafeRawPointer(input.buffer.baseAddress)
+                return la_ssize_t(n)
+            } catch {
+                input.error = error
+                return -1
+            }
+        }, nil)
+        if status != ARCHIVE_OK { throw self.error("open") }
+    }
+
+    deinit { archive_read_free(handle) }
+
+    /// The next entry's header, or nil at the end of the archive.
+    public func nextEntry() throws(ArchiveError) -> TarEntry? {
+        var entry: OpaquePointer?
+        let status = archive_read_next_header(handle, &entry)
+        if status == ARCHIVE_EOF { return nil }
+        if status < ARCHIVE_WARN { throw error("read header") }
+        guard let entry else { return nil }
+        let path = archive_entry_pathname_utf8(entry).map { String(cString: $0) }
+            ?? archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+        return TarEntry(
+            path: path, size: Int64(archive_entry_size(entry)),
+            isRegularFile: archive_entry_filetype(entry) == regularFileType)
+    }
+
+    /// Reads the current entry's data; 0 at its end.
+    public func readData(into buffer: UnsafeMutableRawBufferPointer) throws(ArchiveError) -> Int {
+        let n = archive_read_data(handle, buffer.baseAddress, buffer.count)
+        if n < 0 { throw error("read data") }
+        return n
+    }
+
+    /// Reads the current entry to its end, lending each piece to `body`.
+    public func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try readData(into: buffer)
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
+    /// The current entry's data, whole: for small entries such as the manifest.
+    public func readAll(limit: Int) throws -> [UInt8] {
+        var data: [UInt8] = []
+        try forEachBlock { piece in
+            guard data.count + piece.count <= limit else {
+                throw ArchiveError(operation: "read entry", message: "entry larger than \(limit) bytes")
+            }
+            data.append(contentsOf: piece)
+        }
+        return data
+    }
+
+    private func error(_ operation: String) -> ArchiveError {
+        let message = archive_error_string(handle).map { String(cString: $0) } ?? "unknown libarchive error"
+        return ArchiveError(operation: operation, message: message, underlying: input.error)
+    }
+}

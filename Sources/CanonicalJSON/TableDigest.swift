@@ -1,0 +1,37 @@
+import Seal
+
+/// Row hashes and the table digest of docs/FORMAT.md: a row hash is the SHA-256 of the
+/// line's bytes without its newline; the table digest is the SHA-256 over the row hashes in
+/// key order, each written as 64 lowercase hex characters and a newline — so that
+/// `while read -r l; do printf %s "$l" | sha256sum; done | cut -c1-64 | sha256sum` gives it too.
+public final class TableDigest {
+    private let rowHasher = SHA256Hasher()
+    private let tableHasher = SHA256Hasher()
+    private var hexLine = [UInt8](repeating: UInt8(ascii: "\n"), count: 65)
+    public private(set) var rows = 0
+
+    public init() {}
+
+    /// Hashes one row, folds its hash into the table digest and returns it.
+    @discardableResult
+    public func add(row line: UnsafeRawBufferPointer) -> Digest {
+        rowHasher.update(line)
+        let digest = rowHasher.finalize()
+        add(rowHash: digest)
+        return digest
+    }
+
+    public func add(rowHash digest: Digest) {
+        hexLine.withUnsafeMutableBytes { buffer in
+            digest.writeHex(to: buffer.baseAddress!)
+            tableHasher.update(UnsafeRawBufferPointer(buffer))
+        }
+        rows += 1
+    }
+
+    /// The digest of all rows added; the accumulator starts again empty.
+    public func finalize() -> Digest {
+        rows = 0
+        return tableHasher.finalize()
+    }
+}

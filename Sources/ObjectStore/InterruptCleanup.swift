@@ -1,0 +1,56 @@
+import Dispatch
+import Foundation
+
+/// Removes temporary files when the process is interrupted (SIGINT, SIGTERM, SIGHUP), so that
+/// an interrupted export leaves nothing behind; then exits with 128 + the signal number, as a
+/// shell would report it. SIGKILL cannot be caught: what it leaves is a hidden `.partial-`
+/// file, never a file under a final name.
+public final class InterruptCleanup: @unchecked Sendable {
+    public static let shared = InterruptCleanup()
+
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+    private var actions: [Int: () -> Void] = [:]
+    private var nextActionID = 0
+    private var sources: [DispatchSourceSignal] = []
+
+    private init() {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [unowned self] in self.interrupted(by: signalNumber) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    public func register(_ path: String) {
+        lock.withLock { _ = paths.insert(path) }
+    }
+
+    public func unregister(_ path: String) {
+        lock.withLock { _ = paths.remove(path) }
+    }
+
+    /// Registers work to do on interruption (aborting an upload, dropping a scratch
+    /// database); returns a token for `removeAction`.
+    public func addAction(_ action: @escaping () -> Void) -> Int {
+        lock.withLock {
+            nextActionID += 1
+            actions[nextActionID] = action
+            return nextActionID
+        }
+    }
+
+    public func removeAction(_ id: Int) {
+        lock.withLock { _ = actions.removeValue(forKey: id) }
+    }
+
+    private func interrupted(by signalNumber: Int32) {
+        let (pending, work) = lock.withLock { (paths, Array(actions.values)) }
+        FileHandle.standardError.write(Data("pgseal: interrupted by signal \(signalNumber); cleaning up\n".utf8))
+        for path in pending { unlink(path) }
+        for action in work { action() }
+        exit(128 + signalNumber)
+    }
+}

@@ -1,0 +1,146 @@
+import ByteStreams
+import Foundation
+
+/// A directory as a store. Objects are written under a hidden temporary name in their final
+/// directory, fsynced, and renamed into place without replacing anything, then the directory
+/// is fsynced: a crash leaves either the whole object or no object under the final name.
+public final class LocalStore: ObjectStore {
+    public let root: String
+
+    public init(root: String) throws {
+        let path = (root as NSString).expandingTildeInPath
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw StoreError.invalidLocation(root, reason: "not a directory")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.io(operation: "create directory", path: path, errno: errno == 0 ? EACCES : errno)
+            }
+        }
+        self.root = path
+    }
+
+    public func path(of key: String) -> String { root + "/" + key }
+
+    public func location(of key: String) -> String { path(of: key) }
+
+    public func exists(key: String) -> Bool { access(path(of: key), F_OK) == 0 }
+
+    public func createObject(key: String) throws -> ObjectWriter {
+        try LocalObjectWriter(finalPath: path(of: key))
+    }
+
+    public func put(key: String, contents: [UInt8]) throws {
+        let writer = try LocalObjectWriter(finalPath: path(of: key))
+        try writer.write(contents)
+        try writer.close()
+    }
+
+    public func open(key: String) throws -> ByteSource {
+        try FileSource(path: path(of: key))
+    }
+}
+
+/// Writes a temporary file beside the final path and publishes it on `close`.
+final class LocalObjectWriter: ObjectWriter {
+    let finalPath: String
+    let temporaryPath: String
+    private var descriptor: Int32
+    private var finished = false
+
+    init(finalPath: String) throws {
+        self.finalPath = finalPath
+        let directory = (finalPath as NSString).deletingLastPathComponent
+        let name = (finalPath as NSString).lastPathComponent
+        try LocalObjectWriter.makeDirectories(directory)
+        if access(finalPath, F_OK) == 0 { throw StoreError.alreadyExists(path: finalPath) }
+        temporaryPath = directory + "/." + name + ".partial-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        descriptor = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreError.io(operation: "create", path: temporaryPath, errno: errno) }
+        InterruptCleanup.shared.register(temporaryPath)
+    }
+
+    deinit { if !finished { abort() } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(operation: "write", path: finalPath, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    func close() throws {
+        guard !finished else { return }
+        guard fsync(descriptor) == 0 else { throw StoreError.io(operation: "fsync", path: finalPath, errno: errno) }
+        guard Glibc.close(descriptor) == 0 else { throw StoreError.io(operation: "close", path: finalPath, errno: errno) }
+        descriptor = -1
+        // link(2) fails when the final name exists, unlike rename(2), which would replace it.
+        guard link(temporaryPath, finalPath) == 0 else {
+            let code = errno
+            abort()
+            throw code == EEXIST ? StoreError.alreadyExists(path: finalPath)
+                : StoreError.io(operation: "publish", path: finalPath, errno: code)
+        }
+        unlink(temporaryPath)
+        InterruptCleanup.shared.unregister(temporaryPath)
+        finished = true
+        try LocalObjectWriter.syncDirectory((finalPath as NSString).deletingLastPathComponent)
+    }
+
+    func abort() {
+        guard !finished else { return }
+        finished = true
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        unlink(temporaryPath)
+        InterruptCleanup.shared.unregister(temporaryPath)
+    }
+
+    static func makeDirectories(_ directory: String) throws {
+        if access(directory, F_OK) == 0 { return }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.io(operation: "create directory", path: directory, errno: errno == 0 ? EACCES : errno)
+        }
+    }
+
+    static func syncDirectory(_ directory: String) throws {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.io(operation: "open directory", path: directory, errno: errno) }
+        defer { Glibc.close(fd) }
+        guard fsync(fd) == 0 else { throw StoreError.io(operation: "fsync directory", path: directory, errno: errno) }
+    }
+}
+
+/// Reads a file with plain read(2) calls.
+public final class FileSource: ByteSource {
+    private let descriptor: Int32
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw errno == ENOENT ? StoreError.notFound(path: path) : StoreError.io(operation: "open", path: path, errno: errno)
+        }
+    }
+
+    deinit { Glibc.close(descriptor) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno != EINTR { throw StoreError.io(operation: "read", path: path, errno: errno) }
+        }
+    }
+}

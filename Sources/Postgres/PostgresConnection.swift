@@ -1,0 +1,167 @@
+import Foundation
+
+import CLibPQ
+
+/// One libpq connection. The handle is owned here and closed in `deinit`; nothing of libpq's
+/// types leaves this module.
+public final class PostgresConnection {
+    private let handle: OpaquePointer
+
+    /// Settings pinned on every session so that output never depends on server or client
+    /// defaults (docs/FORMAT.md, "Session settings").
+    public static let pinnedSettings: [(String, String)] = [
+        ("TimeZone", "UTC"), ("DateStyle", "ISO"), ("IntervalStyle", "iso_8601"),
+        ("extra_float_digits", "3"), ("bytea_output", "hex"), ("client_encoding", "UTF8"),
+        ("application_name", "pgseal"),
+    ]
+
+    /// Connects with a libpq connection string or URL; empty means "from the PG* environment",
+    /// and `.pgpass` and service files apply as they do for psql.
+    public init(conninfo: String) throws(PostgresError) {
+        let keywords = ["dbname", "fallback_application_name"]
+        let values = [conninfo, "pgseal"]
+        let connection = keywords.withCStringArray { keywordPointers in
+            values.withCStringArray { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else {
+            throw .connectionFailed(target: Self.describeTarget(conninfo), message: "out of memory")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw .connectionFailed(target: Self.describeTarget(conninfo), message: message)
+        }
+        self.handle = connection
+        let settings = Self.pinnedSettings.map { "SET \($0.0) = '\($0.1)'" }.joined(separator: "; ")
+        _ = try execute(settings)
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Where this connection goes, without any password: for messages.
+    public var target: String {
+        let host = String(cString: PQhost(handle))
+        let port = String(cString: PQport(handle))
+        let database = String(cString: PQdb(handle))
+        let user = String(cString: PQuser(handle))
+        return "\(user)@\(host.hasPrefix("/") ? "socket " + host : host):\(port)/\(database)"
+    }
+
+    public var databaseName: String { String(cString: PQdb(handle)) }
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// Runs one or more statements with text parameters and returns the last result's rows.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> QueryResult {
+        let result: OpaquePointer? = parameters.isEmpty
+            ? PQexec(handle, sql)
+            : parameters.withOptionalCStringArray { values in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            throw error(from: result, statement: sql)
+        }
+        return QueryResult(result!)
+    }
+
+    /// Starts `COPY … TO STDOUT` and returns a reader of its rows.
+    public func copyOut(_ sql: String) throws(PostgresError) -> CopyOutReader {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COPY_OUT else { throw error(from: result, statement: sql) }
+        return CopyOutReader(connection: self)
+    }
+
+    // MARK: - For the COPY readers in this module
+
+    func nextCopyRow(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        var buffer: UnsafeMutablePointer<CChar>?
+        let length = PQgetCopyData(handle, &buffer, 0)
+        if length > 0, let buffer {
+            defer { PQfreemem(buffer) }
+            try body(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            return true
+        }
+        if length == -1 {
+            // The COPY is over; its final result says whether it succeeded.
+            let result = PQgetResult(handle)
+            defer { PQclear(result); drainResults() }
+            guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(from: result, statement: "COPY") }
+            return false
+        }
+        throw lostOrFailed()
+    }
+
+    private func drainResults() {
+        while let extra = PQgetResult(handle) { PQclear(extra) }
+    }
+
+    private func lostOrFailed() -> PostgresError {
+        let message = Self.trimmed(PQerrorMessage(handle))
+        if PQstatus(handle) != CONNECTION_OK {
+            return .connectionLost(message: message)
+        }
+        if let result = PQgetResult(handle) {
+            defer { PQclear(result); drainResults() }
+            return error(from: result, statement: "COPY")
+        }
+        return .connectionLost(message: message)
+    }
+
+    private func error(from result: OpaquePointer?, statement: String) -> PostgresError {
+        if PQstatus(handle) != CONNECTION_OK {
+            return .connectionLost(message: Self.trimmed(PQerrorMessage(handle)))
+        }
+        func field(_ code: Int32) -> String? {
+            guard let result, let value = PQresultErrorField(result, code) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field(Int32(UInt8(ascii: "C"))) ?? "XX000"
+        let message = field(Int32(UInt8(ascii: "M"))) ?? Self.trimmed(PQerrorMessage(handle))
+        if sqlState.hasPrefix("57P") || sqlState.hasPrefix("08") {
+            return .connectionLost(message: message)
+        }
+        return .statementFailed(
+            sqlState: sqlState, message: message,
+            detail: field(Int32(UInt8(ascii: "D"))), hint: field(Int32(UInt8(ascii: "H"))),
+            statement: statement)
+    }
+
+    static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "unknown error" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A connection string without its password, for messages.
+    public static func describeTarget(_ conninfo: String) -> String {
+        if conninfo.isEmpty { return "from PG* environment variables" }
+        var text = conninfo
+        if let scheme = text.range(of: "://"), let at = text.range(of: "@", range: scheme.upperBound..<text.endIndex) {
+            let credentials = text[scheme.upperBound..<at.lowerBound]
+            if let colon = credentials.firstIndex(of: ":") {
+                text.replaceSubrange(colon..<at.lowerBound, with: ":***")
+            }
+        }
+        if let range = text.range(of: #"password\s*=\s*\S+"#, options: .regularExpression) {
+            text.replaceSubrange(range, with: "password=***")
+        }
+        return text
+    }
+}
+
+/// Reads the rows of one `COPY … TO STDOUT`; each row is lent to the caller's closure and
+/// freed right after, so memory stays at one row.
+public struct CopyOutReader {
+    let connection: PostgresConnection
+
+    /// Calls `body` with the next row (COPY text format, newline included) and returns true,
+    /// or returns false when the COPY has completed successfully.
+    public func next(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        try connection.nextCopyRow(body)
+    }
+}
