@@ -35,7 +35,7 @@ public final class PostgresConnection {
         }
         self.handle = connection
         let settings = Self.pinnedSettings.map { "SET \($0.0) = '\($0.1)'" }.joined(separator: "; ")
-        _ = try execute(settings)
+        try run(script: settings)
     }
 
     deinit { PQfinish(handle) }
@@ -53,14 +53,13 @@ public final class PostgresConnection {
     public var serverVersion: Int { Int(PQserverVersion(handle)) }
     public var backendPID: Int32 { PQbackendPID(handle) }
 
-    /// Runs one or more statements with text parameters and returns the last result's rows.
+    /// Runs one statement with text parameters. The extended protocol used here refuses a
+    /// second statement, so text from a profile (a filter) cannot smuggle one in.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> QueryResult {
-        let result: OpaquePointer? = parameters.isEmpty
-            ? PQexec(handle, sql)
-            : parameters.withOptionalCStringArray { values in
-                PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
-            }
+        let result = parameters.withOptionalCStringArray { values in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
@@ -69,9 +68,17 @@ public final class PostgresConnection {
         return QueryResult(result!)
     }
 
+    /// Runs a script of several statements of pgseal's own (never text from a profile).
+    public func run(script: String) throws(PostgresError) {
+        let result = PQexec(handle, script)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(from: result, statement: script) }
+    }
+
     /// Starts `COPY … TO STDOUT` and returns a reader of its rows.
     public func copyOut(_ sql: String) throws(PostgresError) -> CopyOutReader {
-        let result = PQexec(handle, sql)
+        let result = PQexecParams(handle, sql, 0, nil, nil, nil, nil, 0)
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_COPY_OUT else { throw error(from: result, statement: sql) }
         return CopyOutReader(connection: self)
@@ -163,5 +170,27 @@ public struct CopyOutReader {
     /// or returns false when the COPY has completed successfully.
     public func next(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         try connection.nextCopyRow(body)
+    }
+}
+
+extension PostgresConnection {
+    /// A handle that cancels this connection's running statement from another thread — the
+    /// one safe way to stop a COPY that a worker thread is blocked reading.
+    public func makeCanceller() -> QueryCanceller? {
+        PQgetCancel(handle).map(QueryCanceller.init)
+    }
+}
+
+/// Owns a libpq cancel object; `cancel()` may be called from any thread.
+public final class QueryCanceller: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+
+    deinit { PQfreeCancel(handle) }
+
+    public func cancel() {
+        var message = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &message, Int32(message.count))
     }
 }

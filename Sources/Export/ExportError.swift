@@ -1,0 +1,23 @@
+import Foundation
+
+/// Failures of the export itself (the database's and the store's have their own types).
+public enum ExportError: Error, CustomStringConvertible {
+    case duplicateKey(table: String, key: [String], value: String)
+    case temporaryFile(operation: String, errno: Int32)
+    case cancelled
+    case workerFailed(table: String, underlying: Error)
+
+    public var description: String {
+        switch self {
+        case .duplicateKey(let table, let key, let value):
+            "table \(table): the key (\(key.joined(separator: ", "))) is not unique — \(value) appears more than once; "
+                + "declare a unique key for this table in the profile"
+        case .temporaryFile(let operation, let code):
+            "\(operation) a temporary file in \(NSTemporaryDirectory()): \(String(cString: strerror(code))) — set TMPDIR to a directory with free space"
+        case .cancelled:
+            "the export was cancelled"
+        case .workerFailed(let table, let underlying):
+            "exporting \(table): \(underlying)"
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import Archive
+import ByteStreams
+import Foundation
+import Logging
+import ObjectStore
+import Postgres
+import Seal
+
+/// What an export produced.
+public struct ExportResult: Sendable, Codable {
+    public struct TableSummary: Sendable, Codable {
+        public let table: String
+        public let rows: Int
+        public let bytes: Int64
+        public let chunks: Int
+        public let digest: String
+        public let seconds: Double
+    }
+
+    public let archive: String
+    public let key: String
+    public let profile: String
+    public let createdAt: String
+    public let objectBytes: Int64
+    public let objectSHA256: String
+    public let manifestSHA256: String
+    public let snapshot: String
+    public let walLSN: String
+    public let compression: String
+    public let seconds: Double
+    public let tables: [TableSummary]
+
+    enum CodingKeys: String, CodingKey {
+        case archive, key, profile, snapshot, compression, seconds, tables
+        case createdAt = "created_at"
+        case objectBytes = "object_bytes"
+        case objectSHA256 = "object_sha256"
+        case manifestSHA256 = "manifest_sha256"
+        case walLSN = "wal_lsn"
+    }
+}
+
+/// The export: one snapshot, a worker per table (up to `jobs`), one archive written as a stream
+/// and published only when complete, then its `.sha256` sidecar.
+public final class ExportJob {
+    public static let toolVersion = "0.1.0"
+
+    private let settings: ExportSettings
+    private let logger: Logger
+    private let progress: ExportProgress
+
+    public init(settings: ExportSettings, logger: Logger, progress: ExportProgress) {
+        self.settings = settings
+        self.logger = logger
+        self.progress = progress
+    }
+
+    public func run() throws -> ExportResult {
+        let started = Date()
+        let store = try openStore(settings.destination)
+        let coordinator = try PostgresConnection(conninfo: settings.database)
+        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        let source = try Self.exportSnapshot(on: coordinator)
+        logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
+
+        let plans = try settings.profile.tables.map { try TablePlan.resolve($0, on: coordinator) }
+        let workerCount = min(settings.jobs, plans.count)
+        let workerConnections = try (0..<workerCount).map { _ in
+            try Self.joinSnapshot(source.snapshot, conninfo: settings.database)
+        }
+
+        let naming = ObjectNaming(profile: settings.profile.name, time: started)
+        let key = naming.objectKey(extension: ".tar" + settings.compression.fileExtension)
+        let object = try store.createObject(key: key)
+        let hashing = HashingSink(object)
+        do {
+            let tar = try TarWriter(sink: hashing, compression: settings.compression, modificationTime: Int(started.timeIntervalSince1970))
+            let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started)
+            for connection in workerConnections { try connection.execute("COMMIT") }
+            try coordinator.execute("COMMIT")
+
+            let manifest = try SpoolFile()
+            try ManifestWriter.write(
+                header: .init(createdAt: naming.createdAt, profile: settings.profile.name, source: source, toolVersion: Self.toolVersion),
+                tables: zip(plans, totals).map { ($0, $1.totals, $1.chunkLog) }, to: manifest)
+            let manifestDigest = try add(manifest, to: tar)
+            try tar.close()
+
+            let objectDigest = hashing.digest!
+            let basename = (key as NSString).lastPathComponent
+            try store.put(key: key + ".sha256", contents: Array("\(objectDigest.hex)  \(basename)\n".utf8))
+            progress.finished()
+            return ExportResult(
+                archive: store.location(of: key), key: key, profile: settings.profile.name, createdAt: naming.createdAt,
+                objectBytes: hashing.count, objectSHA256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
+                snapshot: source.snapshot, walLSN: source.walLSN, compression: settings.compression.description,
+                seconds: Date().timeIntervalSince(started),
+                tables: zip(plans, totals).map { plan, table in
+                    ExportResult.TableSummary(
+                        table: plan.qualifiedName, rows: table.totals.rows, bytes: table.totals.bytes,
+                        chunks: table.totals.chunks, digest: table.totals.digest.hex, seconds: table.seconds)
+                })
+        } catch {
+            object.abort()
+            progress.finished()
+            throw error
+        }
+    }
+
+    struct WrittenTable {
+        let totals: TableTotals
+        let chunkLog: SpoolFile
+        let seconds: Double
+    }
+
+    /// Runs the workers and writes their chunks into the tar as they come, until every table is
+    /// done. On any failure the workers are cancelled before the error goes up.
+    private func writeChunks(plans: [TablePlan], connections: [PostgresConnection], into tar: TarWriter, started: Date) throws -> [WrittenTable] {
+        let capacity = settings.chunkSize + settings.chunkSize / 8
+        let pool = BufferPool(buffers: connections.count * 2 + 1, capacity: capacity)
+        let messages = BlockingQueue<WorkerMessage>(capacity: connections.count * 2 + 4)
+        // Tables are handed out in profile order; each worker takes the next when it is done.
+        let dispenser = TableDispenser(order: Array(plans.indices))
+        let workers = connections.map {
+            TableWorker(connection: $0, plans: plans, nextTable: dispenser, chunkSize: settings.chunkSize, pool: pool, messages: messages)
+        }
+        let chunkLogs = try plans.map { _ in try SpoolFile() }
+        var totals = [TableTotals?](repeating: nil, count: plans.count)
+        var seconds = [Double](repeating: 0, count: plans.count)
+        progress.started(tables: plans.map(\.qualifiedName))
+        let interruption = InterruptCleanup.shared.addAction { workers.forEach { $0.canceller?.cancel() } }
+        defer { InterruptCleanup.shared.removeAction(interruption) }
+
+        workers.forEach { $0.start() }
+        var finishedWorkers = 0
+        do {
+            while finishedWorkers < workers.count {
+                guard let message = messages.pop(timeout: 0.25) else {
+                    progress.tick()
+                    continue
+                }
+                switch message {
+                case .chunk(let chunk):
+                    let plan = plans[chunk.tableIndex]
+                    let path = plan.chunkPath(chunk.number)
+                    try tar.addFile(path: path, contents: chunk.buffer.bytes)
+                    try chunkLogs[chunk.tableIndex].write((chunk.number == 1 ? "\n        " : ",\n        ")
+                        + ManifestWriter.chunkEntry(path: path, rows: chunk.rows, bytes: chunk.buffer.count,
+                                                    sha256: chunk.sha256, firstKey: chunk.firstKey, lastKey: chunk.lastKey))
+                    progress.chunkWritten(table: plan.qualifiedName, rows: chunk.rows, bytes: chunk.buffer.count)
+                    pool.give(chunk.buffer)
+                    progress.tick()
+                case .tableDone(let index, let tableTotals):
+                    totals[index] = tableTotals
+                    seconds[index] = Date().timeIntervalSince(started)
+                    if tableTotals.chunks > 0 { try chunkLogs[index].write("\n      ") }
+                    progress.tableFinished(table: plans[index].qualifiedName, rows: tableTotals.rows, bytes: tableTotals.bytes, seconds: seconds[index])
+                case .workerFinished:
+                    finishedWorkers += 1
+                case .failed(let error):
+                    throw error
+                }
+            }
+        } catch {
+            pool.close()
+            messages.close()
+            workers.forEach { $0.canceller?.cancel() }
+            workers.forEach { $0.join(timeout: 10) }
+            throw error
+        }
+        workers.forEach { $0.join(timeout: 10) }
+        return plans.indices.map { WrittenTable(totals: totals[$0]!, chunkLog: chunkLogs[$0], seconds: seconds[$0]) }
+    }
+
+    /// Streams the spooled manifest into the tar as its last entry and returns its SHA-256.
+    private func add(_ manifest: SpoolFile, to tar: TarWriter) throws -> Digest {
+        let hasher = SHA256Hasher()
+        try manifest.rewind()
+        try tar.addFile(path: Manifest.entryPath, size: manifest.size) { write in
+            try manifest.forEachBlock(size: 256 * 1024) { block in
+                hasher.update(block)
+                try write(block)
+            }
+        }
+        return hasher.finalize()
+    }
+
+    /// Exports the coordinator's snapshot and reads where it stands.
+    static func exportSnapshot(on connection: PostgresConnection) throws -> Manifest.Source {
+        let row = try connection.execute("""
+            SELECT pg_export_snapshot(),
+                   (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text,
+                   current_database(), current_setting('server_version')
+            """).rows[0]
+        return Manifest.Source(database: row[2] ?? "", serverVersion: row[3] ?? "", snapshot: row[0] ?? "", walLSN: row[1] ?? "")
+    }
+
+    /// Opens a worker connection that sees exactly the coordinator's snapshot, as `pg_dump -j` does.
+    static func joinSnapshot(_ snapshot: String, conninfo: String) throws -> PostgresConnection {
+        let connection = try PostgresConnection(conninfo: conninfo)
+        let quoted = "'" + snapshot.replacingOccurrences(of: "'", with: "''") + "'"
+        try connection.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \(quoted)")
+        return connection
+    }
+}
+
+extension TablePlan {
+    func chunkPath(_ number: Int) -> String {
+        let digits = String(number)
+        return "data/\(qualifiedName)/" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".jsonl"
+    }
+}

@@ -1,0 +1,150 @@
+import Archive
+import Configuration
+import Foundation
+import SystemPackage
+import Yams
+
+/// Everything an export needs to know, resolved from built-in defaults < the config file <
+/// `PGSEAL_…` environment variables < command-line flags.
+public struct ExportSettings: Sendable {
+    public var database: String
+    public var destination: String
+    public var profile: Profile
+    public var compression: Compression
+    public var chunkSize: Int
+    public var jobs: Int
+    public var progress: ProgressMode
+
+    public static let defaultChunkSizeMiB = 8
+}
+
+public enum ProgressMode: String, Sendable, CaseIterable {
+    case auto, always, never
+}
+
+/// Settings given on the command line; nil where a flag was not given.
+public struct ExportFlags: Sendable {
+    public var configFile: String?
+    public var database: String?
+    public var destination: String?
+    public var profile: String?
+    public var compression: String?
+    public var compressionLevel: Int?
+    public var zstdThreads: Int?
+    public var chunkSizeMiB: Int?
+    public var jobs: Int?
+    public var progress: String?
+
+    public init() {}
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The parts of a config file that are not plain settings: profile definitions.
+struct ConfigFileProfiles: Decodable {
+    var profiles: [Profile]?
+}
+
+extension ExportSettings {
+    /// Resolves settings from flags, `environment` and the config file named by the flags or by
+    /// `PGSEAL_CONFIG`.
+    public static func resolve(flags: ExportFlags, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ExportSettings {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: flags.configValues),
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "pgseal"),
+        ]
+        var fileProfiles: [Profile] = []
+        if let path = flags.configFile ?? environment["PGSEAL_CONFIG"] {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigurationError("config file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                fileProfiles = try YAMLDecoder().decode(ConfigFileProfiles.self, from: text).profiles ?? []
+            } catch {
+                throw ConfigurationError("config file \(path) could not be read: \(error)")
+            }
+        }
+        let config = ConfigReader(providers: providers)
+
+        let profileName = config.string(forKey: "profile", default: Profile.kessanUserData.name)
+        let profiles = fileProfiles + Profile.builtIn.filter { builtIn in !fileProfiles.contains { $0.name == builtIn.name } }
+        guard let profile = profiles.first(where: { $0.name == profileName }) else {
+            throw ConfigurationError("unknown profile \(profileName); known profiles: \(profiles.map(\.name).joined(separator: ", "))")
+        }
+        try profile.validate()
+
+        let compressionName = config.string(forKey: "compression", default: "zstd")
+        guard let compression = Compression(
+            name: compressionName, level: config.int(forKey: "compression_level"),
+            threads: config.int(forKey: "zstd_threads", default: 0))
+        else {
+            throw ConfigurationError("unknown compression \(compressionName): use zstd, gzip or none")
+        }
+        let chunkSizeMiB = config.int(forKey: "chunk_size_mib", default: defaultChunkSizeMiB)
+        guard (1...1024).contains(chunkSizeMiB) else {
+            throw ConfigurationError("chunk size must be between 1 and 1024 MiB, not \(chunkSizeMiB)")
+        }
+        let jobs = config.int(forKey: "jobs", default: 1)
+        guard (1...64).contains(jobs) else { throw ConfigurationError("jobs must be between 1 and 64, not \(jobs)") }
+        let progressName = config.string(forKey: "progress", default: "auto")
+        guard let progress = ProgressMode(rawValue: progressName) else {
+            throw ConfigurationError("--progress takes auto, always or never, not \(progressName)")
+        }
+        guard let destination = config.string(forKey: "to") else {
+            throw ConfigurationError("no destination: give --to DIR (or s3://bucket/prefix/), PGSEAL_TO, or `to:` in the config file")
+        }
+        return ExportSettings(
+            database: config.string(forKey: "db", isSecret: true, default: ""),
+            destination: destination, profile: profile, compression: compression,
+            chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress)
+    }
+}
+
+extension ExportFlags {
+    var configValues: [AbsoluteConfigKey: ConfigValue] {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        func set(_ key: String, _ content: ConfigContent?, secret: Bool = false) {
+            if let content { values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: secret) }
+        }
+        set("db", database.map { .string($0) }, secret: true)
+        set("to", destination.map { .string($0) })
+        set("profile", profile.map { .string($0) })
+        set("compression", compression.map { .string($0) })
+        set("compression_level", compressionLevel.map { .int($0) })
+        set("zstd_threads", zstdThreads.map { .int($0) })
+        set("chunk_size_mib", chunkSizeMiB.map { .int($0) })
+        set("jobs", jobs.map { .int($0) })
+        set("progress", progress.map { .string($0) })
+        return values
+    }
+}
+
+extension Profile {
+    /// Checks what can be checked without a database: names present, no column twice, key
+    /// columns among the exported ones.
+    func validate() throws {
+        guard !tables.isEmpty else { throw ConfigurationError("profile \(name) has no tables") }
+        var seen = Set<String>()
+        for table in tables {
+            guard !table.tableName.isEmpty else { throw ConfigurationError("profile \(name): a table has no name") }
+            guard seen.insert(table.qualifiedName).inserted else {
+                throw ConfigurationError("profile \(name): table \(table.qualifiedName) is listed twice")
+            }
+            if let columns = table.columns {
+                guard !columns.isEmpty else { throw ConfigurationError("profile \(name), table \(table.qualifiedName): empty column list") }
+                guard Set(columns).count == columns.count else {
+                    throw ConfigurationError("profile \(name), table \(table.qualifiedName): a column is listed twice")
+                }
+                for key in table.key ?? [] where !columns.contains(key) {
+                    throw ConfigurationError("profile \(name), table \(table.qualifiedName): key column \(key) is not among the exported columns; add it to columns")
+                }
+            }
+        }
+    }
+}

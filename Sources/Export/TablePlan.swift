@@ -1,0 +1,171 @@
+import Archive
+import CanonicalJSON
+import Postgres
+
+/// A table selection checked against the database: real columns with their types, the key,
+/// and the one query that reads it.
+public struct TablePlan: Sendable {
+    public let schema: String
+    public let name: String
+    public let columns: [PlannedColumn]
+    public let keyColumns: [String]
+    public let filter: String?
+
+    public struct PlannedColumn: Sendable {
+        public let name: String
+        public let declaredType: String
+        public let encoding: ColumnEncoding
+        public let collatable: Bool
+    }
+
+    public var qualifiedName: String { schema + "." + name }
+    public var columnSpecs: [ColumnSpec] { columns.map { ColumnSpec(name: $0.name, encoding: $0.encoding) } }
+    public var keyColumnIndexes: [Int] { keyColumns.map { key in columns.firstIndex { $0.name == key }! } }
+
+    public var manifestColumns: [Manifest.Column] {
+        columns.map { Manifest.Column(name: $0.name, type: $0.declaredType, encoding: $0.encoding.manifestName) }
+    }
+
+    /// `SELECT` of the exported columns in key order. Text keys sort `COLLATE "C"` (byte order,
+    /// independent of the server's locale); a table without a key is ordered by the text of
+    /// every column, which is enough to make its digest reproducible.
+    public var selectStatement: String {
+        let list = columns.map { SQL.identifier($0.name) }.joined(separator: ", ")
+        var sql = "SELECT \(list) FROM \(SQL.identifier(schema)).\(SQL.identifier(name))"
+        if let filter { sql += " WHERE (\(filter))" }
+        let order: [String]
+        if keyColumns.isEmpty {
+            order = columns.map { "\(SQL.identifier($0.name))::text COLLATE \"C\"" }
+        } else {
+            order = keyColumns.map { key in
+                let column = columns.first { $0.name == key }!
+                return SQL.identifier(key) + (column.collatable ? " COLLATE \"C\"" : "")
+            }
+        }
+        return sql + " ORDER BY " + order.joined(separator: ", ")
+    }
+
+    public var copyStatement: String { "COPY (\(selectStatement)) TO STDOUT" }
+}
+
+extension ColumnEncoding {
+    var manifestName: String {
+        switch self {
+        case .array: "array"
+        default: description
+        }
+    }
+}
+
+enum SQL {
+    static func identifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// What the export checks before it reads anything, each failure a message that says what to
+/// change: the table exists, the columns exist, the key is known, the filter parses and the
+/// role may read the table.
+public enum TablePlanError: Error, CustomStringConvertible {
+    case noSuchTable(String)
+    case noSuchColumns(table: String, columns: [String], available: [String])
+    case noKey(table: String)
+    case badFilter(table: String, filter: String, reason: String)
+    case permissionDenied(table: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noSuchTable(let table):
+            "table \(table) does not exist (or is not visible to this role); check the profile's table names"
+        case .noSuchColumns(let table, let columns, let available):
+            "table \(table) has no column \(columns.joined(separator: ", ")); its columns are: \(available.joined(separator: ", "))"
+        case .noKey(let table):
+            "table \(table) has no primary key; declare `key: [columns…]` in the profile, or `key: []` for a table compared as a multiset"
+        case .badFilter(let table, let filter, let reason):
+            "the filter of table \(table) does not work: \(filter) — \(reason)"
+        case .permissionDenied(let table, let reason):
+            "permission denied reading \(table): \(reason) — grant SELECT on it to the export role"
+        }
+    }
+}
+
+extension TablePlan {
+    /// Resolves `selection` in the catalog through `connection` (inside the export's snapshot).
+    public static func resolve(_ selection: TableSelection, on connection: PostgresConnection) throws -> TablePlan {
+        let schema = selection.schemaName
+        let table = selection.tableName
+        guard let oid = try connection.execute("""
+            SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            """, [schema, table]).scalar
+        else { throw TablePlanError.noSuchTable(selection.qualifiedName) }
+
+        // Domains resolve to their base type; arrays to their element type and delimiter.
+        let rows = try connection.execute("""
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+                   base.typname, base.typcategory, elem.typname, elem.typdelim, base.typcollation <> 0
+            FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            JOIN pg_type base ON base.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+            LEFT JOIN pg_type elem ON elem.oid = base.typelem AND base.typcategory = 'A'
+            WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum
+            """, [oid]).rows
+        let all = rows.map { row -> PlannedColumn in
+            let encoding: ColumnEncoding
+            if row[3] == "A", let element = row[4], let delimiter = row[5]?.utf8.first {
+                encoding = .array(element: ColumnEncoding(baseTypeName: element), delimiter: delimiter)
+            } else {
+                encoding = ColumnEncoding(baseTypeName: row[2] ?? "")
+            }
+            return PlannedColumn(name: row[0]!, declaredType: row[1]!, encoding: encoding, collatable: row[6] == "t")
+        }
+        let wanted = selection.columns ?? all.map(\.name)
+        let missing = wanted.filter { name in !all.contains { $0.name == name } }
+        guard missing.isEmpty else {
+            throw TablePlanError.noSuchColumns(table: selection.qualifiedName, columns: missing, available: all.map(\.name))
+        }
+        let columns = wanted.map { name in all.first { $0.name == name }! }
+
+        var key = selection.key
+        if key == nil {
+            let primaryKey = try connection.execute("""
+                SELECT a.attname FROM pg_index i
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                WHERE i.indrelid = $1 AND i.indisprimary
+                ORDER BY array_position(i.indkey, a.attnum)
+                """, [oid]).rows.compactMap { $0[0] }
+            guard !primaryKey.isEmpty else { throw TablePlanError.noKey(table: selection.qualifiedName) }
+            key = primaryKey
+        }
+        let keyColumns = key!
+        let notExported = keyColumns.filter { name in !columns.contains { $0.name == name } }
+        guard notExported.isEmpty else {
+            if notExported.contains(where: { name in !all.contains { $0.name == name } }) {
+                throw TablePlanError.noSuchColumns(table: selection.qualifiedName, columns: notExported, available: all.map(\.name))
+            }
+            throw ConfigurationError("table \(selection.qualifiedName): key column \(notExported.joined(separator: ", ")) is not exported; add it to the profile's columns")
+        }
+
+        let plan = TablePlan(schema: schema, name: table, columns: columns, keyColumns: keyColumns, filter: selection.filter)
+        try plan.checkQuery(on: connection)
+        return plan
+    }
+
+    /// Plans the real query without running it: this parses the filter and checks privileges.
+    func checkQuery(on connection: PostgresConnection) throws {
+        do {
+            try connection.execute("EXPLAIN \(selectStatement)")
+        } catch {
+            if error.isPermissionDenied {
+                throw TablePlanError.permissionDenied(table: qualifiedName, reason: "\(error)")
+            }
+            // Syntax errors and unknown names (class 42) or bad values (class 22) in a query
+            // whose only free text is the filter.
+            if let filter, let state = error.sqlState, state.hasPrefix("42") || state.hasPrefix("22") {
+                throw TablePlanError.badFilter(table: qualifiedName, filter: filter, reason: "\(error)")
+            }
+            throw error
+        }
+    }
+}

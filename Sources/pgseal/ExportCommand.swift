@@ -1,0 +1,86 @@
+import ArgumentParser
+import Export
+import Foundation
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a profile's tables, in one snapshot, into a new archive.",
+        discussion: """
+            Prints the archive's path on stdout and nothing else there, so that scripts can \
+            write A=$(pgseal export …); progress, logs and the summary go to stderr.
+
+            Settings come from, weakest first: built-in defaults, the config file (--config or \
+            PGSEAL_CONFIG), PGSEAL_… environment variables (PGSEAL_DB, PGSEAL_TO, PGSEAL_PROFILE, \
+            PGSEAL_JOBS, PGSEAL_COMPRESSION, PGSEAL_COMPRESSION_LEVEL, PGSEAL_CHUNK_SIZE_MIB), then flags.
+            The database URL also takes libpq's PG* variables, ~/.pgpass and service files.
+
+            Example:
+              pgseal export --db postgres://export@db/kessan --to /var/backups/pgseal --no-encrypt
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("YAML config file with settings and profiles.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Profile to export (default: kessan-user-data).", valueName: "name"))
+    var profile: String?
+
+    @Option(name: .long, help: ArgumentHelp("libpq connection URL or string; default: the PG* environment.", valueName: "url"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("Destination store: a local directory.", valueName: "store"))
+    var to: String?
+
+    @Flag(name: .long, help: "Write the archive unencrypted (.tar.zst). Required until encryption is configured.")
+    var noEncrypt = false
+
+    @Option(name: .long, help: ArgumentHelp("zstd, gzip or none (default zstd).", valueName: "name"))
+    var compression: String?
+
+    @Option(name: .long, help: ArgumentHelp("Compression level (zstd default 3, gzip 6).", valueName: "n"))
+    var compressionLevel: Int?
+
+    @Option(name: .long, help: ArgumentHelp("zstd worker threads (0 = compress on the writer thread).", valueName: "n"))
+    var zstdThreads: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Largest chunk of JSON lines, in MiB (default 8).", valueName: "mib"))
+    var chunkSize: Int?
+
+    @Option(name: [.customShort("j"), .long], help: ArgumentHelp("Tables read in parallel, each on its own connection in the same snapshot (default 1).", valueName: "n"))
+    var jobs: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Progress on stderr: auto (when it is a terminal), always, never.", valueName: "when"))
+    var progress: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
+    var report: String?
+
+    func run() async throws {
+        let logger = global.bootstrapLogging()
+        guard noEncrypt else {
+            throw ValidationError("encryption is not configured: give --no-encrypt to write an unencrypted archive")
+        }
+        var flags = ExportFlags()
+        flags.configFile = config
+        flags.database = db
+        flags.destination = to
+        flags.profile = profile
+        flags.compression = compression
+        flags.compressionLevel = compressionLevel
+        flags.zstdThreads = zstdThreads
+        flags.chunkSizeMiB = chunkSize
+        flags.jobs = jobs
+        flags.progress = progress
+        let settings = try await ExportSettings.resolve(flags: flags)
+
+        let showProgress = settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1)
+        let job = ExportJob(settings: settings, logger: logger, progress: showProgress ? TerminalProgress() : SilentProgress())
+        let result = try job.run()
+
+        if let report { try ReportFile.write(result, to: report) }
+        if !global.quiet { FileHandle.standardError.write(Data(ExportSummary.text(result).utf8)) }
+        print(result.archive)
+    }
+}

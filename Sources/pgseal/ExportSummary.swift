@@ -1,0 +1,25 @@
+import Export
+import Foundation
+
+/// The human summary after an export, on stderr.
+enum ExportSummary {
+    static func text(_ result: ExportResult) -> String {
+        var lines = ["exported profile \(result.profile) in \(Format.seconds(result.seconds)) (snapshot \(result.snapshot), WAL \(result.walLSN))"]
+        let width = result.tables.map(\.table.count).max() ?? 0
+        for table in result.tables {
+            let name = table.table.padding(toLength: width, withPad: " ", startingAt: 0)
+            lines.append("  \(name)  \(Format.count(table.rows).leftPad(12)) rows  \(Format.bytes(table.bytes).leftPad(10)) JSON  \(table.chunks) chunks  digest \(table.digest.prefix(16))…")
+        }
+        let json = result.tables.reduce(Int64(0)) { $0 + $1.bytes }
+        let ratio = result.objectBytes > 0 ? Double(json) / Double(result.objectBytes) : 0
+        lines.append("  archive \(result.archive)")
+        lines.append("  \(Format.bytes(result.objectBytes)) (\(result.compression), \(String(format: "%.1f", ratio))× smaller than the JSON), sha256 \(result.objectSHA256)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

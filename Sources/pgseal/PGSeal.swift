@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct PGSeal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pgseal",
+        abstract: "Seal PostgreSQL tables into verifiable archives, and prove them later.",
+        discussion: """
+            Exit codes: 0 all good; 1 the thing checked is bad (integrity failure, difference \
+            found, archive too old); 2 pgseal could not do its job (usage, configuration, \
+            unreachable database or store, missing key).
+            """,
+        version: "0.1.0",
+        subcommands: [ExportCommand.self, InspectCommand.self])
+
+    /// Runs the command line and turns every error into the documented exit code: ArgumentParser
+    /// would give 64 for usage errors; pgseal's contract says 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CheckFailure {
+            FileHandle.standardError.write(Data("pgseal: \(failure.message)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if error is ExitCode { Foundation.exit(code.rawValue) }
+            let text = error is ValidationError || isArgumentParserError(error)
+                ? fullMessage(for: error)
+                : "pgseal: error: \(error)"
+            FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+
+    private static func isArgumentParserError(_ error: Error) -> Bool {
+        String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+    }
+}
+
+/// The thing checked is bad (exit 1), as opposed to pgseal failing to check it (exit 2).
+struct CheckFailure: Error {
+    let message: String
+}
+
+/// Options every command shares.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log more (repeat for debug output).")
+    var verbose: Int
+
+    @Flag(name: .shortAndLong, help: "Log only warnings and errors.")
+    var quiet = false
+
+    func bootstrapLogging() -> Logger {
+        let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "pgseal")
+    }
+}
