@@ -1,7 +1,6 @@
 import Archive
 import Configuration
 import Foundation
-import SystemPackage
 import Yams
 
 /// Everything an export needs to know, resolved from built-in defaults < the config file <
@@ -44,31 +43,83 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The parts of a config file that are not plain settings: profile definitions.
-struct ConfigFileProfiles: Decodable {
+/// The config file. Its profiles are lists of tables, which swift-configuration's YAML
+/// provider does not take (it reads scalars and scalar arrays), so Yams decodes the file and
+/// its scalar settings become one layer of the configuration reader.
+struct ConfigFile: Decodable {
+    var db: String?
+    var to: String?
+    var profile: String?
+    var compression: String?
+    var compressionLevel: Int?
+    var zstdThreads: Int?
+    var chunkSizeMib: Int?
+    var jobs: Int?
+    var progress: String?
     var profiles: [Profile]?
+
+    enum CodingKeys: String, CodingKey {
+        case db, to, profile, compression, jobs, progress, profiles
+        case compressionLevel = "compression_level"
+        case zstdThreads = "zstd_threads"
+        case chunkSizeMib = "chunk_size_mib"
+    }
+
+    static func load(_ path: String) throws -> ConfigFile {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError("config file \(path) does not exist")
+        }
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            return try YAMLDecoder().decode(ConfigFile.self, from: text)
+        } catch let error as DecodingError {
+            throw ConfigurationError("config file \(path): \(ConfigFile.describe(error))")
+        } catch {
+            throw ConfigurationError("config file \(path) could not be read: \(error)")
+        }
+    }
+
+    var layer: InMemoryProvider {
+        var flags = ExportFlags()
+        flags.database = db
+        flags.destination = to
+        flags.profile = profile
+        flags.compression = compression
+        flags.compressionLevel = compressionLevel
+        flags.zstdThreads = zstdThreads
+        flags.chunkSizeMiB = chunkSizeMib
+        flags.jobs = jobs
+        flags.progress = progress
+        return InMemoryProvider(name: "config file", values: flags.configValues)
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type) — \(context.debugDescription)"
+        case .valueNotFound(_, let context): return "\(path(context)): missing value"
+        case .keyNotFound(let key, let context): return "\(path(context)): missing key \(key.stringValue)"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
 }
 
 extension ExportSettings {
     /// Resolves settings from flags, `environment` and the config file named by the flags or by
     /// `PGSEAL_CONFIG`.
-    public static func resolve(flags: ExportFlags, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ExportSettings {
+    public static func resolve(flags: ExportFlags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.configValues),
             EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "pgseal"),
         ]
         var fileProfiles: [Profile] = []
         if let path = flags.configFile ?? environment["PGSEAL_CONFIG"] {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ConfigurationError("config file \(path) does not exist")
-            }
-            do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(path)))
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                fileProfiles = try YAMLDecoder().decode(ConfigFileProfiles.self, from: text).profiles ?? []
-            } catch {
-                throw ConfigurationError("config file \(path) could not be read: \(error)")
-            }
+            let file = try ConfigFile.load(path)
+            providers.append(file.layer)
+            fileProfiles = file.profiles ?? []
         }
         let config = ConfigReader(providers: providers)
 

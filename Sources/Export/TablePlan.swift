@@ -51,7 +51,7 @@ public struct TablePlan: Sendable {
 extension ColumnEncoding {
     var manifestName: String {
         switch self {
-        case .array: "array"
+        case .array(let element, _): "array:" + element.manifestName
         default: description
         }
     }

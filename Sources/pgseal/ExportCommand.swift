@@ -73,7 +73,7 @@ struct ExportCommand: AsyncParsableCommand {
         flags.chunkSizeMiB = chunkSize
         flags.jobs = jobs
         flags.progress = progress
-        let settings = try await ExportSettings.resolve(flags: flags)
+        let settings = try ExportSettings.resolve(flags: flags)
 
         let showProgress = settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1)
         let job = ExportJob(settings: settings, logger: logger, progress: showProgress ? TerminalProgress() : SilentProgress())

@@ -1,0 +1,27 @@
+# The two commands: `make demo` and `make test`. Both install what is missing first.
+SWIFT ?= swift
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+.PHONY: setup build release demo test bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@$(SWIFT) build
+
+release: setup
+	@$(SWIFT) build -c release
+
+demo: release
+	@scripts/demo.sh
+
+test: setup
+	@$(SWIFT) build --build-tests
+	@PGSEAL_BIN="$$($(SWIFT) build --show-bin-path)/pgseal" $(SWIFT) test --skip-build
+
+bench: release
+	@benchmarks/run.sh
+
+clean:
+	@rm -rf .build .demo

@@ -1,0 +1,40 @@
+import Foundation
+
+/// Runs the pgseal binary under test.
+public enum PGSealCLI {
+    @discardableResult
+    public static func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws -> CommandResult {
+        try Command.run([Repository.pgsealBinary] + arguments, stdin: stdin, environment: environment)
+    }
+
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningCommand {
+        try Command.start([Repository.pgsealBinary] + arguments, environment: environment)
+    }
+}
+
+/// An archive extracted with the standard tools (`zstd -d | tar -x`), as an auditor would.
+public struct ExtractedArchive {
+    public let directory: String
+
+    public init(archive: String, into directory: String) throws {
+        let result = try Command.run(["bash", "-c", "set -o pipefail; zstd -dc \"$0\" | tar -x -C \"$1\"", archive, directory])
+        guard result.status == 0 else { throw TestSetupError("zstd -d | tar -x failed: \(result.err)") }
+        self.directory = directory
+    }
+
+    public var manifestData: Data { FileManager.default.contents(atPath: directory + "/manifest.json") ?? Data() }
+
+    public var manifest: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: manifestData)) as? [String: Any] ?? [:]
+    }
+
+    /// Every line of every chunk of `table` (`schema.table`), in chunk order.
+    public func lines(of table: String) throws -> [String] {
+        let folder = directory + "/data/" + table
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        return try files.flatMap { file -> [String] in
+            let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
+            return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        }
+    }
+}
