@@ -42,9 +42,9 @@ let package = Package(
         // Test support: real servers and real peer tools, started on loopback.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CanonicalJSONTests", dependencies: ["CanonicalJSON", "Seal"]),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
         .testTarget(name: "SealTests", dependencies: ["Seal"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "Seal"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres"]),
     ]
 )

@@ -51,12 +51,14 @@ public final class TarReader {
     /// The next entry's header, or nil at the end of the archive.
     public func nextEntry() throws(ArchiveError) -> TarEntry? {
         var entry: OpaquePointer?
-        let status = archive_read_next_header(handle, &entry)
+        let status = UTF8Locale.run { archive_read_next_header(handle, &entry) }
         if status == ARCHIVE_EOF { return nil }
         if status < ARCHIVE_WARN { throw error("read header") }
         guard let entry else { return nil }
-        let path = archive_entry_pathname_utf8(entry).map { String(cString: $0) }
-            ?? archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+        let path = UTF8Locale.run {
+            archive_entry_pathname_utf8(entry).map { String(cString: $0) }
+                ?? archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+        }
         return TarEntry(
             path: path, size: Int64(archive_entry_size(entry)),
             isRegularFile: archive_entry_filetype(entry) == regularFileType)

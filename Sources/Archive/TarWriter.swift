@@ -64,7 +64,7 @@ public final class TarWriter {
         archive_entry_set_filetype(entry, regularFileType)
         archive_entry_set_perm(entry, mode_t(mode))
         archive_entry_set_mtime(entry, time_t(modificationTime), 0)
-        try check(archive_write_header(handle, entry), "write header of \(path)")
+        try check(UTF8Locale.run { archive_write_header(handle, entry) }, "write header of \(path)")
         var written = 0
         try writeBody { (bytes: UnsafeRawBufferPointer) throws(ArchiveError) in
             var offset = 0
