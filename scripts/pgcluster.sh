@@ -9,12 +9,23 @@ cmd=${1:?usage: pgcluster.sh start|stop DIR}
 dir=${2:?usage: pgcluster.sh start|stop DIR}
 password=pgseal-test
 
+# The server outlives this script: it must not inherit a descriptor that a parent waits on
+# (Foundation's Process on Linux watches a socket that stays open while any holder lives).
+close_inherited_descriptors() {
+  local fd
+  for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
+  done
+}
+
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 case "$cmd" in
 start)
+  close_inherited_descriptors
   [ -x "$bin/initdb" ] || { echo "pgcluster: $bin/initdb not found; run scripts/setup.sh" >&2; exit 2; }
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"

@@ -1,1 +1,147 @@
+import Foundation
+import TestSupport
 import XCTest
+
+/// Exports of the fixture, opened and checked with tools that are not pgseal.
+final class ExportTests: XCTestCase {
+    func export(_ arguments: [String], into store: TemporaryDirectory) throws -> (archive: String, result: CommandResult) {
+        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt"] + arguments)
+        XCTAssertEqual(result.status, 0, result.err)
+        let archive = result.out.trimmingCharacters(in: .newlines)
+        return (archive, result)
+    }
+
+    func testEveryEdgeCaseEqualsPostgreSQLsOwnToJsonb() throws {
+        let store = try TemporaryDirectory()
+        let config = try ExportFixture.everythingConfig(in: store)
+        let (archive, _) = try export(["--config", config, "--profile", "everything"], into: store)
+        let extracted = try ExtractedArchive(archive: archive)
+        let oracle = try Command.run([Repository.path("Tests/EndToEndTests/Oracle/compare_to_jsonb.py"), extracted.directory, try ExportFixture.url()])
+        XCTAssertEqual(oracle.status, 0, oracle.out + oracle.err)
+        XCTAssertTrue(oracle.out.contains("public.edge_values: 7 rows compared"), oracle.out)
+        XCTAssertTrue(oracle.out.contains("public.empty_table: 0 rows compared"), oracle.out)
+    }
+
+    func testStandardToolsOpenTheArchiveAndRecomputeTheManifest() throws {
+        let store = try TemporaryDirectory()
+        let (archive, result) = try export([], into: store)
+        XCTAssertEqual(result.out, archive + "\n", "stdout must hold the archive's path and nothing else")
+        XCTAssertTrue(archive.hasPrefix(store.path + "/kessan-user-data/"), archive)
+        XCTAssertTrue(archive.hasSuffix(".tar.zst"), archive)
+
+        let directory = (archive as NSString).deletingLastPathComponent
+        let check = try Command.run(["sha256sum", "-c", (archive as NSString).lastPathComponent + ".sha256"], directory: directory)
+        XCTAssertEqual(check.status, 0, check.out + check.err)
+        XCTAssertTrue(check.out.contains(": OK"), check.out)
+
+        let extracted = try ExtractedArchive(archive: archive)
+        let recompute = try Command.run([Repository.path("scripts/recompute_digests.py"), extracted.directory])
+        XCTAssertEqual(recompute.status, 0, recompute.out)
+
+        // The profile's filters: only active users and subscriptions, as the database counts them.
+        let server = try PostgresServer.shared()
+        let database = try ExportFixture.database()
+        let tables = extracted.manifest["tables"] as? [[String: Any]] ?? []
+        let rows = Dictionary(uniqueKeysWithValues: tables.map { ($0["name"] as? String ?? "", $0["rows"] as? Int ?? -1) })
+        XCTAssertEqual(rows["users"], Int(try server.psql("SELECT count(*) FROM users WHERE is_active", database: database).trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertEqual(rows["user_subscriptions"], Int(try server.psql("SELECT count(*) FROM user_subscriptions WHERE status = 'active'", database: database).trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertEqual(rows["user_watchlist"], Int(try server.psql("SELECT count(*) FROM user_watchlist", database: database).trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
+    func testNoByteOfAnyArchiveHoldsAPasswordHashOrMFASecret() throws {
+        let store = try TemporaryDirectory()
+        let (archive, _) = try export([], into: store)
+        let secrets = try PostgresServer.shared().psql(
+            "SELECT password_hash FROM users UNION ALL SELECT mfa_secret FROM users WHERE mfa_secret IS NOT NULL",
+            database: try ExportFixture.database())
+            .split(separator: "\n").map(String.init)
+        XCTAssertGreaterThan(secrets.count, ExportFixture.users)
+        let tarball = try Command.run(["zstd", "-dc", archive]).stdout
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: archive))
+        for secret in secrets {
+            XCTAssertNil(tarball.range(of: Data(secret.utf8)), "the archive contains the secret \(secret)")
+            XCTAssertNil(compressed.range(of: Data(secret.utf8)))
+        }
+        XCTAssertNil(tarball.range(of: Data("password_hash".utf8)))
+        XCTAssertNil(tarball.range(of: Data("mfa_secret".utf8)))
+    }
+
+    func testChunksNeverSplitARowAndABigRowStandsAlone() throws {
+        let store = try TemporaryDirectory()
+        let (archive, _) = try export(["--chunk-size", "1"], into: store)
+        let extracted = try ExtractedArchive(archive: archive)
+        let tables = extracted.manifest["tables"] as? [[String: Any]] ?? []
+        let watchlist = tables.first { $0["name"] as? String == "user_watchlist" }!
+        let chunks = watchlist["chunks"] as? [[String: Any]] ?? []
+        XCTAssertGreaterThan(chunks.count, 2)
+        var sawBigRow = false
+        for chunk in chunks {
+            let data = FileManager.default.contents(atPath: extracted.directory + "/" + (chunk["path"] as! String))!
+            XCTAssertEqual(data.last, 0x0A, "a chunk must end with a whole line")
+            let bytes = chunk["bytes"] as! Int
+            let rows = chunk["rows"] as! Int
+            if bytes > 1 << 20 {
+                XCTAssertEqual(rows, 1, "only a single row larger than the chunk size may exceed it")
+                sawBigRow = true
+            }
+            for line in data.split(separator: 0x0A) {
+                XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(line)))
+            }
+        }
+        XCTAssertTrue(sawBigRow, "the 1 MiB edge-case row should be a chunk of its own")
+        let recompute = try Command.run([Repository.path("scripts/recompute_digests.py"), extracted.directory])
+        XCTAssertEqual(recompute.status, 0, recompute.out)
+    }
+
+    func testParallelWorkersProduceTheSameRowsAndDigests() throws {
+        let store = try TemporaryDirectory()
+        let config = try ExportFixture.everythingConfig(in: store)
+        let (serial, _) = try export(["--config", config, "--profile", "everything", "--jobs", "1"], into: store)
+        Thread.sleep(forTimeInterval: 1.1)  // archive names have one-second resolution
+        let (parallel, _) = try export(["--config", config, "--profile", "everything", "--jobs", "3"], into: store)
+        XCTAssertNotEqual(serial, parallel)
+        func digests(_ archive: String) throws -> [String] {
+            let manifest = try ExtractedArchive(archive: archive).manifest
+            return (manifest["tables"] as? [[String: Any]] ?? []).map { "\($0["name"]!) \($0["rows"]!) \($0["digest"]!)" }
+        }
+        XCTAssertEqual(try digests(serial), try digests(parallel))
+    }
+
+    func testInspectShowsTheManifest() throws {
+        let store = try TemporaryDirectory()
+        let (archive, _) = try export(["--progress", "never"], into: store)
+        let human = try PGSealCLI.run(["inspect", archive])
+        XCTAssertEqual(human.status, 0, human.err)
+        for expected in ["profile   kessan-user-data", "table public.users:", "table public.user_subscriptions:", "filter   is_active", "digest"] {
+            XCTAssertTrue(human.out.contains(expected), "missing \(expected) in:\n\(human.out)")
+        }
+        let json = try PGSealCLI.run(["inspect", "--json", archive])
+        XCTAssertEqual(json.status, 0, json.err)
+        let extracted = try ExtractedArchive(archive: archive)
+        XCTAssertEqual(json.stdout, extracted.manifestData)
+        let summary = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--report", store.file("report.json")])
+        XCTAssertEqual(summary.status, 0, summary.err)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.file("report.json")))) as? [String: Any]
+        XCTAssertEqual(report?["archive"] as? String, summary.out.trimmingCharacters(in: .newlines))
+        XCTAssertEqual((report?["tables"] as? [Any])?.count, 4)
+    }
+
+    func testSettingsLayerFileThenEnvironmentThenFlags() throws {
+        let store = try TemporaryDirectory()
+        let other = try TemporaryDirectory()
+        let config = store.file("pgseal.yaml")
+        try "to: /nonexistent/never-used\ncompression: gzip\n".write(toFile: config, atomically: true, encoding: .utf8)
+        // Environment beats the file.
+        let fromEnvironment = try PGSealCLI.run(["export", "--no-encrypt", "--config", config],
+                                                environment: ["PGSEAL_DB": try ExportFixture.url(), "PGSEAL_TO": store.path])
+        XCTAssertEqual(fromEnvironment.status, 0, fromEnvironment.err)
+        XCTAssertTrue(fromEnvironment.out.hasPrefix(store.path) && fromEnvironment.out.contains(".tar.gz"), fromEnvironment.out)
+        // A flag beats the environment.
+        let fromFlag = try PGSealCLI.run(["export", "--no-encrypt", "--config", config, "--to", other.path, "--compression", "none"],
+                                         environment: ["PGSEAL_DB": try ExportFixture.url(), "PGSEAL_TO": store.path])
+        XCTAssertEqual(fromFlag.status, 0, fromFlag.err)
+        XCTAssertTrue(fromFlag.out.hasPrefix(other.path) && fromFlag.out.hasSuffix(".tar\n"), fromFlag.out)
+        let listing = try Command.run(["tar", "-tf", fromFlag.out.trimmingCharacters(in: .newlines)])
+        XCTAssertTrue(listing.out.contains("manifest.json"), listing.out + listing.err)
+    }
+}

@@ -14,12 +14,14 @@ public enum PGSealCLI {
 
 /// An archive extracted with the standard tools (`zstd -d | tar -x`), as an auditor would.
 public struct ExtractedArchive {
-    public let directory: String
+    private let storage: TemporaryDirectory
+    public var directory: String { storage.path }
 
-    public init(archive: String, into directory: String) throws {
-        let result = try Command.run(["bash", "-c", "set -o pipefail; zstd -dc \"$0\" | tar -x -C \"$1\"", archive, directory])
+    /// Extracts into a temporary directory that lives as long as this value.
+    public init(archive: String) throws {
+        storage = try TemporaryDirectory("pgseal-extracted")
+        let result = try Command.run(["bash", "-c", "set -o pipefail; zstd -dc \"$0\" | tar -x -C \"$1\"", archive, storage.path])
         guard result.status == 0 else { throw TestSetupError("zstd -d | tar -x failed: \(result.err)") }
-        self.directory = directory
     }
 
     public var manifestData: Data { FileManager.default.contents(atPath: directory + "/manifest.json") ?? Data() }

@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// The fixture database shared by the export tests that only read it (2,000 users plus the
+/// edge cases), and helpers to run exports into temporary stores.
+public enum ExportFixture {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var loaded: Result<String, Error>?
+
+    public static let users = 2000
+
+    /// The shared fixture database's name, loaded once per test run.
+    public static func database() throws -> String {
+        try lock.withLock {
+            if let loaded { return try loaded.get() }
+            let result = Result { try PostgresServer.shared().fixtureDatabase(users: users, label: "shared") }
+            loaded = result
+            return try result.get()
+        }
+    }
+
+    public static func url() throws -> String {
+        try PostgresServer.shared().url(database: database())
+    }
+
+    /// A config file with the profile `everything`: the four service tables (users without its
+    /// secret columns), edge_values and empty_table.
+    public static func everythingConfig(in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("everything.yaml")
+        try """
+            profiles:
+              - name: everything
+                tables:
+                  - table: public.users
+                    columns: [id, email, email_verified, created_at, updated_at, is_active]
+                  - table: public.user_profiles
+                  - table: public.user_watchlist
+                  - table: public.user_subscriptions
+                  - table: public.edge_values
+                  - table: empty_table
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Files below `directory`, relative, sorted.
+    public static func files(below directory: String) -> [String] {
+        (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? [])
+            .filter { path in
+                var isDirectory: ObjCBool = false
+                FileManager.default.fileExists(atPath: directory + "/" + path, isDirectory: &isDirectory)
+                return !isDirectory.boolValue
+            }
+            .sorted()
+    }
+
+    /// Fails unless `directory` holds no archive, no sidecar and no temporary file.
+    public static func assertNothingLeft(in directory: String, file: StaticString = #filePath, line: UInt = #line) {
+        let left = files(below: directory)
+        XCTAssertEqual(left, [], "an interrupted export left files behind", file: file, line: line)
+    }
+}
