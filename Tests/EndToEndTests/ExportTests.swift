@@ -119,11 +119,19 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(json.status, 0, json.err)
         let extracted = try ExtractedArchive(archive: archive)
         XCTAssertEqual(json.stdout, extracted.manifestData)
+    }
+
+    func testReportFileDescribesTheExport() throws {
+        let store = try TemporaryDirectory()
         let summary = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--report", store.file("report.json")])
         XCTAssertEqual(summary.status, 0, summary.err)
+        XCTAssertTrue(summary.err.contains("public.user_watchlist") && summary.err.contains("sha256"), summary.err)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.file("report.json")))) as? [String: Any]
         XCTAssertEqual(report?["archive"] as? String, summary.out.trimmingCharacters(in: .newlines))
         XCTAssertEqual((report?["tables"] as? [Any])?.count, 4)
+        let archive = summary.out.trimmingCharacters(in: .newlines)
+        let size = try FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int
+        XCTAssertEqual(report?["object_bytes"] as? Int, size)
     }
 
     func testSettingsLayerFileThenEnvironmentThenFlags() throws {
