@@ -1,6 +1,6 @@
 /// How one column's PostgreSQL text output becomes a canonical JSON value (docs/FORMAT.md,
 /// "Canonical JSON row").
-public indirect enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
+public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
     /// Integer types: the text is already a JSON number.
     case integer
     /// float4/float8: shortest round-trip text (PostgreSQL ≥ 12 with extra_float_digits > 0);
@@ -16,7 +16,7 @@ public indirect enum ColumnEncoding: Sendable, Equatable, CustomStringConvertibl
     /// Everything else: the PostgreSQL text output as a string.
     case text
     /// A PostgreSQL array of `element`, written as nested JSON arrays.
-    case array(element: ColumnEncoding, delimiter: UInt8)
+    case array(element: ElementEncoding, delimiter: UInt8)
 
     /// The encoding for a base type name as `pg_type.typname` spells it. Arrays are built by
     /// the caller from the element type's encoding and its `typdelim`.
@@ -32,6 +32,12 @@ public indirect enum ColumnEncoding: Sendable, Equatable, CustomStringConvertibl
         }
     }
 
+    /// The encoding of an array's elements (which are never arrays themselves).
+    public var elementEncoding: ColumnEncoding? {
+        if case .array(let element, _) = self { return element.columnEncoding }
+        return nil
+    }
+
     public var description: String {
         switch self {
         case .integer: "integer"
@@ -41,7 +47,37 @@ public indirect enum ColumnEncoding: Sendable, Equatable, CustomStringConvertibl
         case .timestamptz: "timestamptz"
         case .json: "json"
         case .text: "text"
-        case .array(let element, _): "array of \(element)"
+        case .array(let element, _): "array of \(element.columnEncoding)"
+        }
+    }
+}
+
+/// The scalar encodings an array element can have: kept apart from `ColumnEncoding` so that
+/// neither enum is recursive (`indirect`), which would cost reference counting per value.
+public enum ElementEncoding: Sendable, Equatable {
+    case integer, float, numeric, boolean, timestamptz, json, text
+
+    public init(baseTypeName name: String) {
+        switch ColumnEncoding(baseTypeName: name) {
+        case .integer: self = .integer
+        case .float: self = .float
+        case .numeric: self = .numeric
+        case .boolean: self = .boolean
+        case .timestamptz: self = .timestamptz
+        case .json: self = .json
+        case .text, .array: self = .text
+        }
+    }
+
+    public var columnEncoding: ColumnEncoding {
+        switch self {
+        case .integer: .integer
+        case .float: .float
+        case .numeric: .numeric
+        case .boolean: .boolean
+        case .timestamptz: .timestamptz
+        case .json: .json
+        case .text: .text
         }
     }
 }

@@ -24,8 +24,9 @@ struct ValueEncoder {
         }
     }
 
-    static let trueBytes: [UInt8] = Array("true".utf8)
-    static let falseBytes: [UInt8] = Array("false".utf8)
+    static let trueBytes = StaticBytes("true")
+    static let falseBytes = StaticBytes("false")
+    static let nullBytes = StaticBytes("null")
 
     /// `NaN`, `Infinity` and `-Infinity` have no JSON number form.
     static func isNonFiniteFloat(_ text: UnsafeRawBufferPointer) -> Bool {
@@ -37,15 +38,13 @@ struct ValueEncoder {
     /// `2026-11-24 18:00:00.123456+00` → `"2026-11-24T18:00:00.123456Z"`; a BC year becomes the
     /// ISO 8601 expanded year (1 BC = `0000`, 44 BC = `-0043`); `infinity` stays a string.
     static func appendTimestamptz(_ text: UnsafeRawBufferPointer, to out: ByteBuffer) {
-        let utcSuffix: [UInt8] = Array("+00".utf8)
-        let bcSuffix: [UInt8] = Array(" BC".utf8)
         var body = text
         var isBC = false
-        if body.count > 3, body.suffix(3).elementsEqual(bcSuffix) {
+        if endsWith(body, UInt8(ascii: " "), UInt8(ascii: "B"), UInt8(ascii: "C")) {
             isBC = true
-            body = UnsafeRawBufferPointer(rebasing: body.dropLast(3))
+            body = UnsafeRawBufferPointer(rebasing: body[0..<(body.count - 3)])
         }
-        guard body.count > 3, body.suffix(3).elementsEqual(utcSuffix),
+        guard endsWith(body, UInt8(ascii: "+"), UInt8(ascii: "0"), UInt8(ascii: "0")),
               let space = body.firstIndex(of: UInt8(ascii: " "))
         else {
             // infinity, -infinity (or output of a server that ignored TimeZone=UTC)
@@ -71,6 +70,12 @@ struct ValueEncoder {
         out.append(UnsafeRawBufferPointer(rebasing: body[(space + 1)..<(body.count - 3)]))
         out.appendUnchecked(UInt8(ascii: "Z"))
         out.appendUnchecked(UInt8(ascii: "\""))
+    }
+
+    @inline(__always)
+    static func endsWith(_ text: UnsafeRawBufferPointer, _ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
+        let n = text.count
+        return n > 3 && text[n - 3] == a && text[n - 2] == b && text[n - 1] == c
     }
 
     /// Copies a JSON text, dropping white space outside strings. `json` keeps its input text
@@ -121,7 +126,7 @@ struct ArrayLiteralParser {
         }
     }
 
-    mutating func encode(element: ColumnEncoding, with encoder: ValueEncoder, into out: ByteBuffer) {
+    mutating func encode(element: ElementEncoding, with encoder: ValueEncoder, into out: ByteBuffer) {
         guard position < text.count, text[position] == UInt8(ascii: "{") else {
             JSONString.append(text, to: out)  // not an array literal: keep the text
             return
@@ -129,7 +134,7 @@ struct ArrayLiteralParser {
         encodeLevel(element: element, with: encoder, into: out)
     }
 
-    private mutating func encodeLevel(element: ColumnEncoding, with encoder: ValueEncoder, into out: ByteBuffer) {
+    private mutating func encodeLevel(element: ElementEncoding, with encoder: ValueEncoder, into out: ByteBuffer) {
         position += 1  // {
         out.append(UInt8(ascii: "["))
         var first = true
@@ -154,7 +159,7 @@ struct ArrayLiteralParser {
         out.append(UInt8(ascii: "]"))
     }
 
-    private mutating func encodeElement(element: ColumnEncoding, with encoder: ValueEncoder, into out: ByteBuffer) {
+    private mutating func encodeElement(element: ElementEncoding, with encoder: ValueEncoder, into out: ByteBuffer) {
         let scratch = encoder.elementScratch
         scratch.removeAll()
         if text[position] == UInt8(ascii: "\"") {
@@ -179,16 +184,32 @@ struct ArrayLiteralParser {
                 position += 1
             }
             if Self.isNullMarker(scratch.bytes) {
-                out.append(Array("null".utf8))
+                out.append(ValueEncoder.nullBytes)
                 return
             }
         }
         // An element is never itself an array (PostgreSQL arrays nest as dimensions), so the
         // encoder's scratch buffer is not reused underneath this one.
-        encoder.encode(scratch.bytes, as: element, into: out)
+        encoder.encode(scratch.bytes, as: element.columnEncoding, into: out)
     }
 
     static func isNullMarker(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count == 4 && String(decoding: bytes, as: UTF8.self).uppercased() == "NULL"
     }
+}
+
+/// A constant byte string in memory allocated once, appended without touching an Array.
+struct StaticBytes: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ text: String) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: text.utf8.count, alignment: 1)
+        buffer.copyBytes(from: text.utf8)
+        bytes = UnsafeRawBufferPointer(buffer)
+    }
+}
+
+extension ByteBuffer {
+    @inline(__always)
+    func append(_ constant: StaticBytes) { append(constant.bytes) }
 }

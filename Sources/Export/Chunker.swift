@@ -1,4 +1,5 @@
 import CanonicalJSON
+import Foundation
 import Seal
 
 /// A finished chunk on its way from a table worker to the archive writer.
@@ -43,6 +44,7 @@ final class Chunker {
     private var totalBytes: Int64 = 0
     private let chunkHasher = SHA256Hasher()
     private let hasKey: Bool
+    private let keyCount: Int
 
     init(plan: TablePlan, tableIndex: Int, chunkSize: Int, pool: BufferPool,
          emit: @escaping (CompletedChunk) throws -> Void) throws {
@@ -54,6 +56,7 @@ final class Chunker {
         self.emit = emit
         self.buffer = try pool.take()
         self.hasKey = !plan.keyColumns.isEmpty
+        self.keyCount = plan.keyColumns.count
     }
 
     /// Adds one COPY text row.
@@ -63,7 +66,8 @@ final class Chunker {
         digest.add(row: buffer.bytes(line))
         buffer.append(UInt8(ascii: "\n"))
         captureKey()
-        if hasKey, chunkRows + totalRows > 0, currentKey.bytes.elementsEqual(previousKey.bytes) {
+        if hasKey, chunkRows + totalRows > 0, currentKey.count == previousKey.count,
+           memcmp(currentKey.base, previousKey.base, currentKey.count) == 0 {
             throw ExportError.duplicateKey(table: plan.qualifiedName, key: plan.keyColumns, value: keyText(currentKey))
         }
 
@@ -110,9 +114,9 @@ final class Chunker {
         guard hasKey else { return }
         currentKey.removeAll()
         currentKey.append(UInt8(ascii: "["))
-        for (i, range) in encoder.keyRanges.enumerated() {
-            if i > 0 { currentKey.append(UInt8(ascii: ",")) }
-            currentKey.append(buffer.bytes(range))
+        for slot in 0..<keyCount {
+            if slot > 0 { currentKey.append(UInt8(ascii: ",")) }
+            currentKey.append(buffer.bytes(encoder.keyValueRange(slot)))
         }
         currentKey.append(UInt8(ascii: "]"))
     }

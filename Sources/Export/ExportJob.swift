@@ -195,11 +195,17 @@ public final class ExportJob {
         return Manifest.Source(database: row[2] ?? "", serverVersion: row[3] ?? "", snapshot: row[0] ?? "", walLSN: row[1] ?? "")
     }
 
+    /// Plan settings of the reading sessions. A whole table read in key order through its index
+    /// visits the heap in random order; a sequential scan and a sort is faster by far (the
+    /// 1M-user fixture: 9.4 s against 6.5 s of server time), and a modest `work_mem` sorts
+    /// faster than a large one. Bitmap scans remain for selective filters.
+    static let readPlanSettings = "SET enable_indexscan = off; SET work_mem = '16MB'"
+
     /// Opens a worker connection that sees exactly the coordinator's snapshot, as `pg_dump -j` does.
     static func joinSnapshot(_ snapshot: String, conninfo: String) throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo: conninfo)
         let quoted = "'" + snapshot.replacingOccurrences(of: "'", with: "''") + "'"
-        try connection.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \(quoted)")
+        try connection.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \(quoted); \(readPlanSettings)")
         return connection
     }
 }

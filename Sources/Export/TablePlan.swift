@@ -15,7 +15,9 @@ public struct TablePlan: Sendable {
         public let name: String
         public let declaredType: String
         public let encoding: ColumnEncoding
-        public let collatable: Bool
+        /// True when the column's collation already sorts in byte order (C, POSIX, C.UTF-8),
+        /// so that `ORDER BY` needs no `COLLATE "C"` and can walk the key's index.
+        public let collatedByBytes: Bool
     }
 
     public var qualifiedName: String { schema + "." + name }
@@ -26,9 +28,10 @@ public struct TablePlan: Sendable {
         columns.map { Manifest.Column(name: $0.name, type: $0.declaredType, encoding: $0.encoding.manifestName) }
     }
 
-    /// `SELECT` of the exported columns in key order. Text keys sort `COLLATE "C"` (byte order,
-    /// independent of the server's locale); a table without a key is ordered by the text of
-    /// every column, which is enough to make its digest reproducible.
+    /// `SELECT` of the exported columns in key order. Text keys sort in byte order, independent of
+    /// the server's locale: `COLLATE "C"` where the column's collation is not already a C
+    /// collation (which costs a sort instead of an index scan: 5 s more for 5M rows). A table
+    /// without a key is ordered by the text of every column, which makes its digest reproducible.
     public var selectStatement: String {
         let list = columns.map { SQL.identifier($0.name) }.joined(separator: ", ")
         var sql = "SELECT \(list) FROM \(SQL.identifier(schema)).\(SQL.identifier(name))"
@@ -39,7 +42,7 @@ public struct TablePlan: Sendable {
         } else {
             order = keyColumns.map { key in
                 let column = columns.first { $0.name == key }!
-                return SQL.identifier(key) + (column.collatable ? " COLLATE \"C\"" : "")
+                return SQL.identifier(key) + (column.collatedByBytes ? "" : " COLLATE \"C\"")
             }
         }
         return sql + " ORDER BY " + order.joined(separator: ", ")
@@ -51,7 +54,7 @@ public struct TablePlan: Sendable {
 extension ColumnEncoding {
     var manifestName: String {
         switch self {
-        case .array(let element, _): "array:" + element.manifestName
+        case .array(let element, _): "array:" + element.columnEncoding.manifestName
         default: description
         }
     }
@@ -103,22 +106,28 @@ extension TablePlan {
         // Domains resolve to their base type; arrays to their element type and delimiter.
         let rows = try connection.execute("""
             SELECT a.attname, format_type(a.atttypid, a.atttypmod),
-                   base.typname, base.typcategory, elem.typname, elem.typdelim, base.typcollation <> 0
+                   base.typname, base.typcategory, elem.typname, elem.typdelim,
+                   a.attcollation = 0 OR (
+                     CASE WHEN coll.collprovider = 'd' THEN db.datlocprovider ELSE coll.collprovider END = 'c'
+                     AND CASE WHEN coll.collprovider = 'd' THEN db.datcollate ELSE coll.collcollate END
+                         IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8'))
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             JOIN pg_type base ON base.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
             LEFT JOIN pg_type elem ON elem.oid = base.typelem AND base.typcategory = 'A'
+            LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
+            JOIN pg_database db ON db.datname = current_database()
             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
             """, [oid]).rows
         let all = rows.map { row -> PlannedColumn in
             let encoding: ColumnEncoding
             if row[3] == "A", let element = row[4], let delimiter = row[5]?.utf8.first {
-                encoding = .array(element: ColumnEncoding(baseTypeName: element), delimiter: delimiter)
+                encoding = .array(element: ElementEncoding(baseTypeName: element), delimiter: delimiter)
             } else {
                 encoding = ColumnEncoding(baseTypeName: row[2] ?? "")
             }
-            return PlannedColumn(name: row[0]!, declaredType: row[1]!, encoding: encoding, collatable: row[6] == "t")
+            return PlannedColumn(name: row[0]!, declaredType: row[1]!, encoding: encoding, collatedByBytes: row[6] == "t")
         }
         let wanted = selection.columns ?? all.map(\.name)
         let missing = wanted.filter { name in !all.contains { $0.name == name } }

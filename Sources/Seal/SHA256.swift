@@ -124,9 +124,12 @@ public enum HexDigits {
     public static func encode(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) {
         let out = out.assumingMemoryBound(to: UInt8.self)
         alphabet.withUnsafeBufferPointer { digits in
-            for (i, byte) in bytes.enumerated() {
+            var i = 0
+            while i < bytes.count {
+                let byte = bytes[i]
                 out[2 * i] = digits[Int(byte >> 4)]
                 out[2 * i + 1] = digits[Int(byte & 0x0f)]
+                i += 1
             }
         }
     }
