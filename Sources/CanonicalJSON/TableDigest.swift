@@ -5,7 +5,7 @@ import Seal
 /// key order, each written as 64 lowercase hex characters and a newline — so that
 /// `while read -r l; do printf %s "$l" | sha256sum; done | cut -c1-64 | sha256sum` gives it too.
 public final class TableDigest {
-    private let rowHasher = SHA256Hasher()
+    private let rowHasher = ShortMessageHasher()
     private let tableHasher = SHA256Hasher()
     private var hexLine = [UInt8](repeating: UInt8(ascii: "\n"), count: 65)
     public private(set) var rows = 0
@@ -15,8 +15,7 @@ public final class TableDigest {
     /// Hashes one row, folds its hash into the table digest and returns it.
     @discardableResult
     public func add(row line: UnsafeRawBufferPointer) -> Digest {
-        rowHasher.update(line)
-        let digest = rowHasher.finalize()
+        let digest = rowHasher.hash(line)
         add(rowHash: digest)
         return digest
     }

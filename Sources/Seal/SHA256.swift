@@ -67,6 +67,27 @@ public final class SHA256Hasher {
     }
 }
 
+/// Hashes short messages (rows) with OpenSSL's low-level SHA-256 functions on a context that
+/// lives here: for a hundred bytes, EVP's per-call dispatch costs more than the hash.
+public final class ShortMessageHasher {
+    private let context = UnsafeMutablePointer<SHA256_CTX>.allocate(capacity: 1)
+
+    public init() {}
+
+    deinit { context.deallocate() }
+
+    @inline(__always)
+    public func hash(_ bytes: UnsafeRawBufferPointer) -> Digest {
+        var digest = Digest()
+        SHA256_Init(context)
+        SHA256_Update(context, bytes.baseAddress, bytes.count)
+        withUnsafeMutableBytes(of: &digest.storage) { out in
+            _ = SHA256_Final(out.baseAddress!.assumingMemoryBound(to: UInt8.self), context)
+        }
+        return digest
+    }
+}
+
 /// A SHA-256 digest value; `hex` is the lowercase form every pgseal file uses.
 public struct Digest: Hashable, Sendable, CustomStringConvertible {
     fileprivate var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, side by side with the tools users would otherwise run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+benchmarks/export_vs_pg_dump.py "$@"
