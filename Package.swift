@@ -32,13 +32,13 @@ let package = Package(
         .target(name: "Archive", dependencies: ["CArchive", "ByteStreams"]),
         .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams"]),
         .target(name: "Export", dependencies: [
-            "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore",
+            "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore", "ByteStreams",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
         .executableTarget(name: "pgseal", dependencies: [
-            "Export", "Archive", "ObjectStore",
+            "Export", "Archive", "ObjectStore", "Seal", "ByteStreams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

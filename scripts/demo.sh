@@ -17,7 +17,7 @@ step "loading the fixture: $users users"
 db=$(scripts/load-fixtures.sh "$url" kessan "$users")
 
 step "pgseal export --profile kessan-user-data --to $out --no-encrypt"
-archive=$("$bin" export --db "$db" --to "$out" --no-encrypt --progress always)
+archive=$("$bin" export --db "$db" --to "$out" --no-encrypt --no-sign --progress always)
 echo "stdout: $archive"
 
 step "checking it with standard tools: sha256sum -c, zstd -d | tar -t"

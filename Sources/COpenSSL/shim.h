@@ -7,3 +7,4 @@
 #include <openssl/kdf.h>
 #include <openssl/core_names.h>
 #include <openssl/sha.h>
+#include <openssl/hmac.h>

@@ -21,6 +21,9 @@ public struct ExportResult: Sendable, Codable {
     public let key: String
     public let profile: String
     public let createdAt: String
+    public let encrypted: Bool
+    /// The seal's signer (key fingerprint), nil for an unsigned archive.
+    public let signer: String?
     public let objectBytes: Int64
     public let objectSHA256: String
     public let manifestSHA256: String
@@ -31,7 +34,7 @@ public struct ExportResult: Sendable, Codable {
     public let tables: [TableSummary]
 
     enum CodingKeys: String, CodingKey {
-        case archive, key, profile, snapshot, compression, seconds, tables
+        case archive, key, profile, snapshot, compression, seconds, tables, encrypted, signer
         case createdAt = "created_at"
         case objectBytes = "object_bytes"
         case objectSHA256 = "object_sha256"
@@ -70,11 +73,14 @@ public final class ExportJob {
         }
 
         let naming = ObjectNaming(profile: settings.profile.name, time: started)
-        let key = naming.objectKey(extension: ".tar" + settings.compression.fileExtension)
+        let encrypted = !settings.recipients.isEmpty
+        let key = naming.objectKey(extension: ".tar" + settings.compression.fileExtension + (encrypted ? ".age" : ""))
         let object = try store.createObject(key: key)
+        // object ← SHA-256 of the bytes as stored ← age encryption ← tar + compression
         let hashing = HashingSink(object)
         do {
-            let tar = try TarWriter(sink: hashing, compression: settings.compression, modificationTime: Int(started.timeIntervalSince1970))
+            let tarOutput: ByteSink = encrypted ? try AgeEncryptingSink(hashing, recipients: settings.recipients) : hashing
+            let tar = try TarWriter(sink: tarOutput, compression: settings.compression, modificationTime: Int(started.timeIntervalSince1970))
             let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started)
             for connection in workerConnections { try connection.execute("COMMIT") }
             try coordinator.execute("COMMIT")
@@ -89,9 +95,24 @@ public final class ExportJob {
             let objectDigest = hashing.digest!
             let basename = (key as NSString).lastPathComponent
             try store.put(key: key + ".sha256", contents: Array("\(objectDigest.hex)  \(basename)\n".utf8))
+            if let signingKey = settings.signingKey {
+                let seal = SealDocument(
+                    object: basename, size: hashing.count, sha256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
+                    createdAt: naming.createdAt, profile: settings.profile.name,
+                    encryption: encrypted ? "age-x25519" : "none", recipients: settings.recipients.map(\.description),
+                    compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
+                    tables: zip(plans, totals).map { SealDocument.Table(name: $0.qualifiedName, rows: $1.totals.rows, digest: $1.totals.digest.hex) },
+                    signer: signingKey.publicKey.fingerprint, tool: "pgseal \(Self.toolVersion)")
+                let sealBytes = try seal.encoded()
+                // The signature goes last: an archive with a signature is complete.
+                try store.put(key: key + ".seal", contents: sealBytes)
+                let signature = try SSHSignature.sign(sealBytes, namespace: SealDocument.signatureNamespace, key: signingKey)
+                try store.put(key: key + ".seal.sig", contents: Array(signature.utf8))
+            }
             progress.finished()
             return ExportResult(
                 archive: store.location(of: key), key: key, profile: settings.profile.name, createdAt: naming.createdAt,
+                encrypted: encrypted, signer: settings.signingKey?.publicKey.fingerprint,
                 objectBytes: hashing.count, objectSHA256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
                 snapshot: source.snapshot, walLSN: source.walLSN, compression: settings.compression.description,
                 seconds: Date().timeIntervalSince(started),

@@ -1,6 +1,7 @@
 import Archive
 import Configuration
 import Foundation
+import Seal
 import Yams
 
 /// Everything an export needs to know, resolved from built-in defaults < the config file <
@@ -13,6 +14,12 @@ public struct ExportSettings: Sendable {
     public var chunkSize: Int
     public var jobs: Int
     public var progress: ProgressMode
+    /// Empty means unencrypted, which only an explicit `--no-encrypt` allows.
+    public var recipients: [AgeRecipient]
+    /// Nil means unsigned, which only an explicit `--no-sign` allows.
+    public var signingKey: SSHSigningKey?
+    /// Warnings found while resolving (key file permissions), for the caller to log.
+    public var warnings: [String] = []
 
     public static let defaultChunkSizeMiB = 8
 }
@@ -33,6 +40,11 @@ public struct ExportFlags: Sendable {
     public var chunkSizeMiB: Int?
     public var jobs: Int?
     public var progress: String?
+    public var recipients: [String] = []
+    public var recipientsFile: String?
+    public var signKey: String?
+    public var noEncrypt = false
+    public var noSign = false
 
     public init() {}
 }
@@ -56,10 +68,15 @@ struct ConfigFile: Decodable {
     var chunkSizeMib: Int?
     var jobs: Int?
     var progress: String?
+    var recipients: [String]?
+    var recipientsFile: String?
+    var signKey: String?
     var profiles: [Profile]?
 
     enum CodingKeys: String, CodingKey {
-        case db, to, profile, compression, jobs, progress, profiles
+        case db, to, profile, compression, jobs, progress, profiles, recipients
+        case recipientsFile = "recipients_file"
+        case signKey = "sign_key"
         case compressionLevel = "compression_level"
         case zstdThreads = "zstd_threads"
         case chunkSizeMib = "chunk_size_mib"
@@ -90,6 +107,9 @@ struct ConfigFile: Decodable {
         flags.chunkSizeMiB = chunkSizeMib
         flags.jobs = jobs
         flags.progress = progress
+        flags.recipients = recipients ?? []
+        flags.recipientsFile = recipientsFile
+        flags.signKey = signKey
         return InMemoryProvider(name: "config file", values: flags.configValues)
     }
 
@@ -150,10 +170,27 @@ extension ExportSettings {
         guard let destination = config.string(forKey: "to") else {
             throw ConfigurationError("no destination: give --to DIR (or s3://bucket/prefix/), PGSEAL_TO, or `to:` in the config file")
         }
+        var warnings: [String] = []
+        var recipients = try config.stringArray(forKey: "recipients", default: []).map { try AgeRecipient(parsing: $0) }
+        if let file = config.string(forKey: "recipients_file") { recipients += try AgeRecipient.load(file: file) }
+        if flags.noEncrypt && !recipients.isEmpty {
+            throw ConfigurationError("--no-encrypt and recipients were both given: choose one")
+        }
+        if !flags.noEncrypt && recipients.isEmpty {
+            throw ConfigurationError("no recipients: give --recipient age1… or --recipients-file F (pgseal keygen makes a key pair), or --no-encrypt for an unencrypted archive")
+        }
+        var signingKey: SSHSigningKey?
+        if let path = config.string(forKey: "sign_key"), !flags.noSign {
+            if let warning = KeyFiles.permissionWarning(path) { warnings.append(warning) }
+            signingKey = try SSHSigningKey.load(file: path)
+        } else if !flags.noSign {
+            throw ConfigurationError("no signing key: give --sign-key F (pgseal keygen makes one), or --no-sign for an archive without a signed seal, which list, check and verify will not accept")
+        }
         return ExportSettings(
             database: config.string(forKey: "db", isSecret: true, default: ""),
             destination: destination, profile: profile, compression: compression,
-            chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress)
+            chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress,
+            recipients: recipients, signingKey: signingKey, warnings: warnings)
     }
 }
 
@@ -172,6 +209,9 @@ extension ExportFlags {
         set("chunk_size_mib", chunkSizeMiB.map { .int($0) })
         set("jobs", jobs.map { .int($0) })
         set("progress", progress.map { .string($0) })
+        if !recipients.isEmpty { set("recipients", .stringArray(recipients)) }
+        set("recipients_file", recipientsFile.map { .string($0) })
+        set("sign_key", signKey.map { .string($0) })
         return values
     }
 }

@@ -12,11 +12,13 @@ struct ExportCommand: AsyncParsableCommand {
 
             Settings come from, weakest first: built-in defaults, the config file (--config or \
             PGSEAL_CONFIG), PGSEAL_… environment variables (PGSEAL_DB, PGSEAL_TO, PGSEAL_PROFILE, \
-            PGSEAL_JOBS, PGSEAL_COMPRESSION, PGSEAL_COMPRESSION_LEVEL, PGSEAL_CHUNK_SIZE_MIB), then flags.
+            PGSEAL_JOBS, PGSEAL_COMPRESSION, PGSEAL_COMPRESSION_LEVEL, PGSEAL_CHUNK_SIZE_MIB, PGSEAL_RECIPIENTS, \
+            PGSEAL_RECIPIENTS_FILE, PGSEAL_SIGN_KEY), then flags.
             The database URL also takes libpq's PG* variables, ~/.pgpass and service files.
 
             Example:
-              pgseal export --db postgres://export@db/kessan --to /var/backups/pgseal --no-encrypt
+              pgseal export --db postgres://export@db/kessan --to /var/backups/pgseal \\
+                --recipients-file /etc/pgseal/recipients.txt --sign-key /etc/pgseal/signing-key
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -33,8 +35,20 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Destination store: a local directory.", valueName: "store"))
     var to: String?
 
-    @Flag(name: .long, help: "Write the archive unencrypted (.tar.zst). Required until encryption is configured.")
+    @Option(name: .long, help: ArgumentHelp("Encrypt to this age recipient (repeatable). The export host needs no secret key.", valueName: "age1…"))
+    var recipient: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("File of age recipients, one per line.", valueName: "file"))
+    var recipientsFile: String?
+
+    @Flag(name: .long, help: "Write the archive unencrypted (.tar.zst): only by explicit choice.")
     var noEncrypt = false
+
+    @Option(name: .long, help: ArgumentHelp("OpenSSH Ed25519 private key that signs the seal (pgseal keygen makes one).", valueName: "file"))
+    var signKey: String?
+
+    @Flag(name: .long, help: "Write no seal: list, check and verify will not accept the archive.")
+    var noSign = false
 
     @Option(name: .long, help: ArgumentHelp("zstd, gzip or none (default zstd).", valueName: "name"))
     var compression: String?
@@ -59,10 +73,12 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.bootstrapLogging()
-        guard noEncrypt else {
-            throw ValidationError("encryption is not configured: give --no-encrypt to write an unencrypted archive")
-        }
         var flags = ExportFlags()
+        flags.recipients = recipient
+        flags.recipientsFile = recipientsFile
+        flags.signKey = signKey
+        flags.noEncrypt = noEncrypt
+        flags.noSign = noSign
         flags.configFile = config
         flags.database = db
         flags.destination = to
@@ -74,6 +90,7 @@ struct ExportCommand: AsyncParsableCommand {
         flags.jobs = jobs
         flags.progress = progress
         let settings = try ExportSettings.resolve(flags: flags)
+        for warning in settings.warnings { logger.warning("\(warning)") }
 
         let showProgress = settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1)
         let job = ExportJob(settings: settings, logger: logger, progress: showProgress ? TerminalProgress() : SilentProgress())

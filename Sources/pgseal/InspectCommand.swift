@@ -3,13 +3,16 @@ import Archive
 import Export
 import Foundation
 import ObjectStore
+import ByteStreams
+import Seal
 
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show an archive's manifest: source, snapshot, tables, rows, chunks, digests.",
         discussion: """
-            Reads the archive as a stream to its last entry, manifest.json.
+            Reads the archive as a stream to its last entry, manifest.json. An encrypted \
+            archive (.age) shows its seal without a key, and its manifest with --identity.
 
             Example:
               pgseal inspect /var/backups/pgseal/kessan-user-data/2026/11/24/kessan-user-data-20261124T020000Z.tar.zst
@@ -26,9 +29,27 @@ struct InspectCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "List every chunk too.")
     var chunks = false
 
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, to read the manifest of an encrypted archive (repeatable).", valueName: "file"))
+    var identity: [String] = []
+
     func run() async throws {
         _ = global.bootstrapLogging()
-        let manifestBytes = try ArchiveManifest.read(from: try FileSource(path: archive))
+        let encrypted = archive.hasSuffix(".age")
+        if encrypted && identity.isEmpty {
+            // Without a key only the seal can be shown: what an auditor without data access sees.
+            let sealBytes = try ArchiveManifest.readSmallFile(archive + ".seal")
+            if json {
+                FileHandle.standardOutput.write(Data(sealBytes))
+            } else {
+                print(SealSummary.text(try SealDocument.decode(sealBytes), path: archive), terminator: "")
+            }
+            return
+        }
+        var source: ByteSource = try FileSource(path: archive)
+        if encrypted {
+            source = try AgeDecryptingSource(source, keys: try KeyOptions.keyring(identities: identity, passphraseFile: nil))
+        }
+        let manifestBytes = try ArchiveManifest.read(from: source)
         if json {
             FileHandle.standardOutput.write(Data(manifestBytes))
             return

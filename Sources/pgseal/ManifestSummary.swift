@@ -27,3 +27,23 @@ enum ManifestSummary {
         return out
     }
 }
+
+/// `pgseal inspect` of an encrypted archive without a key: its seal.
+enum SealSummary {
+    static func text(_ seal: SealDocument, path: String) -> String {
+        var out = """
+            archive     \(path)
+            seal        \(seal.format), signed by \(seal.signer) (signature not checked here: use verify)
+            object      \(seal.object), \(Format.bytes(seal.size)), sha256 \(seal.sha256)
+            created     \(seal.createdAt) by \(seal.tool), profile \(seal.profile)
+            encryption  \(seal.encryption) to \(seal.recipients.joined(separator: ", "))
+            snapshot    \(seal.snapshot) at WAL \(seal.walLSN)
+            manifest    sha256 \(seal.manifestSHA256) (give --identity to read it)
+
+            """
+        for table in seal.tables {
+            out += "table \(table.name): \(Format.count(table.rows)) rows, digest \(table.digest)\n"
+        }
+        return out
+    }
+}

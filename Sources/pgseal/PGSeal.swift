@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Seal
 
 @main
 struct PGSeal: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct PGSeal: AsyncParsableCommand {
             unreachable database or store, missing key).
             """,
         version: "0.1.0",
-        subcommands: [ExportCommand.self, InspectCommand.self])
+        subcommands: [ExportCommand.self, InspectCommand.self, KeygenCommand.self, DecryptCommand.self])
 
     /// Runs the command line and turns every error into the documented exit code: ArgumentParser
     /// would give 64 for usage errors; pgseal's contract says 2.
@@ -27,6 +28,9 @@ struct PGSeal: AsyncParsableCommand {
             }
         } catch let failure as CheckFailure {
             FileHandle.standardError.write(Data("pgseal: \(failure.message)\n".utf8))
+            Foundation.exit(1)
+        } catch let violation as IntegrityViolation where violation.isIntegrityFailure {
+            FileHandle.standardError.write(Data("pgseal: integrity failure: \(violation)\n".utf8))
             Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)

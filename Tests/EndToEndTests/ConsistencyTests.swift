@@ -51,7 +51,7 @@ final class ConsistencyTests: XCTestCase {
         XCTAssertGreaterThan(Int(moved.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0, "the writer is not moving rows")
 
         let store = try TemporaryDirectory()
-        let result = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt",
+        let result = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
                                         "--config", config.file("p.yaml"), "--profile", "transfers", "--jobs", "2"])
         XCTAssertEqual(result.status, 0, result.err)
         let movedAfter = try server.psql("SELECT count(*) FROM transfer_dst", database: database)

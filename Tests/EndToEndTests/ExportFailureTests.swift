@@ -13,7 +13,7 @@ final class ExportFailureTests: XCTestCase {
 
     func exportFailing(_ arguments: [String], db: String? = nil, expecting fragments: [String],
                        file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try PGSealCLI.run(["export", "--db", try db ?? ExportFixture.url(), "--to", store.path, "--no-encrypt"] + arguments)
+        let result = try PGSealCLI.run(["export", "--db", try db ?? ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign"] + arguments)
         XCTAssertEqual(result.status, 2, "stderr: \(result.err)", file: file, line: line)
         XCTAssertEqual(result.out, "", "nothing may be printed on stdout when the export fails", file: file, line: line)
         for fragment in fragments {
@@ -36,7 +36,7 @@ final class ExportFailureTests: XCTestCase {
 
     func testAuthenticationFailureDoesNotEchoThePassword() throws {
         let url = try PostgresServer.shared().url(database: ExportFixture.database(), user: "postgres", password: "wrong-secret-pw")
-        let result = try PGSealCLI.run(["export", "--db", url, "--to", store.path, "--no-encrypt"])
+        let result = try PGSealCLI.run(["export", "--db", url, "--to", store.path, "--no-encrypt", "--no-sign"])
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.err.contains("password authentication failed"), result.err)
         XCTAssertFalse(result.err.contains("wrong-secret-pw"), "the password must not appear in messages: \(result.err)")
@@ -74,7 +74,7 @@ final class ExportFailureTests: XCTestCase {
         let noEncryptChoice = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path])
         XCTAssertEqual(noEncryptChoice.status, 2)
         XCTAssertTrue(noEncryptChoice.err.contains("--no-encrypt"), noEncryptChoice.err)
-        let noDestination = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--no-encrypt"], environment: ["PGSEAL_TO": ""])
+        let noDestination = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--no-encrypt", "--no-sign"], environment: ["PGSEAL_TO": ""])
         XCTAssertEqual(noDestination.status, 2)
         let unknownFlag = try PGSealCLI.run(["export", "--frobnicate"])
         XCTAssertEqual(unknownFlag.status, 2)
@@ -116,7 +116,7 @@ final class ExportInterruptionTests: XCTestCase {
     /// Starts an export of `big` and waits until its COPY is running on the server.
     func startBigExport(store: TemporaryDirectory, database: String) throws -> RunningCommand {
         let server = try PostgresServer.shared()
-        let export = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt",
+        let export = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
                                           "--config", try bigProfile(in: store), "--profile", "big"])
         let copying = try waitUntil(timeout: 30) {
             try !server.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgseal' AND query LIKE 'COPY%' AND state = 'active'",

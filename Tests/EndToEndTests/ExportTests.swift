@@ -5,7 +5,7 @@ import XCTest
 /// Exports of the fixture, opened and checked with tools that are not pgseal.
 final class ExportTests: XCTestCase {
     func export(_ arguments: [String], into store: TemporaryDirectory) throws -> (archive: String, result: CommandResult) {
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt"] + arguments)
+        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign"] + arguments)
         XCTAssertEqual(result.status, 0, result.err)
         let archive = result.out.trimmingCharacters(in: .newlines)
         return (archive, result)
@@ -123,7 +123,7 @@ final class ExportTests: XCTestCase {
 
     func testReportFileDescribesTheExport() throws {
         let store = try TemporaryDirectory()
-        let summary = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--report", store.file("report.json")])
+        let summary = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign", "--report", store.file("report.json")])
         XCTAssertEqual(summary.status, 0, summary.err)
         XCTAssertTrue(summary.err.contains("public.user_watchlist") && summary.err.contains("sha256"), summary.err)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.file("report.json")))) as? [String: Any]
@@ -140,12 +140,12 @@ final class ExportTests: XCTestCase {
         let config = store.file("pgseal.yaml")
         try "to: /nonexistent/never-used\ncompression: gzip\n".write(toFile: config, atomically: true, encoding: .utf8)
         // Environment beats the file.
-        let fromEnvironment = try PGSealCLI.run(["export", "--no-encrypt", "--config", config],
+        let fromEnvironment = try PGSealCLI.run(["export", "--no-encrypt", "--no-sign", "--config", config],
                                                 environment: ["PGSEAL_DB": try ExportFixture.url(), "PGSEAL_TO": store.path])
         XCTAssertEqual(fromEnvironment.status, 0, fromEnvironment.err)
         XCTAssertTrue(fromEnvironment.out.hasPrefix(store.path) && fromEnvironment.out.contains(".tar.gz"), fromEnvironment.out)
         // A flag beats the environment.
-        let fromFlag = try PGSealCLI.run(["export", "--no-encrypt", "--config", config, "--to", other.path, "--compression", "none"],
+        let fromFlag = try PGSealCLI.run(["export", "--no-encrypt", "--no-sign", "--config", config, "--to", other.path, "--compression", "none"],
                                          environment: ["PGSEAL_DB": try ExportFixture.url(), "PGSEAL_TO": store.path])
         XCTAssertEqual(fromFlag.status, 0, fromFlag.err)
         XCTAssertTrue(fromFlag.out.hasPrefix(other.path) && fromFlag.out.hasSuffix(".tar\n"), fromFlag.out)

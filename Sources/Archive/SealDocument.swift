@@ -1,0 +1,79 @@
+import Foundation
+
+/// `<object>.seal`: what an auditor checks without decrypting — the object's size and SHA-256,
+/// the manifest's SHA-256, per-table rows and digests, and who signed. Its detached SSHSIG
+/// signature (namespace `pgseal`) is `<object>.seal.sig`. (docs/FORMAT.md, "The seal".)
+public struct SealDocument: Codable, Sendable, Equatable {
+    public static let formatIdentifier = "pgseal-seal/1"
+    public static let signatureNamespace = "pgseal"
+
+    public struct Table: Codable, Sendable, Equatable {
+        public var name: String
+        public var rows: Int
+        public var digest: String
+
+        public init(name: String, rows: Int, digest: String) {
+            self.name = name
+            self.rows = rows
+            self.digest = digest
+        }
+    }
+
+    public var format: String
+    public var object: String
+    public var size: Int64
+    public var sha256: String
+    public var manifestSHA256: String
+    public var createdAt: String
+    public var profile: String
+    public var encryption: String
+    public var recipients: [String]
+    public var compression: String
+    public var snapshot: String
+    public var walLSN: String
+    public var tables: [Table]
+    public var signer: String
+    public var tool: String
+
+    public init(object: String, size: Int64, sha256: String, manifestSHA256: String, createdAt: String, profile: String,
+                encryption: String, recipients: [String], compression: String, snapshot: String, walLSN: String,
+                tables: [Table], signer: String, tool: String) {
+        self.format = Self.formatIdentifier
+        self.object = object
+        self.size = size
+        self.sha256 = sha256
+        self.manifestSHA256 = manifestSHA256
+        self.createdAt = createdAt
+        self.profile = profile
+        self.encryption = encryption
+        self.recipients = recipients
+        self.compression = compression
+        self.snapshot = snapshot
+        self.walLSN = walLSN
+        self.tables = tables
+        self.signer = signer
+        self.tool = tool
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, object, size, sha256, profile, encryption, recipients, compression, snapshot, tables, signer, tool
+        case manifestSHA256 = "manifest_sha256"
+        case createdAt = "created_at"
+        case walLSN = "wal_lsn"
+    }
+
+    /// The bytes written to `<object>.seal` (and signed): pretty JSON with sorted keys.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> SealDocument {
+        let seal = try JSONDecoder().decode(SealDocument.self, from: Data(bytes))
+        guard seal.format == formatIdentifier else {
+            throw ArchiveManifest.ReadError.malformed("the seal declares format \(seal.format), not \(formatIdentifier)")
+        }
+        return seal
+    }
+}
