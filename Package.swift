@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CanonicalJSONTests", dependencies: ["CanonicalJSON", "Seal"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
-        .testTarget(name: "SealTests", dependencies: ["Seal"]),
+        .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Oracle"]),
     ]
