@@ -4,7 +4,7 @@ set -euo pipefail
 
 apt_packages=(
   pkg-config libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev
-  postgresql-15 postgresql-client-15 zstd age openssh-client tar python3 python3-pip
+  postgresql-15 postgresql-client-15 zstd age openssh-client tar gzip python3 python3-pip util-linux
 )
 
 missing=()
@@ -17,9 +17,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "setup: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/tmp/pgseal-setup-apt.log 2>&1 || { cat /tmp/pgseal-setup-apt.log >&2; exit 2; }
   # Debian's postgresql package starts a cluster of its own; pgseal's tests run their own.
 fi
+
+# Python packages the tests use: pexpect plays the terminal for `age -p`.
+python_packages=(pexpect)
+for p in "${python_packages[@]}"; do
+  if ! python3 -c "import $p" 2>/dev/null; then
+    echo "setup: installing Python package $p" >&2
+    python3 -m pip install --quiet "$p" >/tmp/pgseal-setup-pip.log 2>&1 \
+      || python3 -m pip install --quiet --break-system-packages "$p" >>/tmp/pgseal-setup-pip.log 2>&1 \
+      || { cat /tmp/pgseal-setup-pip.log >&2; exit 2; }
+  fi
+done
 
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
   echo "setup: swift is at /opt/swift/usr/bin; add it to PATH" >&2
