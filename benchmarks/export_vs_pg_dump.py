@@ -49,9 +49,10 @@ def load(url, name, users):
     return db
 
 
-def export(db, out, *extra):
+def export(db, out, *extra, sealed=False):
     shutil.rmtree(out, ignore_errors=True)
-    return timed([PGSEAL, "export", "-q", "--progress", "never", "--db", db, "--to", out, "--no-encrypt", *extra])
+    choice = [] if sealed else ["--no-encrypt", "--no-sign"]
+    return timed([PGSEAL, "export", "-q", "--progress", "never", "--db", db, "--to", out, *choice, *extra])
 
 
 def main():
@@ -67,6 +68,8 @@ def main():
         url = subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "start", cluster],
                              check=True, capture_output=True, text=True).stdout.strip()
         db = load(url, "kessan", args.users)
+        subprocess.run([PGSEAL, "keygen", "--out", scratch + "/keys"], check=True, stdout=subprocess.DEVNULL)
+        sealing = ["--recipients-file", scratch + "/keys/age-recipient.txt", "--sign-key", scratch + "/keys/signing-key"]
         dump = "pg_dump --data-only " + " ".join(f"-t {t}" for t in TABLES) + f" '{db}' | zstd -3 -q -o {scratch}/dump.zst -f"
         copy = f"psql '{db}' -qX " + " ".join(f"-c \"{c}\"" for c in ORDERED_COPIES)
         variants = {
@@ -75,6 +78,7 @@ def main():
             "pgseal export (zstd -3, 1 job)": lambda: export(db, scratch + "/a"),
             "pgseal export (zstd -3, --jobs 2)": lambda: export(db, scratch + "/b", "--jobs", "2"),
             "pgseal export (zstd -1, --jobs 2)": lambda: export(db, scratch + "/c", "--jobs", "2", "--compression-level", "1"),
+            "pgseal export (zstd -3, --jobs 2, encrypted + signed)": lambda: export(db, scratch + "/d", "--jobs", "2", *sealing, sealed=True),
         }
         results = {name: [] for name in variants}
         for round_number in range(args.rounds):
@@ -84,6 +88,9 @@ def main():
 
         baseline = statistics.median(w for w, _ in results["pg_dump --data-only | zstd -3"])
         print(f"\n{args.users:,} users, {args.rounds} rounds, median wall time; ratio against pg_dump | zstd -3\n")
+        plain = statistics.median(w for w, _ in results["pgseal export (zstd -3, --jobs 2)"])
+        sealed = statistics.median(w for w, _ in results["pgseal export (zstd -3, --jobs 2, encrypted + signed)"])
+        print(f"encryption and signing add {100 * (sealed / plain - 1):+.1f} % to the export's wall time\n")
         print("| command | wall (s) | ratio | peak RSS (MiB) |")
         print("|---|---:|---:|---:|")
         for name, samples in results.items():

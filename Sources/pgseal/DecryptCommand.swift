@@ -35,21 +35,7 @@ struct DecryptCommand: ParsableCommand {
         let keys = try KeyOptions.keyring(identities: identity, passphraseFile: passphraseFile)
         let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try FileSource(path: file)
         let plaintext = try AgeDecryptingSource(source, keys: keys)
-        if let output {
-            let directory = (output as NSString).deletingLastPathComponent
-            let store = try LocalStore(root: directory.isEmpty ? "." : directory)
-            let writer = try store.createObject(key: (output as NSString).lastPathComponent)
-            do {
-                try plaintext.forEachBlock { try writer.write($0) }
-                try writer.close()
-            } catch {
-                writer.abort()
-                throw error
-            }
-        } else {
-            let stdout = FileHandle.standardOutput
-            try plaintext.forEachBlock { stdout.write(Data($0)) }
-        }
+        try OutputFile.write(to: output) { sink in try plaintext.forEachBlock { try sink.write($0) } }
     }
 }
 

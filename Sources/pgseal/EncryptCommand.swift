@@ -1,0 +1,77 @@
+import ArgumentParser
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+
+struct EncryptCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encrypt",
+        abstract: "Encrypt a file to age recipients (age v1, binary form), as `age -r` does.",
+        discussion: """
+            Needs only public keys. With -o the output appears under its name only when complete.
+
+            Example:
+              pgseal encrypt --recipients-file age-recipient.txt -o notes.txt.age notes.txt
+            """)
+
+    @Argument(help: ArgumentHelp("The file to encrypt, or - for standard input.", valueName: "file"))
+    var file: String
+
+    @Option(name: [.customShort("r"), .long], help: ArgumentHelp("An age recipient (repeatable).", valueName: "age1…"))
+    var recipient: [String] = []
+
+    @Option(name: [.customShort("R"), .long], help: ArgumentHelp("A file of age recipients, one per line.", valueName: "file"))
+    var recipientsFile: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout.", valueName: "out"))
+    var output: String?
+
+    func run() throws {
+        var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
+        if let recipientsFile { recipients += try AgeRecipient.load(file: recipientsFile) }
+        guard !recipients.isEmpty else { throw ValidationError("no recipients: give -r age1… or -R FILE") }
+        let source: ByteSource = try FileSource(path: file == "-" ? "/dev/stdin" : file)
+        try OutputFile.write(to: output) { sink in
+            let age = try AgeEncryptingSink(sink, recipients: recipients)
+            try source.forEachBlock { try age.write($0) }
+            try age.close()
+        }
+    }
+}
+
+/// Where `encrypt` and `decrypt` write: a file published only when complete (through the
+/// local store's temporary name and rename), or stdout.
+enum OutputFile {
+    static func write(to path: String?, _ body: (ByteSink) throws -> Void) throws {
+        guard let path else {
+            try body(StandardOutputSink())
+            return
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let writer = try LocalStore(root: directory.isEmpty ? "." : directory).createObject(key: (path as NSString).lastPathComponent)
+        do {
+            try body(writer)
+            try writer.close()
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+}
+
+final class StandardOutputSink: ByteSink {
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(operation: "write", path: "stdout", errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    func close() throws {}
+}
