@@ -37,8 +37,9 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
+        .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams"], swiftSettings: hotPath),
         .executableTarget(name: "pgseal", dependencies: [
-            "Export", "Archive", "ObjectStore", "Seal", "ByteStreams",
+            "Export", "Verify", "Archive", "ObjectStore", "Seal", "ByteStreams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -49,6 +50,6 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
         .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres"], exclude: ["Oracle"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal"], exclude: ["Oracle"]),
     ]
 )

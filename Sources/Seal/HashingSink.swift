@@ -21,3 +21,26 @@ public final class HashingSink: ByteSink {
         try next.close()
     }
 }
+
+/// Hashes and counts what is read through it: the object's SHA-256 while it is being
+/// decrypted and unpacked, in the same single pass.
+public final class HashingSource: ByteSource {
+    private let source: ByteSource
+    private let hasher = SHA256Hasher()
+    public private(set) var count: Int64 = 0
+
+    public init(_ source: ByteSource) { self.source = source }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try source.read(into: buffer)
+        hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        count += Int64(n)
+        return n
+    }
+
+    /// Reads what is left, then returns the digest of everything read.
+    public func finish() throws -> Digest {
+        try forEachBlock(size: 256 * 1024) { _ in }
+        return hasher.finalize()
+    }
+}

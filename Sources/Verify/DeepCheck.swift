@@ -1,0 +1,135 @@
+import Archive
+import ByteStreams
+import CanonicalJSON
+import Foundation
+import Seal
+
+/// Walks the tar stream of an archive: every chunk's bytes, SHA-256, rows, JSON validity and
+/// row hashes, then compares all of it with the manifest (the last entry) and the seal.
+struct DeepCheck {
+    let seal: SealDocument
+
+    /// What was observed of one chunk, in stream order.
+    struct ObservedChunk {
+        let path: String
+        let rows: Int
+        let bytes: Int64
+        let sha256: String
+    }
+
+    /// Per table: its chunks as seen and the digest of its rows so far.
+    final class ObservedTable {
+        var chunks: [ObservedChunk] = []
+        let digest = TableDigest()
+        var rows = 0
+        var bytes: Int64 = 0
+    }
+
+    func run(_ source: ByteSource, into report: inout VerificationReport) throws {
+        let tar = try TarReader(source: source)
+        var tables: [String: ObservedTable] = [:]
+        var manifestBytes: [UInt8]?
+        let line = ByteBuffer(capacity: 64 * 1024)
+        let chunkHasher = SHA256Hasher()
+        while let entry = try tar.nextEntry() {
+            if manifestBytes != nil {
+                report.fail("tar", "entry \(entry.path) follows manifest.json, which must be last")
+                return
+            }
+            if entry.path == Manifest.entryPath {
+                manifestBytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+                continue
+            }
+            guard let table = Self.tableName(ofChunk: entry.path) else {
+                report.fail(entry.path, "an entry the format does not define")
+                continue
+            }
+            let observed = tables[table] ?? ObservedTable()
+            tables[table] = observed
+            var rows = 0
+            var bytes: Int64 = 0
+            var invalidLine: Int?
+            line.removeAll()
+            try tar.forEachBlock { block in
+                chunkHasher.update(block)
+                bytes += Int64(block.count)
+                guard let base = block.baseAddress else { return }
+                var start = 0
+                while start < block.count {
+                    guard let found = memchr(base + start, 0x0A, block.count - start) else {
+                        line.append(UnsafeRawBufferPointer(rebasing: block[start...]))
+                        break
+                    }
+                    let newline = UnsafeRawPointer(found) - base
+                    line.append(UnsafeRawBufferPointer(rebasing: block[start..<newline]))
+                    rows += 1
+                    if invalidLine == nil, !JSONLineValidator.isValid(line.bytes) { invalidLine = rows }
+                    observed.digest.add(row: line.bytes)
+                    line.removeAll()
+                    start = newline + 1
+                }
+            }
+            if line.count > 0 { report.fail(entry.path, "the last line has no newline: the chunk was cut") }
+            if let invalidLine { report.fail("\(entry.path):\(invalidLine)", "not valid JSON") }
+            observed.chunks.append(ObservedChunk(path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex))
+            observed.rows += rows
+            observed.bytes += bytes
+        }
+        guard let manifestBytes else {
+            report.fail("tar", "the archive has no manifest.json: it is incomplete")
+            return
+        }
+        let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
+        guard manifestDigest == seal.manifestSHA256 else {
+            report.fail("manifest.json", "SHA-256 \(manifestDigest) differs from the seal's \(seal.manifestSHA256): the manifest was altered")
+            return
+        }
+        let manifest = try ArchiveManifest.decode(manifestBytes)
+        compare(manifest: manifest, observed: tables, into: &report)
+    }
+
+    func compare(manifest: Manifest, observed: [String: ObservedTable], into report: inout VerificationReport) {
+        for name in observed.keys.sorted() where !manifest.tables.contains(where: { $0.qualifiedName == name }) {
+            report.fail("data/\(name)/", "chunks of a table the manifest does not list")
+        }
+        for table in manifest.tables {
+            let seen = observed[table.qualifiedName] ?? ObservedTable()
+            let listed = table.chunks
+            for (index, chunk) in listed.enumerated() {
+                guard index < seen.chunks.count else {
+                    report.fail(chunk.path, "listed in the manifest but missing from the archive")
+                    continue
+                }
+                let found = seen.chunks[index]
+                if found.path != chunk.path {
+                    report.fail(found.path, "found where the manifest lists \(chunk.path): chunks missing or out of order")
+                } else if found.bytes != chunk.bytes || found.sha256 != chunk.sha256 {
+                    report.fail(chunk.path, "SHA-256 or size differs from the manifest: the chunk was altered")
+                } else if found.rows != chunk.rows {
+                    report.fail(chunk.path, "\(found.rows) rows, the manifest says \(chunk.rows)")
+                }
+            }
+            for extra in seen.chunks.dropFirst(listed.count) {
+                report.fail(extra.path, "a chunk the manifest does not list")
+            }
+            let digest = seen.digest.finalize().hex
+            let sealTable = seal.tables.first { $0.name == table.qualifiedName }
+            let matches = digest == table.digest && seen.rows == table.rows
+                && sealTable?.digest == table.digest && sealTable?.rows == table.rows
+            if !matches {
+                report.fail("table \(table.qualifiedName)", "\(seen.rows) rows with digest \(digest); the manifest says \(table.rows) rows, \(table.digest)"
+                            + (sealTable == nil ? "; the seal does not list the table" : ""))
+            }
+            report.tables.append(.init(name: table.qualifiedName, rows: seen.rows, bytes: seen.bytes, digest: digest, digestMatches: matches))
+        }
+    }
+
+    /// `data/<schema>.<table>/<NNNNNN>.jsonl` → `<schema>.<table>`.
+    static func tableName(ofChunk path: String) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "data", parts[2].hasSuffix(".jsonl"), parts[2].count == 12,
+              parts[2].prefix(6).allSatisfy(\.isNumber), parts[1].contains(".")
+        else { return nil }
+        return String(parts[1])
+    }
+}

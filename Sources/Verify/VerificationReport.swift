@@ -1,0 +1,77 @@
+/// What `pgseal verify` found: documented in docs/VERIFY.md, written by `--report F`.
+public struct VerificationReport: Codable, Sendable {
+    public enum Level: String, Codable, Sendable, CaseIterable {
+        case seal, deep
+    }
+
+    public struct Failure: Codable, Sendable, CustomStringConvertible {
+        /// Where: `seal`, `seal.sig`, `object`, `age`, `tar`, a chunk path, `table public.x`.
+        public let location: String
+        public let problem: String
+        public var description: String { "\(location): \(problem)" }
+    }
+
+    public struct Table: Codable, Sendable {
+        public let name: String
+        public let rows: Int
+        public let bytes: Int64
+        public let digest: String
+        public let digestMatches: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, rows, bytes, digest
+            case digestMatches = "digest_matches"
+        }
+    }
+
+    public var archive: String
+    public var level: Level
+    public var signer: String?
+    public var objectBytes: Int64 = 0
+    public var objectSHA256: String?
+    public var tables: [Table] = []
+    public var failures: [Failure] = []
+    public var seconds: Double = 0
+
+    public var ok: Bool { failures.isEmpty }
+
+    init(archive: String, level: Level) {
+        self.archive = archive
+        self.level = level
+    }
+
+    mutating func fail(_ location: String, _ problem: String) {
+        failures.append(Failure(location: location, problem: problem))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case archive, level, signer, tables, failures, seconds, ok
+        case objectBytes = "object_bytes"
+        case objectSHA256 = "object_sha256"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(archive, forKey: .archive)
+        try container.encode(level, forKey: .level)
+        try container.encode(ok, forKey: .ok)
+        try container.encodeIfPresent(signer, forKey: .signer)
+        try container.encode(objectBytes, forKey: .objectBytes)
+        try container.encodeIfPresent(objectSHA256, forKey: .objectSHA256)
+        try container.encode(tables, forKey: .tables)
+        try container.encode(failures, forKey: .failures)
+        try container.encode(seconds, forKey: .seconds)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        archive = try container.decode(String.self, forKey: .archive)
+        level = try container.decode(Level.self, forKey: .level)
+        signer = try container.decodeIfPresent(String.self, forKey: .signer)
+        objectBytes = try container.decode(Int64.self, forKey: .objectBytes)
+        objectSHA256 = try container.decodeIfPresent(String.self, forKey: .objectSHA256)
+        tables = try container.decode([Table].self, forKey: .tables)
+        failures = try container.decode([Failure].self, forKey: .failures)
+        seconds = try container.decode(Double.self, forKey: .seconds)
+    }
+}

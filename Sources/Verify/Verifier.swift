@@ -1,0 +1,119 @@
+import Archive
+import ByteStreams
+import CanonicalJSON
+import Foundation
+import ObjectStore
+import Seal
+
+/// What verification needs: the archive, the level, and the keys that level requires.
+public struct VerificationRequest {
+    public var archive: String
+    public var level: VerificationReport.Level
+    public var trusted: [SSHPublicKey]
+    public var keys: AgeKeyring
+
+    public init(archive: String, level: VerificationReport.Level, trusted: [SSHPublicKey], keys: AgeKeyring) {
+        self.archive = archive
+        self.level = level
+        self.trusted = trusted
+        self.keys = keys
+    }
+}
+
+/// Verification could not run (exit 2), as opposed to finding the archive bad (a report with
+/// failures, exit 1).
+public enum VerificationError: Error, CustomStringConvertible {
+    case missingIdentity(String)
+
+    public var description: String {
+        switch self {
+        case .missingIdentity(let archive):
+            "\(archive) is encrypted: the deep level needs its age identity (--identity F); the seal level needs none"
+        }
+    }
+}
+
+/// `pgseal verify`: the seal level proves the object authentic and intact as stored; the deep
+/// level also opens it and checks every chunk, row and digest against the manifest and the
+/// seal — in one streaming pass over the object.
+public enum Verifier {
+    public static func run(_ request: VerificationRequest) throws -> VerificationReport {
+        let started = Date()
+        var report = VerificationReport(archive: request.archive, level: request.level)
+        defer { report.seconds = Date().timeIntervalSince(started) }
+
+        guard let seal = checkSeal(request, &report) else { return finished(report, started) }
+        let encrypted = request.archive.hasSuffix(".age")
+        if request.level == .deep && encrypted && request.keys.isEmpty {
+            throw VerificationError.missingIdentity(request.archive)
+        }
+        let object = HashingSource(try FileSource(path: request.archive))
+        // A damaged header can look like a key that does not match; which it is, the object's
+        // hash against the seal decides once the whole object has been read.
+        var keyProblem: AgeError?
+        if request.level == .deep {
+            do {
+                let plain: ByteSource = encrypted ? try AgeDecryptingSource(object, keys: request.keys) : object
+                try DeepCheck(seal: seal).run(plain, into: &report)
+            } catch let error as AgeError {
+                if error.isIntegrityFailure { report.fail("age", "\(error)") } else { keyProblem = error }
+            } catch let error as ArchiveError {
+                report.fail("tar", "\(error)")
+            }
+        }
+        let digest = try object.finish()
+        report.objectBytes = object.count
+        report.objectSHA256 = digest.hex
+        var objectProblem: String?
+        if object.count != seal.size {
+            objectProblem = "\(object.count) bytes, the seal says \(seal.size): the object was truncated or extended"
+        } else if digest.hex != seal.sha256 {
+            objectProblem = "SHA-256 \(digest.hex) differs from the seal's \(seal.sha256): the object was altered"
+        }
+        if let objectProblem {
+            if let keyProblem { report.failures.insert(.init(location: "age", problem: "\(keyProblem)"), at: 0) }
+            report.failures.insert(.init(location: "object", problem: objectProblem), at: 0)
+        } else if let keyProblem {
+            throw keyProblem
+        }
+        return finished(report, started)
+    }
+
+    private static func finished(_ report: VerificationReport, _ started: Date) -> VerificationReport {
+        var report = report
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Reads the seal and checks its signature; nil (with a failure recorded) when it fails.
+    static func checkSeal(_ request: VerificationRequest, _ report: inout VerificationReport) -> SealDocument? {
+        let sealPath = request.archive + ".seal"
+        guard let sealBytes = try? ArchiveManifest.readSmallFile(sealPath) else {
+            report.fail("seal", "\(sealPath) is missing: an archive without a signed seal is an interrupted or unsigned export")
+            return nil
+        }
+        guard let signature = try? ArchiveManifest.readSmallFile(sealPath + ".sig") else {
+            report.fail("seal.sig", "\(sealPath).sig is missing: the export did not finish, or the signature was removed")
+            return nil
+        }
+        do {
+            let signer = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
+                                                 namespace: SealDocument.signatureNamespace, trusted: request.trusted)
+            report.signer = signer.fingerprint
+        } catch {
+            report.fail("seal.sig", "\(error)")
+            return nil
+        }
+        do {
+            let seal = try SealDocument.decode(sealBytes)
+            guard seal.object == (request.archive as NSString).lastPathComponent else {
+                report.fail("seal", "the seal is for \(seal.object), not for this object")
+                return nil
+            }
+            return seal
+        } catch {
+            report.fail("seal", "the signed seal cannot be read: \(error)")
+            return nil
+        }
+    }
+}

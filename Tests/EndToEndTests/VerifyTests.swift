@@ -1,0 +1,169 @@
+import Foundation
+import Seal
+import TestSupport
+import XCTest
+
+/// The corruption matrix: a small sealed archive damaged in every way we can think of; each
+/// case must fail with exit 1 and name the place, and the untouched archive must pass.
+final class VerifyTests: XCTestCase {
+    var keys: TemporaryDirectory!
+    var store: TemporaryDirectory!
+    var archive: String!
+
+    override func setUpWithError() throws {
+        keys = try TemporaryDirectory()
+        store = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--chunk-size", "1",
+                                        "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
+        XCTAssertEqual(result.status, 0, result.err)
+        archive = result.out.trimmingCharacters(in: .newlines)
+    }
+
+    func verify(_ path: String, level: String, identity: Bool = true) throws -> CommandResult {
+        try PGSealCLI.run(["verify", path, "--level", level, "--trusted-key", keys.file("allowed_signers")]
+                          + (identity ? ["-i", keys.file("age-identity.txt")] : []))
+    }
+
+    /// A copy of the archive and its sidecars under a new directory, with `change` applied to the object.
+    func damagedCopy(_ label: String, _ change: (inout [UInt8]) -> Void) throws -> String {
+        let directory = store.file("case-\(label)")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let copy = directory + "/" + (archive as NSString).lastPathComponent
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: archive)))
+        change(&bytes)
+        FileManager.default.createFile(atPath: copy, contents: Data(bytes))
+        for suffix in [".sha256", ".seal", ".seal.sig"] {
+            try FileManager.default.copyItem(atPath: archive + suffix, toPath: copy + suffix)
+        }
+        return copy
+    }
+
+    func expectFailure(_ result: CommandResult, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(result.status, 1, result.err, file: file, line: line)
+        for fragment in fragments {
+            XCTAssertTrue(result.err.contains(fragment), "expected «\(fragment)» in: \(result.err)", file: file, line: line)
+        }
+    }
+
+    func testTheUntouchedArchivePassesBothLevels() throws {
+        let seal = try verify(archive, level: "seal", identity: false)
+        XCTAssertEqual(seal.status, 0, seal.err)
+        let deep = try verify(archive, level: "deep")
+        XCTAssertEqual(deep.status, 0, deep.err)
+        XCTAssertTrue(deep.err.contains("public.user_watchlist: 10004 rows, digest ok"), deep.err)
+        let report = try PGSealCLI.run(["verify", archive, "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt"),
+                                        "--report", store.file("report.json")])
+        XCTAssertEqual(report.status, 0)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.file("report.json")))) as! [String: Any]
+        XCTAssertEqual(json["ok"] as? Bool, true)
+        XCTAssertEqual(json["level"] as? String, "deep")
+    }
+
+    func testAFlippedByteAnywhereIsFoundAtBothLevels() throws {
+        let size = try FileManager.default.attributesOfItem(atPath: archive)[.size] as! Int
+        let positions = [0, 25, 60, 120, 200, 260, 300, 1000, 65_600, 100_000, size / 2, size - 100, size - 17, size - 1]
+        for position in positions where position < size {
+            let copy = try damagedCopy("flip-\(position)") { $0[position] ^= 0x20 }
+            expectFailure(try verify(copy, level: "seal", identity: false), ["object: SHA-256"])
+            let deep = try verify(copy, level: "deep")
+            expectFailure(deep, ["object: SHA-256"])
+            XCTAssertTrue(deep.err.contains("age") || deep.err.contains("identity"), "position \(position): \(deep.err)")
+        }
+    }
+
+    func testTruncationIsFound() throws {
+        let size = try FileManager.default.attributesOfItem(atPath: archive)[.size] as! Int
+        for length in [0, 10, 300, 65_552, size / 2, size - 1] {
+            let copy = try damagedCopy("cut-\(length)") { $0 = Array($0.prefix(length)) }
+            expectFailure(try verify(copy, level: "seal", identity: false), ["object: \(length) bytes, the seal says \(size)"])
+            expectFailure(try verify(copy, level: "deep"), ["object: \(length) bytes"])
+        }
+    }
+
+    func testMissingOrUntrustedSealsAreNotArchives() throws {
+        let noSeal = try damagedCopy("no-seal") { _ in }
+        try FileManager.default.removeItem(atPath: noSeal + ".seal")
+        expectFailure(try verify(noSeal, level: "seal", identity: false), ["seal:", "is missing"])
+
+        let noSignature = try damagedCopy("no-sig") { _ in }
+        try FileManager.default.removeItem(atPath: noSignature + ".seal.sig")
+        expectFailure(try verify(noSignature, level: "seal", identity: false), ["seal.sig:", "is missing"])
+
+        let strangerKeys = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", strangerKeys.path]).status, 0)
+        let untrusted = try damagedCopy("untrusted") { _ in }
+        let sealBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: untrusted + ".seal")))
+        let forged = try SSHSignature.sign(sealBytes, namespace: "pgseal", key: try SSHSigningKey.load(file: strangerKeys.file("signing-key")))
+        try forged.write(toFile: untrusted + ".seal.sig", atomically: true, encoding: .utf8)
+        expectFailure(try verify(untrusted, level: "seal", identity: false), ["seal.sig:", "not a trusted signer"])
+
+        let edited = try damagedCopy("edited-seal") { _ in }
+        let text = try String(contentsOfFile: edited + ".seal", encoding: .utf8)
+        try text.replacingOccurrences(of: "\"rows\" : 1802", with: "\"rows\" : 1803").write(toFile: edited + ".seal", atomically: true, encoding: .utf8)
+        expectFailure(try verify(edited, level: "seal", identity: false), ["seal.sig:", "does not match the signed file"])
+    }
+
+    /// Rebuilds the archive from a changed tar, re-encrypted and re-signed with the trusted key
+    /// (an insider with the signing key, or a buggy exporter): the seal level passes, the deep
+    /// level must not.
+    func rebuilt(_ label: String, resealManifest: Bool = false, _ edit: String) throws -> String {
+        let copy = try damagedCopy(label) { _ in }
+        let work = store.file("work-\(label)")
+        let script = """
+            set -euo pipefail
+            mkdir -p "$1" && cd "$1"
+            age -d -i "$3/age-identity.txt" "$2" | zstd -d | tar -x
+            \(edit)
+            entries=$(find data -type f | sort)
+            tar --format=pax -c $entries manifest.json | zstd -q -3 | age -R "$3/age-recipient.txt" > "$2"
+            """
+        let result = try Command.run(["bash", "-c", script, "rebuild", work, copy, keys.path])
+        XCTAssertEqual(result.status, 0, result.err)
+        // Re-seal: new size and hash; the manifest hash only when asked.
+        var seal = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: copy + ".seal"))) as! [String: Any]
+        let object = [UInt8](try Data(contentsOf: URL(fileURLWithPath: copy)))
+        seal["size"] = object.count
+        seal["sha256"] = SHA256Hasher.hash(object).hex
+        if resealManifest {
+            seal["manifest_sha256"] = SHA256Hasher.hash([UInt8](try Data(contentsOf: URL(fileURLWithPath: work + "/manifest.json")))).hex
+        }
+        let sealBytes = [UInt8](try JSONSerialization.data(withJSONObject: seal, options: [.prettyPrinted, .sortedKeys]))
+        FileManager.default.createFile(atPath: copy + ".seal", contents: Data(sealBytes))
+        let signature = try SSHSignature.sign(sealBytes, namespace: "pgseal", key: try SSHSigningKey.load(file: keys.file("signing-key")))
+        try signature.write(toFile: copy + ".seal.sig", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try verify(copy, level: "seal", identity: false).status, 0, "the re-signed seal must pass the seal level")
+        return copy
+    }
+
+    func testContentChangesBehindAValidSealAreFoundByTheDeepLevel() throws {
+        // (Chunk 1 holds only the 1 MiB edge-case row: it is larger than the 1 MiB chunk size.)
+        let firstWatchlist = "data/public.user_watchlist/000002.jsonl"
+        let duplicated = try rebuilt("duplicate-row", "head -1 \(firstWatchlist) >> \(firstWatchlist)")
+        expectFailure(try verify(duplicated, level: "deep"), [firstWatchlist, "differs from the manifest"])
+
+        let swapped = try rebuilt("swap-rows", "{ sed -n 2p \(firstWatchlist); sed -n 1p \(firstWatchlist); sed -n '3,$p' \(firstWatchlist); } > x && mv x \(firstWatchlist)")
+        expectFailure(try verify(swapped, level: "deep"), [firstWatchlist, "differs from the manifest"])
+
+        let dropped = try rebuilt("drop-chunk", "rm data/public.user_watchlist/000003.jsonl")
+        expectFailure(try verify(dropped, level: "deep"), ["data/public.user_watchlist/000003.jsonl"])
+
+        let badJSON = try rebuilt("bad-json", "sed -i '5s/}$/,}/' data/public.users/000001.jsonl")
+        expectFailure(try verify(badJSON, level: "deep"), ["data/public.users/000001.jsonl:5: not valid JSON"])
+
+        let manifest = try rebuilt("manifest", "sed -i 's/\"rows\": 1802/\"rows\": 1801/' manifest.json")
+        expectFailure(try verify(manifest, level: "deep"), ["manifest.json", "differs from the seal's"])
+
+        let consistentForgery = try rebuilt("manifest-resealed", resealManifest: true, "sed -i 's/\"rows\": 1802/\"rows\": 1801/' manifest.json")
+        expectFailure(try verify(consistentForgery, level: "deep"), ["table public.users", "1802 rows"])
+    }
+
+    func testVerificationThatCannotRunExitsWithTwo() throws {
+        let noIdentity = try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(noIdentity.status, 2)
+        XCTAssertTrue(noIdentity.err.contains("needs its age identity"), noIdentity.err)
+        let noTrust = try PGSealCLI.run(["verify", archive])
+        XCTAssertEqual(noTrust.status, 2)
+        XCTAssertTrue(noTrust.err.contains("no trusted signer"), noTrust.err)
+    }
+}
