@@ -8,12 +8,11 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_vs_pg_dump import ROOT, export, load  # noqa: E402
+from export_vs_pg_dump import export, load, start_cluster, stop_cluster  # noqa: E402
 
 
 def main():
@@ -24,8 +23,7 @@ def main():
     cluster = tempfile.mkdtemp(prefix="pgseal-bench-pg.")
     scratch = tempfile.mkdtemp(prefix="pgseal-bench-out.")
     try:
-        url = subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "start", cluster],
-                             check=True, capture_output=True, text=True).stdout.strip()
+        url = start_cluster(cluster)
         db = load(url, "kessan", args.users)
         print(f"\n{args.users:,} users, --jobs 2, zstd -3, {args.rounds} rounds, median\n")
         print("| --chunk-size (MiB) | wall (s) | peak RSS (MiB) | archive (MiB) |")
@@ -35,7 +33,7 @@ def main():
             archive = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(f"{scratch}/c{size}") for f in fs if f.endswith(".zst"))
             print(f"| {size} | {statistics.median(w for w, _ in samples):.2f} | {max(r for _, r in samples):.0f} | {archive / (1 << 20):.1f} |")
     finally:
-        subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "stop", cluster], check=False)
+        stop_cluster(cluster)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

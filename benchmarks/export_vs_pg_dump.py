@@ -41,6 +41,16 @@ def timed(command, shell=False):
     return wall, int(rss_kib) / 1024
 
 
+def start_cluster(directory):
+    """A throwaway PostgreSQL (scripts/pgcluster.sh); returns its superuser URL."""
+    return subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "start", directory],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def stop_cluster(directory):
+    subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "stop", directory], check=False)
+
+
 def load(url, name, users):
     started = time.monotonic()
     db = subprocess.run([os.path.join(ROOT, "scripts", "load-fixtures.sh"), url, name, str(users)],
@@ -65,8 +75,7 @@ def main():
     cluster = tempfile.mkdtemp(prefix="pgseal-bench-pg.")
     scratch = tempfile.mkdtemp(prefix="pgseal-bench-out.")
     try:
-        url = subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "start", cluster],
-                             check=True, capture_output=True, text=True).stdout.strip()
+        url = start_cluster(cluster)
         db = load(url, "kessan", args.users)
         subprocess.run([PGSEAL, "keygen", "--out", scratch + "/keys"], check=True, stdout=subprocess.DEVNULL)
         sealing = ["--recipients-file", scratch + "/keys/age-recipient.txt", "--sign-key", scratch + "/keys/signing-key"]
@@ -106,7 +115,7 @@ def main():
             print(f"\npgseal peak RSS with --jobs 2: {one[1]:.0f} MiB at {args.users:,} users, "
                   f"{three[1]:.0f} MiB at {args.users * 3:,} users (wall {one[0]:.1f} s and {three[0]:.1f} s)")
     finally:
-        subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "stop", cluster], check=False)
+        stop_cluster(cluster)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -67,15 +67,7 @@ final class LocalObjectWriter: ObjectWriter {
     deinit { if !finished { abort() } }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StoreError.io(operation: "write", path: finalPath, errno: errno)
-            }
-            offset += n
-        }
+        try FileDescriptorSink.writeAll(bytes, to: descriptor, path: finalPath)
     }
 
     func close() throws {
@@ -141,6 +133,39 @@ public final class FileSource: ByteSource {
             let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if n >= 0 { return n }
             if errno != EINTR { throw StoreError.io(operation: "read", path: path, errno: errno) }
+        }
+    }
+}
+
+/// Writes to an open descriptor someone else owns (standard output, for `decrypt` and
+/// `encrypt` without -o).
+public final class FileDescriptorSink: ByteSink {
+    private let descriptor: Int32
+    private let name: String
+
+    public init(descriptor: Int32, name: String) {
+        self.descriptor = descriptor
+        self.name = name
+    }
+
+    public static var standardOutput: FileDescriptorSink { FileDescriptorSink(descriptor: STDOUT_FILENO, name: "stdout") }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try Self.writeAll(bytes, to: descriptor, path: name)
+    }
+
+    public func close() throws {}
+
+    /// write(2) until everything is written, retrying on EINTR.
+    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(operation: "write", path: path, errno: errno)
+            }
+            offset += n
         }
     }
 }

@@ -45,7 +45,7 @@ struct EncryptCommand: ParsableCommand {
 enum OutputFile {
     static func write(to path: String?, _ body: (ByteSink) throws -> Void) throws {
         guard let path else {
-            try body(StandardOutputSink())
+            try body(FileDescriptorSink.standardOutput)
             return
         }
         let directory = (path as NSString).deletingLastPathComponent
@@ -58,20 +58,4 @@ enum OutputFile {
             throw error
         }
     }
-}
-
-final class StandardOutputSink: ByteSink {
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StoreError.io(operation: "write", path: "stdout", errno: errno)
-            }
-            offset += n
-        }
-    }
-
-    func close() throws {}
 }

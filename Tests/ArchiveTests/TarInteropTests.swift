@@ -4,26 +4,6 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Collects what the tar writer produces.
-final class MemorySink: ByteSink {
-    var bytes: [UInt8] = []
-    var closed = false
-    func write(_ data: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: data) }
-    func close() throws { closed = true }
-}
-
-final class MemorySource: ByteSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = min(buffer.count, bytes.count - offset)
-        buffer.copyBytes(from: bytes[offset..<offset + n])
-        offset += n
-        return n
-    }
-}
-
 final class TarInteropTests: XCTestCase {
     func write(_ entries: [(String, [UInt8])], compression: Compression) throws -> [UInt8] {
         let sink = MemorySink()
@@ -61,7 +41,7 @@ final class TarInteropTests: XCTestCase {
         FileManager.default.createFile(atPath: directory.file("in/manifest.json"), contents: Data("{\"format\":\"x\"}".utf8))
         let made = try Command.run(["bash", "-c", "cd \"$0/in\" && tar --format=pax -c data/a.jsonl manifest.json | zstd -q -3 > ../x.tar.zst", directory.path])
         XCTAssertEqual(made.status, 0, made.err)
-        let reader = try TarReader(source: try FileSourceForTests(path: directory.file("x.tar.zst")))
+        let reader = try TarReader(source: try TestFileSource(path: directory.file("x.tar.zst")))
         var seen: [String: [UInt8]] = [:]
         while let entry = try reader.nextEntry() { seen[entry.path] = try reader.readAll(limit: 1 << 20) }
         XCTAssertEqual(seen["data/a.jsonl"], Array("{\"a\":1}\n".utf8))
@@ -102,13 +82,3 @@ enum SHA256Of {
     }
 }
 
-/// Reads a file for the reader tests without depending on the ObjectStore module.
-final class FileSourceForTests: ByteSource {
-    let handle: FileHandle
-    init(path: String) throws { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) }
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let data = try handle.read(upToCount: buffer.count) ?? Data()
-        data.copyBytes(to: buffer)
-        return data.count
-    }
-}

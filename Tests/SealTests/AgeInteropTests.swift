@@ -4,24 +4,6 @@ import Seal
 import TestSupport
 import XCTest
 
-final class MemorySink: ByteSink {
-    var bytes: [UInt8] = []
-    func write(_ data: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: data) }
-    func close() throws {}
-}
-
-final class MemorySource: ByteSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = min(buffer.count, bytes.count - offset)
-        buffer.copyBytes(from: bytes[offset..<offset + n])
-        offset += n
-        return n
-    }
-}
-
 /// pgseal's age implementation against the real `age` tool, both directions.
 final class AgeInteropTests: XCTestCase {
     var keys: TemporaryDirectory!
@@ -104,9 +86,9 @@ final class AgeInteropTests: XCTestCase {
             """
         let result = try Command.run(["bash", "-c", script, input, recipient.description, Repository.pgsealBinary, identityFile])
         XCTAssertEqual(result.status, 0, result.err)
-        let sink = FileSink(path: input + ".pgseal.age")
+        let sink = TestFileSink(path: input + ".pgseal.age")
         let age = try AgeEncryptingSink(sink, recipients: [recipient])
-        try FileSourceForTests(path: input).forEachBlock(size: 1 << 20) { try age.write($0) }
+        try TestFileSource(path: input).forEachBlock(size: 1 << 20) { try age.write($0) }
         try age.close()
         let back = try Command.run(["bash", "-c", "age -d -i \"$1\" \"$0.pgseal.age\" | cmp - \"$0\"", input, identityFile])
         XCTAssertEqual(back.status, 0, back.err)
@@ -161,23 +143,3 @@ final class AgeInteropTests: XCTestCase {
     }
 }
 
-/// Writes a file for the tests (the ObjectStore module is not a dependency here).
-final class FileSink: ByteSink {
-    let handle: FileHandle
-    init(path: String) {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        handle = FileHandle(forWritingAtPath: path)!
-    }
-    func write(_ bytes: UnsafeRawBufferPointer) throws { handle.write(Data(bytes)) }
-    func close() throws { try handle.close() }
-}
-
-final class FileSourceForTests: ByteSource {
-    let handle: FileHandle
-    init(path: String) throws { handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) }
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let data = try handle.read(upToCount: buffer.count) ?? Data()
-        data.copyBytes(to: buffer)
-        return data.count
-    }
-}
