@@ -37,7 +37,7 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
-        .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams"], swiftSettings: hotPath),
+        .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams", "Postgres", "Export"], swiftSettings: hotPath),
         .executableTarget(name: "pgseal", dependencies: [
             "Export", "Verify", "Archive", "ObjectStore", "Seal", "ByteStreams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

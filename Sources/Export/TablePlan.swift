@@ -51,15 +51,6 @@ public struct TablePlan: Sendable {
     public var copyStatement: String { "COPY (\(selectStatement)) TO STDOUT" }
 }
 
-extension ColumnEncoding {
-    var manifestName: String {
-        switch self {
-        case .array(let element, _): "array:" + element.columnEncoding.manifestName
-        default: description
-        }
-    }
-}
-
 enum SQL {
     static func identifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -17,9 +17,14 @@ public final class PostgresConnection {
 
     /// Connects with a libpq connection string or URL; empty means "from the PG* environment",
     /// and `.pgpass` and service files apply as they do for psql.
-    public init(conninfo: String) throws(PostgresError) {
-        let keywords = ["dbname", "fallback_application_name"]
-        let values = [conninfo, "pgseal"]
+    public convenience init(conninfo: String) throws(PostgresError) {
+        try self.init(conninfo: conninfo, overrides: [:])
+    }
+
+    /// `overrides` come after the expanded connection string, so they win over it.
+    init(conninfo: String, overrides: [String: String]) throws(PostgresError) {
+        let keywords = ["dbname", "fallback_application_name"] + overrides.keys.sorted()
+        let values = [conninfo, "pgseal"] + overrides.keys.sorted().map { overrides[$0]! }
         let connection = keywords.withCStringArray { keywordPointers in
             values.withCStringArray { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -34,6 +39,8 @@ public final class PostgresConnection {
             throw .connectionFailed(target: Self.describeTarget(conninfo), message: message)
         }
         self.handle = connection
+        // Server notices ("schema already exists, skipping") are not for the user's terminal.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         let settings = Self.pinnedSettings.map { "SET \($0.0) = '\($0.1)'" }.joined(separator: "; ")
         try run(script: settings)
     }
@@ -84,7 +91,26 @@ public final class PostgresConnection {
         return CopyOutReader(connection: self)
     }
 
-    // MARK: - For the COPY readers in this module
+    // MARK: - For the COPY readers and writers in this module
+
+    func startCopyIn(_ sql: String) throws(PostgresError) {
+        let result = PQexecParams(handle, sql, 0, nil, nil, nil, nil, 0)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COPY_IN else { throw error(from: result, statement: sql) }
+    }
+
+    func putCopyData(_ bytes: UnsafeRawBufferPointer) throws(PostgresError) {
+        guard !bytes.isEmpty else { return }
+        let status = bytes.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32(bytes.count)) }
+        guard status == 1 else { throw lostOrFailed() }
+    }
+
+    func endCopy() throws(PostgresError) {
+        guard PQputCopyEnd(handle, nil) == 1 else { throw lostOrFailed() }
+        let result = PQgetResult(handle)
+        defer { PQclear(result); drainResults() }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(from: result, statement: "COPY FROM STDIN") }
+    }
 
     func nextCopyRow(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         var buffer: UnsafeMutablePointer<CChar>?
@@ -192,5 +218,31 @@ public final class QueryCanceller: @unchecked Sendable {
     public func cancel() {
         var message = [CChar](repeating: 0, count: 256)
         _ = PQcancel(handle, &message, Int32(message.count))
+    }
+}
+
+extension PostgresConnection {
+    /// Connects like `init(conninfo:)` but to another database of the same server.
+    public convenience init(conninfo: String, database: String) throws(PostgresError) {
+        try self.init(conninfo: conninfo, overrides: ["dbname": database])
+    }
+
+    /// Starts `COPY … FROM STDIN` and returns its writer.
+    public func copyIn(_ sql: String) throws(PostgresError) -> CopyInWriter {
+        try startCopyIn(sql)
+        return CopyInWriter(connection: self)
+    }
+}
+
+/// Feeds one `COPY … FROM STDIN`. `finish` ends it and reports the server's verdict.
+public struct CopyInWriter {
+    let connection: PostgresConnection
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(PostgresError) {
+        try connection.putCopyData(bytes)
+    }
+
+    public func finish() throws(PostgresError) {
+        try connection.endCopy()
     }
 }

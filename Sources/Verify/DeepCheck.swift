@@ -25,16 +25,18 @@ struct DeepCheck {
         var bytes: Int64 = 0
     }
 
-    func run(_ source: ByteSource, into report: inout VerificationReport) throws {
+    /// Returns the manifest when it could be read and matches the seal.
+    @discardableResult
+    func run(_ source: ByteSource, into report: inout VerificationReport) throws -> Manifest? {
         let tar = try TarReader(source: source)
         var tables: [String: ObservedTable] = [:]
         var manifestBytes: [UInt8]?
-        let line = ByteBuffer(capacity: 64 * 1024)
+        let lines = LineSplitter()
         let chunkHasher = SHA256Hasher()
         while let entry = try tar.nextEntry() {
             if manifestBytes != nil {
                 report.fail("tar", "entry \(entry.path) follows manifest.json, which must be last")
-                return
+                return nil
             }
             if entry.path == Manifest.entryPath {
                 manifestBytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
@@ -49,27 +51,16 @@ struct DeepCheck {
             var rows = 0
             var bytes: Int64 = 0
             var invalidLine: Int?
-            line.removeAll()
             try tar.forEachBlock { block in
                 chunkHasher.update(block)
                 bytes += Int64(block.count)
-                guard let base = block.baseAddress else { return }
-                var start = 0
-                while start < block.count {
-                    guard let found = memchr(base + start, 0x0A, block.count - start) else {
-                        line.append(UnsafeRawBufferPointer(rebasing: block[start...]))
-                        break
-                    }
-                    let newline = UnsafeRawPointer(found) - base
-                    line.append(UnsafeRawBufferPointer(rebasing: block[start..<newline]))
+                lines.feed(block) { line in
                     rows += 1
-                    if invalidLine == nil, !JSONLineValidator.isValid(line.bytes) { invalidLine = rows }
-                    observed.digest.add(row: line.bytes)
-                    line.removeAll()
-                    start = newline + 1
+                    if invalidLine == nil, !JSONLineValidator.isValid(line) { invalidLine = rows }
+                    observed.digest.add(row: line)
                 }
             }
-            if line.count > 0 { report.fail(entry.path, "the last line has no newline: the chunk was cut") }
+            if lines.endHasPartialLine() { report.fail(entry.path, "the last line has no newline: the chunk was cut") }
             if let invalidLine { report.fail("\(entry.path):\(invalidLine)", "not valid JSON") }
             observed.chunks.append(ObservedChunk(path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex))
             observed.rows += rows
@@ -77,15 +68,16 @@ struct DeepCheck {
         }
         guard let manifestBytes else {
             report.fail("tar", "the archive has no manifest.json: it is incomplete")
-            return
+            return nil
         }
         let manifestDigest = SHA256Hasher.hash(manifestBytes).hex
         guard manifestDigest == seal.manifestSHA256 else {
             report.fail("manifest.json", "SHA-256 \(manifestDigest) differs from the seal's \(seal.manifestSHA256): the manifest was altered")
-            return
+            return nil
         }
         let manifest = try ArchiveManifest.decode(manifestBytes)
         compare(manifest: manifest, observed: tables, into: &report)
+        return manifest
     }
 
     func compare(manifest: Manifest, observed: [String: ObservedTable], into report: inout VerificationReport) {

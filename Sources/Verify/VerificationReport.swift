@@ -1,7 +1,7 @@
 /// What `pgseal verify` found: documented in docs/VERIFY.md, written by `--report F`.
 public struct VerificationReport: Codable, Sendable {
     public enum Level: String, Codable, Sendable, CaseIterable {
-        case seal, deep
+        case seal, deep, restore
     }
 
     public struct Failure: Codable, Sendable, CustomStringConvertible {
@@ -17,10 +17,14 @@ public struct VerificationReport: Codable, Sendable {
         public let bytes: Int64
         public let digest: String
         public let digestMatches: Bool
+        /// At the restore level: whether the rows read back from the scratch database reproduce
+        /// the digest.
+        public var restoredDigestMatches: Bool?
 
         enum CodingKeys: String, CodingKey {
             case name, rows, bytes, digest
             case digestMatches = "digest_matches"
+            case restoredDigestMatches = "restored_digest_matches"
         }
     }
 
@@ -31,6 +35,10 @@ public struct VerificationReport: Codable, Sendable {
     public var objectSHA256: String?
     public var tables: [Table] = []
     public var failures: [Failure] = []
+    /// Seconds per phase: `read` (seal, hash, decrypt, walk), `load`, `compare`.
+    public var phases: [String: Double] = [:]
+    /// The scratch database used at the restore level (dropped unless kept).
+    public var scratchDatabase: String?
     public var seconds: Double = 0
 
     public var ok: Bool { failures.isEmpty }
@@ -45,7 +53,8 @@ public struct VerificationReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case archive, level, signer, tables, failures, seconds, ok
+        case archive, level, signer, tables, failures, seconds, ok, phases
+        case scratchDatabase = "scratch_database"
         case objectBytes = "object_bytes"
         case objectSHA256 = "object_sha256"
     }
@@ -60,6 +69,8 @@ public struct VerificationReport: Codable, Sendable {
         try container.encodeIfPresent(objectSHA256, forKey: .objectSHA256)
         try container.encode(tables, forKey: .tables)
         try container.encode(failures, forKey: .failures)
+        try container.encode(phases, forKey: .phases)
+        try container.encodeIfPresent(scratchDatabase, forKey: .scratchDatabase)
         try container.encode(seconds, forKey: .seconds)
     }
 
@@ -72,6 +83,8 @@ public struct VerificationReport: Codable, Sendable {
         objectSHA256 = try container.decodeIfPresent(String.self, forKey: .objectSHA256)
         tables = try container.decode([Table].self, forKey: .tables)
         failures = try container.decode([Failure].self, forKey: .failures)
+        phases = try container.decodeIfPresent([String: Double].self, forKey: .phases) ?? [:]
+        scratchDatabase = try container.decodeIfPresent(String.self, forKey: .scratchDatabase)
         seconds = try container.decode(Double.self, forKey: .seconds)
     }
 }

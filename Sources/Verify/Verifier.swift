@@ -11,6 +11,9 @@ public struct VerificationRequest {
     public var level: VerificationReport.Level
     public var trusted: [SSHPublicKey]
     public var keys: AgeKeyring
+    /// For the restore level: a database URL on the server where the scratch database is made.
+    public var scratchDatabaseURL: String?
+    public var keepScratch = false
 
     public init(archive: String, level: VerificationReport.Level, trusted: [SSHPublicKey], keys: AgeKeyring) {
         self.archive = archive
@@ -24,11 +27,14 @@ public struct VerificationRequest {
 /// failures, exit 1).
 public enum VerificationError: Error, CustomStringConvertible {
     case missingIdentity(String)
+    case missingScratchDatabase
 
     public var description: String {
         switch self {
         case .missingIdentity(let archive):
-            "\(archive) is encrypted: the deep level needs its age identity (--identity F); the seal level needs none"
+            "\(archive) is encrypted: the deep and restore levels need its age identity (--identity F); the seal level needs none"
+        case .missingScratchDatabase:
+            "the restore level needs a server to restore into: give --scratch-db URL (a role that may CREATE DATABASE)"
         }
     }
 }
@@ -44,17 +50,26 @@ public enum Verifier {
 
         guard let seal = checkSeal(request, &report) else { return finished(report, started) }
         let encrypted = request.archive.hasSuffix(".age")
-        if request.level == .deep && encrypted && request.keys.isEmpty {
+        if request.level != .seal && encrypted && request.keys.isEmpty {
             throw VerificationError.missingIdentity(request.archive)
+        }
+        if request.level == .restore && request.scratchDatabaseURL == nil {
+            throw VerificationError.missingScratchDatabase
+        }
+        let openPlain: () throws -> ByteSource = {
+            let file: ByteSource = try FileSource(path: request.archive)
+            return encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
         }
         let object = HashingSource(try FileSource(path: request.archive))
         // A damaged header can look like a key that does not match; which it is, the object's
         // hash against the seal decides once the whole object has been read.
         var keyProblem: AgeError?
-        if request.level == .deep {
+        var manifest: Manifest?
+        let readStarted = Date()
+        if request.level != .seal {
             do {
                 let plain: ByteSource = encrypted ? try AgeDecryptingSource(object, keys: request.keys) : object
-                try DeepCheck(seal: seal).run(plain, into: &report)
+                manifest = try DeepCheck(seal: seal).run(plain, into: &report)
             } catch let error as AgeError {
                 if error.isIntegrityFailure { report.fail("age", "\(error)") } else { keyProblem = error }
             } catch let error as ArchiveError {
@@ -75,6 +90,13 @@ public enum Verifier {
             report.failures.insert(.init(location: "object", problem: objectProblem), at: 0)
         } else if let keyProblem {
             throw keyProblem
+        }
+        report.phases["read"] = Date().timeIntervalSince(readStarted)
+        if request.level == .restore, report.ok, let manifest, let url = request.scratchDatabaseURL {
+            let scratch = try ScratchDatabase(adminURL: url)
+            report.scratchDatabase = scratch.name
+            defer { request.keepScratch ? scratch.keep() : scratch.drop() }
+            try RestoreCheck(manifest: manifest, openTar: { try TarReader(source: try openPlain()) }, scratch: scratch).run(into: &report)
         }
         return finished(report, started)
     }

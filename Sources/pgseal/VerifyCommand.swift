@@ -14,7 +14,11 @@ struct VerifyCommand: ParsableCommand {
               deep  also decrypts, decompresses and walks the tar: every chunk's size, SHA-256
                     and rows, valid JSON on every line, table digests, no entry missing or
                     unlisted — against the manifest and the seal
-            (The restore level is not available yet.)
+              restore  also creates a scratch database on the --scratch-db server, loads every
+                    row into tables of the declared types (keys added after the load), reads
+                    them back through the same canonical encoder in key order and compares
+                    the digests, naming the first differing row; the scratch database is
+                    dropped afterwards in every case, unless --keep-scratch
             Default: deep when --identity is given (or the archive is unencrypted), else seal.
             Exit codes: 0 verified; 1 the archive is bad (each problem named: seal signature,
             object hash, age chunk, tar entry, chunk file and line, table); 2 could not verify.
@@ -26,8 +30,14 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The archive: a path.", valueName: "archive"))
     var archive: String
 
-    @Option(name: .long, help: ArgumentHelp("seal or deep.", valueName: "level"))
+    @Option(name: .long, help: ArgumentHelp("seal, deep or restore.", valueName: "level"))
     var level: String?
+
+    @Option(name: .long, help: ArgumentHelp("For the restore level: a database URL on the server to restore into (PGSEAL_SCRATCH_DB).", valueName: "url"))
+    var scratchDb: String?
+
+    @Flag(name: .long, help: "Keep the scratch database for inspection.")
+    var keepScratch = false
 
     @Option(name: .long, help: ArgumentHelp("allowed_signers file or ssh-ed25519 public key file (repeatable).", valueName: "file"))
     var trustedKey: [String] = []
@@ -47,13 +57,16 @@ struct VerifyCommand: ParsableCommand {
         let chosen: VerificationReport.Level
         if let level {
             guard let parsed = VerificationReport.Level(rawValue: level) else {
-                throw ValidationError("--level takes seal or deep, not \(level)")
+                throw ValidationError("--level takes seal, deep or restore, not \(level)")
             }
             chosen = parsed
         } else {
             chosen = !identity.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal
         }
-        let result = try Verifier.run(VerificationRequest(archive: archive, level: chosen, trusted: trusted, keys: keys))
+        var request = VerificationRequest(archive: archive, level: chosen, trusted: trusted, keys: keys)
+        request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
+        request.keepScratch = keepScratch
+        let result = try Verifier.run(request)
         if let report { try ReportFile.write(result, to: report) }
         FileHandle.standardError.write(Data(VerifySummary.text(result).utf8))
         if !result.ok { throw ExitCode(1) }
@@ -72,9 +85,12 @@ enum VerifySummary {
         if let signer = report.signer { lines.append("  seal signed by \(signer)") }
         if let hash = report.objectSHA256 { lines.append("  object \(report.objectBytes) bytes, sha256 \(hash)") }
         for table in report.tables {
-            lines.append("  \(table.name): \(table.rows) rows, digest \(table.digestMatches ? "ok" : "MISMATCH") \(table.digest.prefix(16))…")
+            let restored = table.restoredDigestMatches.map { $0 ? ", restored ok" : ", restored MISMATCH" } ?? ""
+            lines.append("  \(table.name): \(table.rows) rows, digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
         }
-        lines.append(String(format: "  %.2f s", report.seconds))
+        if let scratch = report.scratchDatabase { lines.append("  scratch database \(scratch)") }
+        let phases = report.phases.sorted { $0.key > $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
+        lines.append(String(format: "  total %.2f s", report.seconds) + (phases.isEmpty ? "" : " (" + phases.joined(separator: ", ") + ")"))
         return lines.joined(separator: "\n") + "\n"
     }
 }

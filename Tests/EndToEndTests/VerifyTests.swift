@@ -158,12 +158,77 @@ final class VerifyTests: XCTestCase {
         expectFailure(try verify(consistentForgery, level: "deep"), ["table public.users", "1802 rows"])
     }
 
+    func scratchDatabases() throws -> [String] {
+        try PostgresServer.shared().psql("SELECT datname FROM pg_database WHERE datname LIKE 'pgseal\\_verify\\_%'")
+            .split(separator: "\n").map(String.init)
+    }
+
+    func verifyRestore(_ path: String) throws -> CommandResult {
+        try PGSealCLI.run(["verify", path, "--level", "restore", "--trusted-key", keys.file("allowed_signers"),
+                           "-i", keys.file("age-identity.txt"), "--scratch-db", try PostgresServer.shared().superuserURL])
+    }
+
+    func testRestoreLevelRoundTripsEveryEdgeCaseAndDropsTheScratchDatabase() throws {
+        let everything = try TemporaryDirectory()
+        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", everything.path,
+                                        "--config", try ExportFixture.everythingConfig(in: everything), "--profile", "everything",
+                                        "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
+        XCTAssertEqual(result.status, 0, result.err)
+        let restored = try verifyRestore(result.out.trimmingCharacters(in: .newlines))
+        XCTAssertEqual(restored.status, 0, restored.err)
+        for table in ["public.users", "public.user_profiles", "public.user_watchlist", "public.user_subscriptions", "public.edge_values", "public.empty_table"] {
+            XCTAssertTrue(restored.err.contains("\(table): ") && restored.err.contains("restored ok"), "\(table): \(restored.err)")
+        }
+        XCTAssertFalse(restored.err.contains("MISMATCH"), restored.err)
+        XCTAssertEqual(try scratchDatabases(), [])
+    }
+
+    func testRestoreNamesTheFirstRowThatDoesNotSurviveItsDeclaredType() throws {
+        // An exporter that wrote a wrong type into the manifest: the data loads, but comes back different.
+        let wrongType = try rebuilt("wrong-type", resealManifest: true,
+                                    "sed -i 's/{\"name\": \"created_at\", \"type\": \"timestamp with time zone\", \"encoding\": \"timestamptz\"}/{\"name\": \"created_at\", \"type\": \"date\", \"encoding\": \"timestamptz\"}/' manifest.json")
+        let deep = try verify(wrongType, level: "deep")
+        XCTAssertEqual(deep.status, 0, "the deep level cannot see this: \(deep.err)")
+        let result = try verifyRestore(wrongType)
+        expectFailure(result, ["restore public.users", "first difference: row 1", "restored MISMATCH"])
+        XCTAssertEqual(try scratchDatabases(), [])
+
+        let badType = try rebuilt("bad-type", resealManifest: true, "sed -i 's/\"type\": \"text\", \"encoding\": \"text\"}/\"type\": \"integer\", \"encoding\": \"text\"}/' manifest.json")
+        expectFailure(try verifyRestore(badType), ["do not load into their declared types", "invalid input syntax for type integer"])
+        XCTAssertEqual(try scratchDatabases(), [])
+    }
+
+    func testAnInterruptedRestoreDropsTheScratchDatabase() throws {
+        let database = try ExportInterruptionTests.bigDatabase()
+        let big = try TemporaryDirectory()
+        let config = big.file("big.yaml")
+        try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let exported = try PGSealCLI.run(["export", "--db", try PostgresServer.shared().url(database: database), "--to", big.path,
+                                          "--config", config, "--profile", "big",
+                                          "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let running = try PGSealCLI.start(["verify", exported.out.trimmingCharacters(in: .newlines), "--level", "restore",
+                                           "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt"),
+                                           "--scratch-db", try PostgresServer.shared().superuserURL])
+        let loading = try waitUntil(timeout: 60) { try !scratchDatabases().isEmpty }
+        XCTAssertTrue(loading, "the scratch database never appeared")
+        Thread.sleep(forTimeInterval: 0.3)
+        running.signal(SIGTERM)
+        let result = running.wait()
+        XCTAssertEqual(result.status, 128 + SIGTERM, result.err)
+        XCTAssertEqual(try scratchDatabases(), [], "the interrupted verification left its scratch database behind")
+    }
+
     func testVerificationThatCannotRunExitsWithTwo() throws {
         let noIdentity = try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(noIdentity.status, 2)
-        XCTAssertTrue(noIdentity.err.contains("needs its age identity"), noIdentity.err)
+        XCTAssertTrue(noIdentity.err.contains("need its age identity"), noIdentity.err)
         let noTrust = try PGSealCLI.run(["verify", archive])
         XCTAssertEqual(noTrust.status, 2)
         XCTAssertTrue(noTrust.err.contains("no trusted signer"), noTrust.err)
+        let noScratch = try PGSealCLI.run(["verify", archive, "--level", "restore", "--trusted-key", keys.file("allowed_signers"),
+                                           "-i", keys.file("age-identity.txt")], environment: ["PGSEAL_SCRATCH_DB": ""])
+        XCTAssertEqual(noScratch.status, 2, noScratch.err)
+        XCTAssertTrue(noScratch.err.contains("--scratch-db"), noScratch.err)
     }
 }
