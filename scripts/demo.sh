@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL with the fixture, keys made for the demo, an encrypted and
-# signed export to a local directory, checked with standard tools and inspected. Everything
-# it starts is stopped again on exit.
+# signed export to a local directory, checked with standard tools, inspected, and verified at
+# level restore. Everything it starts is stopped again on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release/pgseal
@@ -39,3 +39,7 @@ step "pgseal inspect (no key: the seal, what an auditor sees)"
 
 step "pgseal inspect --identity (the manifest)"
 "$bin" inspect --identity "$demo/keys/age-identity.txt" "$archive"
+
+step "pgseal verify --level restore (seal, every chunk and row, then a scratch database)"
+"$bin" verify "$archive" --level restore --trusted-key "$demo/keys/allowed_signers" \
+  --identity "$demo/keys/age-identity.txt" --scratch-db "$url"
