@@ -6,13 +6,11 @@ behind the default of 8 MiB.
     benchmarks/chunk_size.py [--users 1000000] [--rounds 3]"""
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_vs_pg_dump import export, load, start_cluster, stop_cluster  # noqa: E402
+from export_vs_pg_dump import export, fixture_cluster  # noqa: E402
 
 
 def main():
@@ -20,11 +18,7 @@ def main():
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    cluster = tempfile.mkdtemp(prefix="pgseal-bench-pg.")
-    scratch = tempfile.mkdtemp(prefix="pgseal-bench-out.")
-    try:
-        url = start_cluster(cluster)
-        db = load(url, "kessan", args.users)
+    with fixture_cluster(args.users) as (_, db, scratch):
         print(f"\n{args.users:,} users, --jobs 2, zstd -3, {args.rounds} rounds, median\n")
         print("| --chunk-size (MiB) | wall (s) | peak RSS (MiB) | archive (MiB) |")
         print("|---:|---:|---:|---:|")
@@ -32,9 +26,6 @@ def main():
             samples = [export(db, f"{scratch}/c{size}", "--jobs", "2", "--chunk-size", str(size)) for _ in range(args.rounds)]
             archive = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(f"{scratch}/c{size}") for f in fs if f.endswith(".zst"))
             print(f"| {size} | {statistics.median(w for w, _ in samples):.2f} | {max(r for _, r in samples):.0f} | {archive / (1 << 20):.1f} |")
-    finally:
-        stop_cluster(cluster)
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ same data: `pg_dump --data-only` of the four tables piped through `zstd -3`, and
 
 Starts its own throwaway PostgreSQL (scripts/pgcluster.sh) and removes it afterwards."""
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -51,6 +52,19 @@ def stop_cluster(directory):
     subprocess.run([os.path.join(ROOT, "scripts", "pgcluster.sh"), "stop", directory], check=False)
 
 
+@contextlib.contextmanager
+def fixture_cluster(users):
+    """A throwaway cluster with the fixture loaded and a scratch directory: (url, db, scratch)."""
+    cluster = tempfile.mkdtemp(prefix="pgseal-bench-pg.")
+    scratch = tempfile.mkdtemp(prefix="pgseal-bench-out.")
+    try:
+        url = start_cluster(cluster)
+        yield url, load(url, "kessan", users), scratch
+    finally:
+        stop_cluster(cluster)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def load(url, name, users):
     started = time.monotonic()
     db = subprocess.run([os.path.join(ROOT, "scripts", "load-fixtures.sh"), url, name, str(users)],
@@ -72,11 +86,7 @@ def main():
     parser.add_argument("--no-3x", dest="triple", action="store_false")
     args = parser.parse_args()
 
-    cluster = tempfile.mkdtemp(prefix="pgseal-bench-pg.")
-    scratch = tempfile.mkdtemp(prefix="pgseal-bench-out.")
-    try:
-        url = start_cluster(cluster)
-        db = load(url, "kessan", args.users)
+    with fixture_cluster(args.users) as (url, db, scratch):
         subprocess.run([PGSEAL, "keygen", "--out", scratch + "/keys"], check=True, stdout=subprocess.DEVNULL)
         sealing = ["--recipients-file", scratch + "/keys/age-recipient.txt", "--sign-key", scratch + "/keys/signing-key"]
         dump = "pg_dump --data-only " + " ".join(f"-t {t}" for t in TABLES) + f" '{db}' | zstd -3 -q -o {scratch}/dump.zst -f"
@@ -114,9 +124,6 @@ def main():
             three = export(db3, scratch + "/m3", "--jobs", "2")
             print(f"\npgseal peak RSS with --jobs 2: {one[1]:.0f} MiB at {args.users:,} users, "
                   f"{three[1]:.0f} MiB at {args.users * 3:,} users (wall {one[0]:.1f} s and {three[0]:.1f} s)")
-    finally:
-        stop_cluster(cluster)
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 benchmarks/age_throughput.py
 benchmarks/export_vs_pg_dump.py "$@"
+benchmarks/chunk_size.py
+benchmarks/verify_vs_pipeline.py

@@ -1,3 +1,5 @@
+import Seal
+
 /// The inverse of `RowEncoder`: a canonical JSON line back to one row of PostgreSQL's COPY text
 /// format, so that an archive can be loaded with `COPY … FROM STDIN` (restore).
 public final class RowDecoder {
@@ -196,20 +198,11 @@ struct JSONCursor {
     private mutating func hex4() throws(RowDecoder.DecodingError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let c = peek, let digit = hexValue(c) else { throw .notCanonical("bad \\u escape") }
+            guard let c = peek, let digit = HexDigits.value(c) else { throw .notCanonical("bad \\u escape") }
             value = value * 16 + UInt32(digit)
             position += 1
         }
         return value
-    }
-
-    private func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Skips one value and returns its raw text.
