@@ -141,10 +141,37 @@ public final class RowDecoder {
     }
 }
 
+extension RowDecoder {
+    /// The raw JSON texts of the members at `indexes` (ascending) of a canonical row with
+    /// `memberCount` members: the key values, for merging an archive with a database.
+    public static func memberValues(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int]) throws(DecodingError) -> [[UInt8]] {
+        var cursor = JSONCursor(bytes: line)
+        var values: [[UInt8]] = []
+        var wanted = indexes.makeIterator()
+        var next = wanted.next()
+        let scratch = ByteBuffer(capacity: 64)
+        try cursor.expect(UInt8(ascii: "{"))
+        for index in 0..<memberCount {
+            if index > 0 { try cursor.expect(UInt8(ascii: ",")) }
+            scratch.removeAll()
+            try cursor.string(into: scratch)
+            try cursor.expect(UInt8(ascii: ":"))
+            let value = try cursor.skipValue()
+            if index == next {
+                values.append(Array(value))
+                next = wanted.next()
+            }
+        }
+        return values
+    }
+}
+
 /// Reads a JSON text token by token, for the row decoder.
-struct JSONCursor {
+public struct JSONCursor {
     let bytes: UnsafeRawBufferPointer
     var position = 0
+
+    public init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
     var atEnd: Bool { position == bytes.count }
@@ -161,7 +188,7 @@ struct JSONCursor {
     }
 
     /// Reads a string and appends its unescaped UTF-8 to `out`.
-    mutating func string(into out: ByteBuffer) throws(RowDecoder.DecodingError) {
+    public mutating func string(into out: ByteBuffer) throws(RowDecoder.DecodingError) {
         try expect(UInt8(ascii: "\""))
         while let c = peek {
             position += 1

@@ -223,7 +223,7 @@ public final class ExportJob {
     static let readPlanSettings = "SET enable_indexscan = off; SET work_mem = '16MB'"
 
     /// Opens a worker connection that sees exactly the coordinator's snapshot, as `pg_dump -j` does.
-    static func joinSnapshot(_ snapshot: String, conninfo: String) throws -> PostgresConnection {
+    public static func joinSnapshot(_ snapshot: String, conninfo: String) throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo: conninfo)
         let quoted = "'" + snapshot.replacingOccurrences(of: "'", with: "''") + "'"
         try connection.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \(quoted); \(readPlanSettings)")

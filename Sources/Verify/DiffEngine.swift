@@ -1,0 +1,155 @@
+import Archive
+import ByteStreams
+import CanonicalJSON
+import Export
+import Foundation
+import ObjectStore
+import Postgres
+import Seal
+
+/// `pgseal diff`: the archive against a live or restored database, row by row. Both sides come
+/// in key order — the archive as written, the database read in one snapshot with the archive's
+/// own columns, filters and keys — and are merged, so memory stays at one row per table.
+public struct DiffRequest {
+    public var archive: String
+    public var databaseURL: String
+    public var keys: AgeKeyring
+    public var show: Int
+
+    public init(archive: String, databaseURL: String, keys: AgeKeyring, show: Int) {
+        self.archive = archive
+        self.databaseURL = databaseURL
+        self.keys = keys
+        self.show = show
+    }
+}
+
+public enum DiffEngine {
+    public static func run(_ request: DiffRequest) throws -> DiffReport {
+        let started = Date()
+        let encrypted = request.archive.hasSuffix(".age")
+        if encrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let openPlain: () throws -> ByteSource = {
+            let file: ByteSource = try FileSource(path: request.archive)
+            return encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
+        }
+        // Pass 1: the manifest, which is the tar's last entry.
+        let manifest = try ArchiveManifest.decode(try ArchiveManifest.read(from: try openPlain()))
+
+        let coordinator = try PostgresConnection(conninfo: request.databaseURL)
+        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        let snapshot = try coordinator.execute("SELECT pg_export_snapshot()").scalar ?? ""
+        var report = DiffReport(archive: request.archive, database: coordinator.target, snapshot: snapshot)
+        var sides: [String: TableMerge] = [:]
+        for table in manifest.tables {
+            let plan = try TablePlan.resolve(
+                TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: table.filter, key: table.key),
+                on: coordinator)
+            let connection = try ExportJob.joinSnapshot(snapshot, conninfo: request.databaseURL)
+            sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show)
+        }
+
+        // Pass 2: every archived row, merged with its table's database rows.
+        let tar = try TarReader(source: try openPlain())
+        let lines = LineSplitter()
+        while let entry = try tar.nextEntry() {
+            guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
+            try tar.forEachBlock { block in try lines.feed(block) { try merge.archived(line: $0) } }
+        }
+        for table in manifest.tables {
+            let merge = sides[table.qualifiedName]!
+            try merge.finish()
+            report.tables.append(merge.result)
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+}
+
+/// One table's merge: archive lines are pushed in, database rows pulled as needed.
+final class TableMerge {
+    private let keyIndexes: [Int]
+    private let memberCount: Int
+    private let order: KeyOrder
+    private let show: Int
+    private let encoder: RowEncoder
+    private let rows: CopyOutReader
+    private let connection: PostgresConnection
+    private let current = ByteBuffer(capacity: 4096)
+    private var databaseKey: [[UInt8]]?
+    private var databaseHash = Digest()
+    private var exhausted = false
+    private let archiveDigest = TableDigest()
+    private let databaseDigest = TableDigest()
+    private(set) var result: DiffReport.Table
+
+    init(table: Manifest.Table, plan: TablePlan, connection: PostgresConnection, show: Int) throws {
+        self.connection = connection
+        keyIndexes = plan.keyColumnIndexes
+        memberCount = plan.columns.count
+        order = KeyOrder(encodings: plan.keyColumnIndexes.map { plan.columns[$0].encoding })
+        self.show = show
+        encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
+        rows = try connection.copyOut(plan.copyStatement)
+        result = DiffReport.Table(name: table.qualifiedName, keyed: !table.key.isEmpty)
+        try advance()
+    }
+
+    /// Pulls the next database row: its key values and row hash.
+    private func advance() throws {
+        guard !exhausted else { return }
+        var got = false
+        let hasRow = try rows.next { copyLine in
+            current.removeAll()
+            let range = try encoder.encode(copyLine: copyLine, into: current)
+            databaseHash = SHA256Hasher.hash(current.bytes(range))
+            databaseDigest.add(rowHash: databaseHash)
+            databaseKey = (0..<keyIndexes.count).map { Array(current.bytes(encoder.keyValueRange($0))) }
+            got = true
+        }
+        if !hasRow || !got {
+            exhausted = true
+            databaseKey = nil
+        }
+    }
+
+    func archived(line: UnsafeRawBufferPointer) throws {
+        let hash = SHA256Hasher.hash(line)
+        archiveDigest.add(rowHash: hash)
+        guard result.keyed else { return }
+        let key = try RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes)
+        while let databaseKey, order.compare(databaseKey, key) == .orderedAscending {
+            note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, databaseKey)
+            try advance()
+        }
+        if let databaseKey, order.compare(databaseKey, key) == .orderedSame {
+            if databaseHash == hash { result.equal += 1 } else { note(&result.changed, &result.changedKeys, key) }
+            try advance()
+        } else {
+            note(&result.onlyInArchive, &result.onlyInArchiveKeys, key)
+        }
+    }
+
+    func finish() throws {
+        if result.keyed {
+            while let databaseKey {
+                note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, databaseKey)
+                try advance()
+            }
+        } else {
+            while !exhausted { try advance() }
+        }
+        result.archiveRows = archiveDigest.rows
+        result.databaseRows = databaseDigest.rows
+        // Without a key the rows are a multiset read in the same order on both sides: equal
+        // digests mean equal tables; rows are not matched one by one.
+        result.digestsEqual = archiveDigest.finalize() == databaseDigest.finalize()
+        if !result.keyed, result.digestsEqual { result.equal = result.archiveRows }
+        try connection.execute("COMMIT")
+    }
+
+    private func note(_ count: inout Int, _ keys: inout [String], _ key: [[UInt8]]) {
+        count += 1
+        if keys.count < show { keys.append("[" + key.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]") }
+    }
+}

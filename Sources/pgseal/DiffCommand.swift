@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Seal
+import Verify
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare an archive with a live or restored database, row by row.",
+        discussion: """
+            After a disaster restore: is the database missing anything the archive has? The \
+            database is read in one snapshot with the archive's own columns, filters and keys, \
+            and merged with the archive in key order. Per table: rows equal, changed, only in \
+            the archive, only in the database, with the first --show keys of each kind. Tables \
+            without a key are compared as multisets (their digests).
+            Exit codes: 0 no difference; 1 differences found; 2 could not compare.
+
+            Example:
+              pgseal diff X.tar.zst.age --db postgres://oncall@db/kessan -i age-identity.txt
+            """)
+
+    @Argument(help: ArgumentHelp("The archive: a path.", valueName: "archive"))
+    var archive: String
+
+    @Option(name: .long, help: ArgumentHelp("The database to compare with (libpq URL).", valueName: "url"))
+    var db: String
+
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file (repeatable).", valueName: "file"))
+    var identity: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Keys to list per kind of difference (default 10).", valueName: "n"))
+    var show = 10
+
+    @Option(name: .long, help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
+    var report: String?
+
+    func run() throws {
+        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let result = try DiffEngine.run(DiffRequest(archive: archive, databaseURL: db, keys: keys, show: show))
+        if let report { try ReportFile.write(result, to: report) }
+        print(DiffSummary.text(result), terminator: "")
+        if result.differs { throw ExitCode(1) }
+    }
+}
+
+enum DiffSummary {
+    static func text(_ report: DiffReport) -> String {
+        var out = "archive \(report.archive)\ndatabase \(report.database) (snapshot \(report.snapshot))\n"
+        for table in report.tables {
+            if table.keyed {
+                out += "\(table.name): \(table.equal) equal, \(table.changed) changed, \(table.onlyInArchive) only in the archive, \(table.onlyInDatabase) only in the database\n"
+            } else {
+                out += "\(table.name) (no key): \(table.archiveRows) rows in the archive, \(table.databaseRows) in the database, \(table.digestsEqual ? "same rows" : "rows differ")\n"
+            }
+            for (label, keys) in [("changed", table.changedKeys), ("only in the archive", table.onlyInArchiveKeys), ("only in the database", table.onlyInDatabaseKeys)] where !keys.isEmpty {
+                out += "  \(label): " + keys.joined(separator: " ") + "\n"
+            }
+        }
+        out += report.differs ? "DIFFERENCES FOUND\n" : "no difference\n"
+        return out + String(format: "%.2f s\n", report.seconds)
+    }
+}
