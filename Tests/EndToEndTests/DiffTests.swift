@@ -1,0 +1,89 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `pgseal diff` must find exactly the planted differences, on all four tables, and none when
+/// there are none.
+final class DiffTests: XCTestCase {
+    func testFindsExactlyThePlantedDifferences() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.fixtureDatabase(users: 300, label: "diff")
+        let keys = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        let store = try TemporaryDirectory()
+        let config = try ExportFixture.everythingConfig(in: store)
+        let exported = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path,
+                                          "--config", config, "--profile", "everything", "--jobs", "2",
+                                          "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let archive = exported.out.trimmingCharacters(in: .newlines)
+        func diff() throws -> (CommandResult, [String: [String: Any]]) {
+            let report = store.file("diff-\(UUID().uuidString).json")
+            let result = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "-i", keys.file("age-identity.txt"),
+                                            "--report", report, "--show", "5"])
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
+            let tables = Dictionary(uniqueKeysWithValues: (json["tables"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
+            return (result, tables)
+        }
+
+        let (clean, cleanTables) = try diff()
+        XCTAssertEqual(clean.status, 0, clean.out + clean.err)
+        XCTAssertTrue(clean.out.contains("no difference"), clean.out)
+        XCTAssertEqual(cleanTables["public.user_watchlist"]?["equal"] as? Int, 1504)
+
+        let user = "00000000-0000-4000-8000-000000000002"
+        let edge = "00000000-0000-4000-8000-000000000001"
+        try server.psql("""
+            UPDATE users SET email = 'moved@example.com' WHERE id = md5('user7')::uuid;
+            UPDATE users SET updated_at = updated_at + interval '1 microsecond' WHERE id = '\(user)';
+            DELETE FROM user_subscriptions WHERE id = (SELECT min(id) FROM user_subscriptions WHERE status = 'active');
+            UPDATE user_profiles SET display_name = 'Investor 11' || E'\\u0301' WHERE user_id = md5('user11')::uuid;
+            UPDATE user_watchlist SET notes = 'was null' WHERE user_id = '\(edge)' AND ticker = 'NUL';
+            INSERT INTO user_watchlist VALUES ('\(edge)', 'ZZZZ', NULL, '2026-11-24 00:00:00+00');
+            UPDATE users SET is_active = false WHERE id = md5('user13')::uuid;
+            INSERT INTO edge_values (id, label) VALUES (100, 'new');
+            """, database: database)
+        let (found, tables) = try diff()
+        XCTAssertEqual(found.status, 1, found.out + found.err)
+        func counts(_ name: String) -> [Int] {
+            let t = tables[name]!
+            return ["equal", "changed", "only_in_archive", "only_in_database"].map { t[$0] as! Int }
+        }
+        // users (all of them in this profile, is_active a column): an email changed, a timestamp
+        // moved by 1 µs, a user deactivated.
+        let users = cleanTables["public.users"]!["equal"] as! Int
+        XCTAssertEqual(counts("public.users"), [users - 3, 3, 0, 0])
+        func uuid(_ seed: String) throws -> String {
+            try server.psql("SELECT md5('\(seed)')::uuid", database: database).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        XCTAssertEqual(Set(tables["public.users"]!["changed_keys"] as! [String]),
+                       Set(["[\"\(user)\"]", "[\"\(try uuid("user7"))\"]", "[\"\(try uuid("user13"))\"]"]))
+        XCTAssertEqual(counts("public.user_profiles"), [(cleanTables["public.user_profiles"]!["equal"] as! Int) - 1, 1, 0, 0])
+        XCTAssertEqual(counts("public.user_watchlist"), [1503, 1, 0, 1])
+        XCTAssertEqual(tables["public.user_watchlist"]!["only_in_database_keys"] as? [String], ["[\"\(edge)\",\"ZZZZ\"]"])
+        XCTAssertEqual(tables["public.user_watchlist"]!["changed_keys"] as? [String], ["[\"\(edge)\",\"NUL\"]"])
+        XCTAssertEqual(counts("public.user_subscriptions")[1...], [0, 1, 0])
+        XCTAssertEqual(counts("public.edge_values"), [7, 0, 0, 1])
+        XCTAssertEqual(tables["public.edge_values"]!["only_in_database_keys"] as? [String], ["[100]"])
+        XCTAssertEqual(counts("public.empty_table"), [0, 0, 0, 0])
+        XCTAssertTrue(found.out.contains("DIFFERENCES FOUND"), found.out)
+    }
+
+    func testTablesWithoutAKeyAreComparedAsMultisets() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.fixtureDatabase(users: 50, label: "keyless")
+        let store = try TemporaryDirectory()
+        try "profiles:\n  - name: keyless\n    tables:\n      - table: edge_values\n        key: []\n".write(toFile: store.file("p.yaml"), atomically: true, encoding: .utf8)
+        let exported = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
+                                          "--config", store.file("p.yaml"), "--profile", "keyless"])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let archive = exported.out.trimmingCharacters(in: .newlines)
+        let same = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database)])
+        XCTAssertEqual(same.status, 0, same.out + same.err)
+        XCTAssertTrue(same.out.contains("(no key): 7 rows in the archive, 7 in the database, same rows"), same.out)
+        try server.psql("UPDATE edge_values SET label = 'other' WHERE id = 1", database: database)
+        let changed = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database)])
+        XCTAssertEqual(changed.status, 1, changed.out + changed.err)
+        XCTAssertTrue(changed.out.contains("rows differ"), changed.out)
+    }
+}
