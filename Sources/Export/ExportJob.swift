@@ -81,6 +81,10 @@ public final class ExportJob {
         do {
             let tarOutput: ByteSink = encrypted ? try AgeEncryptingSink(hashing, recipients: settings.recipients) : hashing
             let tar = try TarWriter(sink: tarOutput, compression: settings.compression, modificationTime: Int(started.timeIntervalSince1970))
+            let definitions = TableDefinitions(tables: plans.map {
+                TableDefinitions.Table(schema: $0.schema, name: $0.name, columns: $0.manifestColumns, key: $0.keyColumns, filter: $0.filter)
+            })
+            try definitions.encoded().withUnsafeBytes { try tar.addFile(path: TableDefinitions.entryPath, contents: $0) }
             let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started)
             for connection in workerConnections { try connection.execute("COMMIT") }
             try coordinator.execute("COMMIT")

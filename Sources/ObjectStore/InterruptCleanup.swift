@@ -13,6 +13,7 @@ public final class InterruptCleanup: @unchecked Sendable {
     private var actions: [Int: () -> Void] = [:]
     private var nextActionID = 0
     private var sources: [DispatchSourceSignal] = []
+    private var signalled = false
 
     private init() {
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
@@ -46,8 +47,19 @@ public final class InterruptCleanup: @unchecked Sendable {
         lock.withLock { _ = actions.removeValue(forKey: id) }
     }
 
+    /// Called by the main thread before it exits on its own: when a signal arrived, the clean-up
+    /// (which may have broken the work the main thread was doing) ends the process, with the
+    /// signal's exit status, and this never returns.
+    public func waitIfInterrupted() {
+        guard lock.withLock({ signalled }) else { return }
+        while true { sleep(60) }
+    }
+
     private func interrupted(by signalNumber: Int32) {
-        let (pending, work) = lock.withLock { (paths, Array(actions.values)) }
+        let (pending, work) = lock.withLock {
+            signalled = true
+            return (paths, Array(actions.values))
+        }
         FileHandle.standardError.write(Data("pgseal: interrupted by signal \(signalNumber); cleaning up\n".utf8))
         for path in pending { unlink(path) }
         for action in work { action() }

@@ -15,14 +15,52 @@ struct DeepCheck {
         let rows: Int
         let bytes: Int64
         let sha256: String
+        let firstKey: String
+        let lastKey: String
     }
 
-    /// Per table: its chunks as seen and the digest of its rows so far.
+    /// Per table: its chunks as seen, the digest of its rows so far, and the key of the last
+    /// row, against which the next must be strictly greater.
     final class ObservedTable {
         var chunks: [ObservedChunk] = []
         let digest = TableDigest()
         var rows = 0
         var bytes: Int64 = 0
+        var keyCheck: KeyCheck?
+        var previousKey: [[UInt8]]?
+        var keyFailureReported = false
+    }
+
+    /// How to find and order one table's keys, from `tables.json`.
+    struct KeyCheck {
+        let memberCount: Int
+        let keyIndexes: [Int]
+        let order: KeyOrder
+
+        init?(_ table: TableDefinitions.Table) {
+            guard !table.key.isEmpty else { return nil }
+            let indexes = table.key.compactMap { key in table.columns.firstIndex { $0.name == key } }
+            guard indexes.count == table.key.count else { return nil }
+            let sorted = indexes.sorted()
+            memberCount = table.columns.count
+            keyIndexes = sorted
+            // memberValues returns values in column order; keys compare in key order.
+            order = KeyOrder(encodings: indexes.map { ColumnEncoding(manifestName: table.columns[$0].encoding) ?? .text })
+            permutation = indexes.map { sorted.firstIndex(of: $0)! }
+        }
+
+        /// For each key column in key order, its position among the values read in column order.
+        let permutation: [Int]
+
+        func key(of line: UnsafeRawBufferPointer) -> [[UInt8]]? {
+            guard let values = try? RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes) else { return nil }
+            return permutation.map { values[$0] }
+        }
+
+        static func text(_ key: [[UInt8]]?) -> String {
+            guard let key else { return "[]" }
+            return "[" + key.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]"
+        }
     }
 
     /// Returns the manifest when it could be read and matches the seal.
@@ -31,9 +69,24 @@ struct DeepCheck {
         let tar = try TarReader(source: source)
         var tables: [String: ObservedTable] = [:]
         var manifestBytes: [UInt8]?
+        var definitions: TableDefinitions?
         let lines = LineSplitter()
         let chunkHasher = SHA256Hasher()
+        var entryNumber = 0
         while let entry = try tar.nextEntry() {
+            entryNumber += 1
+            if entry.path == TableDefinitions.entryPath {
+                if entryNumber != 1 { report.fail("tar", "tables.json is not the first entry") }
+                definitions = try? JSONDecoder().decode(TableDefinitions.self, from: Data(try tar.readAll(limit: ArchiveManifest.sizeLimit)))
+                if definitions == nil { report.fail("tables.json", "not valid table definitions") }
+                for table in definitions?.tables ?? [] {
+                    let observed = ObservedTable()
+                    observed.keyCheck = KeyCheck(table)
+                    tables[table.qualifiedName] = observed
+                }
+                continue
+            }
+            if entryNumber == 1 { report.fail("tar", "the first entry is \(entry.path), not tables.json: keys cannot be checked") }
             if manifestBytes != nil {
                 report.fail("tar", "entry \(entry.path) follows manifest.json, which must be last")
                 return nil
@@ -51,6 +104,8 @@ struct DeepCheck {
             var rows = 0
             var bytes: Int64 = 0
             var invalidLine: Int?
+            var firstKey: [[UInt8]]?
+            var keyProblem: String?
             try tar.forEachBlock { block in
                 chunkHasher.update(block)
                 bytes += Int64(block.count)
@@ -58,11 +113,24 @@ struct DeepCheck {
                     rows += 1
                     if invalidLine == nil, !JSONLineValidator.isValid(line) { invalidLine = rows }
                     observed.digest.add(row: line)
+                    guard let check = observed.keyCheck, let key = check.key(of: line) else { return }
+                    if let previous = observed.previousKey, check.order.compare(previous, key) != .orderedAscending,
+                       keyProblem == nil, !observed.keyFailureReported {
+                        keyProblem = "line \(rows): key \(KeyCheck.text(key)) does not follow \(KeyCheck.text(previous)): a duplicate or a row out of key order"
+                    }
+                    if rows == 1 { firstKey = key }
+                    observed.previousKey = key
                 }
+            }
+            if let keyProblem {
+                report.fail(entry.path, keyProblem)
+                observed.keyFailureReported = true
             }
             if lines.endHasPartialLine() { report.fail(entry.path, "the last line has no newline: the chunk was cut") }
             if let invalidLine { report.fail("\(entry.path):\(invalidLine)", "not valid JSON") }
-            observed.chunks.append(ObservedChunk(path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex))
+            observed.chunks.append(ObservedChunk(
+                path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex,
+                firstKey: KeyCheck.text(firstKey), lastKey: KeyCheck.text(rows > 0 ? observed.previousKey : nil)))
             observed.rows += rows
             observed.bytes += bytes
         }
@@ -76,12 +144,15 @@ struct DeepCheck {
             return nil
         }
         let manifest = try ArchiveManifest.decode(manifestBytes)
+        if let definitions, definitions != TableDefinitions(manifest: manifest) {
+            report.fail("tables.json", "the table definitions differ from the manifest's")
+        }
         compare(manifest: manifest, observed: tables, into: &report)
         return manifest
     }
 
     func compare(manifest: Manifest, observed: [String: ObservedTable], into report: inout VerificationReport) {
-        for name in observed.keys.sorted() where !manifest.tables.contains(where: { $0.qualifiedName == name }) {
+        for name in observed.keys.sorted() where !manifest.tables.contains(where: { $0.qualifiedName == name }) && !(observed[name]?.chunks.isEmpty ?? true) {
             report.fail("data/\(name)/", "chunks of a table the manifest does not list")
         }
         for table in manifest.tables {
@@ -99,6 +170,8 @@ struct DeepCheck {
                     report.fail(chunk.path, "SHA-256 or size differs from the manifest: the chunk was altered")
                 } else if found.rows != chunk.rows {
                     report.fail(chunk.path, "\(found.rows) rows, the manifest says \(chunk.rows)")
+                } else if seen.keyCheck != nil, !Self.sameKey(found.firstKey, chunk.firstKey) || !Self.sameKey(found.lastKey, chunk.lastKey) {
+                    report.fail(chunk.path, "first and last keys \(found.firstKey) … \(found.lastKey) differ from the manifest's")
                 }
             }
             for extra in seen.chunks.dropFirst(listed.count) {
@@ -114,6 +187,10 @@ struct DeepCheck {
             }
             report.tables.append(.init(name: table.qualifiedName, rows: seen.rows, bytes: seen.bytes, digest: digest, digestMatches: matches))
         }
+    }
+
+    static func sameKey(_ observed: String, _ listed: [JSONValue]) -> Bool {
+        (try? JSONDecoder().decode([JSONValue].self, from: Data(observed.utf8))) == listed
     }
 
     /// `data/<schema>.<table>/<NNNNNN>.jsonl` → `<schema>.<table>`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ObjectStore
 import Seal
 
 @main
@@ -19,6 +20,7 @@ struct PGSeal: AsyncParsableCommand {
     /// Runs the command line and turns every error into the documented exit code: ArgumentParser
     /// would give 64 for usage errors; pgseal's contract says 2.
     static func main() async {
+        defer { InterruptCleanup.shared.waitIfInterrupted() }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -27,12 +29,15 @@ struct PGSeal: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as CheckFailure {
+            InterruptCleanup.shared.waitIfInterrupted()
             FileHandle.standardError.write(Data("pgseal: \(failure.message)\n".utf8))
             Foundation.exit(1)
         } catch let violation as IntegrityViolation where violation.isIntegrityFailure {
+            InterruptCleanup.shared.waitIfInterrupted()
             FileHandle.standardError.write(Data("pgseal: integrity failure: \(violation)\n".utf8))
             Foundation.exit(1)
         } catch {
+            InterruptCleanup.shared.waitIfInterrupted()
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
             if error is ExitCode { Foundation.exit(code.rawValue) }

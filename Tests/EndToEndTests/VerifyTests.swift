@@ -116,7 +116,7 @@ final class VerifyTests: XCTestCase {
             age -d -i "$3/age-identity.txt" "$2" | zstd -d | tar -x
             \(edit)
             entries=$(find data -type f | sort)
-            tar --format=pax -c $entries manifest.json | zstd -q -3 | age -R "$3/age-recipient.txt" > "$2"
+            tar --format=pax -c tables.json $entries manifest.json | zstd -q -3 | age -R "$3/age-recipient.txt" > "$2"
             """
         let result = try Command.run(["bash", "-c", script, "rebuild", work, copy, keys.path])
         XCTAssertEqual(result.status, 0, result.err)
@@ -185,17 +185,25 @@ final class VerifyTests: XCTestCase {
 
     func testRestoreNamesTheFirstRowThatDoesNotSurviveItsDeclaredType() throws {
         // An exporter that wrote a wrong type into the manifest: the data loads, but comes back different.
-        let wrongType = try rebuilt("wrong-type", resealManifest: true,
-                                    "sed -i 's/{\"name\": \"created_at\", \"type\": \"timestamp with time zone\", \"encoding\": \"timestamptz\"}/{\"name\": \"created_at\", \"type\": \"date\", \"encoding\": \"timestamptz\"}/' manifest.json")
+        let wrongType = try rebuilt("wrong-type", resealManifest: true, Self.retype(table: "users", column: "created_at", to: "date"))
         let deep = try verify(wrongType, level: "deep")
         XCTAssertEqual(deep.status, 0, "the deep level cannot see this: \(deep.err)")
         let result = try verifyRestore(wrongType)
         expectFailure(result, ["restore public.users", "first difference: row 1", "restored MISMATCH"])
         XCTAssertEqual(try scratchDatabases(), [])
 
-        let badType = try rebuilt("bad-type", resealManifest: true, "sed -i 's/\"type\": \"text\", \"encoding\": \"text\"}/\"type\": \"integer\", \"encoding\": \"text\"}/' manifest.json")
+        let badType = try rebuilt("bad-type", resealManifest: true, Self.retype(table: "users", column: "email", to: "integer"))
         expectFailure(try verifyRestore(badType), ["do not load into their declared types", "invalid input syntax for type integer"])
         XCTAssertEqual(try scratchDatabases(), [])
+    }
+
+    /// A shell step that changes one column's declared type in both manifest.json and tables.json.
+    static func retype(table: String, column: String, to type: String) -> String {
+        """
+        for f in manifest.json tables.json; do
+          python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); [c.update(type=sys.argv[4]) for t in d["tables"] if t["name"] == sys.argv[2] for c in t["columns"] if c["name"] == sys.argv[3]]; json.dump(d, open(sys.argv[1], "w"))' "$f" \(table) \(column) '\(type)'
+        done
+        """
     }
 
     func testAnInterruptedRestoreDropsTheScratchDatabase() throws {
@@ -217,6 +225,29 @@ final class VerifyTests: XCTestCase {
         let result = running.wait()
         XCTAssertEqual(result.status, 128 + SIGTERM, result.err)
         XCTAssertEqual(try scratchDatabases(), [], "the interrupted verification left its scratch database behind")
+    }
+
+    func testKeysOutOfOrderOrDuplicatedAreFoundByTheDeepLevel() throws {
+        // Rows swapped and re-listed consistently in the manifest (an exporter that broke the
+        // order): hashes agree, keys do not.
+        let chunk = "data/public.user_watchlist/000002.jsonl"
+        let swapped = try rebuilt("keys-swapped", resealManifest: true, """
+            { sed -n 2p \(chunk); sed -n 1p \(chunk); sed -n '3,$p' \(chunk); } > x && mv x \(chunk)
+            python3 - <<'PY'
+            import hashlib, json
+            m = json.load(open("manifest.json"))
+            for t in m["tables"]:
+                d = hashlib.sha256()
+                for c in t["chunks"]:
+                    data = open(c["path"], "rb").read()
+                    c["sha256"] = hashlib.sha256(data).hexdigest()
+                    for line in data.split(b"\\n")[:-1]:
+                        d.update(hashlib.sha256(line).hexdigest().encode() + b"\\n")
+                t["digest"] = d.hexdigest()
+            json.dump(m, open("manifest.json", "w"))
+            PY
+            """)
+        expectFailure(try verify(swapped, level: "deep"), [chunk, "does not follow", "out of key order"])
     }
 
     func testVerificationThatCannotRunExitsWithTwo() throws {

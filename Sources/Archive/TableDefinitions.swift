@@ -1,0 +1,45 @@
+import Foundation
+
+/// `tables.json`, the **first** entry of every archive: the tables' definitions (columns with
+/// types and encodings, key, filter) without their counts and digests, which only the manifest
+/// at the end can hold. With it a reader knows the rows' keys and types before the first row,
+/// so verification and restore each need one pass. It must equal the manifest's definitions.
+public struct TableDefinitions: Codable, Sendable, Equatable {
+    public static let entryPath = "tables.json"
+
+    public struct Table: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        public var columns: [Manifest.Column]
+        public var key: [String]
+        public var filter: String?
+
+        public init(schema: String, name: String, columns: [Manifest.Column], key: [String], filter: String?) {
+            self.schema = schema
+            self.name = name
+            self.columns = columns
+            self.key = key
+            self.filter = filter
+        }
+
+        public var qualifiedName: String { schema + "." + name }
+    }
+
+    public var format: String
+    public var tables: [Table]
+
+    public init(tables: [Table]) {
+        self.format = Manifest.formatIdentifier
+        self.tables = tables
+    }
+
+    public init(manifest: Manifest) {
+        self.init(tables: manifest.tables.map { Table(schema: $0.schema, name: $0.name, columns: $0.columns, key: $0.key, filter: $0.filter) })
+    }
+
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+}
