@@ -1,0 +1,177 @@
+import Archive
+import ByteStreams
+import CanonicalJSON
+import Foundation
+import ObjectStore
+import Postgres
+import Seal
+
+/// `pgseal restore`: loads an archive's rows into a target database for real recovery, all
+/// tables in one transaction. Every table's rows are checked against the manifest's row count
+/// and digest before the transaction commits; any difference rolls everything back.
+public struct RestoreRequest {
+    public var archive: String
+    public var databaseURL: String
+    public var keys: AgeKeyring
+    public var tables: [String]
+    public var createTables = false
+    public var truncate = false
+
+    public init(archive: String, databaseURL: String, keys: AgeKeyring, tables: [String]) {
+        self.archive = archive
+        self.databaseURL = databaseURL
+        self.keys = keys
+        self.tables = tables
+    }
+}
+
+public struct RestoreResult: Codable, Sendable {
+    public struct Table: Codable, Sendable {
+        public let name: String
+        public let rows: Int
+        public let created: Bool
+        public let seconds: Double
+    }
+
+    public var archive: String
+    public var database: String
+    public var tables: [Table] = []
+    public var seconds: Double = 0
+}
+
+public enum RestoreError: Error, CustomStringConvertible {
+    case unknownTables([String], available: [String])
+    case missingTable(String)
+    case notEmpty(String)
+    case noDefinitions
+    case mismatch(table: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .unknownTables(let names, let available):
+            "the archive has no table \(names.joined(separator: ", ")); it has \(available.joined(separator: ", "))"
+        case .missingTable(let name):
+            "table \(name) does not exist in the target database: create it, or give --create-tables"
+        case .notEmpty(let name):
+            "table \(name) is not empty: restore writes only into empty tables unless --truncate replaces their rows"
+        case .noDefinitions:
+            "the archive does not start with tables.json: it is not a complete pgseal/1 archive"
+        case .mismatch(let table, let problem):
+            "restoring \(table): \(problem); nothing was committed"
+        }
+    }
+}
+
+extension RestoreError: IntegrityViolation {
+    public var isIntegrityFailure: Bool {
+        if case .mismatch = self { return true }
+        return false
+    }
+}
+
+public enum Restorer {
+    public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
+        let started = Date()
+        let encrypted = request.archive.hasSuffix(".age")
+        if encrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let openTar: () throws -> TarReader = {
+            let file: ByteSource = try FileSource(path: request.archive)
+            return try TarReader(source: encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file)
+        }
+        let definitions = try readDefinitions(try openTar())
+        var selected = definitions.tables
+        if !request.tables.isEmpty {
+            let names = Set(request.tables.map { $0.contains(".") ? $0 : "public." + $0 })
+            let unknown = names.subtracting(definitions.tables.map(\.qualifiedName))
+            guard unknown.isEmpty else { throw RestoreError.unknownTables(unknown.sorted(), available: definitions.tables.map(\.qualifiedName)) }
+            selected = definitions.tables.filter { names.contains($0.qualifiedName) }
+        }
+
+        let connection = try PostgresConnection(conninfo: request.databaseURL)
+        var result = RestoreResult(archive: request.archive, database: connection.target)
+        try connection.run(script: "BEGIN")
+        do {
+            var created: Set<String> = []
+            for table in selected {
+                let exists = try connection.execute("SELECT to_regclass($1) IS NOT NULL", [SQLName.quote(table.schema) + "." + SQLName.quote(table.name)]).scalar == "t"
+                if !exists {
+                    guard request.createTables else { throw RestoreError.missingTable(table.qualifiedName) }
+                    try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQLName.quote(table.schema))")
+                    try connection.execute("CREATE TABLE \(SQLName.table(table)) (" + table.columns.map { "\(SQLName.quote($0.name)) \($0.type)" }.joined(separator: ", ") + ")")
+                    created.insert(table.qualifiedName)
+                } else if try connection.execute("SELECT EXISTS (SELECT 1 FROM \(SQLName.table(table)))").scalar == "t" {
+                    guard request.truncate else { throw RestoreError.notEmpty(table.qualifiedName) }
+                    try connection.execute("TRUNCATE \(SQLName.table(table))")
+                }
+            }
+            // One pass over the archive per table: a connection carries one COPY at a time, and
+            // chunks of different tables may interleave.
+            for table in selected {
+                let tableStarted = Date()
+                let rows = try load(table, from: try openTar(), into: connection)
+                if created.contains(table.qualifiedName), !table.key.isEmpty {
+                    try connection.execute("ALTER TABLE \(SQLName.table(table)) ADD PRIMARY KEY (" + table.key.map(SQLName.quote).joined(separator: ", ") + ")")
+                }
+                let entry = RestoreResult.Table(name: table.qualifiedName, rows: rows, created: created.contains(table.qualifiedName),
+                                                seconds: Date().timeIntervalSince(tableStarted))
+                result.tables.append(entry)
+                progress("restored \(table.qualifiedName): \(rows) rows in \(String(format: "%.1f", entry.seconds)) s")
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            _ = try? connection.execute("ROLLBACK")
+            throw error
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    static func readDefinitions(_ tar: TarReader) throws -> TableDefinitions {
+        guard let first = try tar.nextEntry(), first.path == TableDefinitions.entryPath,
+              let definitions = try? JSONDecoder().decode(TableDefinitions.self, from: Data(try tar.readAll(limit: ArchiveManifest.sizeLimit)))
+        else { throw RestoreError.noDefinitions }
+        return definitions
+    }
+
+    /// Copies one table's rows and checks them against the manifest at the end of the stream.
+    static func load(_ table: TableDefinitions.Table, from tar: TarReader, into connection: PostgresConnection) throws -> Int {
+        let decoder = RowDecoder(columns: table.columns.map { ColumnSpec(name: $0.name, encoding: ColumnEncoding(manifestName: $0.encoding) ?? .text) })
+        let writer = try connection.copyIn("COPY \(SQLName.table(table)) (" + table.columns.map { SQLName.quote($0.name) }.joined(separator: ", ") + ") FROM STDIN")
+        let buffer = ByteBuffer(capacity: 512 * 1024)
+        let digest = TableDigest()
+        let lines = LineSplitter()
+        var manifest: Manifest?
+        while let entry = try tar.nextEntry() {
+            if entry.path == Manifest.entryPath {
+                manifest = try ArchiveManifest.decode(try tar.readAll(limit: ArchiveManifest.sizeLimit))
+                continue
+            }
+            guard DeepCheck.tableName(ofChunk: entry.path) == table.qualifiedName else { continue }
+            try tar.forEachBlock { block in
+                try lines.feed(block) { line in
+                    digest.add(row: line)
+                    try decoder.decode(line: line, into: buffer)
+                    if buffer.count >= 256 * 1024 {
+                        try writer.write(buffer.bytes)
+                        buffer.removeAll()
+                    }
+                }
+            }
+        }
+        try writer.write(buffer.bytes)
+        try writer.finish()
+        let rows = digest.rows
+        let computed = digest.finalize().hex
+        guard let listed = manifest?.tables.first(where: { $0.qualifiedName == table.qualifiedName }) else {
+            throw RestoreError.mismatch(table: table.qualifiedName, problem: "the archive's manifest is missing or does not list the table")
+        }
+        guard listed.rows == rows, listed.digest == computed else {
+            throw RestoreError.mismatch(table: table.qualifiedName, problem: "the archive holds \(rows) rows with digest \(computed), the manifest says \(listed.rows), \(listed.digest)")
+        }
+        return rows
+    }
+}
+
+extension SQLName {
+    static func table(_ table: TableDefinitions.Table) -> String { quote(table.schema) + "." + quote(table.name) }
+}
