@@ -8,6 +8,7 @@ columns and keys. Prints wall times (median of ROUNDS), peak RSS and the differe
 Needs: pip install reladiff psycopg2-binary (benchmarks/run.sh installs them)."""
 import argparse
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -56,7 +57,9 @@ def main():
         pgseal = [PGSEAL, "diff", archive, "--db", changed, "-i", keys + "/age-identity.txt", "--report", scratch + "/diff.json"]
         reladiff_commands = []
         for table, (key, columns, where) in TABLES.items():
-            command = ["reladiff", db, table, changed, table, "--stats"]
+            # reladiff takes postgresql:// URLs only.
+            command = ["reladiff", db.replace("postgres://", "postgresql://", 1), table,
+                       changed.replace("postgres://", "postgresql://", 1), table, "--stats"]
             for k in key.split(","):
                 command += ["-k", k]
             for c in columns.split(","):
@@ -65,7 +68,7 @@ def main():
             if where:
                 command += ["-w", where]
             reladiff_commands.append(command)
-        reladiff = " && ".join(" ".join(f"'{part}'" for part in command) for command in reladiff_commands)
+        reladiff = " && ".join(shlex.join(command) for command in reladiff_commands)
 
         results = {"pgseal diff (archive vs database)": [], "reladiff (database vs database), 4 tables": []}
         for round_number in range(args.rounds):
@@ -77,8 +80,8 @@ def main():
         report = json.load(open(scratch + "/diff.json"))
         found = sum(t["changed"] + t["only_in_archive"] + t["only_in_database"] for t in report["tables"])
         stats = subprocess.run(reladiff, shell=True, capture_output=True, text=True).stdout
-        print(f"\n{args.users:,} users, 10 planted changes (11 differing rows: an update counts once, "
-              f"as do a delete and an insert), {args.rounds} rounds, median\n")
+        print(f"\n{args.users:,} users, 10 planted changes (10 differing rows: 6 updates, 2 deletes, 2 inserts), "
+              f"{args.rounds} rounds, median\n")
         print("| command | wall (s) | peak RSS (MiB) |")
         print("|---|---:|---:|")
         for name, samples in results.items():

@@ -2,7 +2,10 @@
 # make bench: every benchmark, side by side with the tools users would otherwise run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The diff benchmark's peer, from PyPI.
+python3 -c "import reladiff, psycopg2" 2>/dev/null || python3 -m pip install --quiet reladiff psycopg2-binary
 benchmarks/age_throughput.py
 benchmarks/export_vs_pg_dump.py "$@"
 benchmarks/chunk_size.py
 benchmarks/verify_vs_pipeline.py
+benchmarks/diff_vs_reladiff.py

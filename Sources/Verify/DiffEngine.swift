@@ -33,15 +33,16 @@ public enum DiffEngine {
             let file: ByteSource = try FileSource(path: request.archive)
             return encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
         }
-        // Pass 1: the manifest, which is the tar's last entry.
-        let manifest = try ArchiveManifest.decode(try ArchiveManifest.read(from: try openPlain()))
+        // One pass: tables.json, the first entry, gives the columns, filters and keys before the rows.
+        let tar = try TarReader(source: try openPlain())
+        let definitions = try Restorer.readDefinitions(tar)
 
         let coordinator = try PostgresConnection(conninfo: request.databaseURL)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let snapshot = try coordinator.execute("SELECT pg_export_snapshot()").scalar ?? ""
         var report = DiffReport(archive: request.archive, database: coordinator.target, snapshot: snapshot)
         var sides: [String: TableMerge] = [:]
-        for table in manifest.tables {
+        for table in definitions.tables {
             let plan = try TablePlan.resolve(
                 TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: table.filter, key: table.key),
                 on: coordinator)
@@ -49,14 +50,13 @@ public enum DiffEngine {
             sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show)
         }
 
-        // Pass 2: every archived row, merged with its table's database rows.
-        let tar = try TarReader(source: try openPlain())
+        // Every archived row, merged with its table's database rows.
         let lines = LineSplitter()
         while let entry = try tar.nextEntry() {
             guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
             try tar.forEachBlock { block in try lines.feed(block) { try merge.archived(line: $0) } }
         }
-        for table in manifest.tables {
+        for table in definitions.tables {
             let merge = sides[table.qualifiedName]!
             try merge.finish()
             report.tables.append(merge.result)
@@ -81,9 +81,11 @@ final class TableMerge {
     private var exhausted = false
     private let archiveDigest = TableDigest()
     private let databaseDigest = TableDigest()
+    private let archiveHasher = ShortMessageHasher()
+    private let databaseHasher = ShortMessageHasher()
     private(set) var result: DiffReport.Table
 
-    init(table: Manifest.Table, plan: TablePlan, connection: PostgresConnection, show: Int) throws {
+    init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int) throws {
         self.connection = connection
         keyIndexes = plan.keyColumnIndexes
         memberCount = plan.columns.count
@@ -102,7 +104,7 @@ final class TableMerge {
         let hasRow = try rows.next { copyLine in
             current.removeAll()
             let range = try encoder.encode(copyLine: copyLine, into: current)
-            databaseHash = SHA256Hasher.hash(current.bytes(range))
+            databaseHash = databaseHasher.hash(current.bytes(range))
             databaseDigest.add(rowHash: databaseHash)
             databaseKey = (0..<keyIndexes.count).map { Array(current.bytes(encoder.keyValueRange($0))) }
             got = true
@@ -114,7 +116,7 @@ final class TableMerge {
     }
 
     func archived(line: UnsafeRawBufferPointer) throws {
-        let hash = SHA256Hasher.hash(line)
+        let hash = archiveHasher.hash(line)
         archiveDigest.add(rowHash: hash)
         guard result.keyed else { return }
         let key = try RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes)

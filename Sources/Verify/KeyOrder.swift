@@ -16,10 +16,13 @@ struct KeyOrder {
         return .orderedSame
     }
 
+    private static let null = Array("null".utf8)
+    private static let infinity = Array("infinity".utf8)
+    private static let minusInfinity = Array("-infinity".utf8)
+
     static func compare(_ a: [UInt8], _ b: [UInt8], as encoding: ColumnEncoding) -> ComparisonResult {
         if a == b { return .orderedSame }
         // NULLs sort last in ascending order.
-        let null = Array("null".utf8)
         if a == null { return .orderedDescending }
         if b == null { return .orderedAscending }
         switch encoding {
@@ -35,13 +38,19 @@ struct KeyOrder {
         case .timestamptz:
             return compareTimestamps(unquoted(a), unquoted(b))
         case .text, .json, .array:
-            return compareBytes(unescaped(a), unescaped(b))
+            // Without escapes a string's bytes between its quotes are its value: no copy needed.
+            if !a.contains(UInt8(ascii: "\\")) && !b.contains(UInt8(ascii: "\\")) {
+                return compareBytes(a.dropFirst().dropLast(), b.dropFirst().dropLast())
+            }
+            return compareBytes(unescaped(a)[...], unescaped(b)[...])
         }
     }
 
-    static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> ComparisonResult {
-        a.lexicographicallyPrecedes(b) ? .orderedAscending : (a == b ? .orderedSame : .orderedDescending)
+    static func compareBytes(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> ComparisonResult {
+        a.lexicographicallyPrecedes(b) ? .orderedAscending : (a.elementsEqual(b) ? .orderedSame : .orderedDescending)
     }
+
+    static func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> ComparisonResult { compareBytes(a[...], b[...]) }
 
     /// Decimal integers of any length.
     static func compareIntegers(_ a: [UInt8], _ b: [UInt8]) -> ComparisonResult {
@@ -59,7 +68,7 @@ struct KeyOrder {
     /// than four digits), the rest by bytes without the `Z`, which makes a shorter fraction sort
     /// first as it should; ±infinity at the ends.
     static func compareTimestamps(_ a: [UInt8], _ b: [UInt8]) -> ComparisonResult {
-        func rank(_ t: [UInt8]) -> Int { t == Array("-infinity".utf8) ? -1 : (t == Array("infinity".utf8) ? 1 : 0) }
+        func rank(_ t: [UInt8]) -> Int { t == minusInfinity ? -1 : (t == infinity ? 1 : 0) }
         let (rankA, rankB) = (rank(a), rank(b))
         if rankA != rankB || rankA != 0 { return rankA < rankB ? .orderedAscending : (rankA > rankB ? .orderedDescending : .orderedSame) }
         func split(_ t: [UInt8]) -> (Int, [UInt8]) {
