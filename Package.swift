@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CanonicalJSON", dependencies: ["Seal"], swiftSettings: hotPath),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Archive", dependencies: ["CArchive", "ByteStreams"]),
-        .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams"]),
+        .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams", "CCurl"]),
         .target(name: "Export", dependencies: [
             "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore", "ByteStreams",
             .product(name: "Logging", package: "swift-log"),

@@ -22,13 +22,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Debian's postgresql package starts a cluster of its own; pgseal's tests run their own.
 fi
 
-# Python packages the tests use: pexpect plays the terminal for `age -p`.
-python_packages=(pexpect)
-for p in "${python_packages[@]}"; do
-  if ! python3 -c "import $p" 2>/dev/null; then
-    echo "setup: installing Python package $p" >&2
-    python3 -m pip install --quiet "$p" >/tmp/pgseal-setup-pip.log 2>&1 \
-      || python3 -m pip install --quiet --break-system-packages "$p" >>/tmp/pgseal-setup-pip.log 2>&1 \
+# Python packages the tests use, as "import name=pip requirement": pexpect plays the terminal
+# for `age -p`; moto's server mode is the S3 server that checks signatures; boto3 sets it up.
+python_packages=("pexpect=pexpect" "moto.server=moto[server]" "flask_cors=flask-cors" "boto3=boto3")
+for entry in "${python_packages[@]}"; do
+  module=${entry%%=*}
+  requirement=${entry#*=}
+  if ! python3 -c "import $module" 2>/dev/null; then
+    echo "setup: installing Python package $requirement" >&2
+    python3 -m pip install --quiet "$requirement" >/tmp/pgseal-setup-pip.log 2>&1 \
+      || python3 -m pip install --quiet --break-system-packages "$requirement" >>/tmp/pgseal-setup-pip.log 2>&1 \
       || { cat /tmp/pgseal-setup-pip.log >&2; exit 2; }
   fi
 done

@@ -1,4 +1,5 @@
 import ByteStreams
+import Foundation
 
 /// Where archives live: a local directory now, S3 later. Keys are `/`-separated relative
 /// names such as `kessan-user-data/2026/11/24/kessan-user-data-20261124T180000Z.tar.zst`.
@@ -19,10 +20,16 @@ public protocol ObjectWriter: ByteSink {
     func abort()
 }
 
-/// Opens a store from its command-line form: a local directory for now.
-public func openStore(_ location: String) throws -> ObjectStore {
+/// Opens a store from its command-line form: `s3://bucket/prefix/` or a local directory. S3
+/// takes its endpoint from `PGSEAL_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
+/// its region from `AWS_REGION`/`AWS_DEFAULT_REGION` (default us-east-1), and its credentials
+/// as the AWS tools do.
+public func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ObjectStore {
     if location.hasPrefix("s3://") {
-        throw StoreError.invalidLocation(location, reason: "S3 stores are not available in this build yet; use a local directory")
+        let endpoint = ["PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
+        return S3Store(client: try S3Client(location: s3, credentials: try AWSCredentials.resolve(environment: environment)))
     }
     return try LocalStore(root: location)
 }

@@ -1,0 +1,140 @@
+import Foundation
+import Seal
+
+/// Where an S3 store is and how to sign for it.
+public struct S3Location: Sendable {
+    public var bucket: String
+    public var prefix: String
+    /// Custom endpoint (MinIO, Ceph, R2, a test server): path-style addressing. Nil means AWS,
+    /// virtual-hosted addressing.
+    public var endpoint: String?
+    public var region: String
+
+    /// Parses `s3://bucket/prefix/`.
+    public init(url: String, endpoint: String?, region: String) throws {
+        guard url.hasPrefix("s3://") else { throw StoreError.invalidLocation(url, reason: "not an s3:// URL") }
+        let rest = url.dropFirst(5)
+        let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let bucket = parts.first, !bucket.isEmpty else { throw StoreError.invalidLocation(url, reason: "no bucket name") }
+        self.bucket = String(bucket)
+        var prefix = parts.count > 1 ? String(parts[1]) : ""
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        self.prefix = prefix
+        self.endpoint = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.region = region
+    }
+}
+
+/// What S3 said when it said no, with what to do about it.
+public struct S3Error: Error, CustomStringConvertible {
+    public let operation: String
+    public let status: Int
+    public let code: String
+    public let message: String
+
+    public var isRetryable: Bool {
+        status >= 500 || status == 429 || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable"].contains(code)
+    }
+
+    public var description: String {
+        let advice: String = switch code {
+        case "SignatureDoesNotMatch": " — the secret access key does not match the access key id, or the clock is off"
+        case "InvalidAccessKeyId": " — the access key id is unknown to this endpoint"
+        case "RequestTimeTooSkewed": " — this machine's clock is off; synchronise it (NTP)"
+        case "NoSuchBucket": " — create the bucket, or check its name and the region/endpoint"
+        case "AccessDenied": " — the credentials may not \(operation); see the IAM policy in docs/OPERATIONS.md"
+        default: ""
+        }
+        return "S3 \(operation) failed: HTTP \(status) \(code)\(message.isEmpty ? "" : ": " + message)\(advice)"
+    }
+}
+
+/// The S3 REST calls pgseal makes, signed with SigV4, retried with exponential backoff and full
+/// jitter on throttling, server errors and broken connections — never on 4xx, which are answers.
+public final class S3Client: @unchecked Sendable {
+    public let location: S3Location
+    private let credentials: SigV4Signer.Credentials
+    private let http: HTTPClient
+    public static let maxAttempts = 6
+
+    public init(location: S3Location, credentials: SigV4Signer.Credentials) throws {
+        self.location = location
+        self.credentials = credentials
+        self.http = try HTTPClient()
+    }
+
+    /// A client for another thread (libcurl handles are not shared).
+    public func copy() throws -> S3Client { try S3Client(location: location, credentials: credentials) }
+
+    public func fullKey(_ key: String) -> String { location.prefix + key }
+
+    private func target(_ key: String) -> (host: String, path: String, base: String) {
+        let encodedKey = SigV4Signer.encode(key, keepSlash: true)
+        if let endpoint = location.endpoint {
+            let host = endpoint.replacingOccurrences(of: "http://", with: "").replacingOccurrences(of: "https://", with: "")
+            return (host, "/\(location.bucket)/\(encodedKey)", endpoint)
+        }
+        let host = "\(location.bucket).s3.\(location.region).amazonaws.com"
+        return (host, "/\(encodedKey)", "https://\(host)")
+    }
+
+    /// Sends one request, retrying what can be retried.
+    @discardableResult
+    public func request(_ operation: String, method: String, key: String, query: [(String, String)] = [],
+                        headers: [String: String] = [:], body: UnsafeRawBufferPointer? = nil,
+                        onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
+        let (host, path, base) = target(key)
+        let payloadHash = body.map { SHA256Hasher.hash($0).hex } ?? SHA256Hasher.hash([UInt8]()).hex
+        let queryString = query.map { $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
+        let url = base + path + (queryString.isEmpty ? "" : "?" + queryString)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let signer = SigV4Signer(credentials: credentials, region: location.region)
+            let signed = signer.sign(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payloadHash)
+            do {
+                let response = try http.perform(method: method, url: url, headers: signed, body: body, onBody: onBody)
+                if (200..<300).contains(response.status) { return response }
+                let error = Self.error(operation, response)
+                guard error.isRetryable, attempt < Self.maxAttempts else { throw error }
+            } catch let error as HTTPError {
+                guard attempt < Self.maxAttempts else { throw error }
+            }
+            Self.backoff(attempt)
+        }
+    }
+
+    /// Exponential backoff with full jitter: a random wait up to 0.2 s × 2^attempt, at most 20 s.
+    static func backoff(_ attempt: Int) {
+        let ceiling = min(20.0, 0.2 * pow(2.0, Double(attempt)))
+        Thread.sleep(forTimeInterval: Double.random(in: 0...ceiling))
+    }
+
+    static func error(_ operation: String, _ response: HTTPResponse) -> S3Error {
+        let text = String(decoding: response.body, as: UTF8.self)
+        return S3Error(operation: operation, status: response.status,
+                       code: XMLText.first("Code", in: text) ?? (response.status == 404 ? "NotFound" : "HTTP\(response.status)"),
+                       message: XMLText.first("Message", in: text) ?? "")
+    }
+}
+
+/// Just enough XML for S3's small answers: the text of the first (or every) element of a name.
+enum XMLText {
+    static func all(_ name: String, in text: String) -> [String] {
+        var values: [String] = []
+        var rest = text[...]
+        while let open = rest.range(of: "<\(name)>"), let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex) {
+            values.append(unescape(String(rest[open.upperBound..<close.lowerBound])))
+            rest = rest[close.upperBound...]
+        }
+        return values
+    }
+
+    static func first(_ name: String, in text: String) -> String? { all(name, in: text).first }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Exports into S3, against a server that checks every SigV4 signature.
+final class S3ExportTests: XCTestCase {
+    var keys: TemporaryDirectory!
+    var s3: S3Server!
+
+    override func setUpWithError() throws {
+        s3 = try S3Server.shared()
+        keys = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+    }
+
+    func export(to bucket: String, database: String? = nil, environment: [String: String]? = nil, _ extra: [String] = []) throws -> CommandResult {
+        let db = try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url()
+        return try PGSealCLI.run(["export", "--db", db, "--to", "s3://\(bucket)/nightly/",
+                                  "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")] + extra,
+                                 environment: environment ?? s3.environment())
+    }
+
+    func listing(_ bucket: String) throws -> [String: Int] {
+        let out = try s3.boto("""
+            for o in s3.list_objects_v2(Bucket='\(bucket)').get('Contents', []): print(o['Key'], o['Size'])
+            """)
+        return Dictionary(uniqueKeysWithValues: out.split(separator: "\n").map { line in
+            let parts = line.split(separator: " ")
+            return (String(parts[0]), Int(parts[1]) ?? -1)
+        })
+    }
+
+    func uploadsInProgress(_ bucket: String) throws -> String {
+        try s3.boto("print(len(s3.list_multipart_uploads(Bucket='\(bucket)').get('Uploads', [])))").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testASealedArchiveLandsInS3AndItsHashAndSignatureHold() throws {
+        let bucket = try s3.makeBucket()
+        let result = try export(to: bucket)
+        XCTAssertEqual(result.status, 0, result.err)
+        let url = result.out.trimmingCharacters(in: .newlines)
+        XCTAssertTrue(url.hasPrefix("s3://\(bucket)/nightly/kessan-user-data/") && url.hasSuffix(".tar.zst.age"), url)
+        let key = String(url.dropFirst("s3://\(bucket)/".count))
+        let objects = try listing(bucket)
+        XCTAssertEqual(Set(objects.keys), Set([key, key + ".sha256", key + ".seal", key + ".seal.sig"]))
+        // Download with boto3 and check with the standard tools.
+        let directory = try TemporaryDirectory()
+        let name = (key as NSString).lastPathComponent
+        _ = try s3.boto("""
+            for suffix in ['', '.sha256', '.seal', '.seal.sig']:
+                s3.download_file('\(bucket)', '\(key)' + suffix, '\(directory.path)/\(name)' + suffix)
+            """)
+        let check = try Command.run(["bash", "-c", """
+            set -euo pipefail; cd "$0"
+            sha256sum -c "$1.sha256"
+            ssh-keygen -Y verify -f "$2/allowed_signers" -I pgseal -n pgseal -s "$1.seal.sig" < "$1.seal"
+            age -d -i "$2/age-identity.txt" "$1" | zstd -d | tar -t | grep -c jsonl
+            """, directory.path, name, keys.path])
+        XCTAssertEqual(check.status, 0, check.out + check.err)
+        let verify = try PGSealCLI.run(["verify", directory.file(name), "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt")])
+        XCTAssertEqual(verify.status, 0, verify.err)
+    }
+
+    func testLargeObjectsGoUpInPartsByteIdentical() throws {
+        let database = try ExportInterruptionTests.bigDatabase()
+        let bucket = try s3.makeBucket()
+        let config = keys.file("big.yaml")
+        try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try export(to: bucket, database: database, ["--config", config, "--profile", "big", "--compression", "none"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let key = String(result.out.trimmingCharacters(in: .newlines).dropFirst("s3://\(bucket)/".count))
+        let size = try listing(bucket)[key] ?? 0
+        XCTAssertGreaterThan(size, 3 * (16 << 20), "the object should need several 16 MiB parts")
+        let directory = try TemporaryDirectory()
+        _ = try s3.boto("s3.download_file('\(bucket)', '\(key)', '\(directory.path)/o')")
+        let sidecar = try s3.boto("print(s3.get_object(Bucket='\(bucket)', Key='\(key).sha256')['Body'].read().decode()[:64])")
+        let local = try Command.run(["sha256sum", directory.file("o")])
+        XCTAssertEqual(String(local.out.prefix(64)), sidecar.trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertEqual(try uploadsInProgress(bucket), "0")
+    }
+
+    func testAWrongSecretIsRefusedWithAReasonAndLeavesNothing() throws {
+        let bucket = try s3.makeBucket()
+        let result = try export(to: bucket, environment: s3.environment(secret: "wrong-secret-key"))
+        XCTAssertEqual(result.status, 2, result.err)
+        XCTAssertTrue(result.err.contains("SignatureDoesNotMatch") && result.err.contains("secret access key"), result.err)
+        XCTAssertFalse(result.err.contains("wrong-secret-key"))
+        XCTAssertEqual(try listing(bucket), [:])
+        let missing = try export(to: "no-such-bucket-\(UUID().uuidString.prefix(6).lowercased())")
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.err.contains("NoSuchBucket"), missing.err)
+    }
+
+    func testAnInterruptedUploadIsAbortedAndNothingIsPublished() throws {
+        let database = try ExportInterruptionTests.bigDatabase()
+        let bucket = try s3.makeBucket()
+        let config = keys.file("big.yaml")
+        try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let running = try PGSealCLI.start(["export", "--db", try PostgresServer.shared().url(database: database), "--to", "s3://\(bucket)/n/",
+                                           "--config", config, "--profile", "big", "--compression", "none", "--no-encrypt", "--no-sign"],
+                                          environment: s3.environment())
+        let uploading = try waitUntil(timeout: 60) { try uploadsInProgress(bucket) != "0" }
+        XCTAssertTrue(uploading, "no multipart upload was started")
+        running.signal(SIGTERM)
+        let result = running.wait()
+        XCTAssertEqual(result.status, 128 + SIGTERM, result.err)
+        XCTAssertEqual(try listing(bucket), [:], "nothing may appear under a final key")
+        XCTAssertEqual(try uploadsInProgress(bucket), "0", "the multipart upload was left behind")
+    }
+}

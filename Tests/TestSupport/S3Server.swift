@@ -1,0 +1,58 @@
+import Foundation
+
+/// The S3 server of a test run: moto with IAM authentication on (scripts/s3server.sh), started
+/// once and stopped when the process exits. If it cannot start, tests that need it fail.
+public final class S3Server: @unchecked Sendable {
+    public let endpoint: String
+    public let accessKeyID: String
+    public let secretAccessKey: String
+    let directory: String
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var started: Result<S3Server, Error>?
+
+    public static func shared() throws -> S3Server {
+        try lock.withLock {
+            if let started { return try started.get() }
+            let result = Result { try S3Server() }
+            started = result
+            if case .success = result {
+                atexit {
+                    if case .success(let server) = S3Server.started {
+                        _ = try? Command.run([Repository.path("scripts/s3server.sh"), "stop", server.directory])
+                    }
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    private init() throws {
+        directory = try TemporaryDirectory("pgseal-test-s3").path
+        let result = try Command.run([Repository.path("scripts/s3server.sh"), "start", directory])
+        let fields = result.out.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard result.status == 0, fields.count == 3 else {
+            throw TestSetupError("the S3 server (moto) could not be started by scripts/s3server.sh (exit \(result.status)): \(result.err)")
+        }
+        (endpoint, accessKeyID, secretAccessKey) = (fields[0], fields[1], fields[2])
+    }
+
+    /// The environment pgseal needs to reach this server.
+    public func environment(secret: String? = nil) -> [String: String] {
+        ["PGSEAL_S3_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? secretAccessKey, "AWS_REGION": "us-east-1"]
+    }
+
+    /// Runs a boto3 snippet against the server with `s3` bound to a client; returns its stdout.
+    public func boto(_ code: String) throws -> String {
+        let script = "import boto3, sys\ns3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])\n" + code
+        let result = try Command.run(["python3", "-c", script, endpoint, accessKeyID, secretAccessKey])
+        guard result.status == 0 else { throw TestSetupError("boto3 failed: \(result.err)") }
+        return result.out
+    }
+
+    /// A new bucket with a unique name.
+    public func makeBucket() throws -> String {
+        let name = "pgseal-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try boto("s3.create_bucket(Bucket='\(name)')")
+        return name
+    }
+}
