@@ -1,3 +1,4 @@
+import ByteStreams
 import CanonicalJSON
 
 /// The fixed set of chunk buffers that circulate between the table workers and the archive

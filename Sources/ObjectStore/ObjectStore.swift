@@ -29,7 +29,9 @@ public func openStore(_ location: String, environment: [String: String] = Proces
         let endpoint = ["PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
         let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
         let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
-        return S3Store(client: try S3Client(location: s3, credentials: try AWSCredentials.resolve(environment: environment)))
+        let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
+        guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }
+        return S3Store(client: try S3Client(location: s3, credentials: try AWSCredentials.resolve(environment: environment)), partSize: partSize)
     }
     return try LocalStore(root: location)
 }

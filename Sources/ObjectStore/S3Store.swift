@@ -54,71 +54,143 @@ public final class S3Store: ObjectStore {
     }
 }
 
-/// Streams an object up in parts of `partSize` bytes, one part buffer at a time.
-final class S3MultipartWriter: ObjectWriter {
+/// Streams an object up in parts, several in flight at once: the stream fills one part buffer
+/// while up to `concurrency` others upload, each on its own connection. A fixed pool of
+/// buffers is the back-pressure, so memory stays at about (concurrency + 1) × part size.
+final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
+    private struct Part {
+        let number: Int
+        let buffer: UnsafeMutableRawBufferPointer
+        let length: Int
+    }
+
     private let client: S3Client
     private let key: String
+    private let concurrency: Int
     private let partSize: Int
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let free: BlockingQueue<UnsafeMutableRawBufferPointer>
+    private let work: BlockingQueue<Part>
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
+    private var current: UnsafeMutableRawBufferPointer
     private var filled = 0
+    private var nextPartNumber = 1
     private var uploadID: String?
-    private var parts: [(number: Int, etag: String)] = []
+    private var uploaders: [Thread] = []
+    private let done = DispatchGroup()
+    private let lock = NSLock()
+    private var etags: [Int: String] = [:]
+    private var failure: Error?
     private var finished = false
     private var interruption: Int?
 
-    init(client: S3Client, key: String, partSize: Int) throws {
+    /// S3's limit on the number of parts of one object.
+    static let maxParts = 10_000
+
+    init(client: S3Client, key: String, partSize: Int, concurrency: Int = 4) throws {
         self.client = client
         self.key = key
         self.partSize = partSize
-        buffer = .allocate(byteCount: partSize, alignment: 16)
+        self.concurrency = concurrency
+        free = BlockingQueue(capacity: concurrency + 1)
+        work = BlockingQueue(capacity: concurrency)
+        current = .allocate(byteCount: partSize, alignment: 16)
+        buffers.append(current)
     }
 
     deinit {
         if !finished { abort() }
-        buffer.deallocate()
+        for buffer in buffers { buffer.deallocate() }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = min(bytes.count - offset, partSize - filled)
-            (buffer.baseAddress! + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            let n = min(bytes.count - offset, current.count - filled)
+            (current.baseAddress! + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
             filled += n
             offset += n
-            if filled == partSize { try uploadPart() }
+            if filled == current.count { try submitPart() }
         }
     }
 
-    private func uploadPart() throws {
-        if uploadID == nil {
-            let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")])
-            guard let id = XMLText.first("UploadId", in: String(decoding: response.body, as: UTF8.self)) else {
-                throw S3Error(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
-            }
-            uploadID = id
-            // An interrupted export aborts its upload: nothing is left to pay for or to clean up.
-            let client = try self.client.copy()
-            interruption = InterruptCleanup.shared.addAction { [key] in
-                _ = try? client.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", id)])
-            }
+    /// Hands the full buffer to the uploaders and takes a free one (waiting when all are busy).
+    private func submitPart() throws {
+        if uploadID == nil { try start() }
+        if let failure = lock.withLock({ failure }) { throw failure }
+        guard work.push(Part(number: nextPartNumber, buffer: current, length: filled)) else { throw lock.withLock { failure } ?? StoreError.io(operation: "upload", path: key, errno: EIO) }
+        nextPartNumber += 1
+        guard nextPartNumber < Self.maxParts else {
+            throw StoreError.invalidLocation("s3://…/\(key)", reason: "the object needs more than \(Self.maxParts) parts of \(partSize >> 20) MiB: raise PGSEAL_S3_PART_SIZE_MIB")
         }
-        let number = parts.count + 1
-        let response = try client.request("UploadPart", method: "PUT", key: key,
-                                          query: [("partNumber", String(number)), ("uploadId", uploadID!)],
-                                          body: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
-        parts.append((number, response.headers["etag"] ?? ""))
         filled = 0
+        if buffers.count < concurrency + 1 {
+            current = .allocate(byteCount: partSize, alignment: 16)
+            buffers.append(current)
+        } else if let buffer = free.pop() {
+            current = buffer
+        } else {
+            throw lock.withLock { failure } ?? StoreError.io(operation: "upload", path: key, errno: EIO)
+        }
+    }
+
+    private func start() throws {
+        let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")])
+        guard let id = XMLText.first("UploadId", in: String(decoding: response.body, as: UTF8.self)) else {
+            throw S3Error(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
+        }
+        uploadID = id
+        // An interrupted export aborts its upload: nothing is left to pay for or to clean up.
+        let abortClient = try client.copy()
+        interruption = InterruptCleanup.shared.addAction { [key] in
+            _ = try? abortClient.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", id)])
+        }
+        for _ in 0..<concurrency {
+            let uploader = try client.copy()
+            done.enter()
+            let thread = Thread { [self] in
+                defer { done.leave() }
+                while let part = work.pop() {
+                    do {
+                        let response = try uploader.request(
+                            "UploadPart", method: "PUT", key: key, query: [("partNumber", String(part.number)), ("uploadId", id)],
+                            body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]))
+                        lock.withLock { etags[part.number] = response.headers["etag"] ?? "" }
+                        free.push(part.buffer)
+                    } catch {
+                        lock.withLock { if failure == nil { failure = error } }
+                        work.close()
+                        free.close()
+                        return
+                    }
+                }
+            }
+            thread.name = "pgseal-s3-upload"
+            uploaders.append(thread)
+            thread.start()
+        }
     }
 
     func close() throws {
         guard !finished else { return }
         do {
             if uploadID == nil {
-                _ = try client.request("PutObject", method: "PUT", key: key, body: UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
+                _ = try client.request("PutObject", method: "PUT", key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]))
             } else {
-                if filled > 0 { try uploadPart() }
+                if filled > 0 {
+                    guard work.push(Part(number: nextPartNumber, buffer: current, length: filled)) else {
+                        throw lock.withLock { failure } ?? StoreError.io(operation: "upload", path: key, errno: EIO)
+                    }
+                    nextPartNumber += 1
+                }
+                work.close()
+                done.wait()
+                if let failure = lock.withLock({ failure }) { throw failure }
+                let parts = lock.withLock { etags.sorted { $0.key < $1.key } }
+                guard parts.count == nextPartNumber - 1 else {
+                    throw StoreError.io(operation: "upload (parts missing)", path: key, errno: EIO)
+                }
                 let document = "<CompleteMultipartUpload>" + parts.map {
-                    "<Part><PartNumber>\($0.number)</PartNumber><ETag>\($0.etag)</ETag></Part>"
+                    "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value)</ETag></Part>"
                 }.joined() + "</CompleteMultipartUpload>"
                 let response = try Array(document.utf8).withUnsafeBytes { body in
                     try client.request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID!)], body: body)
@@ -141,6 +213,9 @@ final class S3MultipartWriter: ObjectWriter {
     func abort() {
         guard !finished else { return }
         finished = true
+        work.close()
+        free.close()
+        done.wait()
         if let interruption { InterruptCleanup.shared.removeAction(interruption) }
         guard let uploadID else { return }
         _ = try? client.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)])

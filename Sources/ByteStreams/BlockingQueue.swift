@@ -2,20 +2,20 @@ import Foundation
 
 /// A bounded FIFO between threads: `push` waits while it is full, which is the pipeline's
 /// back-pressure; `close` wakes every waiter, for cancellation.
-final class BlockingQueue<Element>: @unchecked Sendable {
+public final class BlockingQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Element?]
     private var head = 0
     private var count = 0
     private var closed = false
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         items = Array(repeating: nil, count: capacity)
     }
 
     /// Adds `element`, waiting for room; false when the queue was closed.
     @discardableResult
-    func push(_ element: Element) -> Bool {
+    public func push(_ element: Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while count == items.count && !closed { condition.wait() }
@@ -28,7 +28,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
 
     /// The next element, waiting up to `timeout` seconds (forever when nil); nil on timeout or
     /// when the queue is closed and empty.
-    func pop(timeout: TimeInterval? = nil) -> Element? {
+    public func pop(timeout: TimeInterval? = nil) -> Element? {
         condition.lock()
         defer { condition.unlock() }
         let deadline = timeout.map { Date().addingTimeInterval($0) }
@@ -48,7 +48,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
         return element
     }
 
-    func close() {
+    public func close() {
         condition.lock()
         closed = true
         condition.broadcast()
