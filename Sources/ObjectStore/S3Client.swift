@@ -104,6 +104,22 @@ public final class S3Client: @unchecked Sendable {
         }
     }
 
+    /// Uploads one part and returns its ETag. An answer without an ETag cannot be completed
+    /// later, so it counts as a failed attempt too.
+    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer) throws -> String {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let response = try request("UploadPart", method: "PUT", key: key,
+                                       query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
+            if let etag = response.headers["etag"], !etag.isEmpty { return etag }
+            guard attempt < Self.maxAttempts else {
+                throw S3Error(operation: "UploadPart", status: response.status, code: "MissingETag", message: "part \(number) was answered without an ETag")
+            }
+            Self.backoff(attempt)
+        }
+    }
+
     /// Exponential backoff with full jitter: a random wait up to 0.2 s × 2^attempt, at most 20 s.
     static func backoff(_ attempt: Int) {
         let ceiling = min(20.0, 0.2 * pow(2.0, Double(attempt)))

@@ -151,10 +151,9 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 defer { done.leave() }
                 while let part = work.pop() {
                     do {
-                        let response = try uploader.request(
-                            "UploadPart", method: "PUT", key: key, query: [("partNumber", String(part.number)), ("uploadId", id)],
-                            body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]))
-                        lock.withLock { etags[part.number] = response.headers["etag"] ?? "" }
+                        let etag = try uploader.uploadPart(key: key, uploadID: id, number: part.number,
+                                                           body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]))
+                        lock.withLock { etags[part.number] = etag }
                         free.push(part.buffer)
                     } catch {
                         lock.withLock { if failure == nil { failure = error } }
@@ -192,21 +191,32 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 let document = "<CompleteMultipartUpload>" + parts.map {
                     "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value)</ETag></Part>"
                 }.joined() + "</CompleteMultipartUpload>"
-                let response = try Array(document.utf8).withUnsafeBytes { body in
-                    try client.request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID!)], body: body)
-                }
-                // S3 can answer 200 with an error document for CompleteMultipartUpload.
-                let text = String(decoding: response.body, as: UTF8.self)
-                if text.contains("<Error>") {
-                    throw S3Error(operation: "CompleteMultipartUpload", status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
-                                  message: XMLText.first("Message", in: text) ?? "")
-                }
+                try complete(document)
             }
             finished = true
             if let interruption { InterruptCleanup.shared.removeAction(interruption) }
         } catch {
             abort()
             throw error
+        }
+    }
+
+    /// Completes the upload. A retried completion whose first attempt did reach S3 can fail
+    /// although the object exists: the key did not exist before this upload, so an object
+    /// under it now is this one.
+    private func complete(_ document: String) throws {
+        do {
+            let response = try Array(document.utf8).withUnsafeBytes { body in
+                try client.request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID!)], body: body)
+            }
+            // S3 can answer 200 with an error document for CompleteMultipartUpload.
+            let text = String(decoding: response.body, as: UTF8.self)
+            if text.contains("<Error>") {
+                throw S3Error(operation: "CompleteMultipartUpload", status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
+                              message: XMLText.first("Message", in: text) ?? "")
+            }
+        } catch {
+            guard (try? client.request("HeadObject", method: "HEAD", key: key)) != nil else { throw error }
         }
     }
 

@@ -108,3 +108,52 @@ final class S3ExportTests: XCTestCase {
         XCTAssertEqual(try uploadsInProgress(bucket), "0", "the multipart upload was left behind")
     }
 }
+
+/// Uploads through a proxy that breaks requests: retries must carry a large export through, and
+/// when every part fails the export must give up cleanly.
+final class S3FaultTests: XCTestCase {
+    func bigExport(to bucket: String, endpoint: String, database: String, store: TemporaryDirectory) throws -> CommandResult {
+        let config = store.file("big.yaml")
+        try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: config, atomically: true, encoding: .utf8)
+        var environment = try S3Server.shared().environment()
+        environment["PGSEAL_S3_ENDPOINT"] = endpoint
+        return try PGSealCLI.run(["export", "--db", try PostgresServer.shared().url(database: database), "--to", "s3://\(bucket)/n/",
+                                  "--config", config, "--profile", "big", "--compression", "none", "--no-encrypt", "--no-sign"],
+                                 environment: environment)
+    }
+
+    func testAnExportCompletesByteIdenticalWithAFifthOfRequestsFaulted() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        let database = try ExportInterruptionTests.bigDatabase()
+        let store = try TemporaryDirectory()
+        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0.25, seed: 42)
+        let result = try bigExport(to: bucket, endpoint: proxy.endpoint, database: database, store: store)
+        XCTAssertEqual(result.status, 0, result.err)
+        let key = String(result.out.trimmingCharacters(in: .newlines).dropFirst("s3://\(bucket)/".count))
+        _ = try s3.boto("s3.download_file('\(bucket)', '\(key)', '\(store.file("o"))')")
+        let sidecar = try s3.boto("print(s3.get_object(Bucket='\(bucket)', Key='\(key).sha256')['Body'].read().decode()[:64])")
+        let local = try Command.run(["sha256sum", store.file("o")])
+        XCTAssertEqual(String(local.out.prefix(64)), sidecar.trimmingCharacters(in: .whitespacesAndNewlines))
+        let size = try FileManager.default.attributesOfItem(atPath: store.file("o"))[.size] as! Int
+        XCTAssertGreaterThan(size, 100 << 20)
+        // The archive is whole: tar lists the manifest at its end.
+        let listing = try Command.run(["tar", "-tf", store.file("o")])
+        XCTAssertTrue(listing.out.hasSuffix("manifest.json\n"), listing.err)
+    }
+
+    func testWhenEveryPartFailsTheExportGivesUpAndAbortsItsUpload() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        let database = try ExportInterruptionTests.bigDatabase()
+        let store = try TemporaryDirectory()
+        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 1.0, partsOnly: true)
+        let result = try bigExport(to: bucket, endpoint: proxy.endpoint, database: database, store: store)
+        XCTAssertEqual(result.status, 2, result.err)
+        XCTAssertTrue(result.err.contains("UploadPart") || result.err.contains("HTTP request"), result.err)
+        let objects = try s3.boto("print(len(s3.list_objects_v2(Bucket='\(bucket)').get('Contents', [])))")
+        XCTAssertEqual(objects.trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        let uploads = try s3.boto("print(len(s3.list_multipart_uploads(Bucket='\(bucket)').get('Uploads', [])))")
+        XCTAssertEqual(uploads.trimmingCharacters(in: .whitespacesAndNewlines), "0", "the failed upload was not aborted")
+    }
+}
