@@ -41,15 +41,3 @@ public enum ArchiveManifest {
     }
 }
 
-extension ArchiveManifest {
-    /// Reads a small sidecar file (a seal) whole.
-    public static func readSmallFile(_ path: String, limit: Int = 1 << 20) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ReadError.malformed("\(path) cannot be read: an archive without its seal is not sealed (an interrupted or unsigned export)")
-        }
-        defer { try? handle.close() }
-        let data = try handle.read(upToCount: limit + 1) ?? Data()
-        guard data.count <= limit else { throw ReadError.malformed("\(path) is larger than \(limit) bytes") }
-        return [UInt8](data)
-    }
-}

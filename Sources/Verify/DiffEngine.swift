@@ -27,11 +27,11 @@ public struct DiffRequest {
 public enum DiffEngine {
     public static func run(_ request: DiffRequest) throws -> DiffReport {
         let started = Date()
-        let encrypted = request.archive.hasSuffix(".age")
-        if encrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let archive = try ArchiveLocation(request.archive)
+        if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
         let openPlain: () throws -> ByteSource = {
-            let file: ByteSource = try FileSource(path: request.archive)
-            return encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
+            let file = try archive.open()
+            return archive.isEncrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
         }
         // One pass: tables.json, the first entry, gives the columns, filters and keys before the rows.
         let tar = try TarReader(source: try openPlain())

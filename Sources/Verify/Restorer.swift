@@ -72,11 +72,11 @@ extension RestoreError: IntegrityViolation {
 public enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
-        let encrypted = request.archive.hasSuffix(".age")
-        if encrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let archive = try ArchiveLocation(request.archive)
+        if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
         let openTar: () throws -> TarReader = {
-            let file: ByteSource = try FileSource(path: request.archive)
-            return try TarReader(source: encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file)
+            let file = try archive.open()
+            return try TarReader(source: archive.isEncrypted ? try AgeDecryptingSource(file, keys: request.keys) : file)
         }
         let definitions = try readDefinitions(try openTar())
         var selected = definitions.tables

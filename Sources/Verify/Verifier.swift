@@ -48,8 +48,9 @@ public enum Verifier {
         var report = VerificationReport(archive: request.archive, level: request.level)
         defer { report.seconds = Date().timeIntervalSince(started) }
 
-        guard let seal = checkSeal(request, &report) else { return finished(report, started) }
-        let encrypted = request.archive.hasSuffix(".age")
+        let archive = try ArchiveLocation(request.archive)
+        guard let seal = try checkSeal(request, archive, &report) else { return finished(report, started) }
+        let encrypted = archive.isEncrypted
         if request.level != .seal && encrypted && request.keys.isEmpty {
             throw VerificationError.missingIdentity(request.archive)
         }
@@ -57,10 +58,10 @@ public enum Verifier {
             throw VerificationError.missingScratchDatabase
         }
         let openPlain: () throws -> ByteSource = {
-            let file: ByteSource = try FileSource(path: request.archive)
+            let file = try archive.open()
             return encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
         }
-        let object = HashingSource(try FileSource(path: request.archive))
+        let object = HashingSource(try archive.open())
         // A damaged header can look like a key that does not match; which it is, the object's
         // hash against the seal decides once the whole object has been read.
         var keyProblem: AgeError?
@@ -108,13 +109,13 @@ public enum Verifier {
     }
 
     /// Reads the seal and checks its signature; nil (with a failure recorded) when it fails.
-    static func checkSeal(_ request: VerificationRequest, _ report: inout VerificationReport) -> SealDocument? {
-        let sealPath = request.archive + ".seal"
-        guard let sealBytes = try? ArchiveManifest.readSmallFile(sealPath) else {
+    static func checkSeal(_ request: VerificationRequest, _ archive: ArchiveLocation, _ report: inout VerificationReport) throws -> SealDocument? {
+        let sealPath = archive.display + ".seal"
+        guard let sealBytes = try archive.sidecar(".seal") else {
             report.fail("seal", "\(sealPath) is missing: an archive without a signed seal is an interrupted or unsigned export")
             return nil
         }
-        guard let signature = try? ArchiveManifest.readSmallFile(sealPath + ".sig") else {
+        guard let signature = try archive.sidecar(".seal.sig") else {
             report.fail("seal.sig", "\(sealPath).sig is missing: the export did not finish, or the signature was removed")
             return nil
         }
@@ -128,7 +129,7 @@ public enum Verifier {
         }
         do {
             let seal = try SealDocument.decode(sealBytes)
-            guard seal.object == (request.archive as NSString).lastPathComponent else {
+            guard seal.object == archive.name else {
                 report.fail("seal", "the seal is for \(seal.object), not for this object")
                 return nil
             }

@@ -19,7 +19,7 @@ struct DiffCommand: ParsableCommand {
               pgseal diff X.tar.zst.age --db postgres://oncall@db/kessan -i age-identity.txt
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path.", valueName: "archive"))
+    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
     var archive: String
 
     @Option(name: .long, help: ArgumentHelp("The database to compare with (libpq URL).", valueName: "url"))

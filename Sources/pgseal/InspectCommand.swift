@@ -20,7 +20,7 @@ struct InspectCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The archive: a path.", valueName: "archive"))
+    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
     var archive: String
 
     @Flag(name: .long, help: "Print the manifest as JSON (exactly as stored) instead of a summary.")
@@ -34,10 +34,12 @@ struct InspectCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = global.bootstrapLogging()
-        let encrypted = archive.hasSuffix(".age")
-        if encrypted && identity.isEmpty {
+        let location = try ArchiveLocation(archive)
+        if location.isEncrypted && identity.isEmpty {
             // Without a key only the seal can be shown: what an auditor without data access sees.
-            let sealBytes = try ArchiveManifest.readSmallFile(archive + ".seal")
+            guard let sealBytes = try location.sidecar(".seal") else {
+                throw ArchiveManifest.ReadError.malformed("\(archive).seal does not exist: an archive without its seal is an interrupted or unsigned export")
+            }
             if json {
                 FileHandle.standardOutput.write(Data(sealBytes))
             } else {
@@ -45,8 +47,8 @@ struct InspectCommand: AsyncParsableCommand {
             }
             return
         }
-        var source: ByteSource = try FileSource(path: archive)
-        if encrypted {
+        var source: ByteSource = try location.open()
+        if location.isEncrypted {
             source = try AgeDecryptingSource(source, keys: try KeyOptions.keyring(identities: identity, passphraseFile: nil))
         }
         let manifestBytes = try ArchiveManifest.read(from: source)

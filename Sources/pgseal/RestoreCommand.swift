@@ -18,7 +18,7 @@ struct RestoreCommand: ParsableCommand {
               pgseal restore X.tar.zst.age --db postgres://admin@db/kessan -i age-identity.txt --tables users,user_profiles
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path.", valueName: "archive"))
+    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
     var archive: String
 
     @Option(name: .long, help: ArgumentHelp("The target database (libpq URL).", valueName: "url"))

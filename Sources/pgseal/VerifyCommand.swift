@@ -27,7 +27,7 @@ struct VerifyCommand: ParsableCommand {
               pgseal verify X.tar.zst.age --trusted-key allowed_signers --level seal
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path.", valueName: "archive"))
+    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
     var archive: String
 
     @Option(name: .long, help: ArgumentHelp("seal, deep or restore.", valueName: "level"))

@@ -59,6 +59,26 @@ final class S3ExportTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.out + check.err)
         let verify = try PGSealCLI.run(["verify", directory.file(name), "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt")])
         XCTAssertEqual(verify.status, 0, verify.err)
+        // Read in place from S3: verify at both levels, inspect, diff.
+        let sealOnly = try PGSealCLI.run(["verify", url, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
+        XCTAssertEqual(sealOnly.status, 0, sealOnly.err)
+        XCTAssertTrue(sealOnly.err.contains("verified at level seal"), sealOnly.err)
+        let deep = try PGSealCLI.run(["verify", url, "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt")],
+                                     environment: s3.environment())
+        XCTAssertEqual(deep.status, 0, deep.err)
+        XCTAssertTrue(deep.err.contains("verified at level deep"), deep.err)
+        let inspect = try PGSealCLI.run(["inspect", url], environment: s3.environment())
+        XCTAssertTrue(inspect.out.contains("encryption  age-x25519"), inspect.out + inspect.err)
+        let diff = try PGSealCLI.run(["diff", url, "--db", try ExportFixture.url(), "-i", keys.file("age-identity.txt")], environment: s3.environment())
+        XCTAssertEqual(diff.status, 0, diff.out + diff.err)
+        // A damaged copy in S3 is found at the seal level without a key.
+        _ = try s3.boto("""
+            body = bytearray(s3.get_object(Bucket='\(bucket)', Key='\(key)')['Body'].read()); body[1000] ^= 1
+            s3.put_object(Bucket='\(bucket)', Key='\(key)', Body=bytes(body))
+            """)
+        let damaged = try PGSealCLI.run(["verify", url, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
+        XCTAssertEqual(damaged.status, 1, damaged.err)
+        XCTAssertTrue(damaged.err.contains("object: SHA-256"), damaged.err)
     }
 
     func testLargeObjectsGoUpInPartsByteIdentical() throws {

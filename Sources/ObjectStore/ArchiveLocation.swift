@@ -1,0 +1,46 @@
+import ByteStreams
+import Foundation
+
+/// An archive named on the command line — a path or `s3://bucket/key` — with the store that
+/// holds it, so that every reader (verify, diff, restore, inspect) streams it the same way
+/// from either place.
+public struct ArchiveLocation {
+    public let store: ObjectStore
+    public let key: String
+    /// As the user wrote it, for messages and reports.
+    public let display: String
+
+    public init(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        display = location
+        if location.hasPrefix("s3://") {
+            let path = location.dropFirst(5)
+            guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
+                throw StoreError.invalidLocation(location, reason: "an archive is s3://bucket/key")
+            }
+            store = try openStore("s3://" + path[..<slash] + "/", environment: environment)
+            key = String(path[path.index(after: slash)...])
+        } else {
+            let absolute = (location as NSString).expandingTildeInPath
+            let directory = (absolute as NSString).deletingLastPathComponent
+            guard FileManager.default.fileExists(atPath: absolute) else { throw StoreError.notFound(path: location) }
+            store = try LocalStore(root: directory.isEmpty ? "." : directory)
+            key = (absolute as NSString).lastPathComponent
+        }
+    }
+
+    public var name: String { (key as NSString).lastPathComponent }
+    public var isEncrypted: Bool { key.hasSuffix(".age") }
+
+    public func open() throws -> ByteSource { try store.open(key: key) }
+
+    /// A small file beside the archive (`.seal`, `.seal.sig`, `.sha256`), or nil when it does not exist.
+    public func sidecar(_ suffix: String, limit: Int = 1 << 20) throws -> [UInt8]? {
+        guard store.exists(key: key + suffix) else { return nil }
+        var bytes: [UInt8] = []
+        try store.open(key: key + suffix).forEachBlock(size: 64 * 1024) { block in
+            guard bytes.count + block.count <= limit else { throw StoreError.invalidLocation(display + suffix, reason: "larger than \(limit) bytes") }
+            bytes.append(contentsOf: block)
+        }
+        return bytes
+    }
+}
