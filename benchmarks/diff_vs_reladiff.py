@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_vs_pg_dump import PGSEAL, export, fixture_cluster, timed  # noqa: E402
+from export_vs_pg_dump import PGSEAL, fixture_cluster, sealed_archive, timed  # noqa: E402
 
 TABLES = {
     "users": ("id", "id,email,email_verified,created_at,updated_at,is_active", "is_active"),
@@ -44,11 +44,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with fixture_cluster(args.users) as (url, db, scratch):
-        keys = scratch + "/keys"
-        subprocess.run([PGSEAL, "keygen", "--out", keys], check=True, stdout=subprocess.DEVNULL)
-        export(db, scratch + "/archive", "--jobs", "2", "--recipients-file", keys + "/age-recipient.txt",
-               "--sign-key", keys + "/signing-key", sealed=True)
-        archive = next(os.path.join(d, f) for d, _, fs in os.walk(scratch + "/archive") for f in fs if f.endswith(".age"))
+        keys, archive = sealed_archive(db, scratch)
         subprocess.run(["psql", url, "-qXc", "CREATE DATABASE changed TEMPLATE kessan"], check=True)
         changed = url.rsplit("/", 1)[0] + "/changed"
         subprocess.run(["psql", changed, "-qX", "-v", "ON_ERROR_STOP=1", "-c", PLANTED], check=True)

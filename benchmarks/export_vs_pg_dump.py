@@ -65,6 +65,17 @@ def fixture_cluster(users):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def sealed_archive(db, scratch):
+    """Keys made with pgseal keygen and an encrypted, signed export of db: (keys dir, archive path)."""
+    keys = scratch + "/keys"
+    if not os.path.isdir(keys):
+        subprocess.run([PGSEAL, "keygen", "--out", keys], check=True, stdout=subprocess.DEVNULL)
+    export(db, scratch + "/archive", "--jobs", "2", "--recipients-file", keys + "/age-recipient.txt",
+           "--sign-key", keys + "/signing-key", sealed=True)
+    archive = next(os.path.join(d, f) for d, _, fs in os.walk(scratch + "/archive") for f in fs if f.endswith(".age"))
+    return keys, archive
+
+
 def load(url, name, users):
     started = time.monotonic()
     db = subprocess.run([os.path.join(ROOT, "scripts", "load-fixtures.sh"), url, name, str(users)],

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_vs_pg_dump import PGSEAL, export, fixture_cluster, timed  # noqa: E402
+from export_vs_pg_dump import PGSEAL, fixture_cluster, sealed_archive, timed  # noqa: E402
 
 TABLES = {
     "users": ("id uuid, email text, email_verified boolean, created_at timestamptz, updated_at timestamptz, is_active boolean",
@@ -32,11 +32,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with fixture_cluster(args.users) as (url, db, scratch):
-        keys = scratch + "/keys"
-        subprocess.run([PGSEAL, "keygen", "--out", keys], check=True, stdout=subprocess.DEVNULL)
-        export(db, scratch + "/archive", "--jobs", "2", "--recipients-file", keys + "/age-recipient.txt",
-               "--sign-key", keys + "/signing-key", sealed=True)
-        archive = next(os.path.join(d, f) for d, _, fs in os.walk(scratch + "/archive") for f in fs if f.endswith(".age"))
+        keys, archive = sealed_archive(db, scratch)
         for name, (_, select, _) in TABLES.items():
             subprocess.run(["psql", db, "-qX", "-c", f"\\copy ({select}) TO '{scratch}/{name}.copy'"], check=True)
 

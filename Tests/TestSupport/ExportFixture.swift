@@ -4,20 +4,12 @@ import XCTest
 /// The fixture database shared by the export tests that only read it (2,000 users plus the
 /// edge cases), and helpers to run exports into temporary stores.
 public enum ExportFixture {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var loaded: Result<String, Error>?
-
     public static let users = 2000
+    private static let loaded = SharedService(start: { try PostgresServer.shared().fixtureDatabase(users: users, label: "shared") },
+                                              stop: { _ in })
 
     /// The shared fixture database's name, loaded once per test run.
-    public static func database() throws -> String {
-        try lock.withLock {
-            if let loaded { return try loaded.get() }
-            let result = Result { try PostgresServer.shared().fixtureDatabase(users: users, label: "shared") }
-            loaded = result
-            return try result.get()
-        }
-    }
+    public static func database() throws -> String { try loaded.get() }
 
     public static func url() throws -> String {
         try PostgresServer.shared().url(database: database())

@@ -6,24 +6,11 @@ import Foundation
 public final class PostgresServer: @unchecked Sendable {
     public let superuserURL: String
     public let directory: String
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var started: Result<PostgresServer, Error>?
+    private static let service = SharedService(start: { try PostgresServer() }, stop: { server in
+        _ = try? Command.run([Repository.path("scripts/pgcluster.sh"), "stop", server.directory])
+    })
 
-    public static func shared() throws -> PostgresServer {
-        try lock.withLock {
-            if let started { return try started.get() }
-            let result = Result { try PostgresServer() }
-            started = result
-            if case .success = result {
-                atexit {
-                    if case .success(let server) = PostgresServer.started {
-                        _ = try? Command.run([Repository.path("scripts/pgcluster.sh"), "stop", server.directory])
-                    }
-                }
-            }
-            return try result.get()
-        }
-    }
+    public static func shared() throws -> PostgresServer { try service.get() }
 
     private init() throws {
         directory = try TemporaryDirectory("pgseal-test-pg").path

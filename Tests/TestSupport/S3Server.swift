@@ -7,24 +7,11 @@ public final class S3Server: @unchecked Sendable {
     public let accessKeyID: String
     public let secretAccessKey: String
     let directory: String
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var started: Result<S3Server, Error>?
+    private static let service = SharedService(start: { try S3Server() }, stop: { server in
+        _ = try? Command.run([Repository.path("scripts/s3server.sh"), "stop", server.directory])
+    })
 
-    public static func shared() throws -> S3Server {
-        try lock.withLock {
-            if let started { return try started.get() }
-            let result = Result { try S3Server() }
-            started = result
-            if case .success = result {
-                atexit {
-                    if case .success(let server) = S3Server.started {
-                        _ = try? Command.run([Repository.path("scripts/s3server.sh"), "stop", server.directory])
-                    }
-                }
-            }
-            return try result.get()
-        }
-    }
+    public static func shared() throws -> S3Server { try service.get() }
 
     private init() throws {
         directory = try TemporaryDirectory("pgseal-test-s3").path
