@@ -104,17 +104,33 @@ public final class S3Client: @unchecked Sendable {
         }
     }
 
-    /// Uploads one part and returns its ETag. An answer without an ETag cannot be completed
-    /// later, so it counts as a failed attempt too.
-    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer) throws -> String {
+    /// Uploads one part with its Content-MD5 (S3 refuses a part that arrives damaged) and returns
+    /// its ETag and MD5. An answer whose ETag is missing or is not the part's MD5 counts as a
+    /// failed attempt.
+    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer) throws -> (etag: String, md5: [UInt8]) {
+        try putWithMD5("UploadPart", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
+    }
+
+    /// PutObject with Content-MD5, checking the ETag the same way.
+    @discardableResult
+    public func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:]) throws -> (etag: String, md5: [UInt8]) {
+        try putWithMD5("PutObject", key: key, query: [], body: body, headers: headers)
+    }
+
+    private func putWithMD5(_ operation: String, key: String, query: [(String, String)], body: UnsafeRawBufferPointer,
+                            headers: [String: String] = [:]) throws -> (etag: String, md5: [UInt8]) {
+        let md5 = Crypto.md5(body)
+        var headers = headers
+        headers["Content-MD5"] = Data(md5).base64EncodedString()
+        let expected = "\"" + HexDigits.encode(md5) + "\""
         var attempt = 0
         while true {
             attempt += 1
-            let response = try request("UploadPart", method: "PUT", key: key,
-                                       query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
-            if let etag = response.headers["etag"], !etag.isEmpty { return etag }
+            let response = try request(operation, method: "PUT", key: key, query: query, headers: headers, body: body)
+            if let etag = response.headers["etag"], etag == expected { return (etag, md5) }
             guard attempt < Self.maxAttempts else {
-                throw S3Error(operation: "UploadPart", status: response.status, code: "MissingETag", message: "part \(number) was answered without an ETag")
+                throw S3Error(operation: operation, status: response.status, code: "ETagMismatch",
+                              message: "the answer's ETag \(response.headers["etag"] ?? "(none)") is not the MD5 of what was sent, \(expected)")
             }
             Self.backoff(attempt)
         }

@@ -21,9 +21,7 @@ public final class S3Store: ObjectStore {
     }
 
     public func put(key: String, contents: [UInt8]) throws {
-        try contents.withUnsafeBytes { body in
-            _ = try client.request("PutObject", method: "PUT", key: client.fullKey(key), body: body)
-        }
+        try contents.withUnsafeBytes { body in _ = try client.putObject(key: client.fullKey(key), body: body) }
     }
 
     public func createObject(key: String) throws -> ObjectWriter {
@@ -78,7 +76,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private var uploaders: [Thread] = []
     private let done = DispatchGroup()
     private let lock = NSLock()
-    private var etags: [Int: String] = [:]
+    private var etags: [Int: (etag: String, md5: [UInt8])] = [:]
     private var failure: Error?
     private var finished = false
     private var interruption: Int?
@@ -151,9 +149,9 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 defer { done.leave() }
                 while let part = work.pop() {
                     do {
-                        let etag = try uploader.uploadPart(key: key, uploadID: id, number: part.number,
-                                                           body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]))
-                        lock.withLock { etags[part.number] = etag }
+                        let uploaded = try uploader.uploadPart(key: key, uploadID: id, number: part.number,
+                                                               body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]))
+                        lock.withLock { etags[part.number] = uploaded }
                         free.push(part.buffer)
                     } catch {
                         lock.withLock { if failure == nil { failure = error } }
@@ -173,7 +171,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         guard !finished else { return }
         do {
             if uploadID == nil {
-                _ = try client.request("PutObject", method: "PUT", key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]))
+                try client.putObject(key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]))
             } else {
                 if filled > 0 {
                     guard work.push(Part(number: nextPartNumber, buffer: current, length: filled)) else {
@@ -189,9 +187,11 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                     throw StoreError.io(operation: "upload (parts missing)", path: key, errno: EIO)
                 }
                 let document = "<CompleteMultipartUpload>" + parts.map {
-                    "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value)</ETag></Part>"
+                    "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value.etag)</ETag></Part>"
                 }.joined() + "</CompleteMultipartUpload>"
-                try complete(document)
+                // A multipart object's ETag is the MD5 of its parts' MD5s and the part count.
+                let expected = "\"" + HexDigits.encode(parts.flatMap(\.value.md5).withUnsafeBytes { Crypto.md5($0) }) + "-\(parts.count)\""
+                try complete(document, expectedETag: expected)
             }
             finished = true
             if let interruption { InterruptCleanup.shared.removeAction(interruption) }
@@ -204,7 +204,8 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     /// Completes the upload. A retried completion whose first attempt did reach S3 can fail
     /// although the object exists: the key did not exist before this upload, so an object
     /// under it now is this one.
-    private func complete(_ document: String) throws {
+    private func complete(_ document: String, expectedETag: String) throws {
+        var etag: String?
         do {
             let response = try Array(document.utf8).withUnsafeBytes { body in
                 try client.request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID!)], body: body)
@@ -215,8 +216,14 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 throw S3Error(operation: "CompleteMultipartUpload", status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
                               message: XMLText.first("Message", in: text) ?? "")
             }
+            etag = XMLText.first("ETag", in: text)
         } catch {
-            guard (try? client.request("HeadObject", method: "HEAD", key: key)) != nil else { throw error }
+            guard let head = try? client.request("HeadObject", method: "HEAD", key: key) else { throw error }
+            etag = head.headers["etag"]
+        }
+        guard let etag, etag.replacingOccurrences(of: "&quot;", with: "\"") == expectedETag else {
+            throw S3Error(operation: "CompleteMultipartUpload", status: 200, code: "ETagMismatch",
+                          message: "the object's ETag \(etag ?? "(none)") is not the one computed from its parts, \(expectedETag)")
         }
     }
 

@@ -108,6 +108,15 @@ public enum Crypto {
         return out
     }
 
+    /// MD5, for S3's Content-MD5 and ETags only (an integrity check against transmission errors,
+    /// not a security property).
+    public static func md5(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        var length: UInt32 = 0
+        EVP_Digest(message.baseAddress, message.count, &out, &length, EVP_md5(), nil)
+        return out
+    }
+
     public static func sha512(_ message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)
         var length: UInt32 = 0

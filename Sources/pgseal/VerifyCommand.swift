@@ -1,4 +1,5 @@
 import ArgumentParser
+import Export
 import Foundation
 import Seal
 import Verify
@@ -86,7 +87,7 @@ enum VerifySummary {
         if let hash = report.objectSHA256 { lines.append("  object \(report.objectBytes) bytes, sha256 \(hash)") }
         for table in report.tables {
             let restored = table.restoredDigestMatches.map { $0 ? ", restored ok" : ", restored MISMATCH" } ?? ""
-            lines.append("  \(table.name): \(table.rows) rows, digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
+            lines.append("  \(table.name): \(table.rows) rows, \(Format.bytes(table.bytes)), digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
         }
         if let scratch = report.scratchDatabase { lines.append("  scratch database \(scratch)") }
         let phases = report.phases.sorted { $0.key > $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
