@@ -60,7 +60,7 @@ public final class ExportJob {
 
     public func run() throws -> ExportResult {
         let started = Date()
-        let store = try openStore(settings.destination)
+        let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region)
         let coordinator = try PostgresConnection(conninfo: settings.database)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try Self.exportSnapshot(on: coordinator)

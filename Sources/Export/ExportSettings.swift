@@ -18,6 +18,9 @@ public struct ExportSettings: Sendable {
     public var recipients: [AgeRecipient]
     /// Nil means unsigned, which only an explicit `--no-sign` allows.
     public var signingKey: SSHSigningKey?
+    /// S3: a custom endpoint (path-style) and the region; nil means the AWS environment's.
+    public var s3Endpoint: String?
+    public var s3Region: String?
     /// Warnings found while resolving (key file permissions), for the caller to log.
     public var warnings: [String] = []
 
@@ -45,6 +48,8 @@ public struct ExportFlags: Sendable {
     public var signKey: String?
     public var noEncrypt = false
     public var noSign = false
+    public var s3Endpoint: String?
+    public var s3Region: String?
 
     public init() {}
 }
@@ -71,9 +76,13 @@ struct ConfigFile: Decodable {
     var recipients: [String]?
     var recipientsFile: String?
     var signKey: String?
+    var s3Endpoint: String?
+    var s3Region: String?
     var profiles: [Profile]?
 
     enum CodingKeys: String, CodingKey {
+        case s3Endpoint = "s3_endpoint"
+        case s3Region = "s3_region"
         case db, to, profile, compression, jobs, progress, profiles, recipients
         case recipientsFile = "recipients_file"
         case signKey = "sign_key"
@@ -110,6 +119,8 @@ struct ConfigFile: Decodable {
         flags.recipients = recipients ?? []
         flags.recipientsFile = recipientsFile
         flags.signKey = signKey
+        flags.s3Endpoint = s3Endpoint
+        flags.s3Region = s3Region
         return InMemoryProvider(name: "config file", values: flags.configValues)
     }
 
@@ -133,7 +144,8 @@ extension ExportSettings {
     public static func resolve(flags: ExportFlags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.configValues),
-            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "pgseal"),
+            // An empty variable counts as unset, as shells and container specs often leave them.
+            EnvironmentVariablesProvider(environmentVariables: environment.filter { !$0.value.isEmpty }).prefixKeys(with: "pgseal"),
         ]
         var fileProfiles: [Profile] = []
         if let path = flags.configFile ?? environment["PGSEAL_CONFIG"] {
@@ -190,7 +202,8 @@ extension ExportSettings {
             database: config.string(forKey: "db", isSecret: true, default: ""),
             destination: destination, profile: profile, compression: compression,
             chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress,
-            recipients: recipients, signingKey: signingKey, warnings: warnings)
+            recipients: recipients, signingKey: signingKey,
+            s3Endpoint: config.string(forKey: "s3_endpoint"), s3Region: config.string(forKey: "s3_region"), warnings: warnings)
     }
 }
 
@@ -212,6 +225,8 @@ extension ExportFlags {
         if !recipients.isEmpty { set("recipients", .stringArray(recipients)) }
         set("recipients_file", recipientsFile.map { .string($0) })
         set("sign_key", signKey.map { .string($0) })
+        set("s3_endpoint", s3Endpoint.map { .string($0) })
+        set("s3_region", s3Region.map { .string($0) })
         return values
     }
 }

@@ -24,10 +24,12 @@ public protocol ObjectWriter: ByteSink {
 /// takes its endpoint from `PGSEAL_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
 /// its region from `AWS_REGION`/`AWS_DEFAULT_REGION` (default us-east-1), and its credentials
 /// as the AWS tools do.
-public func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ObjectStore {
+public func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                      endpoint endpointOverride: String? = nil, region regionOverride: String? = nil) throws -> ObjectStore {
     if location.hasPrefix("s3://") {
-        let endpoint = ["PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
-        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let endpoint = endpointOverride
+            ?? ["PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        let region = regionOverride ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
         let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
         let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
         guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }

@@ -13,7 +13,8 @@ struct ExportCommand: AsyncParsableCommand {
             Settings come from, weakest first: built-in defaults, the config file (--config or \
             PGSEAL_CONFIG), PGSEAL_… environment variables (PGSEAL_DB, PGSEAL_TO, PGSEAL_PROFILE, \
             PGSEAL_JOBS, PGSEAL_COMPRESSION, PGSEAL_COMPRESSION_LEVEL, PGSEAL_CHUNK_SIZE_MIB, PGSEAL_RECIPIENTS, \
-            PGSEAL_RECIPIENTS_FILE, PGSEAL_SIGN_KEY), then flags.
+            PGSEAL_RECIPIENTS_FILE, PGSEAL_SIGN_KEY, PGSEAL_S3_ENDPOINT, PGSEAL_S3_REGION), then flags. S3 \
+            credentials come from the AWS environment variables or ~/.aws/credentials (AWS_PROFILE).
             The database URL also takes libpq's PG* variables, ~/.pgpass and service files.
 
             Example:
@@ -32,8 +33,14 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("libpq connection URL or string; default: the PG* environment.", valueName: "url"))
     var db: String?
 
-    @Option(name: .long, help: ArgumentHelp("Destination store: a local directory.", valueName: "store"))
+    @Option(name: .long, help: ArgumentHelp("Destination store: a local directory or s3://bucket/prefix/.", valueName: "store"))
     var to: String?
+
+    @Option(name: .long, help: ArgumentHelp("S3-compatible endpoint (MinIO, Ceph, R2, a test server); path-style addressing.", valueName: "url"))
+    var endpointUrl: String?
+
+    @Option(name: .long, help: ArgumentHelp("S3 region (default: AWS_REGION, else us-east-1).", valueName: "region"))
+    var region: String?
 
     @Option(name: .long, help: ArgumentHelp("Encrypt to this age recipient (repeatable). The export host needs no secret key.", valueName: "age1…"))
     var recipient: [String] = []
@@ -79,6 +86,8 @@ struct ExportCommand: AsyncParsableCommand {
         flags.signKey = signKey
         flags.noEncrypt = noEncrypt
         flags.noSign = noSign
+        flags.s3Endpoint = endpointUrl
+        flags.s3Region = region
         flags.configFile = config
         flags.database = db
         flags.destination = to

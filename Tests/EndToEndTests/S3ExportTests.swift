@@ -177,3 +177,24 @@ final class S3FaultTests: XCTestCase {
         XCTAssertEqual(uploads.trimmingCharacters(in: .whitespacesAndNewlines), "0", "the failed upload was not aborted")
     }
 }
+
+final class S3SettingsTests: XCTestCase {
+    func testTheEndpointComesFromTheFlagOrTheConfigFile() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        var environment = s3.environment()
+        environment["PGSEAL_S3_ENDPOINT"] = ""
+        let store = try TemporaryDirectory()
+        let base = ["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/p/", "--no-encrypt", "--no-sign"]
+        let flag = try PGSealCLI.run(base + ["--endpoint-url", s3.endpoint, "--region", "us-east-1"], environment: environment)
+        XCTAssertEqual(flag.status, 0, flag.err)
+        Thread.sleep(forTimeInterval: 1.1)
+        try "s3_endpoint: \(s3.endpoint)\n".write(toFile: store.file("c.yaml"), atomically: true, encoding: .utf8)
+        let file = try PGSealCLI.run(base + ["--config", store.file("c.yaml")], environment: environment)
+        XCTAssertEqual(file.status, 0, file.err)
+        XCTAssertNotEqual(flag.out, file.out)
+        let unreachable = try PGSealCLI.run(base + ["--endpoint-url", "http://127.0.0.1:1"], environment: environment)
+        XCTAssertEqual(unreachable.status, 2)
+        XCTAssertTrue(unreachable.err.contains("127.0.0.1:1"), unreachable.err)
+    }
+}
