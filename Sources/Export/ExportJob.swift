@@ -61,6 +61,10 @@ public final class ExportJob {
     public func run() throws -> ExportResult {
         let started = Date()
         let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region)
+        // What an earlier, killed export of this profile left behind (an incomplete multipart
+        // upload, a hidden partial file) goes once it is older than the stale age.
+        let stale = try store.removeStaleUploads(under: settings.profile.name + "/", olderThan: settings.staleUploadAge)
+        if stale > 0 { logger.notice("removed \(stale) incomplete upload(s) of earlier exports under \(store.location(of: settings.profile.name + "/"))") }
         let coordinator = try PostgresConnection(conninfo: settings.database)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try Self.exportSnapshot(on: coordinator)

@@ -21,6 +21,8 @@ public struct ExportSettings: Sendable {
     /// S3: a custom endpoint (path-style) and the region; nil means the AWS environment's.
     public var s3Endpoint: String?
     public var s3Region: String?
+    /// Incomplete uploads of earlier exports older than this are removed (seconds).
+    public var staleUploadAge: TimeInterval = 24 * 3600
     /// Warnings found while resolving (key file permissions), for the caller to log.
     public var warnings: [String] = []
 
@@ -78,11 +80,13 @@ struct ConfigFile: Decodable {
     var signKey: String?
     var s3Endpoint: String?
     var s3Region: String?
+    var staleUploadHours: Int?
     var profiles: [Profile]?
 
     enum CodingKeys: String, CodingKey {
         case s3Endpoint = "s3_endpoint"
         case s3Region = "s3_region"
+        case staleUploadHours = "stale_upload_hours"
         case db, to, profile, compression, jobs, progress, profiles, recipients
         case recipientsFile = "recipients_file"
         case signKey = "sign_key"
@@ -121,7 +125,9 @@ struct ConfigFile: Decodable {
         flags.signKey = signKey
         flags.s3Endpoint = s3Endpoint
         flags.s3Region = s3Region
-        return InMemoryProvider(name: "config file", values: flags.configValues)
+        var values = flags.configValues
+        if let staleUploadHours { values[AbsoluteConfigKey(["stale_upload_hours"])] = ConfigValue(.int(staleUploadHours), isSecret: false) }
+        return InMemoryProvider(name: "config file", values: values)
     }
 
     static func describe(_ error: DecodingError) -> String {
@@ -203,7 +209,8 @@ extension ExportSettings {
             destination: destination, profile: profile, compression: compression,
             chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress,
             recipients: recipients, signingKey: signingKey,
-            s3Endpoint: config.string(forKey: "s3_endpoint"), s3Region: config.string(forKey: "s3_region"), warnings: warnings)
+            s3Endpoint: config.string(forKey: "s3_endpoint"), s3Region: config.string(forKey: "s3_region"),
+            staleUploadAge: TimeInterval(config.int(forKey: "stale_upload_hours", default: 24) * 3600), warnings: warnings)
     }
 }
 

@@ -43,6 +43,19 @@ public final class LocalStore: ObjectStore {
     public func open(key: String) throws -> ByteSource {
         try FileSource(path: path(of: key))
     }
+
+    public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
+        let base = path(of: prefix)
+        guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }
+        var removed = 0
+        let cutoff = Date().addingTimeInterval(-age)
+        for case let relative as String in walker where (relative as NSString).lastPathComponent.hasPrefix(".") && relative.contains(".partial-") {
+            let full = base + "/" + relative
+            let modified = (try? FileManager.default.attributesOfItem(atPath: full)[.modificationDate] as? Date) ?? Date()
+            if modified < cutoff, unlink(full) == 0 { removed += 1 }
+        }
+        return removed
+    }
 }
 
 /// Writes a temporary file beside the final path and publishes it on `close`.

@@ -12,6 +12,9 @@ public protocol ObjectStore: AnyObject {
     func exists(key: String) -> Bool
     /// The URL or path that names `key` for users (printed by `export`).
     func location(of key: String) -> String
+    /// Removes what killed writers left under `prefix` more than `age` seconds ago — incomplete
+    /// multipart uploads in S3, hidden `.partial-` files on disk — and returns how many.
+    func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int
 }
 
 /// A `ByteSink` for one new object. `close` publishes it under its final name; `abort`, or

@@ -72,7 +72,8 @@ public final class S3Client: @unchecked Sendable {
         let encodedKey = SigV4Signer.encode(key, keepSlash: true)
         if let endpoint = location.endpoint {
             let host = endpoint.replacingOccurrences(of: "http://", with: "").replacingOccurrences(of: "https://", with: "")
-            return (host, "/\(location.bucket)/\(encodedKey)", endpoint)
+            // A bucket-level call (listing) addresses the bucket itself, without a trailing slash.
+            return (host, key.isEmpty ? "/\(location.bucket)" : "/\(location.bucket)/\(encodedKey)", endpoint)
         }
         let host = "\(location.bucket).s3.\(location.region).amazonaws.com"
         return (host, "/\(encodedKey)", "https://\(host)")

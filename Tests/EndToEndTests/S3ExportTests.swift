@@ -178,6 +178,32 @@ final class S3FaultTests: XCTestCase {
     }
 }
 
+final class S3StaleUploadTests: XCTestCase {
+    func testTheNextExportRemovesWhatAKilledExportLeft() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        let database = try ExportInterruptionTests.bigDatabase()
+        let store = try TemporaryDirectory()
+        try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: store.file("big.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["export", "--db", try PostgresServer.shared().url(database: database), "--to", "s3://\(bucket)/n/",
+                         "--config", store.file("big.yaml"), "--profile", "big", "--compression", "none", "--no-encrypt", "--no-sign"]
+        func uploads() throws -> String {
+            try s3.boto("print(len(s3.list_multipart_uploads(Bucket='\(bucket)').get('Uploads', [])))").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let killed = try PGSealCLI.start(arguments, environment: s3.environment())
+        XCTAssertTrue(try waitUntil(timeout: 60) { try uploads() != "0" }, "no upload started")
+        killed.signal(SIGKILL)
+        _ = killed.wait()
+        XCTAssertEqual(try uploads(), "1", "SIGKILL cannot clean up: one incomplete upload is left")
+        var environment = s3.environment()
+        environment["PGSEAL_STALE_UPLOAD_HOURS"] = "0"
+        let next = try PGSealCLI.run(arguments, environment: environment)
+        XCTAssertEqual(next.status, 0, next.err)
+        XCTAssertTrue(next.err.contains("removed 1 incomplete upload"), next.err)
+        XCTAssertEqual(try uploads(), "0")
+    }
+}
+
 final class S3SettingsTests: XCTestCase {
     func testTheEndpointComesFromTheFlagOrTheConfigFile() throws {
         let s3 = try S3Server.shared()

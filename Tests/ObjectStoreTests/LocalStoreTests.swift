@@ -60,4 +60,18 @@ final class LocalStoreTests: XCTestCase {
         XCTAssertEqual(read, payload)
         XCTAssertThrowsError(try store.open(key: "missing"))
     }
+
+    func testStalePartialFilesOfKilledWritersAreRemoved() throws {
+        let store = try LocalStore(root: root)
+        try store.put(key: "p/2026/a.tar.zst", contents: [1])
+        let old = root + "/p/2026/.b.tar.zst.partial-1234"
+        let fresh = root + "/p/2026/.c.tar.zst.partial-5678"
+        FileManager.default.createFile(atPath: old, contents: Data([2]))
+        FileManager.default.createFile(atPath: fresh, contents: Data([3]))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: old)
+        XCTAssertEqual(try store.removeStaleUploads(under: "p/", olderThan: 3600), 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: old))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: fresh), "a partial file younger than the age may be an export in progress")
+        XCTAssertTrue(store.exists(key: "p/2026/a.tar.zst"))
+    }
 }
