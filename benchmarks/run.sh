@@ -9,3 +9,4 @@ benchmarks/export_vs_pg_dump.py "$@"
 benchmarks/chunk_size.py
 benchmarks/verify_vs_pipeline.py
 benchmarks/diff_vs_reladiff.py
+benchmarks/s3_upload.py

@@ -12,20 +12,25 @@ public struct ArchiveLocation {
 
     public init(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         display = location
+        if !location.hasPrefix("s3://"), !FileManager.default.fileExists(atPath: (location as NSString).expandingTildeInPath) {
+            throw StoreError.notFound(path: location)
+        }
+        (store, key) = try Self.resolve(location, environment: environment)
+    }
+
+    /// The store and key that `location` (a path or `s3://bucket/key`) names, whether or not an
+    /// object is there yet: also where `encrypt -o` and `decrypt -o` write.
+    public static func resolve(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (ObjectStore, String) {
         if location.hasPrefix("s3://") {
             let path = location.dropFirst(5)
             guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
-                throw StoreError.invalidLocation(location, reason: "an archive is s3://bucket/key")
+                throw StoreError.invalidLocation(location, reason: "an object is s3://bucket/key")
             }
-            store = try openStore("s3://" + path[..<slash] + "/", environment: environment)
-            key = String(path[path.index(after: slash)...])
-        } else {
-            let absolute = (location as NSString).expandingTildeInPath
-            let directory = (absolute as NSString).deletingLastPathComponent
-            guard FileManager.default.fileExists(atPath: absolute) else { throw StoreError.notFound(path: location) }
-            store = try LocalStore(root: directory.isEmpty ? "." : directory)
-            key = (absolute as NSString).lastPathComponent
+            return (try openStore("s3://" + path[..<slash] + "/", environment: environment), String(path[path.index(after: slash)...]))
         }
+        let absolute = (location as NSString).expandingTildeInPath
+        let directory = (absolute as NSString).deletingLastPathComponent
+        return (try LocalStore(root: directory.isEmpty ? "." : directory), (absolute as NSString).lastPathComponent)
     }
 
     public var name: String { (key as NSString).lastPathComponent }

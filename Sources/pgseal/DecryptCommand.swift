@@ -19,7 +19,7 @@ struct DecryptCommand: ParsableCommand {
               pgseal decrypt --identity age-identity.txt X.tar.zst.age | zstd -d | tar -t
             """)
 
-    @Argument(help: ArgumentHelp("The age file, or - for standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The age file (a path or s3://bucket/key), or - for standard input.", valueName: "file"))
     var file: String
 
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("An age identity file (repeatable).", valueName: "file"))
@@ -28,12 +28,12 @@ struct DecryptCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A file whose first line is the passphrase, for passphrase-encrypted files.", valueName: "file"))
     var passphraseFile: String?
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout.", valueName: "out"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file or s3://bucket/key instead of stdout.", valueName: "out"))
     var output: String?
 
     func run() throws {
         let keys = try KeyOptions.keyring(identities: identity, passphraseFile: passphraseFile)
-        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try FileSource(path: file)
+        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file).open()
         let plaintext = try AgeDecryptingSource(source, keys: keys)
         try OutputFile.write(to: output) { sink in try plaintext.forEachBlock { try sink.write($0) } }
     }

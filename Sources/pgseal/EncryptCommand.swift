@@ -24,14 +24,14 @@ struct EncryptCommand: ParsableCommand {
     @Option(name: [.customShort("R"), .long], help: ArgumentHelp("A file of age recipients, one per line.", valueName: "file"))
     var recipientsFile: String?
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file instead of stdout.", valueName: "out"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file or s3://bucket/key instead of stdout.", valueName: "out"))
     var output: String?
 
     func run() throws {
         var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
         if let recipientsFile { recipients += try AgeRecipient.load(file: recipientsFile) }
         guard !recipients.isEmpty else { throw ValidationError("no recipients: give -r age1… or -R FILE") }
-        let source: ByteSource = try FileSource(path: file == "-" ? "/dev/stdin" : file)
+        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file).open()
         try OutputFile.write(to: output) { sink in
             let age = try AgeEncryptingSink(sink, recipients: recipients)
             try source.forEachBlock { try age.write($0) }
@@ -40,16 +40,16 @@ struct EncryptCommand: ParsableCommand {
     }
 }
 
-/// Where `encrypt` and `decrypt` write: a file published only when complete (through the
-/// local store's temporary name and rename), or stdout.
+/// Where `encrypt` and `decrypt` write: a file or an S3 object published only when complete
+/// (a temporary name and rename; a multipart upload), or stdout.
 enum OutputFile {
     static func write(to path: String?, _ body: (ByteSink) throws -> Void) throws {
         guard let path else {
             try body(FileDescriptorSink.standardOutput)
             return
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        let writer = try LocalStore(root: directory.isEmpty ? "." : directory).createObject(key: (path as NSString).lastPathComponent)
+        let (store, key) = try ArchiveLocation.resolve(path)
+        let writer = try store.createObject(key: key)
         do {
             try body(writer)
             try writer.close()
