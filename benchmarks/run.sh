@@ -2,8 +2,9 @@
 # make bench: every benchmark, side by side with the tools users would otherwise run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The diff benchmark's peer, from PyPI.
+# The peers of the diff and S3 benchmarks, from PyPI.
 python3 -c "import reladiff, psycopg2" 2>/dev/null || python3 -m pip install --quiet reladiff psycopg2-binary
+command -v aws >/dev/null 2>&1 || python3 -m pip install --quiet awscli
 benchmarks/age_throughput.py
 benchmarks/export_vs_pg_dump.py "$@"
 benchmarks/chunk_size.py
