@@ -36,7 +36,8 @@ public func openStore(_ location: String, environment: [String: String] = Proces
         let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
         let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
         guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }
-        return S3Store(client: try S3Client(location: s3, credentials: try AWSCredentials.resolve(environment: environment)), partSize: partSize)
+        return S3Store(client: try S3Client(location: s3, credentials: try AWSCredentials.resolve(environment: environment)),
+                       partSize: partSize, options: try S3ObjectOptions(environment: environment))
     }
     return try LocalStore(root: location)
 }

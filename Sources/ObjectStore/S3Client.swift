@@ -108,18 +108,22 @@ public final class S3Client: @unchecked Sendable {
     /// Uploads one part with its Content-MD5 (S3 refuses a part that arrives damaged) and returns
     /// its ETag and MD5. An answer whose ETag is missing or is not the part's MD5 counts as a
     /// failed attempt.
-    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer) throws -> (etag: String, md5: [UInt8]) {
-        try putWithMD5("UploadPart", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body)
+    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer,
+                           etagIsMD5: Bool = true) throws -> (etag: String, md5: [UInt8]) {
+        try putWithMD5("UploadPart", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body, etagIsMD5: etagIsMD5)
     }
 
     /// PutObject with Content-MD5, checking the ETag the same way.
     @discardableResult
-    public func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:]) throws -> (etag: String, md5: [UInt8]) {
-        try putWithMD5("PutObject", key: key, query: [], body: body, headers: headers)
+    public func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:],
+                          etagIsMD5: Bool = true) throws -> (etag: String, md5: [UInt8]) {
+        try putWithMD5("PutObject", key: key, query: [], body: body, headers: headers, etagIsMD5: etagIsMD5)
     }
 
+    /// With SSE-KMS the ETag is not the content's MD5: then only its presence is checked (S3
+    /// still checks the Content-MD5 of what arrives).
     private func putWithMD5(_ operation: String, key: String, query: [(String, String)], body: UnsafeRawBufferPointer,
-                            headers: [String: String] = [:]) throws -> (etag: String, md5: [UInt8]) {
+                            headers: [String: String] = [:], etagIsMD5: Bool) throws -> (etag: String, md5: [UInt8]) {
         let md5 = Crypto.md5(body)
         var headers = headers
         headers["Content-MD5"] = Data(md5).base64EncodedString()
@@ -128,7 +132,7 @@ public final class S3Client: @unchecked Sendable {
         while true {
             attempt += 1
             let response = try request(operation, method: "PUT", key: key, query: query, headers: headers, body: body)
-            if let etag = response.headers["etag"], etag == expected { return (etag, md5) }
+            if let etag = response.headers["etag"], etag == expected || (!etagIsMD5 && !etag.isEmpty) { return (etag, md5) }
             guard attempt < Self.maxAttempts else {
                 throw S3Error(operation: operation, status: response.status, code: "ETagMismatch",
                               message: "the answer's ETag \(response.headers["etag"] ?? "(none)") is not the MD5 of what was sent, \(expected)")

@@ -8,10 +8,12 @@ import Seal
 public final class S3Store: ObjectStore {
     public let client: S3Client
     public let partSize: Int
+    public let options: S3ObjectOptions
 
-    public init(client: S3Client, partSize: Int = 16 << 20) {
+    public init(client: S3Client, partSize: Int = 16 << 20, options: S3ObjectOptions = S3ObjectOptions()) {
         self.client = client
         self.partSize = partSize
+        self.options = options
     }
 
     public func location(of key: String) -> String { "s3://\(client.location.bucket)/\(client.fullKey(key))" }
@@ -21,12 +23,14 @@ public final class S3Store: ObjectStore {
     }
 
     public func put(key: String, contents: [UInt8]) throws {
-        try contents.withUnsafeBytes { body in _ = try client.putObject(key: client.fullKey(key), body: body) }
+        try contents.withUnsafeBytes { body in
+            _ = try client.putObject(key: client.fullKey(key), body: body, headers: options.headers(), etagIsMD5: options.etagIsMD5)
+        }
     }
 
     public func createObject(key: String) throws -> ObjectWriter {
         if exists(key: key) { throw StoreError.alreadyExists(path: location(of: key)) }
-        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize)
+        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, options: options)
     }
 
     public func open(key: String) throws -> ByteSource {
@@ -115,8 +119,11 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     /// S3's limit on the number of parts of one object.
     static let maxParts = 10_000
 
-    init(client: S3Client, key: String, partSize: Int, concurrency: Int = 4) throws {
+    private let options: S3ObjectOptions
+
+    init(client: S3Client, key: String, partSize: Int, options: S3ObjectOptions, concurrency: Int = 4) throws {
         self.client = client
+        self.options = options
         self.key = key
         self.partSize = partSize
         self.concurrency = concurrency
@@ -163,7 +170,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     }
 
     private func start() throws {
-        let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")])
+        let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: options.headers())
         guard let id = XMLText.first("UploadId", in: String(decoding: response.body, as: UTF8.self)) else {
             throw S3Error(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
         }
@@ -181,7 +188,8 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 while let part = work.pop() {
                     do {
                         let uploaded = try uploader.uploadPart(key: key, uploadID: id, number: part.number,
-                                                               body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]))
+                                                               body: UnsafeRawBufferPointer(rebasing: part.buffer[0..<part.length]),
+                                                               etagIsMD5: options.etagIsMD5)
                         lock.withLock { etags[part.number] = uploaded }
                         free.push(part.buffer)
                     } catch {
@@ -202,7 +210,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         guard !finished else { return }
         do {
             if uploadID == nil {
-                try client.putObject(key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]))
+                try client.putObject(key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]), headers: options.headers(), etagIsMD5: options.etagIsMD5)
             } else {
                 if filled > 0 {
                     guard work.push(Part(number: nextPartNumber, buffer: current, length: filled)) else {
@@ -252,7 +260,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
             guard let head = try? client.request("HeadObject", method: "HEAD", key: key) else { throw error }
             etag = head.headers["etag"]
         }
-        guard let etag, etag.replacingOccurrences(of: "&quot;", with: "\"") == expectedETag else {
+        guard !options.etagIsMD5 || etag?.replacingOccurrences(of: "&quot;", with: "\"") == expectedETag else {
             throw S3Error(operation: "CompleteMultipartUpload", status: 200, code: "ETagMismatch",
                           message: "the object's ETag \(etag ?? "(none)") is not the one computed from its parts, \(expectedETag)")
         }

@@ -204,6 +204,41 @@ final class S3StaleUploadTests: XCTestCase {
     }
 }
 
+final class S3ObjectOptionsTests: XCTestCase {
+    func testEncryptionStorageClassRetentionAndTagsReachEveryObject() throws {
+        let s3 = try S3Server.shared()
+        let bucket = "pgseal-lock-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try s3.boto("s3.create_bucket(Bucket='\(bucket)', ObjectLockEnabledForBucket=True)")
+        let keys = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        var environment = s3.environment()
+        environment["PGSEAL_S3_SSE"] = "AES256"
+        environment["PGSEAL_S3_STORAGE_CLASS"] = "STANDARD_IA"
+        environment["PGSEAL_S3_OBJECT_LOCK_MODE"] = "GOVERNANCE"
+        environment["PGSEAL_S3_RETAIN_DAYS"] = "30"
+        environment["PGSEAL_S3_TAGS"] = "team=data,kind=pgseal"
+        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/x/",
+                                        "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")],
+                                       environment: environment)
+        XCTAssertEqual(result.status, 0, result.err)
+        let key = String(result.out.trimmingCharacters(in: .newlines).dropFirst("s3://\(bucket)/".count))
+        for suffix in ["", ".seal", ".seal.sig"] {
+            let head = try s3.boto("""
+                h = s3.head_object(Bucket='\(bucket)', Key='\(key)\(suffix)')
+                t = s3.get_object_tagging(Bucket='\(bucket)', Key='\(key)\(suffix)')['TagSet']
+                print(h.get('ServerSideEncryption'), h.get('StorageClass'), h.get('ObjectLockMode'), sorted((x['Key'], x['Value']) for x in t))
+                """)
+            XCTAssertEqual(head.trimmingCharacters(in: .whitespacesAndNewlines),
+                           "AES256 STANDARD_IA GOVERNANCE [('kind', 'pgseal'), ('team', 'data')]", "object \(key)\(suffix)")
+        }
+        var bad = s3.environment()
+        bad["PGSEAL_S3_OBJECT_LOCK_MODE"] = "FOREVER"
+        let refused = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/x/", "--no-encrypt", "--no-sign"], environment: bad)
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.err.contains("GOVERNANCE or COMPLIANCE"), refused.err)
+    }
+}
+
 final class S3SettingsTests: XCTestCase {
     func testTheEndpointComesFromTheFlagOrTheConfigFile() throws {
         let s3 = try S3Server.shared()
