@@ -147,7 +147,7 @@ final class S3FaultTests: XCTestCase {
         let bucket = try s3.makeBucket()
         let database = try ExportInterruptionTests.bigDatabase()
         let store = try TemporaryDirectory()
-        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0.25, seed: 42)
+        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0.2, seed: 42)
         let result = try bigExport(to: bucket, endpoint: proxy.endpoint, database: database, store: store)
         XCTAssertEqual(result.status, 0, result.err)
         let key = String(result.out.trimmingCharacters(in: .newlines).dropFirst("s3://\(bucket)/".count))
