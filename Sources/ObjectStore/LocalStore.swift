@@ -44,6 +44,17 @@ public final class LocalStore: ObjectStore {
         try FileSource(path: path(of: key))
     }
 
+    public func list(prefix: String) throws -> [(key: String, size: Int64)] {
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        var found: [(String, Int64)] = []
+        for case let relative as String in walker where relative.hasPrefix(prefix) && !(relative as NSString).lastPathComponent.hasPrefix(".") {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path(of: relative))
+            guard attributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+            found.append((relative, (attributes?[.size] as? NSNumber)?.int64Value ?? 0))
+        }
+        return found
+    }
+
     public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
         let base = path(of: prefix)
         guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }

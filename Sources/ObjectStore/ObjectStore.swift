@@ -15,6 +15,8 @@ public protocol ObjectStore: AnyObject {
     /// Removes what killed writers left under `prefix` more than `age` seconds ago — incomplete
     /// multipart uploads in S3, hidden `.partial-` files on disk — and returns how many.
     func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int
+    /// Every complete object under `prefix` (relative keys), with its size.
+    func list(prefix: String) throws -> [(key: String, size: Int64)]
 }
 
 /// A `ByteSink` for one new object. `close` publishes it under its final name; `abort`, or

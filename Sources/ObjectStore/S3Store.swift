@@ -69,7 +69,7 @@ public final class S3Store: ObjectStore {
     }
 
     /// The keys under `prefix` (relative to the store's prefix), following ListObjectsV2's pages.
-    public func list(prefix: String = "") throws -> [(key: String, size: Int64)] {
+    public func list(prefix: String) throws -> [(key: String, size: Int64)] {
         var found: [(String, Int64)] = []
         var token: String?
         repeat {

@@ -1,0 +1,66 @@
+import Archive
+import Foundation
+import ObjectStore
+
+/// What a store holds: sealed archives (an object with its `.seal` and `.seal.sig`) and, apart,
+/// incomplete ones (no signed seal: an interrupted or unsigned export), read from the listing
+/// and the seals — no object is opened.
+public struct ArchiveCatalog: Sendable {
+    public struct Entry: Codable, Sendable {
+        public let key: String
+        public let location: String
+        public let profile: String
+        public let createdAt: String
+        public let bytes: Int64
+        public let sealed: Bool
+        public let rows: [String: Int]
+        public let signer: String?
+
+        enum CodingKeys: String, CodingKey {
+            case key, location, profile, bytes, sealed, rows, signer
+            case createdAt = "created_at"
+        }
+    }
+
+    public var sealed: [Entry] = []
+    public var incomplete: [Entry] = []
+
+    static let archiveSuffixes = [".tar.zst.age", ".tar.gz.age", ".tar.age", ".tar.zst", ".tar.gz", ".tar"]
+
+    /// Scans the store, newest first; only `profile`'s archives when given.
+    public static func scan(_ store: ObjectStore, profile: String? = nil) throws -> ArchiveCatalog {
+        let objects = try store.list(prefix: profile.map { $0 + "/" } ?? "")
+        let sizes = Dictionary(objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
+        var catalog = ArchiveCatalog()
+        for (key, size) in objects where archiveSuffixes.contains(where: { key.hasSuffix($0) }) {
+            let name = (key as NSString).lastPathComponent
+            let profileName = String(key.split(separator: "/").first ?? "")
+            let seal: SealDocument? = sizes[key + ".seal.sig"] == nil ? nil
+                : (try? readSmall(store, key + ".seal")).flatMap { try? SealDocument.decode($0) }
+            let entry = Entry(
+                key: key, location: store.location(of: key), profile: seal?.profile ?? profileName,
+                createdAt: seal?.createdAt ?? Self.time(fromName: name) ?? "", bytes: size, sealed: seal != nil,
+                rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer)
+            if entry.sealed { catalog.sealed.append(entry) } else { catalog.incomplete.append(entry) }
+        }
+        catalog.sealed.sort { $0.createdAt > $1.createdAt }
+        catalog.incomplete.sort { $0.createdAt > $1.createdAt }
+        return catalog
+    }
+
+    /// `<profile>-20261124T020000Z.tar…` → `2026-11-24T02:00:00Z`.
+    static func time(fromName name: String) -> String? {
+        guard let range = name.range(of: #"\d{8}T\d{6}Z"#, options: .regularExpression) else { return nil }
+        let t = Array(name[range])
+        return "\(String(t[0..<4]))-\(String(t[4..<6]))-\(String(t[6..<8]))T\(String(t[9..<11])):\(String(t[11..<13])):\(String(t[13..<15]))Z"
+    }
+
+    static func readSmall(_ store: ObjectStore, _ key: String) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try store.open(key: key).forEachBlock(size: 64 * 1024) { block in
+            guard bytes.count + block.count <= 1 << 20 else { throw ArchiveManifest.ReadError.malformed("\(key) is larger than 1 MiB") }
+            bytes.append(contentsOf: block)
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import ObjectStore
+import Seal
+import Verify
+
+/// `pgseal check`: the monitor. The newest sealed archive of each profile must be younger than
+/// the maximum age and must verify at the given level.
+public struct FreshnessCheck {
+    public struct Request {
+        public var store: String
+        public var maxAge: TimeInterval
+        public var profile: String?
+        public var level: VerificationReport.Level
+        public var trusted: [SSHPublicKey]
+        public var keys: AgeKeyring
+        public var now = Date()
+
+        public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
+                    trusted: [SSHPublicKey], keys: AgeKeyring) {
+            self.store = store
+            self.maxAge = maxAge
+            self.profile = profile
+            self.level = level
+            self.trusted = trusted
+            self.keys = keys
+        }
+    }
+
+    public struct ProfileResult: Codable, Sendable {
+        public let profile: String
+        public let status: String  // ok, late, missing, failed
+        public let problem: String?
+        public let archive: String?
+        public let ageSeconds: Double?
+        public let bytes: Int64?
+        public let rows: [String: Int]
+        public let lastSuccess: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case profile, status, problem, archive, bytes, rows
+            case ageSeconds = "age_seconds"
+            case lastSuccess = "last_success"
+        }
+    }
+
+    public struct Result: Codable, Sendable {
+        public var profiles: [ProfileResult] = []
+        public var seconds: Double = 0
+        public var ok: Bool { profiles.allSatisfy { $0.status == "ok" } && !profiles.isEmpty }
+    }
+
+    public static func run(_ request: Request) throws -> Result {
+        let started = Date()
+        let store = try openStore(request.store)
+        let catalog = try ArchiveCatalog.scan(store, profile: request.profile)
+        var names = Set(catalog.sealed.map(\.profile)).union(catalog.incomplete.map(\.profile))
+        if let profile = request.profile { names = [profile] }
+        var result = Result()
+        for name in names.sorted() {
+            guard let newest = catalog.sealed.first(where: { $0.profile == name }) else {
+                result.profiles.append(ProfileResult(profile: name, status: "missing", problem: "no sealed archive of profile \(name) in \(request.store)",
+                                                     archive: nil, ageSeconds: nil, bytes: nil, rows: [:], lastSuccess: nil))
+                continue
+            }
+            let created = ISO8601DateFormatter().date(from: newest.createdAt) ?? .distantPast
+            let age = request.now.timeIntervalSince(created)
+            var status = "ok"
+            var problem: String?
+            let verification = try Verifier.run(VerificationRequest(archive: newest.location, level: request.level,
+                                                                    trusted: request.trusted, keys: request.keys))
+            if !verification.ok {
+                status = "failed"
+                problem = "the newest archive \(newest.location) fails verification at level \(request.level.rawValue): "
+                    + verification.failures.map(\.description).joined(separator: "; ")
+            } else if age > request.maxAge {
+                status = "late"
+                problem = "the newest archive of \(name) is \(Self.duration(age)) old, more than the allowed \(Self.duration(request.maxAge)) (\(newest.location))"
+            }
+            result.profiles.append(ProfileResult(profile: name, status: status, problem: problem, archive: newest.location, ageSeconds: age,
+                                                 bytes: newest.bytes, rows: newest.rows, lastSuccess: created.timeIntervalSince1970))
+        }
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    /// `90s`, `45m`, `26h`, `7d` → seconds.
+    public static func parseDuration(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let value = Double(text.dropLast()), value > 0 else { return nil }
+        switch unit {
+        case "s": return value
+        case "m": return value * 60
+        case "h": return value * 3600
+        case "d": return value * 86400
+        default: return nil
+        }
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        seconds >= 86400 ? String(format: "%.1f days", seconds / 86400)
+            : seconds >= 3600 ? String(format: "%.1f hours", seconds / 3600) : String(format: "%.0f seconds", seconds)
+    }
+
+    /// The Prometheus text format for node-exporter's textfile collector.
+    public static func metrics(_ result: Result) -> String {
+        var lines = [
+            "# HELP pgseal_archive_ok 1 when the newest sealed archive is fresh and verifies.",
+            "# TYPE pgseal_archive_ok gauge",
+        ]
+        func label(_ value: String) -> String { value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
+        for profile in result.profiles {
+            let p = "profile=\"\(label(profile.profile))\""
+            lines.append("pgseal_archive_ok{\(p)} \(profile.status == "ok" ? 1 : 0)")
+            if let last = profile.lastSuccess { lines.append("pgseal_last_success_timestamp_seconds{\(p)} \(Int(last))") }
+            if let age = profile.ageSeconds { lines.append("pgseal_archive_age_seconds{\(p)} \(Int(age))") }
+            if let bytes = profile.bytes { lines.append("pgseal_archive_size_bytes{\(p)} \(bytes)") }
+            for (table, rows) in profile.rows.sorted(by: { $0.key < $1.key }) {
+                lines.append("pgseal_archive_rows{\(p),table=\"\(label(table))\"} \(rows)")
+            }
+        }
+        lines.append("pgseal_check_duration_seconds \(String(format: "%.3f", result.seconds))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// POSTs `{"text": …}` (Slack-style incoming webhooks take it as is).
+    public static func alert(webhook: String, text: String) throws {
+        let body = try JSONSerialization.data(withJSONObject: ["text": text])
+        let response = try [UInt8](body).withUnsafeBytes { bytes in
+            try HTTPClient().perform(method: "POST", url: webhook, headers: ["Content-Type": "application/json"], body: bytes, timeout: 30)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw StoreError.invalidLocation(webhook, reason: "the alert webhook answered HTTP \(response.status)")
+        }
+    }
+}

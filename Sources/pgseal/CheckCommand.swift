@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Operations
+import Seal
+import Verify
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Monitor a store: the newest sealed archive of each profile is fresh and verifies.",
+        discussion: """
+            Exit codes: 0 every profile is fine; 1 an archive is late, missing or fails \
+            verification; 2 the check could not run. On 1, --alert-webhook receives a POST of \
+            {"text": "…"} (Slack-style incoming webhooks). --metrics-file writes Prometheus text \
+            for node-exporter's textfile collector, atomically, in every case.
+
+            Example (every hour from cron, the nightly export's recovery point objective 26 h):
+              pgseal check /var/backups/pgseal --max-age 26h --trusted-key allowed_signers \\
+                --alert-webhook https://hooks.example.com/T000/B000 --metrics-file /var/lib/node_exporter/pgseal.prom
+            """)
+
+    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/.", valueName: "store"))
+    var store: String
+
+    @Option(name: .long, help: ArgumentHelp("Oldest acceptable age of the newest archive: 90m, 26h, 7d.", valueName: "duration"))
+    var maxAge: String
+
+    @Option(name: .long, help: ArgumentHelp("Only this profile (default: every profile in the store).", valueName: "name"))
+    var profile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Verification level of the newest archive: seal (default) or deep.", valueName: "level"))
+    var verify = "seal"
+
+    @Option(name: .long, help: ArgumentHelp("allowed_signers or public key file of the trusted signers.", valueName: "file"))
+    var trustedKey: [String] = []
+
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity, for --verify deep.", valueName: "file"))
+    var identity: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("POST an alert here when the check fails.", valueName: "url"))
+    var alertWebhook: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file.", valueName: "file"))
+    var metricsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
+    var report: String?
+
+    func run() throws {
+        guard let maxAge = FreshnessCheck.parseDuration(maxAge) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
+        guard let level = VerificationReport.Level(rawValue: verify), level != .restore else { throw ValidationError("--verify takes seal or deep") }
+        guard !trustedKey.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers") }
+        let trusted = try trustedKey.flatMap { try TrustedSigners.load(file: $0) }
+        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, trusted: trusted, keys: keys))
+        if let metricsFile {
+            try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
+        }
+        if let report { try ReportFile.write(result, to: report) }
+        for profile in result.profiles {
+            print("\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? "")))
+        }
+        if result.profiles.isEmpty { print("no archive of any profile in \(store)") }
+        guard result.ok else {
+            if let alertWebhook {
+                let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
+                    .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")
+                    + (result.profiles.isEmpty ? "no archive at all" : "")
+                try FreshnessCheck.alert(webhook: alertWebhook, text: text)
+            }
+            throw ExitCode(1)
+        }
+    }
+}

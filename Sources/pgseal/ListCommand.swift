@@ -1,0 +1,47 @@
+import ArgumentParser
+import Export
+import Foundation
+import ObjectStore
+import Operations
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List a store's sealed archives, newest first, and apart the incomplete ones.",
+        discussion: """
+            An archive without a signed seal (.seal.sig) is not an archive: an interrupted or \
+            unsigned export. Seals are read, not verified: use verify or check for that.
+
+            Example:
+              pgseal list s3://kessan-backups/pgseal/ --profile kessan-user-data
+            """)
+
+    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/.", valueName: "store"))
+    var store: String
+
+    @Option(name: .long, help: ArgumentHelp("Only this profile's archives.", valueName: "name"))
+    var profile: String?
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let document: [String: [ArchiveCatalog.Entry]] = ["sealed": catalog.sealed, "incomplete": catalog.incomplete]
+            print(String(decoding: try encoder.encode(document), as: UTF8.self))
+            return
+        }
+        for entry in catalog.sealed {
+            let rows = entry.rows.values.reduce(0, +)
+            print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(Format.count(rows).leftPad(12)) rows  sealed  \(entry.location)")
+        }
+        if catalog.sealed.isEmpty { print("no sealed archive") }
+        if !catalog.incomplete.isEmpty {
+            print("\nincomplete (no signed seal: interrupted or unsigned exports):")
+            for entry in catalog.incomplete { print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)") }
+        }
+    }
+}
