@@ -185,7 +185,7 @@ extension ExportSettings {
         guard let progress = ProgressMode(rawValue: progressName) else {
             throw ConfigurationError("--progress takes auto, always or never, not \(progressName)")
         }
-        guard let destination = config.string(forKey: "to") else {
+        guard let destination = config.string(forKey: "to"), !destination.isEmpty else {
             throw ConfigurationError("no destination: give --to DIR (or s3://bucket/prefix/), PGSEAL_TO, or `to:` in the config file")
         }
         var warnings: [String] = []

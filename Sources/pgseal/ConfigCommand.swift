@@ -1,0 +1,47 @@
+import ArgumentParser
+import Export
+import Foundation
+import Postgres
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Work with the configuration file.",
+        subcommands: [ConfigCheckCommand.self])
+}
+
+struct ConfigCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a configuration file and print the effective export settings, secrets masked.",
+        discussion: """
+            Applies the same layers as export (file < PGSEAL_… environment) and the same checks \
+            that need no database: profiles, columns, keys, compression, chunk size, jobs, \
+            recipients, signing key. Exit 0 valid, 2 invalid (the message says what to fix).
+
+            Example:
+              pgseal config check --config /etc/pgseal/pgseal.yaml
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The configuration file (default: PGSEAL_CONFIG).", valueName: "file"))
+    var config: String?
+
+    func run() throws {
+        var flags = ExportFlags()
+        flags.configFile = config
+        let settings = try ExportSettings.resolve(flags: flags)
+        for warning in settings.warnings { print("warning: \(warning)") }
+        var lines = [
+            "database     \(settings.database.isEmpty ? "(from PG* environment variables)" : PostgresConnection.describeTarget(settings.database))",
+            "destination  \(settings.destination)",
+            "profile      \(settings.profile.name): " + settings.profile.tables.map(\.qualifiedName).joined(separator: ", "),
+            "compression  \(settings.compression)",
+            "chunk size   \(settings.chunkSize >> 20) MiB",
+            "jobs         \(settings.jobs)",
+            "encryption   " + (settings.recipients.isEmpty ? "none" : settings.recipients.map(\.description).joined(separator: ", ")),
+            "signing key  " + (settings.signingKey.map { "\($0.publicKey.fingerprint) (\($0.comment))" } ?? "none"),
+        ]
+        if let endpoint = settings.s3Endpoint { lines.append("s3 endpoint  \(endpoint)") }
+        print(lines.joined(separator: "\n"))
+    }
+}
