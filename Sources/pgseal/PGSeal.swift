@@ -67,9 +67,18 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log only warnings and errors.")
     var quiet = false
 
+    @Option(name: .long, help: ArgumentHelp("Log lines as text (default) or json, one object a line, for log shippers.", valueName: "format"))
+    var logFormat = "text"
+
+    func validate() throws {
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format takes text or json, not \(logFormat)") }
+    }
+
     func bootstrapLogging() -> Logger {
         let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, logLevel: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

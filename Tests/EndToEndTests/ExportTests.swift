@@ -134,6 +134,23 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(report?["object_bytes"] as? Int, size)
     }
 
+    func testJSONLogLinesForLogShippers() throws {
+        let store = try TemporaryDirectory()
+        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign",
+                                        "-v", "--log-format", "json", "--progress", "never"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let logLines = result.err.split(separator: "\n").filter { $0.hasPrefix("{") }
+        XCTAssertFalse(logLines.isEmpty, result.err)
+        for line in logLines {
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            XCTAssertNotNil(record?["time"])
+            XCTAssertNotNil(record?["message"])
+        }
+        XCTAssertTrue(logLines.contains { $0.contains("\"level\":\"info\"") && $0.contains("snapshot") }, logLines.joined(separator: "\n"))
+        let bad = try PGSealCLI.run(["export", "--log-format", "xml"])
+        XCTAssertEqual(bad.status, 2)
+    }
+
     func testSettingsLayerFileThenEnvironmentThenFlags() throws {
         let store = try TemporaryDirectory()
         let other = try TemporaryDirectory()
