@@ -45,18 +45,3 @@ extension ByteSource {
         return filled
     }
 }
-
-/// Counts and forwards: the size of what went through a point of the pipeline.
-public final class CountingSink: ByteSink {
-    private let next: ByteSink
-    public private(set) var count: Int64 = 0
-
-    public init(_ next: ByteSink) { self.next = next }
-
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        count += Int64(bytes.count)
-        try next.write(bytes)
-    }
-
-    public func close() throws { try next.close() }
-}

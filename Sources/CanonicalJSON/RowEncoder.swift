@@ -138,10 +138,4 @@ public final class RowEncoder {
     /// Where, in the output buffer, the value of key column `slot` of the row encoded last is.
     @inline(__always)
     public func keyValueRange(_ slot: Int) -> Range<Int> { keyStarts[slot]..<keyEnds[slot] }
-
-    /// The key of the row encoded last, as a JSON array (`["…"]`), for manifests and messages.
-    public func keyJSON(in buffer: ByteBuffer) -> String {
-        let parts = (0..<keyColumnIndexes.count).map { String(decoding: buffer.bytes(keyValueRange($0)), as: UTF8.self) }
-        return "[" + parts.joined(separator: ",") + "]"
-    }
 }
