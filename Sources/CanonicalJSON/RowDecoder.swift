@@ -142,34 +142,41 @@ public final class RowDecoder {
 }
 
 extension RowDecoder {
-    /// The raw JSON texts of the members at `indexes` (ascending) of a canonical row with
-    /// `memberCount` members: the key values, for merging an archive with a database.
-    public static func memberValues(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int]) throws(DecodingError) -> [[UInt8]] {
+    /// Where, in `line`, the members at `indexes` (ascending) of a canonical row with
+    /// `memberCount` members are: written into `ranges` (one per index), without allocating —
+    /// the deep verification does this for every row.
+    public static func memberRanges(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int],
+                                    into ranges: inout [Range<Int>]) throws(DecodingError) {
         var cursor = JSONCursor(bytes: line)
-        var values: [[UInt8]] = []
-        var wanted = indexes.makeIterator()
-        var next = wanted.next()
-        let scratch = ByteBuffer(capacity: 64)
+        var slot = 0
         try cursor.expect(UInt8(ascii: "{"))
         for index in 0..<memberCount {
+            if slot == indexes.count { return }  // the rest of the row is not wanted
             if index > 0 { try cursor.expect(UInt8(ascii: ",")) }
-            scratch.removeAll()
-            try cursor.string(into: scratch)
+            try cursor.skipString()
             try cursor.expect(UInt8(ascii: ":"))
-            let value = try cursor.skipValue()
-            if index == next {
-                values.append(Array(value))
-                next = wanted.next()
+            let start = cursor.position
+            _ = try cursor.skipValue()
+            if slot < indexes.count, indexes[slot] == index {
+                ranges[slot] = start..<cursor.position
+                slot += 1
             }
         }
-        return values
+    }
+
+    /// The raw JSON texts of the members at `indexes` (ascending): the key values, for merging
+    /// an archive with a database.
+    public static func memberValues(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int]) throws(DecodingError) -> [[UInt8]] {
+        var ranges = [Range<Int>](repeating: 0..<0, count: indexes.count)
+        try memberRanges(of: line, memberCount: memberCount, indexes: indexes, into: &ranges)
+        return ranges.map { Array(line[$0]) }
     }
 }
 
 /// Reads a JSON text token by token, for the row decoder.
 public struct JSONCursor {
     let bytes: UnsafeRawBufferPointer
-    var position = 0
+    public internal(set) var position = 0
 
     public init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -232,6 +239,17 @@ public struct JSONCursor {
         return value
     }
 
+    /// Skips a string without decoding it.
+    mutating func skipString() throws(RowDecoder.DecodingError) {
+        try expect(UInt8(ascii: "\""))
+        while let c = peek {
+            position += 1
+            if c == UInt8(ascii: "\"") { return }
+            if c == UInt8(ascii: "\\") { position += 1 }
+        }
+        throw .notCanonical("a string is not terminated")
+    }
+
     /// Skips one value and returns its raw text.
     mutating func skipValue() throws(RowDecoder.DecodingError) -> UnsafeRawBufferPointer {
         let start = position
@@ -240,8 +258,7 @@ public struct JSONCursor {
             guard let c = peek else { throw .notCanonical("a value is cut off") }
             switch c {
             case UInt8(ascii: "\""):
-                let sink = ByteBuffer(capacity: 16)
-                try string(into: sink)
+                try skipString()
                 continue
             case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):

@@ -1,5 +1,6 @@
 import ByteStreams
 import Foundation
+import Seal
 
 /// An archive named on the command line — a path or `s3://bucket/key` — with the store that
 /// holds it, so that every reader (verify, diff, restore, inspect) streams it the same way
@@ -37,6 +38,15 @@ public struct ArchiveLocation {
     public var isEncrypted: Bool { key.hasSuffix(".age") }
 
     public func open() throws -> ByteSource { try store.open(key: key) }
+
+    /// The plaintext of `source` (this archive's bytes, possibly through a hashing layer): the
+    /// age layer is added when the archive is encrypted.
+    public func plaintext(of source: ByteSource, keys: AgeKeyring) throws -> ByteSource {
+        isEncrypted ? try AgeDecryptingSource(source, keys: keys) : source
+    }
+
+    /// The archive's tar stream, decrypted when needed.
+    public func openPlaintext(keys: AgeKeyring) throws -> ByteSource { try plaintext(of: try open(), keys: keys) }
 
     /// A small file beside the archive (`.seal`, `.seal.sig`, `.sha256`), or nil when it does not exist.
     public func sidecar(_ suffix: String, limit: Int = 1 << 20) throws -> [UInt8]? {

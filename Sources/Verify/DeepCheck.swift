@@ -27,8 +27,49 @@ struct DeepCheck {
         var rows = 0
         var bytes: Int64 = 0
         var keyCheck: KeyCheck?
-        var previousKey: [[UInt8]]?
+        /// The previous row's key values, back to back, and where each is (in key order).
+        let previousKey = ByteBuffer(capacity: 256)
+        var previousRanges: [Range<Int>] = []
+        var hasPrevious = false
         var keyFailureReported = false
+        /// The key before the last row that did not follow it.
+        var keyBefore = "[]"
+        /// Scratch for the current row's key ranges (in column order), reused every row.
+        var currentRanges: [Range<Int>] = []
+
+        /// Reads the key of `line`; returns whether it strictly follows the previous key, and
+        /// makes it the previous one. Nil when the line has no readable key.
+        func advance(to line: UnsafeRawBufferPointer) -> Bool? {
+            guard let check = keyCheck else { return nil }
+            if currentRanges.count != check.keyIndexes.count { currentRanges = Array(repeating: 0..<0, count: check.keyIndexes.count) }
+            guard (try? RowDecoder.memberRanges(of: line, memberCount: check.memberCount, indexes: check.keyIndexes, into: &currentRanges)) != nil
+            else { return nil }
+            var follows = !hasPrevious
+            if hasPrevious {
+                for (slot, encoding) in check.order.encodings.enumerated() {
+                    let result = KeyOrder.compare(previousKey.bytes(previousRanges[slot]),
+                                                  UnsafeRawBufferPointer(rebasing: line[currentRanges[check.permutation[slot]]]), as: encoding)
+                    if result != .orderedSame { follows = result == .orderedAscending; break }
+                }
+            }
+            // Only on the failure path: the key the row should have followed, for the message.
+            if !follows { keyBefore = previousKeyText }
+            previousKey.removeAll()
+            if previousRanges.count != check.permutation.count { previousRanges = Array(repeating: 0..<0, count: check.permutation.count) }
+            for (slot, position) in check.permutation.enumerated() {
+                let start = previousKey.count
+                previousKey.append(UnsafeRawBufferPointer(rebasing: line[currentRanges[position]]))
+                previousRanges[slot] = start..<previousKey.count
+            }
+            hasPrevious = true
+            return follows
+        }
+
+        /// The previous key as a JSON array, for messages and the chunk's first/last keys.
+        var previousKeyText: String {
+            guard hasPrevious else { return "[]" }
+            return "[" + previousRanges.map { String(decoding: previousKey.bytes($0), as: UTF8.self) }.joined(separator: ",") + "]"
+        }
     }
 
     /// How to find and order one table's keys, from `tables.json`.
@@ -52,15 +93,7 @@ struct DeepCheck {
         /// For each key column in key order, its position among the values read in column order.
         let permutation: [Int]
 
-        func key(of line: UnsafeRawBufferPointer) -> [[UInt8]]? {
-            guard let values = try? RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes) else { return nil }
-            return permutation.map { values[$0] }
-        }
 
-        static func text(_ key: [[UInt8]]?) -> String {
-            guard let key else { return "[]" }
-            return "[" + key.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]"
-        }
     }
 
     /// Returns the manifest when it could be read and matches the seal.
@@ -104,7 +137,7 @@ struct DeepCheck {
             var rows = 0
             var bytes: Int64 = 0
             var invalidLine: Int?
-            var firstKey: [[UInt8]]?
+            var firstKey = "[]"
             var keyProblem: String?
             try tar.forEachBlock { block in
                 chunkHasher.update(block)
@@ -113,13 +146,11 @@ struct DeepCheck {
                     rows += 1
                     if invalidLine == nil, !JSONLineValidator.isValid(line) { invalidLine = rows }
                     observed.digest.add(row: line)
-                    guard let check = observed.keyCheck, let key = check.key(of: line) else { return }
-                    if let previous = observed.previousKey, check.order.compare(previous, key) != .orderedAscending,
-                       keyProblem == nil, !observed.keyFailureReported {
-                        keyProblem = "line \(rows): key \(KeyCheck.text(key)) does not follow \(KeyCheck.text(previous)): a duplicate or a row out of key order"
+                    guard let follows = observed.advance(to: line) else { return }
+                    if !follows, keyProblem == nil, !observed.keyFailureReported {
+                        keyProblem = "line \(rows): key \(observed.previousKeyText) does not follow \(observed.keyBefore): a duplicate or a row out of key order"
                     }
-                    if rows == 1 { firstKey = key }
-                    observed.previousKey = key
+                    if rows == 1 { firstKey = observed.previousKeyText }
                 }
             }
             if let keyProblem {
@@ -130,7 +161,7 @@ struct DeepCheck {
             if let invalidLine { report.fail("\(entry.path):\(invalidLine)", "not valid JSON") }
             observed.chunks.append(ObservedChunk(
                 path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex,
-                firstKey: KeyCheck.text(firstKey), lastKey: KeyCheck.text(rows > 0 ? observed.previousKey : nil)))
+                firstKey: firstKey, lastKey: rows > 0 ? observed.previousKeyText : "[]"))
             observed.rows += rows
             observed.bytes += bytes
         }

@@ -29,12 +29,8 @@ public enum DiffEngine {
         let started = Date()
         let archive = try ArchiveLocation(request.archive)
         if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
-        let openPlain: () throws -> ByteSource = {
-            let file = try archive.open()
-            return archive.isEncrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
-        }
         // One pass: tables.json, the first entry, gives the columns, filters and keys before the rows.
-        let tar = try TarReader(source: try openPlain())
+        let tar = try TarReader(source: try archive.openPlaintext(keys: request.keys))
         let definitions = try Restorer.readDefinitions(tar)
 
         let coordinator = try PostgresConnection(conninfo: request.databaseURL)

@@ -7,6 +7,35 @@ import Foundation
 struct KeyOrder {
     let encodings: [ColumnEncoding]
 
+    /// Compares one key value given as raw bytes; text without escapes and integers are
+    /// compared in place, other encodings through the array form.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, as encoding: ColumnEncoding) -> ComparisonResult {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        switch encoding {
+        case .text where a.first == quote && b.first == quote && !a.contains(backslash) && !b.contains(backslash):
+            let x = UnsafeRawBufferPointer(rebasing: a.dropFirst().dropLast())
+            let y = UnsafeRawBufferPointer(rebasing: b.dropFirst().dropLast())
+            let common = min(x.count, y.count)
+            let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+            if order != 0 { return order < 0 ? .orderedAscending : .orderedDescending }
+            return x.count == y.count ? .orderedSame : (x.count < y.count ? .orderedAscending : .orderedDescending)
+        case .integer where a.first != UInt8(ascii: "n") && b.first != UInt8(ascii: "n"):
+            let negativeA = a.first == UInt8(ascii: "-"), negativeB = b.first == UInt8(ascii: "-")
+            if negativeA != negativeB { return negativeA ? .orderedAscending : .orderedDescending }
+            var magnitude: ComparisonResult
+            if a.count != b.count {
+                magnitude = a.count < b.count ? .orderedAscending : .orderedDescending
+            } else {
+                let order = memcmp(a.baseAddress!, b.baseAddress!, a.count)
+                magnitude = order == 0 ? .orderedSame : (order < 0 ? .orderedAscending : .orderedDescending)
+            }
+            if negativeA, magnitude != .orderedSame { magnitude = magnitude == .orderedAscending ? .orderedDescending : .orderedAscending }
+            return magnitude
+        default:
+            return compare(Array(a), Array(b), as: encoding)
+        }
+    }
+
     /// Compares two keys, each a list of canonical JSON value texts.
     func compare(_ a: [[UInt8]], _ b: [[UInt8]]) -> ComparisonResult {
         for (index, encoding) in encodings.enumerated() {

@@ -13,13 +13,14 @@ struct RestoreCheck {
     /// A fresh stream of the archive's tar (decrypted), for each pass.
     let openTar: () throws -> TarReader
     let scratch: ScratchDatabase
+    /// The manifest's table shapes, as DDL and COPY take them.
+    var definitions: [TableDefinitions.Table] { TableDefinitions(manifest: manifest).tables }
 
     func run(into report: inout VerificationReport) throws {
         let connection = try scratch.connect()
-        for table in manifest.tables {
+        for table in definitions {
             do {
-                try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQLName.quote(table.schema))")
-                try connection.execute("CREATE TABLE \(SQLName.table(table)) (" + table.columns.map { "\(SQLName.quote($0.name)) \($0.type)" }.joined(separator: ", ") + ")")
+                try TableDDL.create(table, on: connection)
             } catch {
                 report.fail("restore \(table.qualifiedName)", "the table cannot be created in the scratch database: \(error)")
                 return
@@ -27,9 +28,9 @@ struct RestoreCheck {
         }
         let loadStarted = Date()
         guard try load(into: &report) else { return }
-        for table in manifest.tables where !table.key.isEmpty {
+        for table in definitions where !table.key.isEmpty {
             do {
-                try connection.execute("ALTER TABLE \(SQLName.table(table)) ADD PRIMARY KEY (" + table.key.map(SQLName.quote).joined(separator: ", ") + ")")
+                try TableDDL.addPrimaryKey(table, on: connection)
             } catch {
                 report.fail("restore \(table.qualifiedName)", "the key (\(table.key.joined(separator: ", "))) does not hold for the restored rows: \(error)")
             }
@@ -60,11 +61,11 @@ struct RestoreCheck {
         let tar = try openTar()
         let lines = LineSplitter()
         while let entry = try tar.nextEntry() {
-            guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = manifest.tables.first(where: { $0.qualifiedName == name }) else { continue }
+            guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
             if loads[name] == nil {
                 let columns = table.columns.map { ColumnSpec(name: $0.name, encoding: ColumnEncoding(manifestName: $0.encoding) ?? .text) }
                 let connection = try scratch.connect()
-                let writer = try connection.copyIn("COPY \(SQLName.table(table)) FROM STDIN")
+                let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
                 loads[name] = TableLoad(connection: connection, writer: writer, decoder: RowDecoder(columns: columns))
             }
             let load = loads[name]!
@@ -198,9 +199,4 @@ final class TableLines {
             inTable = DeepCheck.tableName(ofChunk: entry.path) == table
         }
     }
-}
-
-enum SQLName {
-    static func quote(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-    static func table(_ table: Manifest.Table) -> String { quote(table.schema) + "." + quote(table.name) }
 }

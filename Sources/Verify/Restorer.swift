@@ -74,10 +74,7 @@ public enum Restorer {
         let started = Date()
         let archive = try ArchiveLocation(request.archive)
         if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
-        let openTar: () throws -> TarReader = {
-            let file = try archive.open()
-            return try TarReader(source: archive.isEncrypted ? try AgeDecryptingSource(file, keys: request.keys) : file)
-        }
+        let openTar = { try TarReader(source: try archive.openPlaintext(keys: request.keys)) }
         let definitions = try readDefinitions(try openTar())
         var selected = definitions.tables
         if !request.tables.isEmpty {
@@ -93,15 +90,14 @@ public enum Restorer {
         do {
             var created: Set<String> = []
             for table in selected {
-                let exists = try connection.execute("SELECT to_regclass($1) IS NOT NULL", [SQLName.quote(table.schema) + "." + SQLName.quote(table.name)]).scalar == "t"
+                let exists = try connection.execute("SELECT to_regclass($1) IS NOT NULL", [TableDDL.name(table)]).scalar == "t"
                 if !exists {
                     guard request.createTables else { throw RestoreError.missingTable(table.qualifiedName) }
-                    try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQLName.quote(table.schema))")
-                    try connection.execute("CREATE TABLE \(SQLName.table(table)) (" + table.columns.map { "\(SQLName.quote($0.name)) \($0.type)" }.joined(separator: ", ") + ")")
+                    try TableDDL.create(table, on: connection)
                     created.insert(table.qualifiedName)
-                } else if try connection.execute("SELECT EXISTS (SELECT 1 FROM \(SQLName.table(table)))").scalar == "t" {
+                } else if try connection.execute("SELECT EXISTS (SELECT 1 FROM \(TableDDL.name(table)))").scalar == "t" {
                     guard request.truncate else { throw RestoreError.notEmpty(table.qualifiedName) }
-                    try connection.execute("TRUNCATE \(SQLName.table(table))")
+                    try connection.execute("TRUNCATE \(TableDDL.name(table))")
                 }
             }
             // One pass over the archive per table: a connection carries one COPY at a time, and
@@ -109,9 +105,7 @@ public enum Restorer {
             for table in selected {
                 let tableStarted = Date()
                 let rows = try load(table, from: try openTar(), into: connection)
-                if created.contains(table.qualifiedName), !table.key.isEmpty {
-                    try connection.execute("ALTER TABLE \(SQLName.table(table)) ADD PRIMARY KEY (" + table.key.map(SQLName.quote).joined(separator: ", ") + ")")
-                }
+                if created.contains(table.qualifiedName) { try TableDDL.addPrimaryKey(table, on: connection) }
                 let entry = RestoreResult.Table(name: table.qualifiedName, rows: rows, created: created.contains(table.qualifiedName),
                                                 seconds: Date().timeIntervalSince(tableStarted))
                 result.tables.append(entry)
@@ -136,7 +130,7 @@ public enum Restorer {
     /// Copies one table's rows and checks them against the manifest at the end of the stream.
     static func load(_ table: TableDefinitions.Table, from tar: TarReader, into connection: PostgresConnection) throws -> Int {
         let decoder = RowDecoder(columns: table.columns.map { ColumnSpec(name: $0.name, encoding: ColumnEncoding(manifestName: $0.encoding) ?? .text) })
-        let writer = try connection.copyIn("COPY \(SQLName.table(table)) (" + table.columns.map { SQLName.quote($0.name) }.joined(separator: ", ") + ") FROM STDIN")
+        let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
         let buffer = ByteBuffer(capacity: 512 * 1024)
         let digest = TableDigest()
         let lines = LineSplitter()
@@ -170,8 +164,4 @@ public enum Restorer {
         }
         return rows
     }
-}
-
-extension SQLName {
-    static func table(_ table: TableDefinitions.Table) -> String { quote(table.schema) + "." + quote(table.name) }
 }

@@ -50,17 +50,13 @@ public enum Verifier {
 
         let archive = try ArchiveLocation(request.archive)
         guard let seal = try checkSeal(request, archive, &report) else { return finished(report, started) }
-        let encrypted = archive.isEncrypted
-        if request.level != .seal && encrypted && request.keys.isEmpty {
+        if request.level != .seal && archive.isEncrypted && request.keys.isEmpty {
             throw VerificationError.missingIdentity(request.archive)
         }
         if request.level == .restore && request.scratchDatabaseURL == nil {
             throw VerificationError.missingScratchDatabase
         }
-        let openPlain: () throws -> ByteSource = {
-            let file = try archive.open()
-            return encrypted ? try AgeDecryptingSource(file, keys: request.keys) : file
-        }
+
         let object = HashingSource(try archive.open())
         // A damaged header can look like a key that does not match; which it is, the object's
         // hash against the seal decides once the whole object has been read.
@@ -69,7 +65,7 @@ public enum Verifier {
         let readStarted = Date()
         if request.level != .seal {
             do {
-                let plain: ByteSource = encrypted ? try AgeDecryptingSource(object, keys: request.keys) : object
+                let plain = try archive.plaintext(of: object, keys: request.keys)
                 manifest = try DeepCheck(seal: seal).run(plain, into: &report)
             } catch let error as AgeError {
                 if error.isIntegrityFailure { report.fail("age", "\(error)") } else { keyProblem = error }
@@ -97,7 +93,8 @@ public enum Verifier {
             let scratch = try ScratchDatabase(adminURL: url)
             report.scratchDatabase = scratch.name
             defer { request.keepScratch ? scratch.keep() : scratch.drop() }
-            try RestoreCheck(manifest: manifest, openTar: { try TarReader(source: try openPlain()) }, scratch: scratch).run(into: &report)
+            try RestoreCheck(manifest: manifest, openTar: { try TarReader(source: try archive.openPlaintext(keys: request.keys)) },
+                             scratch: scratch).run(into: &report)
         }
         return finished(report, started)
     }

@@ -47,10 +47,8 @@ struct InspectCommand: AsyncParsableCommand {
             }
             return
         }
-        var source: ByteSource = try location.open()
-        if location.isEncrypted {
-            source = try AgeDecryptingSource(source, keys: try KeyOptions.keyring(identities: identity, passphraseFile: nil))
-        }
+        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let source = try location.openPlaintext(keys: keys)
         let manifestBytes = try ArchiveManifest.read(from: source)
         if json {
             FileHandle.standardOutput.write(Data(manifestBytes))
