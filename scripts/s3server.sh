@@ -15,7 +15,7 @@ start)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # Three unauthenticated actions: CreateUser, CreateAccessKey, PutUserPolicy.
   INITIAL_NO_AUTH_ACTION_COUNT=3 MOTO_ALLOW_NONEXISTENT_REGION=true \
-    nohup python3 -m moto.server -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+    nohup python3 "$(dirname "$0")/moto_server.py" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
   echo $! > "$dir/pid"
   endpoint="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 apt_packages=(
-  pkg-config libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev
+  pkg-config libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev openssl
   postgresql-15 postgresql-client-15 zstd age openssh-client tar gzip python3 python3-pip util-linux
 )
 

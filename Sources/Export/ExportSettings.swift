@@ -21,6 +21,8 @@ public struct ExportSettings: Sendable {
     /// S3: a custom endpoint (path-style) and the region; nil means the AWS environment's.
     public var s3Endpoint: String?
     public var s3Region: String?
+    /// A PEM bundle of extra CAs to trust for the S3 endpoint.
+    public var caBundle: String?
     /// Incomplete uploads of earlier exports older than this are removed (seconds).
     public var staleUploadAge: TimeInterval = 24 * 3600
     /// Warnings found while resolving (key file permissions), for the caller to log.
@@ -52,6 +54,7 @@ public struct ExportFlags: Sendable {
     public var noSign = false
     public var s3Endpoint: String?
     public var s3Region: String?
+    public var caBundle: String?
 
     public init() {}
 }
@@ -80,12 +83,14 @@ struct ConfigFile: Decodable {
     var signKey: String?
     var s3Endpoint: String?
     var s3Region: String?
+    var caBundle: String?
     var staleUploadHours: Int?
     var profiles: [Profile]?
 
     enum CodingKeys: String, CodingKey {
         case s3Endpoint = "s3_endpoint"
         case s3Region = "s3_region"
+        case caBundle = "ca_bundle"
         case staleUploadHours = "stale_upload_hours"
         case db, to, profile, compression, jobs, progress, profiles, recipients
         case recipientsFile = "recipients_file"
@@ -125,6 +130,7 @@ struct ConfigFile: Decodable {
         flags.signKey = signKey
         flags.s3Endpoint = s3Endpoint
         flags.s3Region = s3Region
+        flags.caBundle = caBundle
         var values = flags.configValues
         if let staleUploadHours { values[AbsoluteConfigKey(["stale_upload_hours"])] = ConfigValue(.int(staleUploadHours), isSecret: false) }
         return InMemoryProvider(name: "config file", values: values)
@@ -210,6 +216,7 @@ extension ExportSettings {
             chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress,
             recipients: recipients, signingKey: signingKey,
             s3Endpoint: config.string(forKey: "s3_endpoint"), s3Region: config.string(forKey: "s3_region"),
+            caBundle: config.string(forKey: "ca_bundle"),
             staleUploadAge: TimeInterval(config.int(forKey: "stale_upload_hours", default: 24) * 3600), warnings: warnings)
     }
 }
@@ -234,6 +241,7 @@ extension ExportFlags {
         set("sign_key", signKey.map { .string($0) })
         set("s3_endpoint", s3Endpoint.map { .string($0) })
         set("s3_region", s3Region.map { .string($0) })
+        set("ca_bundle", caBundle.map { .string($0) })
         return values
     }
 }

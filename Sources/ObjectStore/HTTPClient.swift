@@ -11,10 +11,19 @@ public struct HTTPResponse: Sendable {
 public enum HTTPError: Error, CustomStringConvertible {
     case transport(url: String, message: String)
     case bodyTooLarge(url: String)
+    /// The server's certificate is not trusted: an answer, not a hiccup, so never retried.
+    case untrustedPeer(url: String, message: String)
+
+    public var isRetryable: Bool {
+        if case .transport = self { return true }
+        return false
+    }
 
     public var description: String {
         switch self {
         case .transport(let url, let message): "HTTP request to \(url) failed: \(message)"
+        case .untrustedPeer(let url, let message):
+            "HTTPS request to \(url) failed: \(message) — the server's certificate is not trusted; if it comes from a private CA, give its PEM file with --ca-bundle (or PGSEAL_CA_BUNDLE)"
         case .bodyTooLarge(let url): "the response from \(url) is larger than expected"
         }
     }
@@ -36,7 +45,12 @@ public final class HTTPClient {
         var status = 0
     }
 
-    public init() throws {
+    /// A CA certificate bundle (PEM) to trust instead of the system's, for endpoints behind a
+    /// private CA. Peer verification itself is never turned off.
+    public let caBundle: String?
+
+    public init(caBundle: String? = nil) throws {
+        self.caBundle = caBundle
         _ = Self.globalInit
         guard let handle = curl_easy_init() else { throw HTTPError.transport(url: "", message: "curl_easy_init failed") }
         self.handle = handle
@@ -47,7 +61,7 @@ public final class HTTPClient {
     /// Performs one request. With `onBody`, the response body is handed over piece by piece
     /// (for 2xx answers only) instead of being collected.
     public func perform(method: String, url: String, headers: [String: String], body: UnsafeRawBufferPointer? = nil,
-                        timeout: Int = 300, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
+                        timeout: Int = 300, connectTimeout: Int = 10, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         curl_easy_reset(handle)
         let exchange = Exchange()
         exchange.onBody = onBody
@@ -63,7 +77,8 @@ public final class HTTPClient {
 
         pgseal_curl_setopt_string(handle, CURLOPT_URL, url)
         pgseal_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        pgseal_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 10)
+        pgseal_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeout)
+        if let caBundle { pgseal_curl_setopt_string(handle, CURLOPT_CAINFO, caBundle) }
         pgseal_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeout)
         // A stalled transfer (under 1 KiB/s for 30 s) is a failure to retry, not a hang.
         pgseal_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1024)
@@ -114,6 +129,9 @@ public final class HTTPClient {
         if exchange.tooLarge { throw HTTPError.bodyTooLarge(url: url) }
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE {
+                throw HTTPError.untrustedPeer(url: url, message: detail)
+            }
             throw HTTPError.transport(url: url, message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
         }
         var status = 0

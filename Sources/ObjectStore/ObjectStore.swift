@@ -27,19 +27,25 @@ public protocol ObjectWriter: ByteSink {
 
 /// Opens a store from its command-line form: `s3://bucket/prefix/` or a local directory. S3
 /// takes its endpoint from `PGSEAL_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
-/// its region from `AWS_REGION`/`AWS_DEFAULT_REGION` (default us-east-1), and its credentials
-/// as the AWS tools do.
+/// its region from `AWS_REGION`/`AWS_DEFAULT_REGION` or the profile's config (default
+/// us-east-1), an extra CA bundle from `PGSEAL_CA_BUNDLE`/`AWS_CA_BUNDLE`, and its credentials
+/// as the AWS tools do. Arguments, from flags or the config file, win over the environment.
 public func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                      endpoint endpointOverride: String? = nil, region regionOverride: String? = nil) throws -> ObjectStore {
-    if location.hasPrefix("s3://") {
-        let endpoint = endpointOverride
-            ?? ["PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
-        let region = regionOverride ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
-        let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
-        let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
-        guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }
-        return S3Store(client: try S3Client(location: s3, credentials: try AWSCredentials.resolve(environment: environment)),
-                       partSize: partSize, options: try S3ObjectOptions(environment: environment))
+                      endpoint endpointOverride: String? = nil, region regionOverride: String? = nil,
+                      caBundle caBundleOverride: String? = nil) throws -> ObjectStore {
+    guard location.hasPrefix("s3://") else { return try LocalStore(root: location) }
+    func value(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
+    let endpoint = endpointOverride ?? value("PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    let region = regionOverride ?? value("AWS_REGION", "AWS_DEFAULT_REGION")
+        ?? SharedConfigFiles(environment: environment).region(profile: value("AWS_PROFILE") ?? "default") ?? "us-east-1"
+    let caBundle = caBundleOverride ?? value("PGSEAL_CA_BUNDLE", "AWS_CA_BUNDLE")
+    if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
+        throw StoreError.invalidLocation(location, reason: "the CA bundle \(caBundle) cannot be read")
     }
-    return try LocalStore(root: location)
+    let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
+    let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
+    guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }
+    let credentials = try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle)
+    return S3Store(client: try S3Client(location: s3, credentials: credentials, caBundle: caBundle),
+                   partSize: partSize, options: try S3ObjectOptions(environment: environment))
 }

@@ -25,27 +25,37 @@ public struct S3Location: Sendable {
     }
 }
 
-/// What S3 said when it said no, with what to do about it.
-public struct S3Error: Error, CustomStringConvertible {
+/// What S3 (or STS, or SNS) said when it said no, with what to do about it.
+public struct AWSError: Error, CustomStringConvertible {
     public let operation: String
     public let status: Int
     public let code: String
     public let message: String
+    public var service = "S3"
 
     public var isRetryable: Bool {
-        status >= 500 || status == 429 || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable"].contains(code)
+        status >= 500 || status == 429 || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling"].contains(code)
     }
 
     public var description: String {
         let advice: String = switch code {
         case "SignatureDoesNotMatch": " — the secret access key does not match the access key id, or the clock is off"
-        case "InvalidAccessKeyId": " — the access key id is unknown to this endpoint"
+        case "InvalidAccessKeyId", "InvalidClientTokenId": " — the access key id is unknown to this endpoint"
         case "RequestTimeTooSkewed": " — this machine's clock is off; synchronise it (NTP)"
         case "NoSuchBucket": " — create the bucket, or check its name and the region/endpoint"
-        case "AccessDenied": " — the credentials may not \(operation); see the IAM policy in docs/OPERATIONS.md"
+        case "ExpiredToken": " — the temporary credentials expired; check the credential source's clock and role session duration"
+        case "AccessDenied", "AuthorizationError": " — the credentials may not \(operation); see the IAM policies in docs/OPERATIONS.md"
         default: ""
         }
-        return "S3 \(operation) failed: HTTP \(status) \(code)\(message.isEmpty ? "" : ": " + message)\(advice)"
+        return "\(service) \(operation) failed: HTTP \(status) \(code)\(message.isEmpty ? "" : ": " + message)\(advice)"
+    }
+
+    /// The error an answer carries: S3's `<Error>` or the query APIs' `<ErrorResponse>`.
+    static func from(_ response: HTTPResponse, operation: String, service: String = "S3") -> AWSError {
+        let text = String(decoding: response.body, as: UTF8.self)
+        return AWSError(operation: operation, status: response.status,
+                        code: XMLText.first("Code", in: text) ?? (response.status == 404 ? "NotFound" : "HTTP\(response.status)"),
+                        message: XMLText.first("Message", in: text) ?? "", service: service)
     }
 }
 
@@ -53,18 +63,17 @@ public struct S3Error: Error, CustomStringConvertible {
 /// jitter on throttling, server errors and broken connections — never on 4xx, which are answers.
 public final class S3Client: @unchecked Sendable {
     public let location: S3Location
-    private let credentials: SigV4Signer.Credentials
+    public let credentials: AWSCredentialProvider
     private let http: HTTPClient
-    public static let maxAttempts = 6
 
-    public init(location: S3Location, credentials: SigV4Signer.Credentials) throws {
+    public init(location: S3Location, credentials: AWSCredentialProvider, caBundle: String? = nil) throws {
         self.location = location
         self.credentials = credentials
-        self.http = try HTTPClient()
+        self.http = try HTTPClient(caBundle: caBundle)
     }
 
-    /// A client for another thread (libcurl handles are not shared).
-    public func copy() throws -> S3Client { try S3Client(location: location, credentials: credentials) }
+    /// A client for another thread (libcurl handles are not shared; the credentials are).
+    public func copy() throws -> S3Client { try S3Client(location: location, credentials: credentials, caBundle: http.caBundle) }
 
     public func fullKey(_ key: String) -> String { location.prefix + key }
 
@@ -88,21 +97,11 @@ public final class S3Client: @unchecked Sendable {
         let payloadHash = body.map { SHA256Hasher.hash($0).hex } ?? SHA256Hasher.hash([UInt8]()).hex
         let queryString = query.map { $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
         let url = base + path + (queryString.isEmpty ? "" : "?" + queryString)
-        var attempt = 0
-        while true {
-            attempt += 1
-            let signer = SigV4Signer(credentials: credentials, region: location.region)
+        return try Retry.run({
+            let signer = SigV4Signer(credentials: try credentials.current(), region: location.region)
             let signed = signer.sign(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payloadHash)
-            do {
-                let response = try http.perform(method: method, url: url, headers: signed, body: body, onBody: onBody)
-                if (200..<300).contains(response.status) { return response }
-                let error = Self.error(operation, response)
-                guard error.isRetryable, attempt < Self.maxAttempts else { throw error }
-            } catch let error as HTTPError {
-                guard attempt < Self.maxAttempts else { throw error }
-            }
-            Self.backoff(attempt)
-        }
+            return try http.perform(method: method, url: url, headers: signed, body: body, onBody: onBody)
+        }, error: { AWSError.from($0, operation: operation) })
     }
 
     /// Uploads one part with its Content-MD5 (S3 refuses a part that arrives damaged) and returns
@@ -133,25 +132,12 @@ public final class S3Client: @unchecked Sendable {
             attempt += 1
             let response = try request(operation, method: "PUT", key: key, query: query, headers: headers, body: body)
             if let etag = response.headers["etag"], etag == expected || (!etagIsMD5 && !etag.isEmpty) { return (etag, md5) }
-            guard attempt < Self.maxAttempts else {
-                throw S3Error(operation: operation, status: response.status, code: "ETagMismatch",
+            guard attempt < Retry.maxAttempts else {
+                throw AWSError(operation: operation, status: response.status, code: "ETagMismatch",
                               message: "the answer's ETag \(response.headers["etag"] ?? "(none)") is not the MD5 of what was sent, \(expected)")
             }
-            Self.backoff(attempt)
+            Retry.backoff(attempt)
         }
-    }
-
-    /// Exponential backoff with full jitter: a random wait up to 0.2 s × 2^attempt, at most 20 s.
-    static func backoff(_ attempt: Int) {
-        let ceiling = min(20.0, 0.2 * pow(2.0, Double(attempt)))
-        Thread.sleep(forTimeInterval: Double.random(in: 0...ceiling))
-    }
-
-    static func error(_ operation: String, _ response: HTTPResponse) -> S3Error {
-        let text = String(decoding: response.body, as: UTF8.self)
-        return S3Error(operation: operation, status: response.status,
-                       code: XMLText.first("Code", in: text) ?? (response.status == 404 ? "NotFound" : "HTTP\(response.status)"),
-                       message: XMLText.first("Message", in: text) ?? "")
     }
 }
 

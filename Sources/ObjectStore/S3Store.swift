@@ -47,9 +47,7 @@ public final class S3Store: ObjectStore {
         let cutoff = Date().addingTimeInterval(-age)
         let wanted = client.fullKey(prefix)
         repeat {
-            // The prefix is matched here rather than sent: moto, the test server, mis-verifies the
-            // signature of a ListMultipartUploads whose prefix holds a slash.
-            var query = [("uploads", "")]
+            var query = [("uploads", ""), ("prefix", wanted)]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
             let text = String(decoding: try client.request("ListMultipartUploads", method: "GET", key: "", query: query).body, as: UTF8.self)
@@ -172,7 +170,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private func start() throws {
         let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: options.headers())
         guard let id = XMLText.first("UploadId", in: String(decoding: response.body, as: UTF8.self)) else {
-            throw S3Error(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
+            throw AWSError(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
         }
         uploadID = id
         // An interrupted export aborts its upload: nothing is left to pay for or to clean up.
@@ -252,7 +250,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
             // S3 can answer 200 with an error document for CompleteMultipartUpload.
             let text = String(decoding: response.body, as: UTF8.self)
             if text.contains("<Error>") {
-                throw S3Error(operation: "CompleteMultipartUpload", status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
+                throw AWSError(operation: "CompleteMultipartUpload", status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
                               message: XMLText.first("Message", in: text) ?? "")
             }
             etag = XMLText.first("ETag", in: text)
@@ -261,7 +259,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
             etag = head.headers["etag"]
         }
         guard !options.etagIsMD5 || etag?.replacingOccurrences(of: "&quot;", with: "\"") == expectedETag else {
-            throw S3Error(operation: "CompleteMultipartUpload", status: 200, code: "ETagMismatch",
+            throw AWSError(operation: "CompleteMultipartUpload", status: 200, code: "ETagMismatch",
                           message: "the object's ETag \(etag ?? "(none)") is not the one computed from its parts, \(expectedETag)")
         }
     }

@@ -46,7 +46,11 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         guard let maxAge = FreshnessCheck.parseDuration(maxAge) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
         guard let level = VerificationReport.Level(rawValue: verify), level != .restore else { throw ValidationError("--verify takes seal or deep") }
         guard !trustedKey.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers") }

@@ -42,6 +42,8 @@ struct ConfigCheckCommand: ParsableCommand {
             "signing key  " + (settings.signingKey.map { "\($0.publicKey.fingerprint) (\($0.comment))" } ?? "none"),
         ]
         if let endpoint = settings.s3Endpoint { lines.append("s3 endpoint  \(endpoint)") }
+        if let region = settings.s3Region { lines.append("s3 region    \(region)") }
+        if let caBundle = settings.caBundle { lines.append("ca bundle    \(caBundle)") }
         print(lines.joined(separator: "\n"))
     }
 }

@@ -31,7 +31,11 @@ struct DecryptCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file or s3://bucket/key instead of stdout.", valueName: "out"))
     var output: String?
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         let keys = try KeyOptions.keyring(identities: identity, passphraseFile: passphraseFile)
         let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file).open()
         let plaintext = try AgeDecryptingSource(source, keys: keys)

@@ -34,7 +34,11 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         let result = try DiffEngine.run(DiffRequest(archive: archive, databaseURL: db, keys: keys, show: show))
         if let report { try ReportFile.write(result, to: report) }

@@ -27,7 +27,11 @@ struct EncryptCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to this file or s3://bucket/key instead of stdout.", valueName: "out"))
     var output: String?
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
         if let recipientsFile { recipients += try AgeRecipient.load(file: recipientsFile) }
         guard !recipients.isEmpty else { throw ValidationError("no recipients: give -r age1… or -R FILE") }

@@ -36,11 +36,8 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Destination store: a local directory or s3://bucket/prefix/.", valueName: "store"))
     var to: String?
 
-    @Option(name: .long, help: ArgumentHelp("S3-compatible endpoint (MinIO, Ceph, R2, a test server); path-style addressing.", valueName: "url"))
-    var endpointUrl: String?
-
-    @Option(name: .long, help: ArgumentHelp("S3 region (default: AWS_REGION, else us-east-1).", valueName: "region"))
-    var region: String?
+    @OptionGroup(title: "S3")
+    var s3: S3Options
 
     @Option(name: .long, help: ArgumentHelp("Encrypt to this age recipient (repeatable). The export host needs no secret key.", valueName: "age1…"))
     var recipient: [String] = []
@@ -86,8 +83,9 @@ struct ExportCommand: AsyncParsableCommand {
         flags.signKey = signKey
         flags.noEncrypt = noEncrypt
         flags.noSign = noSign
-        flags.s3Endpoint = endpointUrl
-        flags.s3Region = region
+        flags.s3Endpoint = s3.endpointUrl
+        flags.s3Region = s3.region
+        flags.caBundle = s3.caBundle
         flags.configFile = config
         flags.database = db
         flags.destination = to

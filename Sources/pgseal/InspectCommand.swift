@@ -32,7 +32,11 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, to read the manifest of an encrypted archive (repeatable).", valueName: "file"))
     var identity: [String] = []
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() async throws {
+        s3.apply()
         _ = global.bootstrapLogging()
         let location = try ArchiveLocation(archive)
         if location.isEncrypted && identity.isEmpty {

@@ -25,7 +25,11 @@ struct ListCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile)
         if json {
             let encoder = JSONEncoder()

@@ -39,7 +39,11 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         var request = RestoreRequest(archive: archive, databaseURL: db, keys: keys,
                                      tables: tables.flatMap { $0.split(separator: ",").map(String.init) })

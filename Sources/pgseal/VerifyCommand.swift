@@ -49,7 +49,11 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
     func run() throws {
+        s3.apply()
         guard !trustedKey.isEmpty else {
             throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or a signer's .pub file)")
         }

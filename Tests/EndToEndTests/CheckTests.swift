@@ -26,18 +26,10 @@ final class CheckTests: XCTestCase {
     }
 
     /// Starts the webhook receiver; returns its URL and the file its POST bodies go to.
-    func receiver() throws -> (String, String, RunningCommand) {
+    func receiver() throws -> (String, String, LoopbackServer) {
         let bodies = store.file("../hooks-\(UUID().uuidString)")
-        let portFile = bodies + ".port"
-        let process = try Command.start(["bash", "-c", "exec python3 \"$0\" \"$1\" > \"$2\"",
-                                         Repository.path("Tests/EndToEndTests/Webhook/receiver.py"), bodies, portFile])
-        var port = ""
-        _ = waitUntil(timeout: 10) {
-            port = ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            return !port.isEmpty
-        }
-        addTeardownBlock { process.signal(SIGTERM); _ = process.wait() }
-        return ("http://127.0.0.1:\(port)/hook", bodies, process)
+        let server = try LoopbackServer(script: "Tests/EndToEndTests/Webhook/receiver.py", arguments: [bodies])
+        return (server.url + "/hook", bodies, server)
     }
 
     func testFreshArchivesPassAndWriteMetrics() throws {
@@ -53,7 +45,8 @@ final class CheckTests: XCTestCase {
     }
 
     func testLateMissingAndCorruptedArchivesFailAndAlert() throws {
-        let (hook, bodies, _) = try receiver()
+        let (hook, bodies, server) = try receiver()
+        defer { withExtendedLifetime(server) {} }
         let empty = try check(["--max-age", "1h", "--alert-webhook", hook])
         XCTAssertEqual(empty.status, 1, empty.out + empty.err)
         XCTAssertTrue(empty.out.contains("no archive of any profile"), empty.out)

@@ -95,13 +95,14 @@ final class ExportFailureTests: XCTestCase {
 /// Exports that are cut off while they run: the connection killed, the process terminated.
 final class ExportInterruptionTests: XCTestCase {
     /// A database with one table large enough that its export takes seconds.
-    static func bigDatabase() throws -> String {
+    /// A table `big` of `rows` rows of about 420 bytes of JSON each (400,000: 160 MiB).
+    static func bigDatabase(rows: Int = 400_000) throws -> String {
         let server = try PostgresServer.shared()
         let name = "big_\(UUID().uuidString.prefix(8).lowercased())"
         try server.psql("CREATE DATABASE \(name)")
         try server.psql("""
             CREATE TABLE big (id integer PRIMARY KEY, payload text);
-            INSERT INTO big SELECT i, repeat(md5(i::text), 12) FROM generate_series(1, 400000) AS i;
+            INSERT INTO big SELECT i, repeat(md5(i::text), 12) FROM generate_series(1, \(rows)) AS i;
             """, database: name)
         return name
     }

@@ -145,7 +145,7 @@ final class S3FaultTests: XCTestCase {
     func testAnExportCompletesByteIdenticalWithAFifthOfRequestsFaulted() throws {
         let s3 = try S3Server.shared()
         let bucket = try s3.makeBucket()
-        let database = try ExportInterruptionTests.bigDatabase()
+        let database = try ExportInterruptionTests.bigDatabase(rows: 540_000)
         let store = try TemporaryDirectory()
         let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0.2, seed: 42)
         let result = try bigExport(to: bucket, endpoint: proxy.endpoint, database: database, store: store)
@@ -156,7 +156,7 @@ final class S3FaultTests: XCTestCase {
         let local = try Command.run(["sha256sum", store.file("o")])
         XCTAssertEqual(String(local.out.prefix(64)), sidecar.trimmingCharacters(in: .whitespacesAndNewlines))
         let size = try FileManager.default.attributesOfItem(atPath: store.file("o"))[.size] as! Int
-        XCTAssertGreaterThan(size, 100 << 20)
+        XCTAssertGreaterThanOrEqual(size, 200 << 20, "the fault test needs an object of at least 200 MiB")
         // The archive is whole: tar lists the manifest at its end.
         let listing = try Command.run(["tar", "-tf", store.file("o")])
         XCTAssertTrue(listing.out.hasSuffix("manifest.json\n"), listing.err)

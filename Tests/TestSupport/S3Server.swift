@@ -36,6 +36,28 @@ public final class S3Server: @unchecked Sendable {
         return result.out
     }
 
+    /// A role with an allow-all inline policy, for temporary credentials; returns its ARN.
+    public func makeRole() throws -> String {
+        let name = "pgseal-role-\(UUID().uuidString.prefix(8).lowercased())"
+        return try boto("""
+            import json
+            iam = boto3.client('iam', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+            trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*", "Federated": "oidc"}, "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]}]}
+            arn = iam.create_role(RoleName='\(name)', AssumeRolePolicyDocument=json.dumps(trust))['Role']['Arn']
+            iam.put_role_policy(RoleName='\(name)', PolicyName='all', PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+            print(arn)
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Lets the next `count` calls through unsigned, then checks signatures again: STS's
+    /// AssumeRoleWithWebIdentity is unsigned by design, which moto's IAM mode does not know.
+    public func allowUnsignedCalls(_ count: Int) throws {
+        let result = try Command.run(["python3", "-c", "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/moto-api/reset-auth', data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'text/plain'}))",
+                                      endpoint, String(count)])
+        guard result.status == 0 else { throw TestSetupError("moto reset-auth failed: \(result.err)") }
+    }
+
     /// A new bucket with a unique name.
     public func makeBucket() throws -> String {
         let name = "pgseal-\(UUID().uuidString.prefix(8).lowercased())"

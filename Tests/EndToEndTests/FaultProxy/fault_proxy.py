@@ -6,7 +6,10 @@
 Prints its port, then forwards every request to UPSTREAM (Host header unchanged, so that
 signatures still verify) — except that a RATE fraction of requests (or, with `parts-only` and
 RATE 1, every UploadPart) gets a fault instead: a reset connection, a 503 SlowDown, a 500
-InternalError, or a response cut off in the middle. Counts go to stderr when it stops."""
+InternalError, or a response cut off in the middle. Counts go to stderr when it stops.
+With FAULT_PROXY_TLS=CERT:KEY in the environment it speaks HTTPS to pgseal."""
+import os
+import ssl
 import http.client
 import http.server
 import random
@@ -86,6 +89,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 server = Server(("127.0.0.1", 0), Handler)
+if os.environ.get("FAULT_PROXY_TLS"):
+    cert, key = os.environ["FAULT_PROXY_TLS"].split(":")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 try:
     server.serve_forever()

@@ -1,0 +1,48 @@
+import Foundation
+import Seal
+
+/// The form-encoded "query" APIs (STS, SNS): one POST of `Action=…&Version=…&…` to a service
+/// endpoint, answered with XML. Signed with SigV4 when given credentials; STS's
+/// AssumeRoleWithWebIdentity is the one call that goes unsigned, as the AWS tools send it.
+public final class AWSQueryAPI {
+    public let endpoint: String
+    public let service: String
+    public let region: String
+    private let credentials: AWSCredentialProvider?
+    private let http: HTTPClient
+
+    public init(endpoint: String, service: String, region: String, credentials: AWSCredentialProvider?, caBundle: String? = nil) throws {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.service = service
+        self.region = region
+        self.credentials = credentials
+        self.http = try HTTPClient(caBundle: caBundle)
+    }
+
+    /// The endpoint of `service` in `region`, unless the AWS tools' variables name another
+    /// (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`).
+    public static func endpoint(service: String, region: String, environment: [String: String]) -> String {
+        ["AWS_ENDPOINT_URL_\(service.uppercased())", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+            ?? "https://\(service).\(region).amazonaws.com"
+    }
+
+    /// Calls `action` and returns the answer's XML text.
+    public func call(_ action: String, version: String, parameters: [(String, String)]) throws -> String {
+        let form = ([("Action", action), ("Version", version)] + parameters)
+            .map { SigV4Signer.encode($0.0) + "=" + SigV4Signer.encode($0.1) }.joined(separator: "&")
+        let body = Array(form.utf8)
+        let host = String(endpoint.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        let contentType = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]
+        let response = try body.withUnsafeBytes { bytes in
+            try Retry.run({
+                var headers = contentType
+                if let credentials {
+                    headers = SigV4Signer(credentials: try credentials.current(), region: region, service: service)
+                        .sign(method: "POST", host: host, path: "/", query: [], headers: contentType, payloadSHA256: SHA256Hasher.hash(bytes).hex)
+                }
+                return try http.perform(method: "POST", url: endpoint + "/", headers: headers, body: bytes, timeout: 60)
+            }, error: { AWSError.from($0, operation: action, service: service.uppercased()) })
+        }
+        return String(decoding: response.body, as: UTF8.self)
+    }
+}
