@@ -55,6 +55,23 @@ public final class LocalStore: ObjectStore {
         return found
     }
 
+    public func delete(keys: [String]) throws -> [(key: String, reason: String)] {
+        var failed: [(String, String)] = []
+        var directories = Set<String>()
+        for key in keys {
+            if unlink(path(of: key)) == 0 || errno == ENOENT {
+                directories.insert((path(of: key) as NSString).deletingLastPathComponent)
+            } else {
+                failed.append((key, String(cString: strerror(errno))))
+            }
+        }
+        // Deletions reach the disk too, so that a crash cannot bring back a half-pruned archive.
+        for directory in directories { try? LocalObjectWriter.syncDirectory(directory) }
+        return failed
+    }
+
+    public func retainedUntil(key: String) throws -> Date? { nil }
+
     public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
         let base = path(of: prefix)
         guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }

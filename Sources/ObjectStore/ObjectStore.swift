@@ -17,6 +17,12 @@ public protocol ObjectStore: AnyObject {
     func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int
     /// Every complete object under `prefix` (relative keys), with its size.
     func list(prefix: String) throws -> [(key: String, size: Int64)]
+    /// Deletes `keys` in the order given; returns those that could not be deleted, with why.
+    /// A key that does not exist counts as deleted (pruning twice is not an error).
+    func delete(keys: [String]) throws -> [(key: String, reason: String)]
+    /// Until when a retention rule (S3 Object Lock, or a legal hold: `.distantFuture`) keeps
+    /// `key` from being deleted; nil when nothing does.
+    func retainedUntil(key: String) throws -> Date?
 }
 
 /// A `ByteSink` for one new object. `close` publishes it under its final name; `abort`, or

@@ -95,7 +95,7 @@ public final class S3Client: @unchecked Sendable {
                         onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         let (host, path, base) = target(key)
         let payloadHash = body.map { SHA256Hasher.hash($0).hex } ?? SHA256Hasher.hash([UInt8]()).hex
-        let queryString = query.map { $0.1.isEmpty && $0.0 == "uploads" ? $0.0 : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
+        let queryString = query.map { $0.1.isEmpty && ["uploads", "delete"].contains($0.0) ? $0.0 : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
         let url = base + path + (queryString.isEmpty ? "" : "?" + queryString)
         return try Retry.run({
             let signer = SigV4Signer(credentials: try credentials.current(), region: location.region)
@@ -154,6 +154,11 @@ enum XMLText {
     }
 
     static func first(_ name: String, in text: String) -> String? { all(name, in: text).first }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
 
     static func unescape(_ text: String) -> String {
         text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")

@@ -275,36 +275,3 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         _ = try? client.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)])
     }
 }
-
-/// Reads an object with ranged GETs of a fixed size: bounded memory however large the object.
-final class S3ObjectSource: ByteSource {
-    private let client: S3Client
-    private let key: String
-    private let size: Int64
-    private var offset: Int64 = 0
-    private var chunk: [UInt8] = []
-    private var position = 0
-    static let rangeSize: Int64 = 8 << 20
-
-    init(client: S3Client, key: String) throws {
-        self.client = client
-        self.key = key
-        let head = try client.request("HeadObject", method: "HEAD", key: key)
-        size = Int64(head.headers["content-length"] ?? "") ?? 0
-    }
-
-    func read(into target: UnsafeMutableRawBufferPointer) throws -> Int {
-        if position == chunk.count {
-            guard offset < size else { return 0 }
-            let end = min(offset + Self.rangeSize, size) - 1
-            chunk = try client.request("GetObject", method: "GET", key: key, headers: ["Range": "bytes=\(offset)-\(end)"]).body
-            position = 0
-            offset = end + 1
-            if chunk.isEmpty { return 0 }
-        }
-        let n = min(target.count, chunk.count - position)
-        chunk.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[position..<position + n])) }
-        position += n
-        return n
-    }
-}

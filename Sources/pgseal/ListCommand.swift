@@ -32,10 +32,8 @@ struct ListCommand: ParsableCommand {
         s3.apply()
         let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let document: [String: [ArchiveCatalog.Entry]] = ["sealed": catalog.sealed, "incomplete": catalog.incomplete]
-            print(String(decoding: try encoder.encode(document), as: UTF8.self))
+            print(try ReportFile.json(document))
             return
         }
         for entry in catalog.sealed {

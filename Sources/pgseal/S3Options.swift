@@ -12,6 +12,14 @@ struct S3Options: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("PEM file of CA certificates to trust for HTTPS endpoints behind a private CA (default: PGSEAL_CA_BUNDLE, AWS_CA_BUNDLE). Peer verification is always on.", valueName: "file"))
     var caBundle: String?
 
+    init() {}
+
+    init(endpointUrl: String?, caBundle: String?) {
+        self.endpointUrl = endpointUrl
+        self.region = nil  // the destination's region is replicate's own --region
+        self.caBundle = caBundle
+    }
+
     /// Every store this process opens reads its settings from the environment, as the AWS tools
     /// do; the flags, which win, are put there once before the command runs.
     func apply() {

@@ -1,0 +1,95 @@
+import Foundation
+import Seal
+
+/// Deleting, retention and server-side copies: what prune and replicate do with a bucket.
+extension S3Store {
+    /// DeleteObjects, up to 1,000 keys a request, in the order given.
+    public func delete(keys: [String]) throws -> [(key: String, reason: String)] {
+        var failed: [(String, String)] = []
+        for start in stride(from: 0, to: keys.count, by: 1000) {
+            let batch = keys[start..<min(start + 1000, keys.count)]
+            let document = "<Delete><Quiet>true</Quiet>" + batch.map { "<Object><Key>\(XMLText.escape(client.fullKey($0)))</Key></Object>" }.joined() + "</Delete>"
+            let body = Array(document.utf8)
+            let response = try body.withUnsafeBytes { bytes in
+                try client.request("DeleteObjects", method: "POST", key: "", query: [("delete", "")],
+                                   headers: ["Content-MD5": Data(Crypto.md5(bytes)).base64EncodedString()], body: bytes)
+            }
+            for error in XMLText.all("Error", in: String(decoding: response.body, as: UTF8.self)) {
+                let key = XMLText.first("Key", in: error).map { String($0.dropFirst(client.location.prefix.count)) } ?? "?"
+                failed.append((key, "\(XMLText.first("Code", in: error) ?? "Error"): \(XMLText.first("Message", in: error) ?? "")"))
+            }
+        }
+        return failed
+    }
+
+    public func retainedUntil(key: String) throws -> Date? {
+        let head = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
+        if head.headers["x-amz-object-lock-legal-hold"] == "ON" { return .distantFuture }
+        guard let until = parseExpiration(head.headers["x-amz-object-lock-retain-until-date"]), until > Date() else { return nil }
+        return until
+    }
+
+    /// The object's size, or nil when there is none.
+    public func size(of key: String) throws -> Int64? {
+        do {
+            let head = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
+            return Int64(head.headers["content-length"] ?? "")
+        } catch let error as AWSError where error.status == 404 {
+            return nil
+        }
+    }
+
+    /// Objects up to this size are copied with one CopyObject; larger ones part by part with
+    /// UploadPartCopy (S3's CopyObject stops at 5 GiB).
+    public static let singleCopyLimit: Int64 = 5 << 30
+
+    /// Copies `sourceKey` of `source` (another bucket, possibly in another region, on the same
+    /// S3) to `key` here, without the bytes passing through this machine. Nothing appears under
+    /// `key` unless the copy completed.
+    public func copy(from source: S3Store, key sourceKey: String, to key: String, size: Int64,
+                     singleCopyLimit: Int64 = S3Store.singleCopyLimit, partSize: Int64 = 512 << 20) throws {
+        let copySource = "/" + source.client.location.bucket + "/" + SigV4Signer.encode(source.client.fullKey(sourceKey), keepSlash: true)
+        let target = client.fullKey(key)
+        if size <= singleCopyLimit {
+            let response = try client.request("CopyObject", method: "PUT", key: target,
+                                              headers: options.headers().merging(["x-amz-copy-source": copySource]) { $1 })
+            // CopyObject can answer 200 with an error document.
+            let text = String(decoding: response.body, as: UTF8.self)
+            if text.contains("<Error>") { throw AWSError.from(HTTPResponse(status: 500, headers: [:], body: response.body), operation: "CopyObject") }
+            return
+        }
+        let created = try client.request("CreateMultipartUpload", method: "POST", key: target, query: [("uploads", "")], headers: options.headers())
+        guard let uploadID = XMLText.first("UploadId", in: String(decoding: created.body, as: UTF8.self)) else {
+            throw AWSError(operation: "CreateMultipartUpload", status: created.status, code: "NoUploadId", message: "the answer had no UploadId")
+        }
+        do {
+            var parts: [String] = []
+            for (index, start) in stride(from: Int64(0), to: size, by: Int(partSize)).enumerated() {
+                let end = min(start + partSize, size) - 1
+                let response = try client.request("UploadPartCopy", method: "PUT", key: target,
+                                                  query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
+                                                  headers: ["x-amz-copy-source": copySource, "x-amz-copy-source-range": "bytes=\(start)-\(end)"])
+                guard let etag = XMLText.first("ETag", in: String(decoding: response.body, as: UTF8.self)) else {
+                    throw AWSError(operation: "UploadPartCopy", status: response.status, code: "NoETag", message: "part \(index + 1) has no ETag")
+                }
+                parts.append("<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(etag)</ETag></Part>")
+            }
+            let document = Array(("<CompleteMultipartUpload>" + parts.joined() + "</CompleteMultipartUpload>").utf8)
+            let response = try document.withUnsafeBytes { body in
+                try client.request("CompleteMultipartUpload", method: "POST", key: target, query: [("uploadId", uploadID)], body: body)
+            }
+            if String(decoding: response.body, as: UTF8.self).contains("<Error>") {
+                throw AWSError.from(HTTPResponse(status: 500, headers: [:], body: response.body), operation: "CompleteMultipartUpload")
+            }
+        } catch {
+            _ = try? client.request("AbortMultipartUpload", method: "DELETE", key: target, query: [("uploadId", uploadID)])
+            throw error
+        }
+    }
+
+    /// Whether `other` is reached through the same S3 (same endpoint and credentials source),
+    /// so that a server-side copy between the two can work.
+    public func sharesService(with other: S3Store) -> Bool {
+        client.location.endpoint == other.client.location.endpoint
+    }
+}

@@ -1,0 +1,111 @@
+import Archive
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+
+/// `pgseal replicate`: copies a sealed archive to another store — another bucket or region by
+/// server-side copy (UploadPartCopy past 5 GiB), anywhere else by a streamed copy — then
+/// proves the copy by reading it back: its SHA-256 and size must be the signed seal's. The
+/// sidecars follow, the seal's signature last, so the copy counts as an archive only once it
+/// is whole.
+public struct Replicator {
+    public struct Request: Sendable {
+        public var archive: String
+        public var destination: String
+        public var region: String?
+        public var trusted: [SSHPublicKey]
+        /// Server-side copies of objects larger than this go part by part (tests lower it).
+        public var singleCopyLimit: Int64 = S3Store.singleCopyLimit
+        public var copyPartSize: Int64 = 512 << 20
+
+        public init(archive: String, destination: String, region: String? = nil, trusted: [SSHPublicKey]) {
+            self.archive = archive
+            self.destination = destination
+            self.region = region
+            self.trusted = trusted
+        }
+    }
+
+    public struct Outcome: Codable, Sendable {
+        public let source: String
+        public let destination: String
+        public let method: String  // server-side copy, multipart server-side copy, streamed copy, already there
+        public let bytes: Int64
+        public let sha256: String
+        public let seconds: Double
+    }
+
+    /// The copy is not the sealed object: an integrity failure (exit 1).
+    public struct CopyMismatch: Error, IntegrityViolation, CustomStringConvertible {
+        public let description: String
+        public var isIntegrityFailure: Bool { true }
+    }
+
+    public static func run(_ request: Request) throws -> Outcome {
+        let started = Date()
+        let source = try ArchiveLocation(request.archive)
+        guard let sealBytes = try source.sidecar(".seal"), let signature = try source.sidecar(".seal.sig") else {
+            throw StoreError.invalidLocation(request.archive, reason: "it has no signed seal (.seal and .seal.sig): only sealed archives are replicated")
+        }
+        do {
+            _ = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
+                                        namespace: SealDocument.signatureNamespace, trusted: request.trusted)
+        } catch {
+            throw CopyMismatch(description: "\(request.archive).seal.sig: \(error) — the source is not replicated")
+        }
+        let seal = try SealDocument.decode(sealBytes)
+        let destination = try openStore(request.destination, region: request.region)
+        let key = destinationKey(source.key, profile: seal.profile)
+
+        var method = "already there"
+        if try !copyIsProven(destination, key: key, seal: seal) {
+            if destination.exists(key: key) {
+                throw StoreError.alreadyExists(path: destination.location(of: key) + " (with other content than the seal's; pgseal never overwrites)")
+            }
+            method = try copy(source, to: destination, key: key, seal: seal, request: request)
+            guard try copyIsProven(destination, key: key, seal: seal) else {
+                _ = try? destination.delete(keys: [key])
+                throw CopyMismatch(description: "the copy at \(destination.location(of: key)) is not the sealed object (size or SHA-256 differ); it was removed")
+            }
+        }
+        for suffix in [".sha256", ".seal", ".seal.sig"] {
+            guard let bytes = try source.sidecar(suffix) else { continue }
+            try destination.put(key: key + suffix, contents: bytes)
+        }
+        return Outcome(source: request.archive, destination: destination.location(of: key), method: method,
+                       bytes: seal.size, sha256: seal.sha256, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The archive's key below its profile (`profile/2026/11/24/name`) keeps the store's layout.
+    static func destinationKey(_ sourceKey: String, profile: String) -> String {
+        let components = sourceKey.split(separator: "/").map(String.init)
+        guard let start = components.lastIndex(of: profile) else { return components.last ?? sourceKey }
+        return components[start...].joined(separator: "/")
+    }
+
+    static func copy(_ source: ArchiveLocation, to destination: ObjectStore, key: String, seal: SealDocument, request: Request) throws -> String {
+        if let from = source.store as? S3Store, let to = destination as? S3Store, from.sharesService(with: to) {
+            try to.copy(from: from, key: source.key, to: key, size: seal.size,
+                        singleCopyLimit: request.singleCopyLimit, partSize: request.copyPartSize)
+            return seal.size > request.singleCopyLimit ? "multipart server-side copy" : "server-side copy"
+        }
+        let writer = try destination.createObject(key: key)
+        do {
+            try source.open().forEachBlock(size: 1 << 20) { try writer.write($0) }
+            try writer.close()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        return "streamed copy"
+    }
+
+    /// Whether `key` holds exactly the sealed object, read back from the destination.
+    static func copyIsProven(_ store: ObjectStore, key: String, seal: SealDocument) throws -> Bool {
+        guard store.exists(key: key) else { return false }
+        let reader = HashingSource(try store.open(key: key))
+        let digest = try reader.finish()
+        return reader.count == seal.size && digest.hex == seal.sha256
+    }
+}

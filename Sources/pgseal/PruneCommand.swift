@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Operations
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete archives past their retention, with their sidecars; abort stale incomplete uploads.",
+        discussion: """
+            An archive is deleted when it is older than --keep-days and is not among the newest \
+            --keep-last sealed archives of its profile. Its seal's signature (.seal.sig) goes \
+            first, then the seal, the .sha256 and the object: an archive pruned halfway is \
+            never taken for a sealed one. Objects still under S3 Object Lock retention or a \
+            legal hold are reported and kept, not a failure. Running prune twice is harmless.
+            Exit codes: 0 done (also when objects are locked); 1 some deletion failed; 2 could \
+            not run.
+
+            Examples:
+              pgseal prune s3://kessan-backups/pgseal/ --keep-days 35 --keep-last 7 --dry-run
+              pgseal prune /var/backups/pgseal --keep-days 14
+            """)
+
+    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/.", valueName: "store"))
+    var store: String
+
+    @Option(name: .long, help: ArgumentHelp("Keep archives younger than this many days.", valueName: "days"))
+    var keepDays: Int
+
+    @Option(name: .long, help: ArgumentHelp("Always keep this many newest sealed archives of each profile (default 1).", valueName: "n"))
+    var keepLast = 1
+
+    @Option(name: .long, help: ArgumentHelp("Only this profile's archives.", valueName: "name"))
+    var profile: String?
+
+    @Flag(name: .long, help: "Show what would be deleted; delete nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Abort incomplete uploads older than this (default 24).", valueName: "hours"))
+    var staleUploadHours = 24
+
+    @Flag(name: .long, help: "Print the outcome as JSON.")
+    var json = false
+
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
+    func validate() throws {
+        guard keepDays >= 0 else { throw ValidationError("--keep-days must be 0 or more") }
+        guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1: prune never deletes the newest archive") }
+    }
+
+    func run() throws {
+        s3.apply()
+        let outcome = try Pruner.run(.init(store: store, keepDays: keepDays, keepLast: keepLast, profile: profile, dryRun: dryRun,
+                                           staleUploadAge: TimeInterval(staleUploadHours * 3600)))
+        if json {
+            print(try ReportFile.json(outcome))
+        } else {
+            let verb = dryRun ? "would delete" : "deleted"
+            for key in outcome.deleted { print("\(verb)  \(key)") }
+            for locked in outcome.locked { print("locked  \(locked.key) (retained until \(locked.until); kept)") }
+            for failed in outcome.failed { print("failed  \(failed.key): \(failed.reason)") }
+            print("\(outcome.deleted.count) archive(s) \(verb), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
+                  + (dryRun ? "" : ", \(outcome.abortedUploads) incomplete upload(s) aborted"))
+        }
+        if !outcome.failed.isEmpty { throw CheckFailure(message: "\(outcome.failed.count) deletion(s) failed; the signatures of those archives are deleted or untouched, never the object alone") }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Signed archives of the fixture, in a directory or a bucket, for prune and replicate.
+class StoreTestCase: XCTestCase {
+    var keys: TemporaryDirectory!
+    var s3: S3Server!
+
+    override func setUpWithError() throws {
+        s3 = try S3Server.shared()
+        keys = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+    }
+
+    /// Exports the fixture to `store` (a directory or s3:// prefix); returns the archive's location.
+    func export(to store: String, environment: [String: String] = [:], database: String? = nil) throws -> String {
+        var arguments = ["export", "--db", try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url(),
+                         "--to", store, "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")]
+        if database != nil {
+            try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: keys.file("big.yaml"), atomically: true, encoding: .utf8)
+            arguments += ["--config", keys.file("big.yaml"), "--profile", "big", "--compression", "none"]
+        }
+        let result = try PGSealCLI.run(arguments, environment: s3.environment().merging(environment) { $1 })
+        XCTAssertEqual(result.status, 0, result.err)
+        Thread.sleep(forTimeInterval: 1.1)  // archive names have a resolution of one second
+        return result.out.trimmingCharacters(in: .newlines)
+    }
+
+    func pgseal(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        try PGSealCLI.run(arguments, environment: s3.environment().merging(environment) { $1 })
+    }
+
+    func keysIn(_ bucket: String) throws -> [String] {
+        try s3.boto("for o in s3.list_objects_v2(Bucket='\(bucket)').get('Contents', []): print(o['Key'])")
+            .split(separator: "\n").map(String.init).sorted()
+    }
+}
+
+final class PruneTests: StoreTestCase {
+    func testPruneKeepsTheNewestDeletesTheRestWithSidecarsAndIsIdempotent() throws {
+        let store = try TemporaryDirectory()
+        let archives = try (0..<3).map { _ in try export(to: store.path) }
+        let dry = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--dry-run"])
+        XCTAssertEqual(dry.status, 0, dry.err)
+        XCTAssertTrue(dry.out.contains("2 archive(s) would delete"), dry.out)
+        for archive in archives { XCTAssertTrue(FileManager.default.fileExists(atPath: archive + ".seal.sig"), "dry run deleted \(archive)") }
+
+        let real = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--json"])
+        XCTAssertEqual(real.status, 0, real.err)
+        let outcome = try JSONSerialization.jsonObject(with: real.stdout) as? [String: Any]
+        XCTAssertEqual((outcome?["deleted"] as? [String])?.count, 2, real.out)
+        for archive in archives.dropLast() {
+            for suffix in ["", ".sha256", ".seal", ".seal.sig"] {
+                XCTAssertFalse(FileManager.default.fileExists(atPath: archive + suffix), "\(archive)\(suffix) survived")
+            }
+        }
+        let verify = try pgseal(["verify", archives.last!, "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(verify.status, 0, verify.err)
+        let again = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1"])
+        XCTAssertEqual(again.status, 0, again.err)
+        XCTAssertTrue(again.out.contains("0 archive(s) deleted, 1 kept"), again.out)
+        // A retention of days keeps today's archive whatever --keep-last says.
+        let young = try pgseal(["prune", store.path, "--keep-days", "7"])
+        XCTAssertTrue(young.out.contains("0 archive(s) deleted"), young.out)
+    }
+
+    func testPruneInABucketReportsLockedObjectsAndAbortsStaleUploads() throws {
+        let bucket = "pgseal-lock-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try s3.boto("s3.create_bucket(Bucket='\(bucket)', ObjectLockEnabledForBucket=True)")
+        let store = "s3://\(bucket)/p/"
+        let locked = ["PGSEAL_S3_OBJECT_LOCK_MODE": "GOVERNANCE", "PGSEAL_S3_RETAIN_DAYS": "1"]
+        let first = try export(to: store, environment: locked)
+        let second = try export(to: store)
+        _ = try export(to: store)
+        _ = try s3.boto("s3.create_multipart_upload(Bucket='\(bucket)', Key='p/kessan-user-data/2026/11/26/left-by-a-killed-export.tar.zst.age')")
+        let result = try pgseal(["prune", store, "--keep-days", "0", "--stale-upload-hours", "0"])
+        XCTAssertEqual(result.status, 0, result.err)
+        XCTAssertTrue(result.out.contains("locked  " + first.dropFirst("s3://\(bucket)/p/".count)), result.out)
+        XCTAssertTrue(result.out.contains("1 archive(s) deleted, 1 kept, 1 locked, 1 incomplete upload(s) aborted"), result.out)
+        let remaining = try keysIn(bucket)
+        XCTAssertTrue(remaining.contains(String(first.dropFirst("s3://\(bucket)/".count)) + ".seal.sig"), "the locked archive lost its signature")
+        XCTAssertFalse(remaining.contains { $0.hasPrefix(String(second.dropFirst("s3://\(bucket)/".count))) }, "\(remaining)")
+        XCTAssertEqual(remaining.count, 8)
+        XCTAssertEqual(try s3.boto("print(len(s3.list_multipart_uploads(Bucket='\(bucket)').get('Uploads', [])))")
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+}
+
+final class ReplicateTests: StoreTestCase {
+    func testServerSideCopyToAnotherBucketIsProvenAndRepeatable() throws {
+        let source = try s3.makeBucket()
+        let destination = try s3.makeBucket()
+        let archive = try export(to: "s3://\(source)/nightly/")
+        let result = try pgseal(["replicate", archive, "--to", "s3://\(destination)/dr/", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(result.status, 0, result.err)
+        XCTAssertTrue(result.err.contains("server-side copy") && result.err.contains("proven"), result.err)
+        let copy = result.out.trimmingCharacters(in: .newlines)
+        XCTAssertEqual(copy, "s3://\(destination)/dr/" + archive.dropFirst("s3://\(source)/nightly/".count))
+        XCTAssertEqual(try keysIn(destination).count, 4)
+        let verify = try pgseal(["verify", copy, "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt")])
+        XCTAssertEqual(verify.status, 0, verify.err)
+        let again = try pgseal(["replicate", archive, "--to", "s3://\(destination)/dr/", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(again.status, 0, again.err)
+        XCTAssertTrue(again.err.contains("already there"), again.err)
+    }
+
+    func testLargeObjectsAreCopiedPartByPart() throws {
+        let source = try s3.makeBucket()
+        let destination = try s3.makeBucket()
+        let archive = try export(to: "s3://\(source)/n/", database: try ExportInterruptionTests.bigDatabase())
+        let result = try pgseal(["replicate", archive, "--to", "s3://\(destination)/n/", "--trusted-key", keys.file("allowed_signers")],
+                                environment: ["PGSEAL_S3_COPY_PART_SIZE_MIB": "64"])
+        XCTAssertEqual(result.status, 0, result.err)
+        XCTAssertTrue(result.err.contains("multipart server-side copy"), result.err)
+        let parts = try s3.boto("""
+            key = '\(result.out.trimmingCharacters(in: .newlines).dropFirst("s3://\(destination)/".count))'
+            print(s3.head_object(Bucket='\(destination)', Key=key)['ETag'].strip('"').split('-')[1])
+            """)
+        XCTAssertEqual(parts.trimmingCharacters(in: .whitespacesAndNewlines), "3", "a 160 MiB object in 64 MiB parts")
+    }
+
+    func testStreamedCopyToADirectoryAndATamperedSourceIsRefused() throws {
+        let source = try s3.makeBucket()
+        let archive = try export(to: "s3://\(source)/nightly/")
+        let directory = try TemporaryDirectory()
+        let result = try pgseal(["replicate", archive, "--to", directory.path, "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(result.status, 0, result.err)
+        XCTAssertTrue(result.err.contains("streamed copy"), result.err)
+        let copy = result.out.trimmingCharacters(in: .newlines)
+        let check = try Command.run(["bash", "-c", "cd \"$(dirname \"$0\")\" && sha256sum -c \"$(basename \"$0\").sha256\"", copy])
+        XCTAssertEqual(check.status, 0, check.out + check.err)
+
+        let key = String(archive.dropFirst("s3://\(source)/".count))
+        _ = try s3.boto("""
+            body = bytearray(s3.get_object(Bucket='\(source)', Key='\(key)')['Body'].read()); body[500] ^= 1
+            s3.put_object(Bucket='\(source)', Key='\(key)', Body=bytes(body))
+            """)
+        let destination = try s3.makeBucket()
+        let tampered = try pgseal(["replicate", archive, "--to", "s3://\(destination)/dr/", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(tampered.status, 1, tampered.err)
+        XCTAssertTrue(tampered.err.contains("not the sealed object"), tampered.err)
+        XCTAssertEqual(try keysIn(destination), [], "nothing may be left at the destination")
+    }
+}
