@@ -100,35 +100,30 @@ public struct FreshnessCheck {
             : seconds >= 3600 ? String(format: "%.1f hours", seconds / 3600) : String(format: "%.0f seconds", seconds)
     }
 
-    /// The Prometheus text format for node-exporter's textfile collector.
+    /// The Prometheus text format for node-exporter's textfile collector: each metric's lines
+    /// together, after its HELP and TYPE.
     public static func metrics(_ result: Result) -> String {
-        var lines = [
-            "# HELP pgseal_archive_ok 1 when the newest sealed archive is fresh and verifies.",
-            "# TYPE pgseal_archive_ok gauge",
-        ]
         func label(_ value: String) -> String { value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
-        for profile in result.profiles {
-            let p = "profile=\"\(label(profile.profile))\""
-            lines.append("pgseal_archive_ok{\(p)} \(profile.status == "ok" ? 1 : 0)")
-            if let last = profile.lastSuccess { lines.append("pgseal_last_success_timestamp_seconds{\(p)} \(Int(last))") }
-            if let age = profile.ageSeconds { lines.append("pgseal_archive_age_seconds{\(p)} \(Int(age))") }
-            if let bytes = profile.bytes { lines.append("pgseal_archive_size_bytes{\(p)} \(bytes)") }
-            for (table, rows) in profile.rows.sorted(by: { $0.key < $1.key }) {
-                lines.append("pgseal_archive_rows{\(p),table=\"\(label(table))\"} \(rows)")
-            }
+        var lines: [String] = []
+        func family(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            guard !samples.isEmpty else { return }
+            lines += ["# HELP \(name) \(help)", "# TYPE \(name) gauge"]
+            lines += samples.map { "\(name)\($0.labels.isEmpty ? "" : "{\($0.labels)}") \($0.value)" }
         }
-        lines.append("pgseal_check_duration_seconds \(String(format: "%.3f", result.seconds))")
+        let profiles = result.profiles.map { (labels: "profile=\"\(label($0.profile))\"", result: $0) }
+        family("pgseal_archive_ok", "1 when the newest sealed archive of the profile is fresh and verifies, else 0.",
+               profiles.map { ($0.labels, $0.result.status == "ok" ? "1" : "0") })
+        family("pgseal_archive_verified", "1 when the newest sealed archive of the profile passed verification, else 0.",
+               profiles.map { ($0.labels, ["ok", "late"].contains($0.result.status) ? "1" : "0") })
+        family("pgseal_last_success_timestamp_seconds", "Creation time of the newest sealed archive (Unix seconds).",
+               profiles.compactMap { p in p.result.lastSuccess.map { (p.labels, String(Int($0))) } })
+        family("pgseal_archive_age_seconds", "Age of the newest sealed archive.",
+               profiles.compactMap { p in p.result.ageSeconds.map { (p.labels, String(Int($0))) } })
+        family("pgseal_archive_size_bytes", "Size of the newest sealed archive's object.",
+               profiles.compactMap { p in p.result.bytes.map { (p.labels, String($0)) } })
+        family("pgseal_archive_rows", "Rows per table in the newest sealed archive, from its signed seal.",
+               profiles.flatMap { p in p.result.rows.sorted { $0.key < $1.key }.map { ("\(p.labels),table=\"\(label($0.key))\"", String($0.value)) } })
+        family("pgseal_check_duration_seconds", "How long the check took.", [("", String(format: "%.3f", result.seconds))])
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// POSTs `{"text": …}` (Slack-style incoming webhooks take it as is).
-    public static func alert(webhook: String, text: String) throws {
-        let body = try JSONSerialization.data(withJSONObject: ["text": text])
-        let response = try [UInt8](body).withUnsafeBytes { bytes in
-            try HTTPClient().perform(method: "POST", url: webhook, headers: ["Content-Type": "application/json"], body: bytes, timeout: 30)
-        }
-        guard (200..<300).contains(response.status) else {
-            throw StoreError.invalidLocation(webhook, reason: "the alert webhook answered HTTP \(response.status)")
-        }
     }
 }

@@ -11,7 +11,7 @@ struct CheckCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 every profile is fine; 1 an archive is late, missing or fails \
             verification; 2 the check could not run. On 1, --alert-webhook receives a POST of \
-            {"text": "…"} (Slack-style incoming webhooks). --metrics-file writes Prometheus text \
+            {"text": "…"} (Slack-style incoming webhooks); --alert-sns-topic gets the same text as an SNS message. --metrics-file writes Prometheus text \
             for node-exporter's textfile collector, atomically, in every case.
 
             Example (every hour from cron, the nightly export's recovery point objective 26 h):
@@ -40,6 +40,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("POST an alert here when the check fails.", valueName: "url"))
     var alertWebhook: String?
 
+    @Option(name: .long, help: ArgumentHelp("Publish an alert to this SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME) when the check fails.", valueName: "arn"))
+    var alertSnsTopic: String?
+
     @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file.", valueName: "file"))
     var metricsFile: String?
 
@@ -66,12 +69,11 @@ struct CheckCommand: ParsableCommand {
         }
         if result.profiles.isEmpty { print("no archive of any profile in \(store)") }
         guard result.ok else {
-            if let alertWebhook {
-                let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
-                    .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")
-                    + (result.profiles.isEmpty ? "no archive at all" : "")
-                try FreshnessCheck.alert(webhook: alertWebhook, text: text)
-            }
+            let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
+                .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")
+                + (result.profiles.isEmpty ? "no archive at all" : "")
+            if let alertWebhook { try Alerts.webhook(alertWebhook, text: text) }
+            if let alertSnsTopic { try Alerts.sns(alertSnsTopic, subject: "pgseal check of \(store) failed", text: text) }
             throw ExitCode(1)
         }
     }

@@ -42,6 +42,62 @@ final class CheckTests: XCTestCase {
         XCTAssertTrue(metrics.contains("pgseal_archive_ok{profile=\"kessan-user-data\"} 1"), metrics)
         XCTAssertTrue(metrics.contains("pgseal_archive_rows{profile=\"kessan-user-data\",table=\"public.user_watchlist\"} 10004"), metrics)
         XCTAssertTrue(metrics.contains("pgseal_last_success_timestamp_seconds{profile=\"kessan-user-data\"}"), metrics)
+        XCTAssertTrue(metrics.contains("pgseal_archive_verified{profile=\"kessan-user-data\"} 1"), metrics)
+        assertWellFormedPrometheusText(metrics)
+    }
+
+    /// Every sample follows its metric's HELP and TYPE, and a metric's samples stand together.
+    func assertWellFormedPrometheusText(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
+        var current: String?
+        var finished = Set<String>()
+        var helped = Set<String>()
+        for row in text.split(separator: "\n").map(String.init) {
+            let fields = row.split(separator: " ").map(String.init)
+            if row.hasPrefix("# HELP ") {
+                if let current { finished.insert(current) }
+                helped.insert(fields[2])
+                current = nil
+            } else if row.hasPrefix("# TYPE ") {
+                XCTAssertTrue(helped.contains(fields[2]), "TYPE before HELP: \(row)", file: file, line: line)
+                XCTAssertEqual(fields.last, "gauge", file: file, line: line)
+                current = fields[2]
+            } else {
+                let name = String(row.prefix { $0 != "{" && $0 != " " })
+                XCTAssertEqual(name, current, "a sample outside its metric's block: \(row)", file: file, line: line)
+                XCTAssertFalse(finished.contains(name), "metric \(name) is split: \(row)", file: file, line: line)
+                XCTAssertNotNil(Double(fields.last ?? ""), "not a number: \(row)", file: file, line: line)
+            }
+        }
+    }
+
+    func testAFailedCheckPublishesToAnSNSTopic() throws {
+        let s3 = try S3Server.shared()
+        let queue = "pgseal-alerts-\(UUID().uuidString.prefix(8).lowercased())"
+        let topic = try s3.boto("""
+            sns = boto3.client('sns', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+            sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+            topic = sns.create_topic(Name='\(queue)')['TopicArn']
+            url = sqs.create_queue(QueueName='\(queue)')['QueueUrl']
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+            sns.subscribe(TopicArn=topic, Protocol='sqs', Endpoint=arn, Attributes={'RawMessageDelivery': 'true'})
+            print(topic)
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        var environment = s3.environment()
+        environment["AWS_ENDPOINT_URL_SNS"] = s3.endpoint
+        let result = try PGSealCLI.run(["check", store.path, "--max-age", "1h", "--trusted-key", keys.file("allowed_signers"),
+                                        "--alert-sns-topic", topic], environment: environment)
+        XCTAssertEqual(result.status, 1, result.out + result.err)
+        let received = try s3.boto("""
+            sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+            url = sqs.get_queue_url(QueueName='\(queue)')['QueueUrl']
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get('Messages', []): print(m['Body'])
+            """)
+        XCTAssertTrue(received.contains("pgseal check of \(store.path) failed") && received.contains("no archive at all"), received)
+
+        let badTopic = try PGSealCLI.run(["check", store.path, "--max-age", "1h", "--trusted-key", keys.file("allowed_signers"),
+                                          "--alert-sns-topic", "arn:aws:sns:us-east-1:123456789012:no-such-topic"], environment: environment)
+        XCTAssertEqual(badTopic.status, 2, badTopic.err)
+        XCTAssertTrue(badTopic.err.contains("SNS Publish failed"), badTopic.err)
     }
 
     func testLateMissingAndCorruptedArchivesFailAndAlert() throws {

@@ -1,0 +1,35 @@
+import Foundation
+import ObjectStore
+
+/// Where a failed check is reported: a Slack-style webhook, an SNS topic.
+public enum Alerts {
+    /// POSTs `{"text": …}` (Slack-style incoming webhooks take it as is).
+    public static func webhook(_ url: String, text: String) throws {
+        let body = try JSONSerialization.data(withJSONObject: ["text": text])
+        let response = try [UInt8](body).withUnsafeBytes { bytes in
+            try HTTPClient().perform(method: "POST", url: url, headers: ["Content-Type": "application/json"], body: bytes, timeout: 30)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw StoreError.invalidLocation(url, reason: "the alert webhook answered HTTP \(response.status)")
+        }
+    }
+
+    /// SNS Publish to `topicARN` (`arn:aws:sns:REGION:ACCOUNT:NAME`), signed with the same SigV4
+    /// and credentials as S3; the endpoint is the topic's region's unless `AWS_ENDPOINT_URL_SNS`
+    /// or `AWS_ENDPOINT_URL` names another.
+    public static func sns(_ topicARN: String, subject: String, text: String,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let fields = topicARN.split(separator: ":", omittingEmptySubsequences: false)
+        guard fields.count == 6, fields[0] == "arn", fields[2] == "sns" else {
+            throw StoreError.invalidLocation(topicARN, reason: "an SNS topic is arn:aws:sns:REGION:ACCOUNT:NAME")
+        }
+        let region = String(fields[3])
+        let caBundle = ["PGSEAL_CA_BUNDLE", "AWS_CA_BUNDLE"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        let api = try AWSQueryAPI(endpoint: AWSQueryAPI.endpoint(service: "sns", region: region, environment: environment), service: "sns",
+                                  region: region, credentials: try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle),
+                                  caBundle: caBundle)
+        // SNS subjects are at most 100 characters; messages at most 256 KiB.
+        _ = try api.call("Publish", version: "2010-03-31",
+                         parameters: [("TopicArn", topicARN), ("Subject", String(subject.prefix(100))), ("Message", String(text.prefix(200_000)))])
+    }
+}
