@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
         .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal"], exclude: ["Oracle", "FaultProxy", "Webhook"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials"]),
     ]
 )

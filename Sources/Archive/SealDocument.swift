@@ -34,6 +34,13 @@ public struct SealDocument: Codable, Sendable, Equatable {
     public var tables: [Table]
     public var signer: String
     public var tool: String
+    /// `files` for an archive of files (`pgseal seal`), whose `tables` is empty; absent for
+    /// an archive of tables.
+    public var contents: String?
+    /// For an archive of files: how many entries (files, directories, links) it holds.
+    public var files: Int?
+
+    public var isFilesArchive: Bool { contents == "files" }
 
     public init(object: String, size: Int64, sha256: String, manifestSHA256: String, createdAt: String, profile: String,
                 encryption: String, recipients: [String], compression: String, snapshot: String, walLSN: String,
@@ -56,7 +63,7 @@ public struct SealDocument: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, object, size, sha256, profile, encryption, recipients, compression, snapshot, tables, signer, tool
+        case format, object, size, sha256, profile, encryption, recipients, compression, snapshot, tables, signer, tool, contents, files
         case manifestSHA256 = "manifest_sha256"
         case createdAt = "created_at"
         case walLSN = "wal_lsn"

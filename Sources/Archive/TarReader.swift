@@ -5,7 +5,13 @@ import CArchive
 public struct TarEntry: Sendable {
     public let path: String
     public let size: Int64
-    public let isRegularFile: Bool
+    public let kind: EntryKind
+    /// Permission bits.
+    public let mode: Int32
+    /// A symbolic link's target.
+    public let linkTarget: String?
+
+    public var isRegularFile: Bool { kind == .file }
 }
 
 /// Reads a tar stream, compressed with zstd, gzip or not at all, from a `ByteSource`, entry by
@@ -59,9 +65,12 @@ public final class TarReader {
             archive_entry_pathname_utf8(entry).map { String(cString: $0) }
                 ?? archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
         }
-        return TarEntry(
-            path: path, size: Int64(archive_entry_size(entry)),
-            isRegularFile: archive_entry_filetype(entry) == regularFileType)
+        let kind = EntryKind(archiveType: UInt32(archive_entry_filetype(entry)))
+        let target = kind == .symlink ? UTF8Locale.run {
+            archive_entry_symlink_utf8(entry).map { String(cString: $0) } ?? archive_entry_symlink(entry).map { String(cString: $0) }
+        } : nil
+        return TarEntry(path: path, size: Int64(archive_entry_size(entry)), kind: kind,
+                        mode: Int32(archive_entry_perm(entry)), linkTarget: target)
     }
 
     /// Reads the current entry's data; 0 at its end.

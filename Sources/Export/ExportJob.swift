@@ -77,14 +77,11 @@ public final class ExportJob {
         }
 
         let naming = ObjectNaming(profile: settings.profile.name, time: started)
-        let encrypted = !settings.recipients.isEmpty
-        let key = naming.objectKey(extension: ".tar" + settings.compression.fileExtension + (encrypted ? ".age" : ""))
-        let object = try store.createObject(key: key)
-        // object ← SHA-256 of the bytes as stored ← age encryption ← tar + compression
-        let hashing = HashingSink(object)
+        let archive = try SealedArchiveWriter(store: store, naming: naming, compression: settings.compression,
+                                              recipients: settings.recipients, modificationTime: Int(started.timeIntervalSince1970))
+        let key = archive.key
         do {
-            let tarOutput: ByteSink = encrypted ? try AgeEncryptingSink(hashing, recipients: settings.recipients) : hashing
-            let tar = try TarWriter(sink: tarOutput, compression: settings.compression, modificationTime: Int(started.timeIntervalSince1970))
+            let tar = archive.tar
             let definitions = TableDefinitions(tables: plans.map {
                 TableDefinitions.Table(schema: $0.schema, name: $0.name, columns: $0.manifestColumns, key: $0.keyColumns, filter: $0.filter)
             })
@@ -97,31 +94,22 @@ public final class ExportJob {
             try ManifestWriter.write(
                 header: .init(createdAt: naming.createdAt, profile: settings.profile.name, source: source, toolVersion: Self.toolVersion),
                 tables: zip(plans, totals).map { ($0, $1.totals, $1.chunkLog) }, to: manifest)
-            let manifestDigest = try add(manifest, to: tar)
-            try tar.close()
-
-            let objectDigest = hashing.digest!
-            let basename = (key as NSString).lastPathComponent
-            try store.put(key: key + ".sha256", contents: Array("\(objectDigest.hex)  \(basename)\n".utf8))
-            if let signingKey = settings.signingKey {
-                let seal = SealDocument(
-                    object: basename, size: hashing.count, sha256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
+            let manifestDigest = try archive.addManifest(manifest)
+            let encrypted = archive.encrypted
+            let (objectSize, objectDigest) = try archive.finish(signingKey: settings.signingKey) { size, digest in
+                SealDocument(
+                    object: archive.basename, size: size, sha256: digest.hex, manifestSHA256: manifestDigest.hex,
                     createdAt: naming.createdAt, profile: settings.profile.name,
                     encryption: encrypted ? "age-x25519" : "none", recipients: settings.recipients.map(\.description),
                     compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
                     tables: zip(plans, totals).map { SealDocument.Table(name: $0.qualifiedName, rows: $1.totals.rows, digest: $1.totals.digest.hex) },
-                    signer: signingKey.publicKey.fingerprint, tool: "pgseal \(Self.toolVersion)")
-                let sealBytes = try seal.encoded()
-                // The signature goes last: an archive with a signature is complete.
-                try store.put(key: key + ".seal", contents: sealBytes)
-                let signature = try SSHSignature.sign(sealBytes, namespace: SealDocument.signatureNamespace, key: signingKey)
-                try store.put(key: key + ".seal.sig", contents: Array(signature.utf8))
+                    signer: settings.signingKey?.publicKey.fingerprint ?? "", tool: "pgseal \(Self.toolVersion)")
             }
             progress.finished()
             return ExportResult(
                 archive: store.location(of: key), key: key, profile: settings.profile.name, createdAt: naming.createdAt,
                 encrypted: encrypted, signer: settings.signingKey?.publicKey.fingerprint,
-                objectBytes: hashing.count, objectSHA256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
+                objectBytes: objectSize, objectSHA256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
                 snapshot: source.snapshot, walLSN: source.walLSN, compression: settings.compression.description,
                 seconds: Date().timeIntervalSince(started),
                 tables: zip(plans, totals).map { plan, table in
@@ -130,7 +118,7 @@ public final class ExportJob {
                         chunks: table.totals.chunks, digest: table.totals.digest.hex, seconds: table.seconds)
                 })
         } catch {
-            object.abort()
+            archive.abort()
             progress.finished()
             throw error
         }
@@ -199,19 +187,6 @@ public final class ExportJob {
         }
         workers.forEach { $0.join(timeout: 10) }
         return plans.indices.map { WrittenTable(totals: totals[$0]!, chunkLog: chunkLogs[$0], seconds: seconds[$0]) }
-    }
-
-    /// Streams the spooled manifest into the tar as its last entry and returns its SHA-256.
-    private func add(_ manifest: SpoolFile, to tar: TarWriter) throws -> Digest {
-        let hasher = SHA256Hasher()
-        try manifest.rewind()
-        try tar.addFile(path: Manifest.entryPath, size: manifest.size) { write in
-            try manifest.forEachBlock(size: 256 * 1024) { block in
-                hasher.update(block)
-                try write(block)
-            }
-        }
-        return hasher.finalize()
     }
 
     /// Exports the coordinator's snapshot and reads where it stands.

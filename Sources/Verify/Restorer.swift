@@ -55,7 +55,7 @@ public enum RestoreError: Error, CustomStringConvertible {
         case .notEmpty(let name):
             "table \(name) is not empty: restore writes only into empty tables unless --truncate replaces their rows"
         case .noDefinitions:
-            "the archive does not start with tables.json: it is not a complete pgseal/1 archive"
+            "the archive does not start with tables.json: it is not a complete pgseal/1 archive of tables (an archive of files from pgseal seal has no rows; extract it with age -d | zstd -d | tar -x)"
         case .mismatch(let table, let problem):
             "restoring \(table): \(problem); nothing was committed"
         }

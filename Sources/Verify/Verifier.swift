@@ -28,11 +28,14 @@ public struct VerificationRequest {
 public enum VerificationError: Error, CustomStringConvertible {
     case missingIdentity(String)
     case missingScratchDatabase
+    case notTables(String)
 
     public var description: String {
         switch self {
         case .missingIdentity(let archive):
             "\(archive) is encrypted: the deep and restore levels need its age identity (--identity F); the seal level needs none"
+        case .notTables(let archive):
+            "\(archive) is an archive of files (pgseal seal): it has no rows to restore; verify it at level deep"
         case .missingScratchDatabase:
             "the restore level needs a server to restore into: give --scratch-db URL (a role that may CREATE DATABASE)"
         }
@@ -53,6 +56,7 @@ public enum Verifier {
         if request.level != .seal && archive.isEncrypted && request.keys.isEmpty {
             throw VerificationError.missingIdentity(request.archive)
         }
+        if request.level == .restore && seal.isFilesArchive { throw VerificationError.notTables(request.archive) }
         if request.level == .restore && request.scratchDatabaseURL == nil {
             throw VerificationError.missingScratchDatabase
         }
@@ -66,7 +70,11 @@ public enum Verifier {
         if request.level != .seal {
             do {
                 let plain = try archive.plaintext(of: object, keys: request.keys)
-                manifest = try DeepCheck(seal: seal).run(plain, into: &report)
+                if seal.isFilesArchive {
+                    try FilesCheck(seal: seal).run(plain, into: &report)
+                } else {
+                    manifest = try DeepCheck(seal: seal).run(plain, into: &report)
+                }
             } catch let error as AgeError {
                 if error.isIntegrityFailure { report.fail("age", "\(error)") } else { keyProblem = error }
             } catch let error as ArchiveError {

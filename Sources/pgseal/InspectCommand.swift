@@ -58,6 +58,16 @@ struct InspectCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(manifestBytes))
             return
         }
+        if FilesManifest.format(of: manifestBytes) == FilesManifest.formatIdentifier {
+            let manifest = try FilesManifest.decode(manifestBytes)
+            print("\(archive)\n  archive of files \(manifest.name), created \(manifest.createdAt), \(manifest.files.count) entries")
+            for file in manifest.files {
+                let shown = file.path.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
+                let detail = file.kind == .symlink ? "-> \(file.target ?? "")" : file.kind == .file ? "\(file.size) bytes" : ""
+                print("  \(file.mode)  \(file.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(shown)  \(detail)")
+            }
+            return
+        }
         let manifest = try ArchiveManifest.decode(manifestBytes)
         print(ManifestSummary.text(manifest, path: archive, withChunks: chunks), terminator: "")
     }

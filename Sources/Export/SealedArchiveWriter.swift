@@ -1,0 +1,65 @@
+import Archive
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+
+/// One archive object as it is written, for table exports and sealed files alike:
+/// tar (+ compression) → age (when there are recipients) → SHA-256 → the store, published only
+/// by `finish`, which then writes the `.sha256`, the seal and — last — the seal's signature.
+final class SealedArchiveWriter {
+    let store: ObjectStore
+    let key: String
+    let tar: TarWriter
+    let encrypted: Bool
+    private let object: ObjectWriter
+    private let hashing: HashingSink
+
+    var basename: String { (key as NSString).lastPathComponent }
+
+    init(store: ObjectStore, naming: ObjectNaming, compression: Compression, recipients: [AgeRecipient], modificationTime: Int) throws {
+        self.store = store
+        encrypted = !recipients.isEmpty
+        key = naming.objectKey(extension: ".tar" + compression.fileExtension + (encrypted ? ".age" : ""))
+        object = try store.createObject(key: key)
+        hashing = HashingSink(object)
+        do {
+            let tarOutput: ByteSink = encrypted ? try AgeEncryptingSink(hashing, recipients: recipients) : hashing
+            tar = try TarWriter(sink: tarOutput, compression: compression, modificationTime: modificationTime)
+        } catch {
+            object.abort()
+            throw error
+        }
+    }
+
+    /// Streams `manifest` into the tar as its last entry and returns its SHA-256.
+    func addManifest(_ manifest: SpoolFile) throws -> Digest {
+        let hasher = SHA256Hasher()
+        try manifest.rewind()
+        try tar.addFile(path: Manifest.entryPath, size: manifest.size) { write in
+            try manifest.forEachBlock(size: 256 * 1024) { block in
+                hasher.update(block)
+                try write(block)
+            }
+        }
+        return hasher.finalize()
+    }
+
+    /// Ends the tar and publishes the object, its `.sha256`, and when there is a signing key,
+    /// the seal `makeSeal` returns for the object's size and SHA-256, then its signature.
+    func finish(signingKey: SSHSigningKey?, makeSeal: (_ size: Int64, _ sha256: Digest) -> SealDocument) throws -> (size: Int64, sha256: Digest) {
+        try tar.close()
+        let digest = hashing.digest!
+        try store.put(key: key + ".sha256", contents: Array("\(digest.hex)  \(basename)\n".utf8))
+        if let signingKey {
+            let sealBytes = try makeSeal(hashing.count, digest).encoded()
+            try store.put(key: key + ".seal", contents: sealBytes)
+            // The signature goes last: an archive with a signature is complete.
+            let signature = try SSHSignature.sign(sealBytes, namespace: SealDocument.signatureNamespace, key: signingKey)
+            try store.put(key: key + ".seal.sig", contents: Array(signature.utf8))
+        }
+        return (hashing.count, digest)
+    }
+
+    func abort() { object.abort() }
+}

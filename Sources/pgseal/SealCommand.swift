@@ -1,0 +1,80 @@
+import ArgumentParser
+import Export
+import Foundation
+import Seal
+
+struct SealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Seal files and directory trees into an encrypted, signed archive.",
+        discussion: """
+            For what is not in the database but is needed to rebuild the service: configuration \
+            exports, task definitions, parameter dumps. Each PATH goes into the archive under \
+            its own name (files/NAME/…), with its permissions, times and symbolic links; the \
+            manifest lists every entry with its SHA-256. The archive is named like an export, \
+            with --name as its profile (NAME/YYYY/MM/DD/NAME-…), and verify (seal and deep), \
+            list, check, prune and replicate treat it like any other. Nothing is written to a \
+            temporary directory in clear. Extract with standard tools:
+              age -d -i identity.txt X.tar.zst.age | zstd -d | tar -x
+
+            Prints the archive's location on stdout.
+
+            Example:
+              pgseal seal /etc/kessan ./ecs-task-definitions --to s3://kessan-backups/pgseal/ --name kessan-config \\
+                --recipients-file /etc/pgseal/recipients.txt --sign-key /etc/pgseal/signing-key
+            """)
+
+    @Argument(help: ArgumentHelp("Files and directories to seal.", valueName: "path"))
+    var paths: [String]
+
+    @Option(name: .long, help: ArgumentHelp("Destination store: a local directory or s3://bucket/prefix/ (PGSEAL_TO).", valueName: "store"))
+    var to: String?
+
+    @Option(name: .long, help: ArgumentHelp("The archive's name, its profile in list, check and prune.", valueName: "name"))
+    var name: String
+
+    @Option(name: .long, help: ArgumentHelp("age recipient (age1…), repeatable.", valueName: "recipient"))
+    var recipient: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("File of age recipients, one a line (PGSEAL_RECIPIENTS_FILE).", valueName: "file"))
+    var recipientsFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("OpenSSH Ed25519 private key that signs the seal (PGSEAL_SIGN_KEY).", valueName: "file"))
+    var signKey: String?
+
+    @Flag(name: .long, help: "Write the archive unencrypted (for files that hold no secret).")
+    var noEncrypt = false
+
+    @Flag(name: .long, help: "Write no seal: list, check and verify will not accept the archive.")
+    var noSign = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
+    var report: String?
+
+    @OptionGroup(title: "S3")
+    var s3: S3Options
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+        guard let destination = to ?? environment["PGSEAL_TO"] else { throw ValidationError("no destination: give --to DIR or s3://bucket/prefix/") }
+        var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
+        if let file = recipientsFile ?? environment["PGSEAL_RECIPIENTS_FILE"] { recipients += try AgeRecipient.load(file: file) }
+        if noEncrypt && !recipients.isEmpty { throw ValidationError("--no-encrypt and recipients were both given: choose one") }
+        if !noEncrypt && recipients.isEmpty {
+            throw ValidationError("no recipients: give --recipient age1… or --recipients-file F, or --no-encrypt")
+        }
+        var signingKey: SSHSigningKey?
+        if !noSign {
+            guard let path = signKey ?? environment["PGSEAL_SIGN_KEY"] else {
+                throw ValidationError("no signing key: give --sign-key F, or --no-sign for an archive without a seal")
+            }
+            if let warning = KeyFiles.permissionWarning(path) { KeyOptions.warn(warning) }
+            signingKey = try SSHSigningKey.load(file: path)
+        }
+        let settings = FileSealSettings(paths: paths, destination: destination, name: name, recipients: recipients, signingKey: signingKey)
+        let result = try FileSealJob(settings: settings).run(storeOptions: (s3.endpointUrl, s3.region, s3.caBundle))
+        if let report { try ReportFile.write(result, to: report) }
+        FileHandle.standardError.write(Data("sealed \(result.files) entries (\(result.bytes) bytes of files) into \(result.objectBytes) bytes, SHA-256 \(result.objectSHA256)\n".utf8))
+        print(result.archive)
+    }
+}
