@@ -52,6 +52,8 @@ public func openStore(_ location: String, environment: [String: String] = Proces
     let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
     guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }
     let credentials = try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle)
+    // PGSEAL_S3_PARTS_PER_TIER exists for tests: it makes parts grow within a small object.
+    let partsPerTier = max(1, Int(environment["PGSEAL_S3_PARTS_PER_TIER"] ?? "") ?? S3MultipartWriter.defaultPartsPerTier)
     return S3Store(client: try S3Client(location: s3, credentials: credentials, caBundle: caBundle),
-                   partSize: partSize, options: try S3ObjectOptions(environment: environment))
+                   partSize: partSize, partsPerTier: partsPerTier, options: try S3ObjectOptions(environment: environment))
 }

@@ -10,9 +10,14 @@ public final class S3Store: ObjectStore {
     public let partSize: Int
     public let options: S3ObjectOptions
 
-    public init(client: S3Client, partSize: Int = 16 << 20, options: S3ObjectOptions = S3ObjectOptions()) {
+    /// Parts before the part size doubles (see `S3MultipartWriter.partSize`).
+    public let partsPerTier: Int
+
+    public init(client: S3Client, partSize: Int = 16 << 20, partsPerTier: Int = S3MultipartWriter.defaultPartsPerTier,
+                options: S3ObjectOptions = S3ObjectOptions()) {
         self.client = client
         self.partSize = partSize
+        self.partsPerTier = partsPerTier
         self.options = options
     }
 
@@ -30,7 +35,7 @@ public final class S3Store: ObjectStore {
 
     public func createObject(key: String) throws -> ObjectWriter {
         if exists(key: key) { throw StoreError.alreadyExists(path: location(of: key)) }
-        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, options: options)
+        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, partsPerTier: partsPerTier, options: options)
     }
 
     public func open(key: String) throws -> ByteSource {
@@ -88,7 +93,7 @@ public final class S3Store: ObjectStore {
 /// Streams an object up in parts, several in flight at once: the stream fills one part buffer
 /// while up to `concurrency` others upload, each on its own connection. A fixed pool of
 /// buffers is the back-pressure, so memory stays at about (concurrency + 1) × part size.
-final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
+public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private struct Part {
         let number: Int
         let buffer: UnsafeMutableRawBufferPointer
@@ -119,7 +124,10 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
 
     private let options: S3ObjectOptions
 
-    init(client: S3Client, key: String, partSize: Int, options: S3ObjectOptions, concurrency: Int = 4) throws {
+    private let partsPerTier: Int
+
+    init(client: S3Client, key: String, partSize: Int, partsPerTier: Int, options: S3ObjectOptions, concurrency: Int = 4) throws {
+        self.partsPerTier = partsPerTier
         self.client = client
         self.options = options
         self.key = key
@@ -136,7 +144,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         for buffer in buffers { buffer.deallocate() }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let n = min(bytes.count - offset, current.count - filled)
@@ -154,17 +162,39 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         guard work.push(Part(number: nextPartNumber, buffer: current, length: filled)) else { throw lock.withLock { failure } ?? StoreError.io(operation: "upload", path: key, errno: EIO) }
         nextPartNumber += 1
         guard nextPartNumber < Self.maxParts else {
-            throw StoreError.invalidLocation("s3://…/\(key)", reason: "the object needs more than \(Self.maxParts) parts of \(partSize >> 20) MiB: raise PGSEAL_S3_PART_SIZE_MIB")
+            throw StoreError.invalidLocation("s3://…/\(key)", reason: "the object needs more than \(Self.maxParts) parts (over \(Self.capacity(base: partSize, partsPerTier: partsPerTier) >> 30) GiB with parts from \(partSize >> 20) MiB): raise PGSEAL_S3_PART_SIZE_MIB")
         }
         filled = 0
+        let size = Self.partSize(forPart: nextPartNumber, base: partSize, partsPerTier: partsPerTier)
         if buffers.count < concurrency + 1 {
-            current = .allocate(byteCount: partSize, alignment: 16)
+            current = .allocate(byteCount: size, alignment: 16)
             buffers.append(current)
         } else if let buffer = free.pop() {
             current = buffer
+            if buffer.count < size {
+                // Parts grow with the object (see partSize): the smaller buffer is replaced.
+                buffers.removeAll { $0.baseAddress == buffer.baseAddress }
+                buffer.deallocate()
+                current = .allocate(byteCount: size, alignment: 16)
+                buffers.append(current)
+            }
         } else {
             throw lock.withLock { failure } ?? StoreError.io(operation: "upload", path: key, errno: EIO)
         }
+    }
+
+    /// Parts per size tier: the part size doubles after every 2,000 parts, so that a stream of
+    /// unknown length fits S3's 10,000 parts — 62,000 × the base size (968 GiB from 16 MiB) —
+    /// while memory stays at the base size for all but very large objects.
+    public static let defaultPartsPerTier = 2000
+
+    static func partSize(forPart number: Int, base: Int, partsPerTier: Int = defaultPartsPerTier) -> Int {
+        base << min(4, (number - 1) / partsPerTier)
+    }
+
+    /// The largest object the schedule can carry in `maxParts - 1` parts.
+    static func capacity(base: Int, partsPerTier: Int = defaultPartsPerTier) -> Int {
+        (1..<maxParts).reduce(0) { $0 + partSize(forPart: $1, base: base, partsPerTier: partsPerTier) }
     }
 
     private func start() throws {
@@ -204,7 +234,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         }
     }
 
-    func close() throws {
+    public func close() throws {
         guard !finished else { return }
         do {
             if uploadID == nil {
@@ -264,7 +294,7 @@ final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         }
     }
 
-    func abort() {
+    public func abort() {
         guard !finished else { return }
         finished = true
         work.close()

@@ -86,11 +86,23 @@ final class S3ExportTests: XCTestCase {
         let bucket = try s3.makeBucket()
         let config = keys.file("big.yaml")
         try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let result = try export(to: bucket, database: database, ["--config", config, "--profile", "big", "--compression", "none"])
+        // Parts from 5 MiB, doubling every 3 parts: 5, 5, 5, 10, 10, 10, 20, 20, 20, 40, 40 MiB for 160 MiB.
+        var environment = s3.environment()
+        environment["PGSEAL_S3_PART_SIZE_MIB"] = "5"
+        environment["PGSEAL_S3_PARTS_PER_TIER"] = "3"
+        let result = try export(to: bucket, database: database, environment: environment, ["--config", config, "--profile", "big", "--compression", "none"])
         XCTAssertEqual(result.status, 0, result.err)
         let key = String(result.out.trimmingCharacters(in: .newlines).dropFirst("s3://\(bucket)/".count))
         let size = try listing(bucket)[key] ?? 0
-        XCTAssertGreaterThan(size, 3 * (16 << 20), "the object should need several 16 MiB parts")
+        XCTAssertGreaterThan(size, 150 << 20)
+        let parts = try s3.boto("print(s3.head_object(Bucket='\(bucket)', Key='\(key)')['ETag'].strip('\"').split('-')[1])")
+        var expected = 0
+        var remaining = size
+        while remaining > 0 {
+            expected += 1
+            remaining -= (5 << 20) << min(4, (expected - 1) / 3)
+        }
+        XCTAssertEqual(parts.trimmingCharacters(in: .whitespacesAndNewlines), String(expected), "parts should grow: 3 × 5, 3 × 10, 3 × 20 MiB, …")
         let directory = try TemporaryDirectory()
         _ = try s3.boto("s3.download_file('\(bucket)', '\(key)', '\(directory.path)/o')")
         let sidecar = try s3.boto("print(s3.get_object(Bucket='\(bucket)', Key='\(key).sha256')['Body'].read().decode()[:64])")
