@@ -4,6 +4,8 @@ digests with nothing but the Python standard library, and compare them with mani
 
     zstd -dc X.tar.zst | tar -x -C DIR && recompute_digests.py DIR
 
+For an archive of files (pgseal seal, format pgseal-files/1) it checks every listed file's
+kind, permissions, size and SHA-256 (or link target) instead, and that nothing is unlisted.
 Exit 0 when everything matches, 1 when anything differs (each difference is printed)."""
 import hashlib
 import json
@@ -14,6 +16,8 @@ import sys
 def main(directory):
     with open(os.path.join(directory, "manifest.json"), "rb") as f:
         manifest = json.load(f)
+    if manifest.get("format") == "pgseal-files/1":
+        return check_files(directory, manifest)
     if manifest.get("format") != "pgseal/1":
         print(f"not a pgseal/1 manifest: {manifest.get('format')!r}")
         return 1
@@ -61,6 +65,47 @@ def main(directory):
             if path not in listed:
                 print(f"{path}: not listed in the manifest")
                 problems += 1
+    print("OK" if problems == 0 else f"{problems} problem(s)")
+    return 0 if problems == 0 else 1
+
+
+def check_files(directory, manifest):
+    import stat
+    problems = 0
+    listed = set()
+    kinds = {"file": stat.S_ISREG, "directory": stat.S_ISDIR, "symlink": stat.S_ISLNK}
+    for entry in manifest["files"]:
+        listed.add(entry["path"])
+        path = os.path.join(directory, entry["path"])
+        try:
+            info = os.lstat(path)
+        except OSError as error:
+            print(f"{entry['path']!r}: {error.strerror}")
+            problems += 1
+            continue
+        if not kinds[entry["kind"]](info.st_mode):
+            print(f"{entry['path']!r}: not a {entry['kind']}")
+            problems += 1
+            continue
+        if entry["kind"] != "symlink" and "0" + format(stat.S_IMODE(info.st_mode), "o") != entry["mode"]:
+            print(f"{entry['path']!r}: mode {stat.S_IMODE(info.st_mode):o}, manifest says {entry['mode']}")
+            problems += 1
+        if entry["kind"] == "file":
+            with open(path, "rb") as f:
+                data = f.read()
+            if len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                print(f"{entry['path']!r}: size or sha256 differs from the manifest")
+                problems += 1
+        if entry["kind"] == "symlink" and os.readlink(path) != entry["target"]:
+            print(f"{entry['path']!r}: links to {os.readlink(path)!r}, manifest says {entry['target']!r}")
+            problems += 1
+    for root, dirs, files in os.walk(os.path.join(directory, "files")):
+        for name in dirs + files:
+            path = os.path.relpath(os.path.join(root, name), directory)
+            if path not in listed:
+                print(f"{path!r}: not listed in the manifest")
+                problems += 1
+    print(f"{len(manifest['files'])} entries")
     print("OK" if problems == 0 else f"{problems} problem(s)")
     return 0 if problems == 0 else 1
 

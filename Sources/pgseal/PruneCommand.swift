@@ -56,11 +56,10 @@ struct PruneCommand: ParsableCommand {
         if json {
             print(try ReportFile.json(outcome))
         } else {
-            let verb = dryRun ? "would delete" : "deleted"
-            for key in outcome.deleted { print("\(verb)  \(key)") }
+            for key in outcome.deleted { print("\(dryRun ? "would delete" : "deleted")  \(key)") }
             for locked in outcome.locked { print("locked  \(locked.key) (retained until \(locked.until); kept)") }
             for failed in outcome.failed { print("failed  \(failed.key): \(failed.reason)") }
-            print("\(outcome.deleted.count) archive(s) \(verb), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
+            print("\(outcome.deleted.count) archive(s) \(dryRun ? "would be deleted" : "deleted"), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
                   + (dryRun ? "" : ", \(outcome.abortedUploads) incomplete upload(s) aborted"))
         }
         if !outcome.failed.isEmpty { throw CheckFailure(message: "\(outcome.failed.count) deletion(s) failed; the signatures of those archives are deleted or untouched, never the object alone") }

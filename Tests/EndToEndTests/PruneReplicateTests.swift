@@ -43,7 +43,7 @@ final class PruneTests: StoreTestCase {
         let archives = try (0..<3).map { _ in try export(to: store.path) }
         let dry = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--dry-run"])
         XCTAssertEqual(dry.status, 0, dry.err)
-        XCTAssertTrue(dry.out.contains("2 archive(s) would delete"), dry.out)
+        XCTAssertTrue(dry.out.contains("2 archive(s) would be deleted"), dry.out)
         for archive in archives { XCTAssertTrue(FileManager.default.fileExists(atPath: archive + ".seal.sig"), "dry run deleted \(archive)") }
 
         let real = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--json"])

@@ -55,8 +55,9 @@ final class SealFilesTests: XCTestCase {
             age -d -i "$1/age-identity.txt" "$0" | zstd -d | tar -x -C "$2/x"
             diff -r --no-dereference "$2/tree" "$2/x/files/tree"
             stat -c '%a %n' "$2/x/files/tree/app config.env" "$2/x/files/tree/empty" "$2/x/files/tree/run.sh"
+            python3 "$3" "$2/x" >&2
             readlink "$2/x/files/tree/sub/link"
-            """, archive, work.file("keys"), work.path])
+            """, archive, work.file("keys"), work.path, Repository.path("scripts/recompute_digests.py")])
         XCTAssertEqual(check.status, 0, check.out + check.err)
         XCTAssertTrue(check.out.contains("600 \(work.path)/x/files/tree/app config.env"), check.out)
         XCTAssertTrue(check.out.contains("750 \(work.path)/x/files/tree/empty"), check.out)
