@@ -194,22 +194,10 @@ extension ExportSettings {
         guard let destination = config.string(forKey: "to"), !destination.isEmpty else {
             throw ConfigurationError("no destination: give --to DIR (or s3://bucket/prefix/), PGSEAL_TO, or `to:` in the config file")
         }
-        var warnings: [String] = []
-        var recipients = try config.stringArray(forKey: "recipients", default: []).map { try AgeRecipient(parsing: $0) }
-        if let file = config.string(forKey: "recipients_file") { recipients += try AgeRecipient.load(file: file) }
-        if flags.noEncrypt && !recipients.isEmpty {
-            throw ConfigurationError("--no-encrypt and recipients were both given: choose one")
-        }
-        if !flags.noEncrypt && recipients.isEmpty {
-            throw ConfigurationError("no recipients: give --recipient age1… or --recipients-file F (pgseal keygen makes a key pair), or --no-encrypt for an unencrypted archive")
-        }
-        var signingKey: SSHSigningKey?
-        if let path = config.string(forKey: "sign_key"), !flags.noSign {
-            if let warning = KeyFiles.permissionWarning(path) { warnings.append(warning) }
-            signingKey = try SSHSigningKey.load(file: path)
-        } else if !flags.noSign {
-            throw ConfigurationError("no signing key: give --sign-key F (pgseal keygen makes one), or --no-sign for an archive without a signed seal, which list, check and verify will not accept")
-        }
+        let keys = try SealingKeys(recipients: config.stringArray(forKey: "recipients", default: []),
+                                   recipientsFile: config.string(forKey: "recipients_file"), signKey: config.string(forKey: "sign_key"),
+                                   noEncrypt: flags.noEncrypt, noSign: flags.noSign)
+        let (recipients, signingKey, warnings) = (keys.recipients, keys.signingKey, keys.warnings)
         return ExportSettings(
             database: config.string(forKey: "db", isSecret: true, default: ""),
             destination: destination, profile: profile, compression: compression,
@@ -266,6 +254,35 @@ extension Profile {
                     throw ConfigurationError("profile \(name), table \(table.qualifiedName): key column \(key) is not among the exported columns; add it to columns")
                 }
             }
+        }
+    }
+}
+
+/// The keys an archive is written with: its age recipients (none only with `--no-encrypt`) and
+/// the key that signs its seal (none only with `--no-sign`), for `export` and `seal` alike.
+public struct SealingKeys: Sendable {
+    public let recipients: [AgeRecipient]
+    public let signingKey: SSHSigningKey?
+    /// Key-file permission warnings, for the caller to log.
+    public var warnings: [String] = []
+
+    public init(recipients texts: [String], recipientsFile: String?, signKey: String?, noEncrypt: Bool, noSign: Bool) throws {
+        var recipients = try texts.map { try AgeRecipient(parsing: $0) }
+        if let recipientsFile { recipients += try AgeRecipient.load(file: recipientsFile) }
+        if noEncrypt && !recipients.isEmpty {
+            throw ConfigurationError("--no-encrypt and recipients were both given: choose one")
+        }
+        if !noEncrypt && recipients.isEmpty {
+            throw ConfigurationError("no recipients: give --recipient age1… or --recipients-file F (pgseal keygen makes a key pair), or --no-encrypt for an unencrypted archive")
+        }
+        self.recipients = recipients
+        if let signKey, !noSign {
+            if let warning = KeyFiles.permissionWarning(signKey) { warnings.append(warning) }
+            signingKey = try SSHSigningKey.load(file: signKey)
+        } else if !noSign {
+            throw ConfigurationError("no signing key: give --sign-key F (pgseal keygen makes one), or --no-sign for an archive without a signed seal, which list, check and verify will not accept")
+        } else {
+            signingKey = nil
         }
     }
 }

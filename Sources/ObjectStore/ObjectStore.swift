@@ -54,6 +54,8 @@ public func openStore(_ location: String, environment: [String: String] = Proces
     let credentials = try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle)
     // PGSEAL_S3_PARTS_PER_TIER exists for tests: it makes parts grow within a small object.
     let partsPerTier = max(1, Int(environment["PGSEAL_S3_PARTS_PER_TIER"] ?? "") ?? S3MultipartWriter.defaultPartsPerTier)
+    let concurrency = Int(environment["PGSEAL_S3_CONCURRENCY"] ?? "") ?? 4
+    guard (1...64).contains(concurrency) else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_CONCURRENCY must be between 1 and 64") }
     return S3Store(client: try S3Client(location: s3, credentials: credentials, caBundle: caBundle),
-                   partSize: partSize, partsPerTier: partsPerTier, options: try S3ObjectOptions(environment: environment))
+                   partSize: partSize, partsPerTier: partsPerTier, concurrency: concurrency, options: try S3ObjectOptions(environment: environment))
 }

@@ -12,12 +12,15 @@ public final class S3Store: ObjectStore {
 
     /// Parts before the part size doubles (see `S3MultipartWriter.partSize`).
     public let partsPerTier: Int
+    /// Parts uploaded at once, each on its own connection.
+    public let concurrency: Int
 
     public init(client: S3Client, partSize: Int = 16 << 20, partsPerTier: Int = S3MultipartWriter.defaultPartsPerTier,
-                options: S3ObjectOptions = S3ObjectOptions()) {
+                concurrency: Int = 4, options: S3ObjectOptions = S3ObjectOptions()) {
         self.client = client
         self.partSize = partSize
         self.partsPerTier = partsPerTier
+        self.concurrency = concurrency
         self.options = options
     }
 
@@ -35,7 +38,7 @@ public final class S3Store: ObjectStore {
 
     public func createObject(key: String) throws -> ObjectWriter {
         if exists(key: key) { throw StoreError.alreadyExists(path: location(of: key)) }
-        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, partsPerTier: partsPerTier, options: options)
+        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, partsPerTier: partsPerTier, options: options, concurrency: concurrency)
     }
 
     public func open(key: String) throws -> ByteSource {

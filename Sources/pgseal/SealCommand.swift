@@ -57,21 +57,10 @@ struct SealCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         guard let destination = to ?? environment["PGSEAL_TO"] else { throw ValidationError("no destination: give --to DIR or s3://bucket/prefix/") }
-        var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
-        if let file = recipientsFile ?? environment["PGSEAL_RECIPIENTS_FILE"] { recipients += try AgeRecipient.load(file: file) }
-        if noEncrypt && !recipients.isEmpty { throw ValidationError("--no-encrypt and recipients were both given: choose one") }
-        if !noEncrypt && recipients.isEmpty {
-            throw ValidationError("no recipients: give --recipient age1… or --recipients-file F, or --no-encrypt")
-        }
-        var signingKey: SSHSigningKey?
-        if !noSign {
-            guard let path = signKey ?? environment["PGSEAL_SIGN_KEY"] else {
-                throw ValidationError("no signing key: give --sign-key F, or --no-sign for an archive without a seal")
-            }
-            if let warning = KeyFiles.permissionWarning(path) { KeyOptions.warn(warning) }
-            signingKey = try SSHSigningKey.load(file: path)
-        }
-        let settings = FileSealSettings(paths: paths, destination: destination, name: name, recipients: recipients, signingKey: signingKey)
+        let keys = try SealingKeys(recipients: recipient, recipientsFile: recipientsFile ?? environment["PGSEAL_RECIPIENTS_FILE"],
+                                   signKey: signKey ?? environment["PGSEAL_SIGN_KEY"], noEncrypt: noEncrypt, noSign: noSign)
+        for warning in keys.warnings { KeyOptions.warn(warning) }
+        let settings = FileSealSettings(paths: paths, destination: destination, name: name, recipients: keys.recipients, signingKey: keys.signingKey)
         let result = try FileSealJob(settings: settings).run(storeOptions: (s3.endpointUrl, s3.region, s3.caBundle))
         if let report { try ReportFile.write(result, to: report) }
         FileHandle.standardError.write(Data("sealed \(result.files) entries (\(result.bytes) bytes of files) into \(result.objectBytes) bytes, SHA-256 \(result.objectSHA256)\n".utf8))
