@@ -28,13 +28,13 @@ ORDERED_COPIES = [
 ]
 
 
-def timed(command, shell=False):
+def timed(command, shell=False, env=None):
     """Runs a command under /usr/bin/time; returns (wall seconds, peak RSS in MiB)."""
     fd, report = tempfile.mkstemp()
     os.close(fd)
     argv = ["/usr/bin/time", "-o", report, "-f", "%e %M"] + (["bash", "-o", "pipefail", "-c", command] if shell else command)
     started = time.monotonic()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
     wall = time.monotonic() - started
     with open(report) as f:
         _, rss_kib = f.read().split()[-2:]

@@ -86,12 +86,27 @@ struct ConfigFile: Decodable {
     var caBundle: String?
     var staleUploadHours: Int?
     var profiles: [Profile]?
+    // Retention, monitoring and alerting (OperationsSettings).
+    var maxAge: String?
+    var trustedKeys: [String]?
+    var alertWebhook: String?
+    var alertSnsTopic: String?
+    var metricsFile: String?
+    var keepDays: Int?
+    var keepLast: Int?
 
     enum CodingKeys: String, CodingKey {
         case s3Endpoint = "s3_endpoint"
         case s3Region = "s3_region"
         case caBundle = "ca_bundle"
         case staleUploadHours = "stale_upload_hours"
+        case maxAge = "max_age"
+        case trustedKeys = "trusted_keys"
+        case alertWebhook = "alert_webhook"
+        case alertSnsTopic = "alert_sns_topic"
+        case metricsFile = "metrics_file"
+        case keepDays = "keep_days"
+        case keepLast = "keep_last"
         case db, to, profile, compression, jobs, progress, profiles, recipients
         case recipientsFile = "recipients_file"
         case signKey = "sign_key"

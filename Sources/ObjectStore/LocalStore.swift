@@ -72,17 +72,22 @@ public final class LocalStore: ObjectStore {
 
     public func retainedUntil(key: String) throws -> Date? { nil }
 
-    public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
-        let base = path(of: prefix)
-        guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }
-        var removed = 0
-        let cutoff = Date().addingTimeInterval(-age)
-        for case let relative as String in walker where (relative as NSString).lastPathComponent.hasPrefix(".") && relative.contains(".partial-") {
-            let full = base + "/" + relative
-            let modified = (try? FileManager.default.attributesOfItem(atPath: full)[.modificationDate] as? Date) ?? Date()
-            if modified < cutoff, unlink(full) == 0 { removed += 1 }
+    public func pendingUploads(under prefix: String) throws -> [PendingUpload] {
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        var found: [PendingUpload] = []
+        for case let relative as String in walker where relative.hasPrefix(prefix) {
+            let name = (relative as NSString).lastPathComponent
+            guard name.hasPrefix("."), let marker = name.range(of: ".partial-", options: .backwards) else { continue }
+            let directory = (relative as NSString).deletingLastPathComponent
+            let finalName = String(name[name.index(after: name.startIndex)..<marker.lowerBound])
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path(of: relative))[.modificationDate] as? Date) ?? Date()
+            found.append(PendingUpload(key: directory.isEmpty ? finalName : directory + "/" + finalName, started: modified, handle: path(of: relative)))
         }
-        return removed
+        return found
+    }
+
+    public func cancel(_ upload: PendingUpload) throws {
+        guard unlink(upload.handle) == 0 || errno == ENOENT else { throw StoreError.io(operation: "remove", path: upload.handle, errno: errno) }
     }
 }
 

@@ -12,9 +12,11 @@ public protocol ObjectStore: AnyObject {
     func exists(key: String) -> Bool
     /// The URL or path that names `key` for users (printed by `export`).
     func location(of key: String) -> String
-    /// Removes what killed writers left under `prefix` more than `age` seconds ago — incomplete
-    /// multipart uploads in S3, hidden `.partial-` files on disk — and returns how many.
-    func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int
+    /// Objects being written, or left half-written by a killed writer, under `prefix`:
+    /// incomplete multipart uploads in S3, hidden `.partial-` files on disk.
+    func pendingUploads(under prefix: String) throws -> [PendingUpload]
+    /// Removes one of them: AbortMultipartUpload, or unlinking the partial file.
+    func cancel(_ upload: PendingUpload) throws
     /// Every complete object under `prefix` (relative keys), with its size.
     func list(prefix: String) throws -> [(key: String, size: Int64)]
     /// Deletes `keys` in the order given; returns those that could not be deleted, with why.
@@ -23,6 +25,32 @@ public protocol ObjectStore: AnyObject {
     /// Until when a retention rule (S3 Object Lock, or a legal hold: `.distantFuture`) keeps
     /// `key` from being deleted; nil when nothing does.
     func retainedUntil(key: String) throws -> Date?
+}
+
+/// An object that is not (yet) one: what `pendingUploads` finds.
+public struct PendingUpload: Sendable, Codable {
+    /// The key the object would have had.
+    public let key: String
+    public let started: Date
+    /// What `cancel` needs: the S3 upload id, or the partial file's path.
+    public let handle: String
+
+    public init(key: String, started: Date, handle: String) {
+        self.key = key
+        self.started = started
+        self.handle = handle
+    }
+}
+
+extension ObjectStore {
+    /// Removes what killed writers left under `prefix` more than `age` seconds ago, and returns
+    /// how many.
+    public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
+        let cutoff = Date().addingTimeInterval(-age)
+        let stale = try pendingUploads(under: prefix).filter { $0.started < cutoff }
+        for upload in stale { try cancel(upload) }
+        return stale.count
+    }
 }
 
 /// A `ByteSink` for one new object. `close` publishes it under its final name; `abort`, or

@@ -88,17 +88,14 @@ public final class S3Client: @unchecked Sendable {
         return (host, "/\(encodedKey)", "https://\(host)")
     }
 
-    /// Sends one request, retrying what can be retried. The body's SHA-256 is signed unless
-    /// `contentMD5Signed`: then the request carries a Content-MD5 header, which is signed and
-    /// which S3 checks against the body, and hashing the body a second time would only cost CPU
-    /// (S3 accepts `UNSIGNED-PAYLOAD` for exactly this; the AWS CLI does the same).
+    /// Sends one request, retrying what can be retried. `payloadSHA256`, when the caller has
+    /// hashed the body already, saves hashing it again for the signature.
     @discardableResult
     public func request(_ operation: String, method: String, key: String, query: [(String, String)] = [],
-                        headers: [String: String] = [:], body: UnsafeRawBufferPointer? = nil, contentMD5Signed: Bool = false,
+                        headers: [String: String] = [:], body: UnsafeRawBufferPointer? = nil, payloadSHA256: String? = nil,
                         onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         let (host, path, base) = target(key)
-        let payloadHash = contentMD5Signed && headers["Content-MD5"] != nil ? SigV4Signer.unsignedPayload
-            : body.map { SHA256Hasher.hash($0).hex } ?? SHA256Hasher.hash([UInt8]()).hex
+        let payloadHash = payloadSHA256 ?? body.map { SHA256Hasher.hash($0).hex } ?? SHA256Hasher.hash([UInt8]()).hex
         let queryString = query.map { $0.1.isEmpty && ["uploads", "delete"].contains($0.0) ? $0.0 : "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
         let url = base + path + (queryString.isEmpty ? "" : "?" + queryString)
         return try Retry.run({
@@ -108,37 +105,49 @@ public final class S3Client: @unchecked Sendable {
         }, error: { AWSError.from($0, operation: operation) })
     }
 
-    /// Uploads one part with its Content-MD5 (S3 refuses a part that arrives damaged) and returns
-    /// its ETag and MD5. An answer whose ETag is missing or is not the part's MD5 counts as a
-    /// failed attempt.
-    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer,
-                           etagIsMD5: Bool = true) throws -> (etag: String, md5: [UInt8]) {
-        try putWithMD5("UploadPart", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body, etagIsMD5: etagIsMD5)
+    /// What S3 acknowledged of one uploaded body, and the digests pgseal computed of it.
+    public struct Uploaded: Sendable {
+        public let etag: String
+        public let md5: [UInt8]
+        /// Base64, as `x-amz-checksum-sha256` carries it.
+        public let sha256: String
     }
 
-    /// PutObject with Content-MD5, checking the ETag the same way.
+    /// Uploads one part with its Content-MD5 and `x-amz-checksum-sha256`, both of which S3
+    /// checks against what arrives (the upload was created with checksum algorithm SHA256), and
+    /// returns its ETag and digests. An answer whose ETag is missing or is not the part's MD5
+    /// counts as a failed attempt.
+    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer, etagIsMD5: Bool = true) throws -> Uploaded {
+        try put("UploadPart", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body, etagIsMD5: etagIsMD5)
+    }
+
+    /// PutObject with the same digests and the same ETag check.
     @discardableResult
-    public func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:],
-                          etagIsMD5: Bool = true) throws -> (etag: String, md5: [UInt8]) {
-        try putWithMD5("PutObject", key: key, query: [], body: body, headers: headers, etagIsMD5: etagIsMD5)
+    public func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:], etagIsMD5: Bool = true) throws -> Uploaded {
+        try put("PutObject", key: key, query: [], body: body, headers: headers, etagIsMD5: etagIsMD5)
     }
 
     /// With SSE-KMS the ETag is not the content's MD5: then only its presence is checked (S3
-    /// still checks the Content-MD5 of what arrives).
-    private func putWithMD5(_ operation: String, key: String, query: [(String, String)], body: UnsafeRawBufferPointer,
-                            headers: [String: String] = [:], etagIsMD5: Bool) throws -> (etag: String, md5: [UInt8]) {
+    /// still checks the Content-MD5 and the SHA-256 of what arrives). The one SHA-256 serves as
+    /// the checksum and as the signed payload hash.
+    private func put(_ operation: String, key: String, query: [(String, String)], body: UnsafeRawBufferPointer,
+                     headers: [String: String] = [:], etagIsMD5: Bool) throws -> Uploaded {
         let md5 = Crypto.md5(body)
+        let sha256 = SHA256Hasher.hash(body)
         var headers = headers
         headers["Content-MD5"] = Data(md5).base64EncodedString()
+        headers["x-amz-checksum-sha256"] = Data(sha256.bytes).base64EncodedString()
         let expected = "\"" + HexDigits.encode(md5) + "\""
         var attempt = 0
         while true {
             attempt += 1
-            let response = try request(operation, method: "PUT", key: key, query: query, headers: headers, body: body, contentMD5Signed: true)
-            if let etag = response.headers["etag"], etag == expected || (!etagIsMD5 && !etag.isEmpty) { return (etag, md5) }
+            let response = try request(operation, method: "PUT", key: key, query: query, headers: headers, body: body, payloadSHA256: sha256.hex)
+            if let etag = response.headers["etag"], etag == expected || (!etagIsMD5 && !etag.isEmpty) {
+                return Uploaded(etag: etag, md5: md5, sha256: headers["x-amz-checksum-sha256"]!)
+            }
             guard attempt < Retry.maxAttempts else {
                 throw AWSError(operation: operation, status: response.status, code: "ETagMismatch",
-                              message: "the answer's ETag \(response.headers["etag"] ?? "(none)") is not the MD5 of what was sent, \(expected)")
+                               message: "the answer's ETag \(response.headers["etag"] ?? "(none)") is not the MD5 of what was sent, \(expected)")
             }
             Retry.backoff(attempt)
         }

@@ -45,33 +45,35 @@ public final class S3Store: ObjectStore {
         try S3ObjectSource(client: client, key: client.fullKey(key))
     }
 
-    public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
-        var removed = 0
+    /// ListMultipartUploads under the prefix, following its pages.
+    public func pendingUploads(under prefix: String) throws -> [PendingUpload] {
+        var found: [PendingUpload] = []
         var keyMarker: String?
         var uploadMarker: String?
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()
-        let cutoff = Date().addingTimeInterval(-age)
-        let wanted = client.fullKey(prefix)
         repeat {
-            var query = [("uploads", ""), ("prefix", wanted)]
+            var query = [("uploads", ""), ("prefix", client.fullKey(prefix))]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
             let text = String(decoding: try client.request("ListMultipartUploads", method: "GET", key: "", query: query).body, as: UTF8.self)
             for upload in XMLText.all("Upload", in: text) {
-                guard let key = XMLText.first("Key", in: upload), key.hasPrefix(wanted), let id = XMLText.first("UploadId", in: upload),
-                      let initiated = XMLText.first("Initiated", in: upload),
-                      let date = formatter.date(from: initiated) ?? plain.date(from: initiated), date < cutoff
+                guard let key = XMLText.first("Key", in: upload), key.hasPrefix(client.location.prefix),
+                      let id = XMLText.first("UploadId", in: upload), let initiated = XMLText.first("Initiated", in: upload)
                 else { continue }
-                try client.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", id)])
-                removed += 1
+                let started = fractional.date(from: initiated) ?? plain.date(from: initiated) ?? Date()
+                found.append(PendingUpload(key: String(key.dropFirst(client.location.prefix.count)), started: started, handle: id))
             }
             let truncated = XMLText.first("IsTruncated", in: text) == "true"
             keyMarker = truncated ? XMLText.first("NextKeyMarker", in: text) : nil
             uploadMarker = truncated ? XMLText.first("NextUploadIdMarker", in: text) : nil
         } while keyMarker != nil
-        return removed
+        return found
+    }
+
+    public func cancel(_ upload: PendingUpload) throws {
+        try client.request("AbortMultipartUpload", method: "DELETE", key: client.fullKey(upload.key), query: [("uploadId", upload.handle)])
     }
 
     /// The keys under `prefix` (relative to the store's prefix), following ListObjectsV2's pages.
@@ -117,7 +119,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private var uploaders: [Thread] = []
     private let done = DispatchGroup()
     private let lock = NSLock()
-    private var etags: [Int: (etag: String, md5: [UInt8])] = [:]
+    private var etags: [Int: S3Client.Uploaded] = [:]
     private var failure: Error?
     private var finished = false
     private var interruption: Int?
@@ -201,7 +203,9 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     }
 
     private func start() throws {
-        let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: options.headers())
+        var headers = options.headers()
+        headers["x-amz-checksum-algorithm"] = "SHA256"
+        let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: headers)
         guard let id = XMLText.first("UploadId", in: String(decoding: response.body, as: UTF8.self)) else {
             throw AWSError(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
         }
@@ -257,7 +261,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                     throw StoreError.io(operation: "upload (parts missing)", path: key, errno: EIO)
                 }
                 let document = "<CompleteMultipartUpload>" + parts.map {
-                    "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value.etag)</ETag></Part>"
+                    "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value.etag)</ETag><ChecksumSHA256>\($0.value.sha256)</ChecksumSHA256></Part>"
                 }.joined() + "</CompleteMultipartUpload>"
                 // A multipart object's ETag is the MD5 of its parts' MD5s and the part count.
                 let expected = "\"" + HexDigits.encode(parts.flatMap(\.value.md5).withUnsafeBytes { Crypto.md5($0) }) + "-\(parts.count)\""

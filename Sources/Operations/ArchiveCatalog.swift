@@ -5,7 +5,7 @@ import ObjectStore
 /// What a store holds: sealed archives (an object with its `.seal` and `.seal.sig`) and, apart,
 /// incomplete ones (no signed seal: an interrupted or unsigned export), read from the listing
 /// and the seals — no object is opened.
-public struct ArchiveCatalog: Sendable {
+public struct ArchiveCatalog: Sendable, Codable {
     public struct Entry: Codable, Sendable {
         public let key: String
         public let location: String
@@ -22,8 +22,20 @@ public struct ArchiveCatalog: Sendable {
         }
     }
 
+    /// A multipart upload (or partial file) not completed: running now, or left by a killed export.
+    public struct Upload: Codable, Sendable {
+        public let key: String
+        public let startedAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case key
+            case startedAt = "started_at"
+        }
+    }
+
     public var sealed: [Entry] = []
     public var incomplete: [Entry] = []
+    public var uploads: [Upload] = []
 
     static let archiveSuffixes = [".tar.zst.age", ".tar.gz.age", ".tar.age", ".tar.zst", ".tar.gz", ".tar"]
 
@@ -43,6 +55,9 @@ public struct ArchiveCatalog: Sendable {
                 rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer)
             if entry.sealed { catalog.sealed.append(entry) } else { catalog.incomplete.append(entry) }
         }
+        catalog.uploads = try store.pendingUploads(under: profile.map { $0 + "/" } ?? "")
+            .map { Upload(key: $0.key, startedAt: ISO8601DateFormatter().string(from: $0.started)) }
+            .sorted { $0.startedAt > $1.startedAt }
         catalog.sealed.sort { $0.createdAt > $1.createdAt }
         catalog.incomplete.sort { $0.createdAt > $1.createdAt }
         return catalog

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Export
 import Foundation
 import Operations
 import Seal
@@ -19,11 +20,14 @@ struct CheckCommand: ParsableCommand {
                 --alert-webhook https://hooks.example.com/T000/B000 --metrics-file /var/lib/node_exporter/pgseal.prom
             """)
 
-    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/.", valueName: "store"))
-    var store: String
+    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/ (default: `to` of the config file, PGSEAL_TO).", valueName: "store"))
+    var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("Oldest acceptable age of the newest archive: 90m, 26h, 7d.", valueName: "duration"))
-    var maxAge: String
+    @Option(name: .long, help: ArgumentHelp("The configuration file (default: PGSEAL_CONFIG): max_age, trusted_keys, alert_webhook, alert_sns_topic, metrics_file.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Oldest acceptable age of the newest archive: 90m, 26h, 7d (PGSEAL_MAX_AGE).", valueName: "duration"))
+    var maxAge: String?
 
     @Option(name: .long, help: ArgumentHelp("Only this profile (default: every profile in the store).", valueName: "name"))
     var profile: String?
@@ -54,13 +58,24 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         s3.apply()
-        guard let maxAge = FreshnessCheck.parseDuration(maxAge) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
+        var flags = OperationsSettings.Flags()
+        flags.configFile = config
+        flags.store = store
+        flags.maxAge = maxAge
+        flags.trustedKeys = trustedKey
+        flags.alertWebhook = alertWebhook
+        flags.alertSNSTopic = alertSnsTopic
+        flags.metricsFile = metricsFile
+        let settings = try OperationsSettings.resolve(flags: flags)
+        guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
+        guard let maxAgeText = settings.maxAge else { throw ValidationError("no --max-age: give the oldest acceptable age, such as 26h (or max_age in the config file)") }
+        guard let maxAge = FreshnessCheck.parseDuration(maxAgeText) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
         guard let level = VerificationReport.Level(rawValue: verify), level != .restore else { throw ValidationError("--verify takes seal or deep") }
-        guard !trustedKey.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers") }
-        let trusted = try trustedKey.flatMap { try TrustedSigners.load(file: $0) }
+        guard !settings.trustedKeys.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or trusted_keys in the config file)") }
+        let trusted = try settings.trustedKeys.flatMap { try TrustedSigners.load(file: $0) }
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, trusted: trusted, keys: keys))
-        if let metricsFile {
+        if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }
         if let report { try ReportFile.write(result, to: report) }
@@ -72,8 +87,8 @@ struct CheckCommand: ParsableCommand {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
                 .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")
                 + (result.profiles.isEmpty ? "no archive at all" : "")
-            if let alertWebhook { try Alerts.webhook(alertWebhook, text: text) }
-            if let alertSnsTopic { try Alerts.sns(alertSnsTopic, subject: "pgseal check of \(store) failed", text: text) }
+            if let webhook = settings.alertWebhook { try Alerts.webhook(webhook, text: text) }
+            if let topic = settings.alertSNSTopic { try Alerts.sns(topic, subject: "pgseal check of \(store) failed", text: text) }
             throw ExitCode(1)
         }
     }

@@ -13,7 +13,7 @@ struct ConfigCommand: ParsableCommand {
 struct ConfigCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate a configuration file and print the effective export settings, secrets masked.",
+        abstract: "Validate a configuration file and print the effective settings, secrets masked.",
         discussion: """
             Applies the same layers as export (file < PGSEAL_… environment) and the same checks \
             that need no database: profiles, columns, keys, compression, chunk size, jobs, \
@@ -44,6 +44,17 @@ struct ConfigCheckCommand: ParsableCommand {
         if let endpoint = settings.s3Endpoint { lines.append("s3 endpoint  \(endpoint)") }
         if let region = settings.s3Region { lines.append("s3 region    \(region)") }
         if let caBundle = settings.caBundle { lines.append("ca bundle    \(caBundle)") }
+        var operationsFlags = OperationsSettings.Flags()
+        operationsFlags.configFile = config
+        let operations = try OperationsSettings.resolve(flags: operationsFlags)
+        lines.append("retention    " + (operations.keepDays.map { "\($0) days, " } ?? "no keep_days, ") + "the newest \(operations.keepLast) kept; stale uploads after \(operations.staleUploadHours) h")
+        lines.append("monitor      max age " + (operations.maxAge ?? "(none: give max_age or --max-age)")
+                     + "; trusted keys " + (operations.trustedKeys.isEmpty ? "(none)" : operations.trustedKeys.joined(separator: ", ")))
+        var alerts = [String]()
+        if operations.alertWebhook != nil { alerts.append("webhook ****") }
+        if let topic = operations.alertSNSTopic { alerts.append("SNS \(topic)") }
+        if let file = operations.metricsFile { alerts.append("metrics \(file)") }
+        lines.append("alerts       " + (alerts.isEmpty ? "none" : alerts.joined(separator: "; ")))
         print(lines.joined(separator: "\n"))
     }
 }

@@ -7,7 +7,7 @@ import Operations
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List a store's sealed archives, newest first, and apart the incomplete ones.",
+        abstract: "List a store's sealed archives, newest first; apart, incomplete ones and unfinished uploads.",
         discussion: """
             An archive without a signed seal (.seal.sig) is not an archive: an interrupted or \
             unsigned export. Seals are read, not verified: use verify or check for that.
@@ -32,8 +32,7 @@ struct ListCommand: ParsableCommand {
         s3.apply()
         let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile)
         if json {
-            let document: [String: [ArchiveCatalog.Entry]] = ["sealed": catalog.sealed, "incomplete": catalog.incomplete]
-            print(try ReportFile.json(document))
+            print(try ReportFile.json(catalog))
             return
         }
         for entry in catalog.sealed {
@@ -44,6 +43,10 @@ struct ListCommand: ParsableCommand {
         if !catalog.incomplete.isEmpty {
             print("\nincomplete (no signed seal: interrupted or unsigned exports):")
             for entry in catalog.incomplete { print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)") }
+        }
+        if !catalog.uploads.isEmpty {
+            print("\nuploads not completed (running now, or left by a killed export; export and prune abort them once stale):")
+            for upload in catalog.uploads { print("\(upload.startedAt)  \(upload.key)") }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Export
 import Foundation
 import Operations
 
@@ -20,14 +21,17 @@ struct PruneCommand: ParsableCommand {
               pgseal prune /var/backups/pgseal --keep-days 14
             """)
 
-    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/.", valueName: "store"))
-    var store: String
+    @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/ (default: `to` of the config file, PGSEAL_TO).", valueName: "store"))
+    var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("Keep archives younger than this many days.", valueName: "days"))
-    var keepDays: Int
+    @Option(name: .long, help: ArgumentHelp("The configuration file (default: PGSEAL_CONFIG): keep_days, keep_last, stale_upload_hours.", valueName: "file"))
+    var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Always keep this many newest sealed archives of each profile (default 1).", valueName: "n"))
-    var keepLast = 1
+    @Option(name: .long, help: ArgumentHelp("Keep archives younger than this many days (PGSEAL_KEEP_DAYS).", valueName: "days"))
+    var keepDays: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Always keep this many newest sealed archives of each profile (default 1; PGSEAL_KEEP_LAST).", valueName: "n"))
+    var keepLast: Int?
 
     @Option(name: .long, help: ArgumentHelp("Only this profile's archives.", valueName: "name"))
     var profile: String?
@@ -36,7 +40,7 @@ struct PruneCommand: ParsableCommand {
     var dryRun = false
 
     @Option(name: .long, help: ArgumentHelp("Abort incomplete uploads older than this (default 24).", valueName: "hours"))
-    var staleUploadHours = 24
+    var staleUploadHours: Int?
 
     @Flag(name: .long, help: "Print the outcome as JSON.")
     var json = false
@@ -44,15 +48,21 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
-    func validate() throws {
-        guard keepDays >= 0 else { throw ValidationError("--keep-days must be 0 or more") }
-        guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1: prune never deletes the newest archive") }
-    }
-
     func run() throws {
         s3.apply()
-        let outcome = try Pruner.run(.init(store: store, keepDays: keepDays, keepLast: keepLast, profile: profile, dryRun: dryRun,
-                                           staleUploadAge: TimeInterval(staleUploadHours * 3600)))
+        var flags = OperationsSettings.Flags()
+        flags.configFile = config
+        flags.store = store
+        flags.keepDays = keepDays
+        flags.keepLast = keepLast
+        flags.staleUploadHours = staleUploadHours
+        let settings = try OperationsSettings.resolve(flags: flags)
+        guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
+        guard let keepDays = settings.keepDays else { throw ValidationError("no retention: give --keep-days N (or keep_days in the config file)") }
+        guard keepDays >= 0 else { throw ValidationError("--keep-days must be 0 or more") }
+        guard settings.keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1: prune never deletes the newest archive") }
+        let outcome = try Pruner.run(.init(store: store, keepDays: keepDays, keepLast: settings.keepLast, profile: profile, dryRun: dryRun,
+                                           staleUploadAge: TimeInterval(settings.staleUploadHours * 3600)))
         if json {
             print(try ReportFile.json(outcome))
         } else {

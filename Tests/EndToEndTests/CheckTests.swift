@@ -131,6 +131,32 @@ final class CheckTests: XCTestCase {
         XCTAssertTrue(last?["text"]?.contains("kessan-user-data: failed") ?? false, "\(String(describing: last))")
     }
 
+    func testCheckAndPruneTakeTheirSettingsFromTheConfigFileAndEnvironment() throws {
+        _ = try export()
+        let config = store.file("../ops-\(UUID().uuidString).yaml")
+        try """
+            to: \(store.path)
+            max_age: 1h
+            trusted_keys: [\(keys.file("allowed_signers"))]
+            metrics_file: \(store.file("../ops.prom"))
+            keep_days: 30
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let fine = try PGSealCLI.run(["check", "--config", config])
+        XCTAssertEqual(fine.status, 0, fine.out + fine.err)
+        XCTAssertTrue(try String(contentsOfFile: store.file("../ops.prom"), encoding: .utf8).contains("pgseal_archive_ok"))
+        // The environment overrides the file, and a flag the environment.
+        let late = try PGSealCLI.run(["check", "--config", config], environment: ["PGSEAL_MAX_AGE": "1s"])
+        XCTAssertEqual(late.status, 1, late.out + late.err)
+        let flag = try PGSealCLI.run(["check", "--config", config, "--max-age", "1h"], environment: ["PGSEAL_MAX_AGE": "1s"])
+        XCTAssertEqual(flag.status, 0, flag.out + flag.err)
+        let prune = try PGSealCLI.run(["prune", "--config", config, "--dry-run"])
+        XCTAssertEqual(prune.status, 0, prune.err)
+        XCTAssertTrue(prune.out.contains("0 archive(s) would be deleted, 1 kept"), prune.out)
+        let missing = try PGSealCLI.run(["prune", store.path])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.err.contains("keep_days"), missing.err)
+    }
+
     func testAnUnsealedNewestArchiveIsNotAnArchive() throws {
         let older = try export()
         Thread.sleep(forTimeInterval: 1.1)

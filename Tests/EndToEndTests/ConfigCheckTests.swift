@@ -14,6 +14,12 @@ final class ConfigCheckTests: XCTestCase {
             sign_key: \(keys.file("signing-key"))
             jobs: 2
             profile: billing
+            keep_days: 35
+            keep_last: 7
+            max_age: 26h
+            trusted_keys: [\(keys.file("allowed_signers"))]
+            alert_webhook: https://hooks.example.com/services/T000/B000/webhook-secret-token
+            alert_sns_topic: arn:aws:sns:eu-west-1:123456789012:pgseal-alerts
             profiles:
               - name: billing
                 tables:
@@ -24,7 +30,9 @@ final class ConfigCheckTests: XCTestCase {
         let result = try PGSealCLI.run(["config", "check", "--config", good])
         XCTAssertEqual(result.status, 0, result.err)
         XCTAssertFalse(result.out.contains("very-secret-pw"), "a secret was printed: \(result.out)")
-        for expected in ["export:***@db.internal", "profile      billing: public.invoices", "jobs         2", "age1", "(nightly)"] {
+        XCTAssertFalse(result.out.contains("webhook-secret-token"), "a secret was printed: \(result.out)")
+        for expected in ["export:***@db.internal", "profile      billing: public.invoices", "jobs         2", "age1", "(nightly)",
+                         "retention    35 days, the newest 7 kept", "max age 26h", "webhook ****", "SNS arn:aws:sns:eu-west-1:123456789012:pgseal-alerts"] {
             XCTAssertTrue(result.out.contains(expected), "missing \(expected) in \(result.out)")
         }
         let bad = keys.file("bad.yaml")

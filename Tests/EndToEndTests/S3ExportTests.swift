@@ -207,6 +207,11 @@ final class S3StaleUploadTests: XCTestCase {
         killed.signal(SIGKILL)
         _ = killed.wait()
         XCTAssertEqual(try uploads(), "1", "SIGKILL cannot clean up: one incomplete upload is left")
+        let listed = try PGSealCLI.run(["list", "s3://\(bucket)/n/", "--json"], environment: s3.environment())
+        let catalog = try JSONSerialization.jsonObject(with: listed.stdout) as? [String: Any]
+        let pending = catalog?["uploads"] as? [[String: Any]] ?? []
+        XCTAssertEqual(pending.count, 1, listed.out + listed.err)
+        XCTAssertTrue((pending.first?["key"] as? String ?? "").hasPrefix("big/"), listed.out)
         var environment = s3.environment()
         environment["PGSEAL_STALE_UPLOAD_HOURS"] = "0"
         let next = try PGSealCLI.run(arguments, environment: environment)

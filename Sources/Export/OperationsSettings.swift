@@ -1,0 +1,80 @@
+import Configuration
+import Foundation
+
+/// The settings of the unattended jobs around the export — the monitor (`check`) and retention
+/// (`prune`) — from the same layers as the export's: the config file < `PGSEAL_…` environment
+/// variables < flags. Keys: `to`, `max_age`, `trusted_keys`, `alert_webhook`,
+/// `alert_sns_topic`, `metrics_file`, `keep_days`, `keep_last`, `stale_upload_hours`.
+public struct OperationsSettings: Sendable {
+    public var store: String?
+    public var maxAge: String?
+    public var trustedKeys: [String]
+    public var alertWebhook: String?
+    public var alertSNSTopic: String?
+    public var metricsFile: String?
+    public var keepDays: Int?
+    public var keepLast: Int
+    public var staleUploadHours: Int
+
+    /// Flags given on the command line; nil or empty where not given.
+    public struct Flags: Sendable {
+        public var configFile: String?
+        public var store: String?
+        public var maxAge: String?
+        public var trustedKeys: [String] = []
+        public var alertWebhook: String?
+        public var alertSNSTopic: String?
+        public var metricsFile: String?
+        public var keepDays: Int?
+        public var keepLast: Int?
+        public var staleUploadHours: Int?
+
+        public init() {}
+
+        var values: [AbsoluteConfigKey: ConfigValue] {
+            var values: [AbsoluteConfigKey: ConfigValue] = [:]
+            func set(_ key: String, _ content: ConfigContent?) {
+                if let content { values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: false) }
+            }
+            set("to", store.map { .string($0) })
+            set("max_age", maxAge.map { .string($0) })
+            if !trustedKeys.isEmpty { set("trusted_keys", .stringArray(trustedKeys)) }
+            // A webhook URL is a credential (whoever has it can post): kept secret in printouts.
+            if let alertWebhook { values[AbsoluteConfigKey(["alert_webhook"])] = ConfigValue(.string(alertWebhook), isSecret: true) }
+            set("alert_sns_topic", alertSNSTopic.map { .string($0) })
+            set("metrics_file", metricsFile.map { .string($0) })
+            set("keep_days", keepDays.map { .int($0) })
+            set("keep_last", keepLast.map { .int($0) })
+            set("stale_upload_hours", staleUploadHours.map { .int($0) })
+            return values
+        }
+    }
+
+    public static func resolve(flags: Flags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OperationsSettings {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: flags.values),
+            EnvironmentVariablesProvider(environmentVariables: environment.filter { !$0.value.isEmpty }).prefixKeys(with: "pgseal"),
+        ]
+        if let path = flags.configFile ?? environment["PGSEAL_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            var file = Flags()
+            let config = try ConfigFile.load(path)
+            file.store = config.to
+            file.maxAge = config.maxAge
+            file.trustedKeys = config.trustedKeys ?? []
+            file.alertWebhook = config.alertWebhook
+            file.alertSNSTopic = config.alertSnsTopic
+            file.metricsFile = config.metricsFile
+            file.keepDays = config.keepDays
+            file.keepLast = config.keepLast
+            file.staleUploadHours = config.staleUploadHours
+            providers.append(InMemoryProvider(name: "config file", values: file.values))
+        }
+        let config = ConfigReader(providers: providers)
+        return OperationsSettings(
+            store: config.string(forKey: "to"), maxAge: config.string(forKey: "max_age"),
+            trustedKeys: config.stringArray(forKey: "trusted_keys", default: []),
+            alertWebhook: config.string(forKey: "alert_webhook", isSecret: true), alertSNSTopic: config.string(forKey: "alert_sns_topic"),
+            metricsFile: config.string(forKey: "metrics_file"), keepDays: config.int(forKey: "keep_days"),
+            keepLast: config.int(forKey: "keep_last", default: 1), staleUploadHours: config.int(forKey: "stale_upload_hours", default: 24))
+    }
+}
