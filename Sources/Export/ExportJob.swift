@@ -60,7 +60,7 @@ public final class ExportJob {
 
     public func run() throws -> ExportResult {
         let started = Date()
-        let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region, caBundle: settings.caBundle)
+        let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region, caBundle: settings.caBundle, create: true)
         // What an earlier, killed export of this profile left behind (an incomplete multipart
         // upload, a hidden partial file) goes once it is older than the stale age.
         let stale = try store.removeStaleUploads(under: settings.profile.name + "/", olderThan: settings.staleUploadAge)

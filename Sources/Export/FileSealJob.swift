@@ -65,7 +65,7 @@ public final class FileSealJob {
 
     public func run(storeOptions: (endpoint: String?, region: String?, caBundle: String?) = (nil, nil, nil)) throws -> FileSealResult {
         let started = Date()
-        let store = try openStore(settings.destination, endpoint: storeOptions.endpoint, region: storeOptions.region, caBundle: storeOptions.caBundle)
+        let store = try openStore(settings.destination, endpoint: storeOptions.endpoint, region: storeOptions.region, caBundle: storeOptions.caBundle, create: true)
         let naming = ObjectNaming(profile: settings.name, time: started)
         let archive = try SealedArchiveWriter(store: store, naming: naming, compression: settings.compression,
                                               recipients: settings.recipients, modificationTime: Int(started.timeIntervalSince1970))

@@ -7,13 +7,17 @@ import Foundation
 public final class LocalStore: ObjectStore {
     public let root: String
 
-    public init(root: String) throws {
+    /// A store that only reads (list, check, prune, verify) is not `create`d: a mistyped path is
+    /// an error, not a new empty directory.
+    public init(root: String, create: Bool = true) throws {
         let path = (root as NSString).expandingTildeInPath
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw StoreError.invalidLocation(root, reason: "not a directory")
             }
+        } else if !create {
+            throw StoreError.notFound(path: root)
         } else {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -64,10 +64,11 @@ public protocol ObjectWriter: ByteSink {
 /// its region from `AWS_REGION`/`AWS_DEFAULT_REGION` or the profile's config (default
 /// us-east-1), an extra CA bundle from `PGSEAL_CA_BUNDLE`/`AWS_CA_BUNDLE`, and its credentials
 /// as the AWS tools do. Arguments, from flags or the config file, win over the environment.
+/// A missing directory is made only for a store that is written to (`create`).
 public func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                       endpoint endpointOverride: String? = nil, region regionOverride: String? = nil,
-                      caBundle caBundleOverride: String? = nil) throws -> ObjectStore {
-    guard location.hasPrefix("s3://") else { return try LocalStore(root: location) }
+                      caBundle caBundleOverride: String? = nil, create: Bool = false) throws -> ObjectStore {
+    guard location.hasPrefix("s3://") else { return try LocalStore(root: location, create: create) }
     func value(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
     let endpoint = endpointOverride ?? value("PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
     let region = regionOverride ?? value("AWS_REGION", "AWS_DEFAULT_REGION")

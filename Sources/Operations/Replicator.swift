@@ -55,7 +55,7 @@ public struct Replicator {
             throw CopyMismatch(description: "\(request.archive).seal.sig: \(error) — the source is not replicated")
         }
         let seal = try SealDocument.decode(sealBytes)
-        let destination = try openStore(request.destination, region: request.region)
+        let destination = try openStore(request.destination, region: request.region, create: true)
         let key = destinationKey(source.key, profile: seal.profile)
 
         var method = "already there"

@@ -146,16 +146,16 @@ struct RestoreCheck {
                 return
             }
             if !line.bytes.elementsEqual(expected) {
-                difference = "row \(index): archive \(Self.preview(UnsafeRawBufferPointer(start: expected, count: expected.count))), restored \(Self.preview(line.bytes))"
+                difference = "row \(index): archive \(Self.preview(expected)), restored \(Self.preview(line.bytes))"
             }
         }) {}
         if difference == nil, let missing = try archived.next() {
-            difference = "row \(index + 1) of the archive is missing from the restored table: \(Self.preview(UnsafeRawBufferPointer(start: missing, count: missing.count)))"
+            difference = "row \(index + 1) of the archive is missing from the restored table: \(Self.preview(missing))"
         }
         return difference
     }
 
-    static func preview(_ bytes: UnsafeRawBufferPointer) -> String {
+    static func preview(_ bytes: some Collection<UInt8>) -> String {
         String(decoding: bytes.prefix(160), as: UTF8.self) + (bytes.count > 160 ? "…" : "")
     }
 }

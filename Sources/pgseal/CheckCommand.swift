@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Export
 import Foundation
 import Operations
@@ -56,7 +57,10 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        let logger = global.bootstrapLogging()
         s3.apply()
         var flags = OperationsSettings.Flags()
         flags.configFile = config
@@ -87,8 +91,14 @@ struct CheckCommand: ParsableCommand {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
                 .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")
                 + (result.profiles.isEmpty ? "no archive at all" : "")
-            if let webhook = settings.alertWebhook { try Alerts.webhook(webhook, text: text) }
-            if let topic = settings.alertSNSTopic { try Alerts.sns(topic, subject: "pgseal check of \(store) failed", text: text) }
+            if let webhook = settings.alertWebhook {
+                try Alerts.webhook(webhook, text: text)
+                logger.notice("alert posted to the webhook")
+            }
+            if let topic = settings.alertSNSTopic {
+                try Alerts.sns(topic, subject: "pgseal check of \(store) failed", text: text)
+                logger.notice("alert published to \(topic)")
+            }
             throw ExitCode(1)
         }
     }

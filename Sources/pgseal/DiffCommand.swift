@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Foundation
 import Seal
 import Verify
@@ -37,7 +38,10 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         let result = try DiffEngine.run(DiffRequest(archive: archive, databaseURL: db, keys: keys, show: show))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Export
 import Foundation
 import ObjectStore
@@ -28,7 +29,10 @@ struct ListCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile)
         if json {

@@ -30,22 +30,34 @@ struct PGSeal: AsyncParsableCommand {
             }
         } catch let failure as CheckFailure {
             InterruptCleanup.shared.waitIfInterrupted()
-            FileHandle.standardError.write(Data("pgseal: \(failure.message)\n".utf8))
+            report("\(failure.message)")
             Foundation.exit(1)
         } catch let violation as IntegrityViolation where violation.isIntegrityFailure {
             InterruptCleanup.shared.waitIfInterrupted()
-            FileHandle.standardError.write(Data("pgseal: integrity failure: \(violation)\n".utf8))
+            report("integrity failure: \(violation)")
             Foundation.exit(1)
         } catch {
             InterruptCleanup.shared.waitIfInterrupted()
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
             if error is ExitCode { Foundation.exit(code.rawValue) }
-            let text = error is ValidationError || isArgumentParserError(error)
-                ? fullMessage(for: error)
-                : "pgseal: error: \(error)"
-            FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+            if error is ValidationError || isArgumentParserError(error) {
+                let text = fullMessage(for: error)
+                FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+            } else {
+                report("error: \(error)")
+            }
             Foundation.exit(2)
+        }
+    }
+
+    /// The last word on stderr: a plain `pgseal: …` line, or with `--log-format json` a log
+    /// line like the others, for log shippers.
+    private static func report(_ text: String) {
+        if let logger = GlobalOptions.jsonLogger {
+            logger.error("\(text)")
+        } else {
+            FileHandle.standardError.write(Data("pgseal: \(text)\n".utf8))
         }
     }
 
@@ -74,6 +86,9 @@ struct GlobalOptions: ParsableArguments {
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format takes text or json, not \(logFormat)") }
     }
 
+    /// The logger of a command run with `--log-format json`, for the final error line.
+    nonisolated(unsafe) static var jsonLogger: Logger?
+
     func bootstrapLogging() -> Logger {
         let level: Logger.Level = quiet ? .warning : verbose >= 2 ? .debug : verbose == 1 ? .info : .notice
         let json = logFormat == "json"
@@ -83,6 +98,8 @@ struct GlobalOptions: ParsableArguments {
             handler.logLevel = level
             return handler
         }
-        return Logger(label: "pgseal")
+        let logger = Logger(label: "pgseal")
+        if json { Self.jsonLogger = logger }
+        return logger
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Export
 import Foundation
 import Operations
@@ -48,7 +49,10 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         var flags = OperationsSettings.Flags()
         flags.configFile = config

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Foundation
 import Operations
 import Seal
@@ -42,7 +43,10 @@ struct ReplicateCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the outcome as JSON.")
     var json = false
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        let logger = global.bootstrapLogging()
         S3Options(endpointUrl: endpointUrl, caBundle: caBundle).apply()
         guard !trustedKey.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers") }
         let trusted = try trustedKey.flatMap { try TrustedSigners.load(file: $0) }
@@ -56,7 +60,7 @@ struct ReplicateCommand: ParsableCommand {
         if json {
             print(try ReportFile.json(outcome))
         } else {
-            FileHandle.standardError.write(Data("\(outcome.method): \(outcome.bytes) bytes, SHA-256 \(outcome.sha256) proven at the destination\n".utf8))
+            logger.notice("\(outcome.method): \(outcome.bytes) bytes, SHA-256 \(outcome.sha256) proven at the destination")
             print(outcome.destination)
         }
     }

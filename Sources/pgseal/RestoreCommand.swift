@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Foundation
 import Seal
 import Verify
@@ -42,7 +43,10 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         var request = RestoreRequest(archive: archive, databaseURL: db, keys: keys,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Export
 import Foundation
 import Seal
@@ -54,16 +55,19 @@ struct SealCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        let logger = global.bootstrapLogging()
         let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         guard let destination = to ?? environment["PGSEAL_TO"] else { throw ValidationError("no destination: give --to DIR or s3://bucket/prefix/") }
         let keys = try SealingKeys(recipients: recipient, recipientsFile: recipientsFile ?? environment["PGSEAL_RECIPIENTS_FILE"],
                                    signKey: signKey ?? environment["PGSEAL_SIGN_KEY"], noEncrypt: noEncrypt, noSign: noSign)
-        for warning in keys.warnings { KeyOptions.warn(warning) }
+        for warning in keys.warnings { logger.warning("\(warning)") }
         let settings = FileSealSettings(paths: paths, destination: destination, name: name, recipients: keys.recipients, signingKey: keys.signingKey)
         let result = try FileSealJob(settings: settings).run(storeOptions: (s3.endpointUrl, s3.region, s3.caBundle))
         if let report { try ReportFile.write(result, to: report) }
-        FileHandle.standardError.write(Data("sealed \(result.files) entries (\(result.bytes) bytes of files) into \(result.objectBytes) bytes, SHA-256 \(result.objectSHA256)\n".utf8))
+        logger.notice("sealed \(result.files) entries (\(result.bytes) bytes of files) into \(result.objectBytes) bytes, SHA-256 \(result.objectSHA256)")
         print(result.archive)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Export
 import Foundation
 import Seal
@@ -52,7 +53,10 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         guard !trustedKey.isEmpty else {
             throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or a signer's .pub file)")

@@ -145,6 +145,7 @@ final class CheckTests: XCTestCase {
         XCTAssertEqual(fine.status, 0, fine.out + fine.err)
         XCTAssertTrue(try String(contentsOfFile: store.file("../ops.prom"), encoding: .utf8).contains("pgseal_archive_ok"))
         // The environment overrides the file, and a flag the environment.
+        Thread.sleep(forTimeInterval: 1.5)
         let late = try PGSealCLI.run(["check", "--config", config], environment: ["PGSEAL_MAX_AGE": "1s"])
         XCTAssertEqual(late.status, 1, late.out + late.err)
         let flag = try PGSealCLI.run(["check", "--config", config, "--max-age", "1h"], environment: ["PGSEAL_MAX_AGE": "1s"])

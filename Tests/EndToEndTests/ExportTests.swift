@@ -149,6 +149,13 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(logLines.contains { $0.contains("\"level\":\"info\"") && $0.contains("snapshot") }, logLines.joined(separator: "\n"))
         let bad = try PGSealCLI.run(["export", "--log-format", "xml"])
         XCTAssertEqual(bad.status, 2)
+        // A failure is a JSON line too, on every command; and a store that is not there is not made.
+        let failed = try PGSealCLI.run(["prune", store.file("no-such-store"), "--keep-days", "1", "--log-format", "json"])
+        XCTAssertEqual(failed.status, 2, failed.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.file("no-such-store")))
+        let record = try JSONSerialization.jsonObject(with: Data((failed.err.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: String]
+        XCTAssertEqual(record?["level"], "error", failed.err)
+        XCTAssertTrue(record?["message"]?.contains("no-such-store does not exist") ?? false, failed.err)
     }
 
     func testSettingsLayerFileThenEnvironmentThenFlags() throws {
