@@ -54,7 +54,7 @@ read -r endpoint key secret < <(scripts/s3server.sh start "$s3dir")
 export PGSEAL_S3_ENDPOINT=$endpoint AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1
 python3 -c 'import boto3, os; c = boto3.client("s3", endpoint_url=os.environ["PGSEAL_S3_ENDPOINT"]); [c.create_bucket(Bucket=b) for b in ("demo", "demo-dr")]'
 
-step "pgseal export --to s3://demo/pgseal/ (multipart upload, Content-MD5 and ETag checked)"
+step "pgseal export --to s3://demo/pgseal/ (parts, or one PUT when small; Content-MD5, SHA-256 and ETag checked)"
 s3archive=$("$bin" export --db "$db" --to s3://demo/pgseal/ --progress never \
   --recipients-file "$demo/keys/age-recipient.txt" --sign-key "$demo/keys/signing-key")
 echo "stdout: $s3archive"

@@ -77,7 +77,8 @@ public final class S3Client: @unchecked Sendable {
 
     public func fullKey(_ key: String) -> String { location.prefix + key }
 
-    private func target(_ key: String) -> (host: String, path: String, base: String) {
+    /// Where a request for `key` goes: virtual-hosted on AWS, path-style on a custom endpoint.
+    func target(_ key: String) -> (host: String, path: String, base: String) {
         let encodedKey = SigV4Signer.encode(key, keepSlash: true)
         if let endpoint = location.endpoint {
             let host = endpoint.replacingOccurrences(of: "http://", with: "").replacingOccurrences(of: "https://", with: "")
