@@ -15,9 +15,11 @@ public struct ArchiveCatalog: Sendable, Codable {
         public let sealed: Bool
         public let rows: [String: Int]
         public let signer: String?
+        /// For an archive of files (`pgseal seal`): how many entries it holds.
+        public let files: Int?
 
         enum CodingKeys: String, CodingKey {
-            case key, location, profile, bytes, sealed, rows, signer
+            case key, location, profile, bytes, sealed, rows, signer, files
             case createdAt = "created_at"
         }
     }
@@ -52,7 +54,8 @@ public struct ArchiveCatalog: Sendable, Codable {
             let entry = Entry(
                 key: key, location: store.location(of: key), profile: seal?.profile ?? profileName,
                 createdAt: seal?.createdAt ?? Self.time(fromName: name) ?? "", bytes: size, sealed: seal != nil,
-                rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer)
+                rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer,
+                files: seal?.files)
             if entry.sealed { catalog.sealed.append(entry) } else { catalog.incomplete.append(entry) }
         }
         catalog.uploads = try store.pendingUploads(under: profile.map { $0 + "/" } ?? "")

@@ -40,8 +40,11 @@ struct ListCommand: ParsableCommand {
             return
         }
         for entry in catalog.sealed {
-            let rows = entry.rows.values.reduce(0, +)
-            print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(Format.count(rows).leftPad(12)) rows  sealed  \(entry.location)")
+            let contents = entry.files.map { "\(Format.count($0).leftPad(12)) files" } ?? "\(Format.count(entry.rows.values.reduce(0, +)).leftPad(12)) rows "
+            print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(contents)  sealed  \(entry.location)")
+            if !entry.rows.isEmpty {
+                print("    " + entry.rows.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · "))
+            }
         }
         if catalog.sealed.isEmpty { print("no sealed archive") }
         if !catalog.incomplete.isEmpty {

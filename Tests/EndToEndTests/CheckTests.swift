@@ -36,6 +36,7 @@ final class CheckTests: XCTestCase {
         let archive = try export()
         let listed = try PGSealCLI.run(["list", store.path])
         XCTAssertTrue(listed.out.contains("sealed  \(archive)"), listed.out)
+        XCTAssertTrue(listed.out.contains("public.user_watchlist 10,004"), "rows per table: \(listed.out)")
         let result = try check(["--max-age", "1h", "--metrics-file", store.file("../m.prom")])
         XCTAssertEqual(result.status, 0, result.out + result.err)
         let metrics = try String(contentsOfFile: store.file("../m.prom"), encoding: .utf8)

@@ -85,7 +85,7 @@ final class SealFilesTests: XCTestCase {
         let newest = try seal([tree], to: store)
         XCTAssertEqual(newest.status, 0, newest.err)
         let listed = try PGSealCLI.run(["list", store, "--profile", "kessan-config"])
-        XCTAssertEqual(listed.out.components(separatedBy: "sealed").count - 1, 2, listed.out)
+        XCTAssertEqual(listed.out.components(separatedBy: " files  sealed").count - 1, 2, listed.out)
         let check = try PGSealCLI.run(["check", store, "--max-age", "1h", "--profile", "kessan-config", "--verify", "deep",
                                        "--trusted-key", work.file("keys/allowed_signers"), "-i", work.file("keys/age-identity.txt")])
         XCTAssertEqual(check.status, 0, check.out + check.err)
