@@ -27,7 +27,7 @@ def main():
     s3dir = tempfile.mkdtemp(prefix="pgseal-bench-s3.")
     endpoint, access, secret = subprocess.run([os.path.join(ROOT, "scripts", "s3server.sh"), "start", s3dir],
                                               check=True, capture_output=True, text=True).stdout.split()
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1",
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true",
                AWS_DEFAULT_REGION="us-east-1", PGSEAL_S3_ENDPOINT=endpoint)
     os.environ.update(env)
     try:

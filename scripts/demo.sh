@@ -51,7 +51,7 @@ step "pgseal verify --level restore (seal, every chunk and row, then a scratch d
 
 step "a local S3 server that checks every SigV4 signature (moto), buckets demo and demo-dr"
 read -r endpoint key secret < <(scripts/s3server.sh start "$s3dir")
-export PGSEAL_S3_ENDPOINT=$endpoint AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1
+export PGSEAL_S3_ENDPOINT=$endpoint AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 python3 -c 'import boto3, os; c = boto3.client("s3", endpoint_url=os.environ["PGSEAL_S3_ENDPOINT"]); [c.create_bucket(Bucket=b) for b in ("demo", "demo-dr")]'
 
 step "pgseal export --to s3://demo/pgseal/ (parts, or one PUT when small; Content-MD5, SHA-256 and ETag checked)"

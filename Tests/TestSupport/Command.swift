@@ -26,6 +26,9 @@ public enum Command {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        // No test may reach the EC2 metadata address (169.254.169.254): only loopback servers.
+        // The IMDSv2 test points AWS_EC2_METADATA_SERVICE_ENDPOINT at its own local server.
+        env["AWS_EC2_METADATA_DISABLED"] = env["AWS_EC2_METADATA_DISABLED"] ?? "true"
         env.merge(environment) { _, new in new }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
