@@ -19,10 +19,13 @@ public struct FilesManifest: Codable, Sendable {
         public var target: String?
         public var mtime: Int
 
+        /// Permission bits as the manifest writes them: `0640`.
+        public static func modeText(_ mode: Int32) -> String { "0" + String(mode & 0o7777, radix: 8) }
+
         public init(path: String, kind: EntryKind, mode: Int32, size: Int64, sha256: String?, target: String?, mtime: Int) {
             self.path = path
             self.kind = kind
-            self.mode = "0" + String(mode & 0o7777, radix: 8)
+            self.mode = Self.modeText(mode)
             self.size = size
             self.sha256 = sha256
             self.target = target

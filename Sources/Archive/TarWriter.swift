@@ -57,14 +57,7 @@ public final class TarWriter {
 
     /// Writes one regular file entry whose size is known in advance.
     public func addFile(path: String, size: Int, mode: Int32 = 0o644, modificationTime mtime: Int? = nil, _ writeBody: ((UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws -> Void) throws {
-        guard let entry = archive_entry_new() else { throw ArchiveError(operation: "archive_entry_new", message: "out of memory") }
-        defer { archive_entry_free(entry) }
-        archive_entry_set_pathname_utf8(entry, path)
-        archive_entry_set_size(entry, la_int64_t(size))
-        archive_entry_set_filetype(entry, EntryKind.file.archiveType)
-        archive_entry_set_perm(entry, mode_t(mode))
-        archive_entry_set_mtime(entry, time_t(mtime ?? modificationTime), 0)
-        try check(UTF8Locale.run { archive_write_header(handle, entry) }, "write header of \(path)")
+        try writeHeader(path: path, kind: .file, size: size, mode: mode, modificationTime: mtime ?? modificationTime)
         var written = 0
         try writeBody { (bytes: UnsafeRawBufferPointer) throws(ArchiveError) in
             var offset = 0
@@ -83,16 +76,20 @@ public final class TarWriter {
 
     /// Writes a directory entry, or a symbolic link to `target`: a header without data.
     public func addEntry(path: String, kind: EntryKind, mode: Int32, modificationTime mtime: Int, linkTarget: String? = nil) throws {
+        try writeHeader(path: path, kind: kind, size: 0, mode: mode, modificationTime: mtime, linkTarget: linkTarget)
+        try check(archive_write_finish_entry(handle), "finish \(path)")
+    }
+
+    private func writeHeader(path: String, kind: EntryKind, size: Int, mode: Int32, modificationTime mtime: Int, linkTarget: String? = nil) throws {
         guard let entry = archive_entry_new() else { throw ArchiveError(operation: "archive_entry_new", message: "out of memory") }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname_utf8(entry, path)
+        archive_entry_set_size(entry, la_int64_t(size))
         archive_entry_set_filetype(entry, kind.archiveType)
         archive_entry_set_perm(entry, mode_t(mode))
         archive_entry_set_mtime(entry, time_t(mtime), 0)
-        archive_entry_set_size(entry, 0)
         if let linkTarget { archive_entry_set_symlink_utf8(entry, linkTarget) }
         try check(UTF8Locale.run { archive_write_header(handle, entry) }, "write header of \(path)")
-        try check(archive_write_finish_entry(handle), "finish \(path)")
     }
 
     /// Writes an entry from a buffer in one piece.

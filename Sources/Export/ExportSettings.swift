@@ -147,7 +147,7 @@ struct ConfigFile: Decodable {
         flags.s3Region = s3Region
         flags.caBundle = caBundle
         var values = flags.configValues
-        if let staleUploadHours { values[AbsoluteConfigKey(["stale_upload_hours"])] = ConfigValue(.int(staleUploadHours), isSecret: false) }
+        values.set("stale_upload_hours", staleUploadHours.map { .int($0) })
         return InMemoryProvider(name: "config file", values: values)
     }
 
@@ -171,8 +171,7 @@ extension ExportSettings {
     public static func resolve(flags: ExportFlags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.configValues),
-            // An empty variable counts as unset, as shells and container specs often leave them.
-            EnvironmentVariablesProvider(environmentVariables: environment.filter { !$0.value.isEmpty }).prefixKeys(with: "pgseal"),
+            ConfigLayers.environment(environment),
         ]
         var fileProfiles: [Profile] = []
         if let path = flags.configFile ?? environment["PGSEAL_CONFIG"] {
@@ -227,24 +226,21 @@ extension ExportSettings {
 extension ExportFlags {
     var configValues: [AbsoluteConfigKey: ConfigValue] {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        func set(_ key: String, _ content: ConfigContent?, secret: Bool = false) {
-            if let content { values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: secret) }
-        }
-        set("db", database.map { .string($0) }, secret: true)
-        set("to", destination.map { .string($0) })
-        set("profile", profile.map { .string($0) })
-        set("compression", compression.map { .string($0) })
-        set("compression_level", compressionLevel.map { .int($0) })
-        set("zstd_threads", zstdThreads.map { .int($0) })
-        set("chunk_size_mib", chunkSizeMiB.map { .int($0) })
-        set("jobs", jobs.map { .int($0) })
-        set("progress", progress.map { .string($0) })
-        if !recipients.isEmpty { set("recipients", .stringArray(recipients)) }
-        set("recipients_file", recipientsFile.map { .string($0) })
-        set("sign_key", signKey.map { .string($0) })
-        set("s3_endpoint", s3Endpoint.map { .string($0) })
-        set("s3_region", s3Region.map { .string($0) })
-        set("ca_bundle", caBundle.map { .string($0) })
+        values.set("db", database.map { .string($0) }, secret: true)
+        values.set("to", destination.map { .string($0) })
+        values.set("profile", profile.map { .string($0) })
+        values.set("compression", compression.map { .string($0) })
+        values.set("compression_level", compressionLevel.map { .int($0) })
+        values.set("zstd_threads", zstdThreads.map { .int($0) })
+        values.set("chunk_size_mib", chunkSizeMiB.map { .int($0) })
+        values.set("jobs", jobs.map { .int($0) })
+        values.set("progress", progress.map { .string($0) })
+        if !recipients.isEmpty { values.set("recipients", .stringArray(recipients)) }
+        values.set("recipients_file", recipientsFile.map { .string($0) })
+        values.set("sign_key", signKey.map { .string($0) })
+        values.set("s3_endpoint", s3Endpoint.map { .string($0) })
+        values.set("s3_region", s3Region.map { .string($0) })
+        values.set("ca_bundle", caBundle.map { .string($0) })
         return values
     }
 }

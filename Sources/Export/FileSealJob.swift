@@ -155,9 +155,9 @@ public final class FileSealJob {
                 do {
                     names = try FileManager.default.contentsOfDirectory(atPath: path)
                 } catch {
-                    throw FileSealError(path: path, reason: "cannot list the directory: \(String(cString: strerror(EACCES)))")
+                    throw FileSealError(path: path, reason: "cannot list the directory: \(error.localizedDescription)")
                 }
-                for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+                for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                     try add(path + "/" + name, as: entryPath + "/" + name)
                 }
             }

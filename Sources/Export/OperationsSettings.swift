@@ -33,19 +33,16 @@ public struct OperationsSettings: Sendable {
 
         var values: [AbsoluteConfigKey: ConfigValue] {
             var values: [AbsoluteConfigKey: ConfigValue] = [:]
-            func set(_ key: String, _ content: ConfigContent?) {
-                if let content { values[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: false) }
-            }
-            set("to", store.map { .string($0) })
-            set("max_age", maxAge.map { .string($0) })
-            if !trustedKeys.isEmpty { set("trusted_keys", .stringArray(trustedKeys)) }
+            values.set("to", store.map { .string($0) })
+            values.set("max_age", maxAge.map { .string($0) })
+            if !trustedKeys.isEmpty { values.set("trusted_keys", .stringArray(trustedKeys)) }
             // A webhook URL is a credential (whoever has it can post): kept secret in printouts.
-            if let alertWebhook { values[AbsoluteConfigKey(["alert_webhook"])] = ConfigValue(.string(alertWebhook), isSecret: true) }
-            set("alert_sns_topic", alertSNSTopic.map { .string($0) })
-            set("metrics_file", metricsFile.map { .string($0) })
-            set("keep_days", keepDays.map { .int($0) })
-            set("keep_last", keepLast.map { .int($0) })
-            set("stale_upload_hours", staleUploadHours.map { .int($0) })
+            values.set("alert_webhook", alertWebhook.map { .string($0) }, secret: true)
+            values.set("alert_sns_topic", alertSNSTopic.map { .string($0) })
+            values.set("metrics_file", metricsFile.map { .string($0) })
+            values.set("keep_days", keepDays.map { .int($0) })
+            values.set("keep_last", keepLast.map { .int($0) })
+            values.set("stale_upload_hours", staleUploadHours.map { .int($0) })
             return values
         }
     }
@@ -53,7 +50,7 @@ public struct OperationsSettings: Sendable {
     public static func resolve(flags: Flags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OperationsSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.values),
-            EnvironmentVariablesProvider(environmentVariables: environment.filter { !$0.value.isEmpty }).prefixKeys(with: "pgseal"),
+            ConfigLayers.environment(environment),
         ]
         if let path = flags.configFile ?? environment["PGSEAL_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
             var file = Flags()

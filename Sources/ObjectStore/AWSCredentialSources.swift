@@ -7,8 +7,9 @@ public struct CredentialSourceError: Error, CustomStringConvertible {
     public var description: String { "AWS credentials from \(source): \(reason)" }
 }
 
-/// The answer's expiration time, ISO 8601 with or without fractional seconds.
-func parseExpiration(_ text: String?) -> Date? {
+/// An AWS timestamp (credential expiration, upload start, retention date): ISO 8601 with or
+/// without fractional seconds.
+func parseTimestamp(_ text: String?) -> Date? {
     guard let text else { return nil }
     let fractional = ISO8601DateFormatter()
     fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -27,7 +28,7 @@ private struct CredentialDocument: Decodable {
             throw CredentialSourceError(source: source, reason: "the answer is not a credentials document")
         }
         return AWSCredentialSet(.init(accessKeyID: document.AccessKeyId, secretAccessKey: document.SecretAccessKey, sessionToken: document.Token),
-                                expiration: parseExpiration(document.Expiration))
+                                expiration: parseTimestamp(document.Expiration))
     }
 }
 
@@ -53,7 +54,7 @@ struct WebIdentityCredentials: AWSCredentialSource {
             throw CredentialSourceError(source: name, reason: "STS answered without credentials")
         }
         return AWSCredentialSet(.init(accessKeyID: id, secretAccessKey: secret, sessionToken: XMLText.first("SessionToken", in: answer)),
-                                expiration: parseExpiration(XMLText.first("Expiration", in: answer)))
+                                expiration: parseTimestamp(XMLText.first("Expiration", in: answer)))
     }
 }
 
@@ -70,10 +71,9 @@ struct ContainerCredentials: AWSCredentialSource {
 
     /// Nil when the environment names no container endpoint.
     init?(environment: [String: String], caBundle: String?) throws {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        if let relative = value("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        if let relative = environment.firstSet("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
             url = "http://169.254.170.2" + relative
-        } else if let full = value("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+        } else if let full = environment.firstSet("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
             // Plain HTTP only to the machine itself or the ECS/EKS agents, as the AWS SDKs allow.
             let host = URL(string: full)?.host ?? ""
             guard full.hasPrefix("https://") || ["localhost", "169.254.170.2", "169.254.170.23", "fd00:ec2::23", "::1"].contains(host)
@@ -84,8 +84,8 @@ struct ContainerCredentials: AWSCredentialSource {
         } else {
             return nil
         }
-        token = value("AWS_CONTAINER_AUTHORIZATION_TOKEN")
-        tokenFile = value("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+        token = environment.firstSet("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        tokenFile = environment.firstSet("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
         self.caBundle = caBundle
     }
 

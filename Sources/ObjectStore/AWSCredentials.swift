@@ -28,7 +28,6 @@ public final class AWSCredentialProvider: @unchecked Sendable {
     public static let refreshMargin: TimeInterval = 300
     private let lock = NSLock()
     private var cached: AWSCredentialSet?
-    public private(set) var fetchCount = 0
 
     public init(source: AWSCredentialSource) { self.source = source }
 
@@ -42,7 +41,6 @@ public final class AWSCredentialProvider: @unchecked Sendable {
             }
             do {
                 let fresh = try source.fetch()
-                fetchCount += 1
                 cached = fresh
                 return fresh.credentials
             } catch {
@@ -77,20 +75,19 @@ public enum AWSCredentials {
 
     public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
                                region: String = "us-east-1", caBundle: String? = nil) throws -> AWSCredentialProvider {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         var tried = ["environment"]
-        if let id = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY") {
-            return AWSCredentialProvider(.init(accessKeyID: id, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")))
+        if let id = environment.firstSet("AWS_ACCESS_KEY_ID"), let secret = environment.firstSet("AWS_SECRET_ACCESS_KEY") {
+            return AWSCredentialProvider(.init(accessKeyID: id, secretAccessKey: secret, sessionToken: environment.firstSet("AWS_SESSION_TOKEN")))
         }
-        let profile = value("AWS_PROFILE") ?? "default"
+        let profile = environment.firstSet("AWS_PROFILE") ?? "default"
         tried.append("profile \(profile)")
         if let fixed = SharedConfigFiles(environment: environment).credentials(profile: profile) {
             return AWSCredentialProvider(fixed)
         }
-        if let tokenFile = value("AWS_WEB_IDENTITY_TOKEN_FILE"), let role = value("AWS_ROLE_ARN") {
+        if let tokenFile = environment.firstSet("AWS_WEB_IDENTITY_TOKEN_FILE"), let role = environment.firstSet("AWS_ROLE_ARN") {
             let endpoint = AWSQueryAPI.endpoint(service: "sts", region: region, environment: environment)
             return AWSCredentialProvider(source: WebIdentityCredentials(
-                tokenFile: tokenFile, roleARN: role, sessionName: value("AWS_ROLE_SESSION_NAME") ?? "pgseal-\(getpid())",
+                tokenFile: tokenFile, roleARN: role, sessionName: environment.firstSet("AWS_ROLE_SESSION_NAME") ?? "pgseal-\(getpid())",
                 endpoint: endpoint, caBundle: caBundle))
         }
         tried.append("web identity")
@@ -98,8 +95,8 @@ public enum AWSCredentials {
             return AWSCredentialProvider(source: container)
         }
         tried.append("container endpoint")
-        if value("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" {
-            let imds = InstanceMetadataCredentials(endpoint: value("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254")
+        if environment.firstSet("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" {
+            let imds = InstanceMetadataCredentials(endpoint: environment.firstSet("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254")
             if imds.isAvailable() { return AWSCredentialProvider(source: imds) }
             tried.append("EC2 instance metadata")
         }
@@ -114,8 +111,8 @@ struct SharedConfigFiles {
 
     init(environment: [String: String]) {
         let home = NSHomeDirectory()
-        credentialsPath = environment["AWS_SHARED_CREDENTIALS_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.aws/credentials"
-        configPath = environment["AWS_CONFIG_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.aws/config"
+        credentialsPath = environment.firstSet("AWS_SHARED_CREDENTIALS_FILE") ?? home + "/.aws/credentials"
+        configPath = environment.firstSet("AWS_CONFIG_FILE") ?? home + "/.aws/config"
     }
 
     func credentials(profile: String) -> SigV4Signer.Credentials? {

@@ -22,8 +22,7 @@ public final class AWSQueryAPI {
     /// The endpoint of `service` in `region`, unless the AWS tools' variables name another
     /// (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`).
     public static func endpoint(service: String, region: String, environment: [String: String]) -> String {
-        ["AWS_ENDPOINT_URL_\(service.uppercased())", "AWS_ENDPOINT_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
-            ?? "https://\(service).\(region).amazonaws.com"
+        environment.firstSet("AWS_ENDPOINT_URL_\(service.uppercased())", "AWS_ENDPOINT_URL") ?? "https://\(service).\(region).amazonaws.com"
     }
 
     /// Calls `action` and returns the answer's XML text.

@@ -69,11 +69,10 @@ public func openStore(_ location: String, environment: [String: String] = Proces
                       endpoint endpointOverride: String? = nil, region regionOverride: String? = nil,
                       caBundle caBundleOverride: String? = nil, create: Bool = false) throws -> ObjectStore {
     guard location.hasPrefix("s3://") else { return try LocalStore(root: location, create: create) }
-    func value(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
-    let endpoint = endpointOverride ?? value("PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-    let region = regionOverride ?? value("AWS_REGION", "AWS_DEFAULT_REGION")
-        ?? SharedConfigFiles(environment: environment).region(profile: value("AWS_PROFILE") ?? "default") ?? "us-east-1"
-    let caBundle = caBundleOverride ?? value("PGSEAL_CA_BUNDLE", "AWS_CA_BUNDLE")
+    let endpoint = endpointOverride ?? environment.firstSet("PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+    let region = regionOverride ?? environment.firstSet("AWS_REGION", "AWS_DEFAULT_REGION")
+        ?? SharedConfigFiles(environment: environment).region(profile: environment.firstSet("AWS_PROFILE") ?? "default") ?? "us-east-1"
+    let caBundle = caBundleOverride ?? configuredCABundle(in: environment)
     if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
         throw StoreError.invalidLocation(location, reason: "the CA bundle \(caBundle) cannot be read")
     }

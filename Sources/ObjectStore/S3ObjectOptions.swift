@@ -20,22 +20,21 @@ public struct S3ObjectOptions: Sendable, Equatable {
     }
 
     public init(environment: [String: String]) throws {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        serverSideEncryption = value("PGSEAL_S3_SSE")
+        serverSideEncryption = environment.firstSet("PGSEAL_S3_SSE")
         if let sse = serverSideEncryption, !["AES256", "aws:kms"].contains(sse) {
             throw StoreError.invalidLocation("PGSEAL_S3_SSE=\(sse)", reason: "server-side encryption is AES256 or aws:kms")
         }
-        kmsKeyID = value("PGSEAL_S3_KMS_KEY_ID")
-        storageClass = value("PGSEAL_S3_STORAGE_CLASS")
-        objectLockMode = value("PGSEAL_S3_OBJECT_LOCK_MODE")
+        kmsKeyID = environment.firstSet("PGSEAL_S3_KMS_KEY_ID")
+        storageClass = environment.firstSet("PGSEAL_S3_STORAGE_CLASS")
+        objectLockMode = environment.firstSet("PGSEAL_S3_OBJECT_LOCK_MODE")
         if let mode = objectLockMode, !["GOVERNANCE", "COMPLIANCE"].contains(mode) {
             throw StoreError.invalidLocation("PGSEAL_S3_OBJECT_LOCK_MODE=\(mode)", reason: "Object Lock mode is GOVERNANCE or COMPLIANCE")
         }
-        retainDays = value("PGSEAL_S3_RETAIN_DAYS").flatMap(Int.init)
+        retainDays = environment.firstSet("PGSEAL_S3_RETAIN_DAYS").flatMap(Int.init)
         if (objectLockMode == nil) != (retainDays == nil) {
             throw StoreError.invalidLocation("PGSEAL_S3_OBJECT_LOCK_MODE / PGSEAL_S3_RETAIN_DAYS", reason: "Object Lock needs both a mode and a number of days")
         }
-        tags = (value("PGSEAL_S3_TAGS") ?? "").split(separator: ",").compactMap { pair in
+        tags = (environment.firstSet("PGSEAL_S3_TAGS") ?? "").split(separator: ",").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             return parts.count == 2 ? (parts[0], parts[1]) : nil
         }

@@ -50,9 +50,6 @@ public final class S3Store: ObjectStore {
         var found: [PendingUpload] = []
         var keyMarker: String?
         var uploadMarker: String?
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let plain = ISO8601DateFormatter()
         repeat {
             var query = [("uploads", ""), ("prefix", client.fullKey(prefix))]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
@@ -62,7 +59,7 @@ public final class S3Store: ObjectStore {
                 guard let key = XMLText.first("Key", in: upload), key.hasPrefix(client.location.prefix),
                       let id = XMLText.first("UploadId", in: upload), let initiated = XMLText.first("Initiated", in: upload)
                 else { continue }
-                let started = fractional.date(from: initiated) ?? plain.date(from: initiated) ?? Date()
+                let started = parseTimestamp(initiated) ?? Date()
                 found.append(PendingUpload(key: String(key.dropFirst(client.location.prefix.count)), started: started, handle: id))
             }
             let truncated = XMLText.first("IsTruncated", in: text) == "true"
@@ -73,7 +70,7 @@ public final class S3Store: ObjectStore {
     }
 
     public func cancel(_ upload: PendingUpload) throws {
-        try client.request("AbortMultipartUpload", method: "DELETE", key: client.fullKey(upload.key), query: [("uploadId", upload.handle)])
+        try client.abortMultipartUpload(key: client.fullKey(upload.key), uploadID: upload.handle)
     }
 
     /// The keys under `prefix` (relative to the store's prefix), following ListObjectsV2's pages.
@@ -205,15 +202,12 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private func start() throws {
         var headers = options.headers()
         headers["x-amz-checksum-algorithm"] = "SHA256"
-        let response = try client.request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: headers)
-        guard let id = XMLText.first("UploadId", in: String(decoding: response.body, as: UTF8.self)) else {
-            throw AWSError(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
-        }
+        let id = try client.createMultipartUpload(key: key, headers: headers)
         uploadID = id
         // An interrupted export aborts its upload: nothing is left to pay for or to clean up.
         let abortClient = try client.copy()
         interruption = InterruptCleanup.shared.addAction { [key] in
-            _ = try? abortClient.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", id)])
+            try? abortClient.abortMultipartUpload(key: key, uploadID: id)
         }
         for _ in 0..<concurrency {
             let uploader = try client.copy()
@@ -260,12 +254,9 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 guard parts.count == nextPartNumber - 1 else {
                     throw StoreError.io(operation: "upload (parts missing)", path: key, errno: EIO)
                 }
-                let document = "<CompleteMultipartUpload>" + parts.map {
-                    "<Part><PartNumber>\($0.key)</PartNumber><ETag>\($0.value.etag)</ETag><ChecksumSHA256>\($0.value.sha256)</ChecksumSHA256></Part>"
-                }.joined() + "</CompleteMultipartUpload>"
                 // A multipart object's ETag is the MD5 of its parts' MD5s and the part count.
                 let expected = "\"" + HexDigits.encode(parts.flatMap(\.value.md5).withUnsafeBytes { Crypto.md5($0) }) + "-\(parts.count)\""
-                try complete(document, expectedETag: expected)
+                try complete(parts.map { S3Client.CompletedPart(number: $0.key, etag: $0.value.etag, sha256: $0.value.sha256) }, expectedETag: expected)
             }
             finished = true
             if let interruption { InterruptCleanup.shared.removeAction(interruption) }
@@ -278,24 +269,15 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     /// Completes the upload. A retried completion whose first attempt did reach S3 can fail
     /// although the object exists: the key did not exist before this upload, so an object
     /// under it now is this one.
-    private func complete(_ document: String, expectedETag: String) throws {
+    private func complete(_ parts: [S3Client.CompletedPart], expectedETag: String) throws {
         var etag: String?
         do {
-            let response = try Array(document.utf8).withUnsafeBytes { body in
-                try client.request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID!)], body: body)
-            }
-            // S3 can answer 200 with an error document for CompleteMultipartUpload.
-            let text = String(decoding: response.body, as: UTF8.self)
-            if text.contains("<Error>") {
-                throw AWSError(operation: "CompleteMultipartUpload", status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
-                              message: XMLText.first("Message", in: text) ?? "")
-            }
-            etag = XMLText.first("ETag", in: text)
+            etag = try client.completeMultipartUpload(key: key, uploadID: uploadID!, parts: parts)
         } catch {
             guard let head = try? client.request("HeadObject", method: "HEAD", key: key) else { throw error }
             etag = head.headers["etag"]
         }
-        guard !options.etagIsMD5 || etag?.replacingOccurrences(of: "&quot;", with: "\"") == expectedETag else {
+        guard !options.etagIsMD5 || etag == expectedETag else {
             throw AWSError(operation: "CompleteMultipartUpload", status: 200, code: "ETagMismatch",
                           message: "the object's ETag \(etag ?? "(none)") is not the one computed from its parts, \(expectedETag)")
         }
@@ -309,6 +291,6 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         done.wait()
         if let interruption { InterruptCleanup.shared.removeAction(interruption) }
         guard let uploadID else { return }
-        _ = try? client.request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)])
+        try? client.abortMultipartUpload(key: key, uploadID: uploadID)
     }
 }

@@ -25,18 +25,8 @@ extension S3Store {
     public func retainedUntil(key: String) throws -> Date? {
         let head = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
         if head.headers["x-amz-object-lock-legal-hold"] == "ON" { return .distantFuture }
-        guard let until = parseExpiration(head.headers["x-amz-object-lock-retain-until-date"]), until > Date() else { return nil }
+        guard let until = parseTimestamp(head.headers["x-amz-object-lock-retain-until-date"]), until > Date() else { return nil }
         return until
-    }
-
-    /// The object's size, or nil when there is none.
-    public func size(of key: String) throws -> Int64? {
-        do {
-            let head = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
-            return Int64(head.headers["content-length"] ?? "")
-        } catch let error as AWSError where error.status == 404 {
-            return nil
-        }
     }
 
     /// Objects up to this size are copied with one CopyObject; larger ones part by part with
@@ -53,36 +43,25 @@ extension S3Store {
         if size <= singleCopyLimit {
             let response = try client.request("CopyObject", method: "PUT", key: target,
                                               headers: options.headers().merging(["x-amz-copy-source": copySource]) { $1 })
-            // CopyObject can answer 200 with an error document.
-            let text = String(decoding: response.body, as: UTF8.self)
-            if text.contains("<Error>") { throw AWSError.from(HTTPResponse(status: 500, headers: [:], body: response.body), operation: "CopyObject") }
+            _ = try S3Client.answerText(response, operation: "CopyObject")
             return
         }
-        let created = try client.request("CreateMultipartUpload", method: "POST", key: target, query: [("uploads", "")], headers: options.headers())
-        guard let uploadID = XMLText.first("UploadId", in: String(decoding: created.body, as: UTF8.self)) else {
-            throw AWSError(operation: "CreateMultipartUpload", status: created.status, code: "NoUploadId", message: "the answer had no UploadId")
-        }
+        let uploadID = try client.createMultipartUpload(key: target, headers: options.headers())
         do {
-            var parts: [String] = []
+            var parts: [S3Client.CompletedPart] = []
             for (index, start) in stride(from: Int64(0), to: size, by: Int(partSize)).enumerated() {
                 let end = min(start + partSize, size) - 1
                 let response = try client.request("UploadPartCopy", method: "PUT", key: target,
                                                   query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
                                                   headers: ["x-amz-copy-source": copySource, "x-amz-copy-source-range": "bytes=\(start)-\(end)"])
-                guard let etag = XMLText.first("ETag", in: String(decoding: response.body, as: UTF8.self)) else {
+                guard let etag = XMLText.first("ETag", in: try S3Client.answerText(response, operation: "UploadPartCopy")) else {
                     throw AWSError(operation: "UploadPartCopy", status: response.status, code: "NoETag", message: "part \(index + 1) has no ETag")
                 }
-                parts.append("<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(etag)</ETag></Part>")
+                parts.append(.init(number: index + 1, etag: etag))
             }
-            let document = Array(("<CompleteMultipartUpload>" + parts.joined() + "</CompleteMultipartUpload>").utf8)
-            let response = try document.withUnsafeBytes { body in
-                try client.request("CompleteMultipartUpload", method: "POST", key: target, query: [("uploadId", uploadID)], body: body)
-            }
-            if String(decoding: response.body, as: UTF8.self).contains("<Error>") {
-                throw AWSError.from(HTTPResponse(status: 500, headers: [:], body: response.body), operation: "CompleteMultipartUpload")
-            }
+            try client.completeMultipartUpload(key: target, uploadID: uploadID, parts: parts)
         } catch {
-            _ = try? client.request("AbortMultipartUpload", method: "DELETE", key: target, query: [("uploadId", uploadID)])
+            try? client.abortMultipartUpload(key: target, uploadID: uploadID)
             throw error
         }
     }

@@ -24,7 +24,7 @@ public enum Alerts {
             throw StoreError.invalidLocation(topicARN, reason: "an SNS topic is arn:aws:sns:REGION:ACCOUNT:NAME")
         }
         let region = String(fields[3])
-        let caBundle = ["PGSEAL_CA_BUNDLE", "AWS_CA_BUNDLE"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+        let caBundle = configuredCABundle(in: environment)
         let api = try AWSQueryAPI(endpoint: AWSQueryAPI.endpoint(service: "sns", region: region, environment: environment), service: "sns",
                                   region: region, credentials: try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle),
                                   caBundle: caBundle)

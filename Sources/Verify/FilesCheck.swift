@@ -71,7 +71,7 @@ struct FilesCheck {
                 continue
             }
             if seen.kind != file.kind { report.fail(file.path, "a \(seen.kind.rawValue) in the archive, a \(file.kind.rawValue) in the manifest") }
-            if "0" + String(seen.mode & 0o7777, radix: 8) != file.mode { report.fail(file.path, "permissions differ from the manifest's \(file.mode)") }
+            if FilesManifest.File.modeText(seen.mode) != file.mode { report.fail(file.path, "permissions differ from the manifest's \(file.mode)") }
             if file.kind == .file && (seen.size != file.size || seen.sha256 != file.sha256) {
                 report.fail(file.path, "\(seen.size) bytes with SHA-256 \(seen.sha256 ?? "?"), the manifest says \(file.size) bytes, \(file.sha256 ?? "?")")
             }

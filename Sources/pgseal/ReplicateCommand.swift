@@ -50,13 +50,7 @@ struct ReplicateCommand: ParsableCommand {
         S3Options(endpointUrl: endpointUrl, caBundle: caBundle).apply()
         guard !trustedKey.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers") }
         let trusted = try trustedKey.flatMap { try TrustedSigners.load(file: $0) }
-        var request = Replicator.Request(archive: archive, destination: to, region: region, trusted: trusted)
-        if let mib = Int(ProcessInfo.processInfo.environment["PGSEAL_S3_COPY_PART_SIZE_MIB"] ?? "") {
-            // Lets a test (or a store with other limits) take the multipart path with smaller objects.
-            request.singleCopyLimit = Int64(mib) << 20
-            request.copyPartSize = Int64(mib) << 20
-        }
-        let outcome = try Replicator.run(request)
+        let outcome = try Replicator.run(Replicator.Request(archive: archive, destination: to, region: region, trusted: trusted))
         if json {
             print(try ReportFile.json(outcome))
         } else {
