@@ -4,7 +4,7 @@ import Foundation
 /// Finds and decodes `manifest.json` in an archive stream.
 public enum ArchiveManifest {
     /// Manifests hold metadata only; anything larger is not a pgseal manifest.
-    public static let sizeLimit = 256 << 20
+    public static let sizeLimit = 32 << 20
 
     public enum ReadError: Error, CustomStringConvertible {
         case missing

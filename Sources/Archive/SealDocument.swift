@@ -39,6 +39,10 @@ public struct SealDocument: Codable, Sendable, Equatable {
     public var contents: String?
     /// For an archive of files: how many entries (files, directories, links) it holds.
     public var files: Int?
+    /// For an archive of tables: the SHA-256 of its `tables.json`, so that a reader can trust
+    /// the definitions (keys, filters) when it reads them, before the object's end. Absent in
+    /// seals written before it was added.
+    public var tablesSHA256: String?
 
     public var isFilesArchive: Bool { contents == "files" }
 
@@ -67,6 +71,7 @@ public struct SealDocument: Codable, Sendable, Equatable {
         case manifestSHA256 = "manifest_sha256"
         case createdAt = "created_at"
         case walLSN = "wal_lsn"
+        case tablesSHA256 = "tables_sha256"
     }
 
     /// The bytes written to `<object>.seal` (and signed): pretty JSON with sorted keys.

@@ -43,3 +43,28 @@ public struct TableDefinitions: Codable, Sendable, Equatable {
         return Array(try encoder.encode(self)) + [0x0A]
     }
 }
+
+extension TableDefinitions {
+    /// Reads `tables.json` and checks what the readers rely on: the format, unique tables,
+    /// unique column names (compared byte by byte, never normalised), key columns among them.
+    public static func decode(_ bytes: [UInt8]) throws -> TableDefinitions {
+        let definitions = try JSONDecoder().decode(TableDefinitions.self, from: Data(bytes))
+        guard definitions.format == Manifest.formatIdentifier else {
+            throw ArchiveManifest.ReadError.malformed("tables.json declares format \(definitions.format), not \(Manifest.formatIdentifier)")
+        }
+        var seen = Set<[UInt8]>()
+        for table in definitions.tables {
+            guard seen.insert(Array(table.qualifiedName.utf8)).inserted else {
+                throw ArchiveManifest.ReadError.malformed("table \(table.qualifiedName) is defined twice")
+            }
+            let names = table.columns.map { Array($0.name.utf8) }
+            guard !names.isEmpty, Set(names).count == names.count else {
+                throw ArchiveManifest.ReadError.malformed("table \(table.qualifiedName) has no columns, or two with one name")
+            }
+            guard table.key.allSatisfy({ key in names.contains(Array(key.utf8)) }) else {
+                throw ArchiveManifest.ReadError.malformed("table \(table.qualifiedName) has a key column that is not one of its columns")
+            }
+        }
+        return definitions
+    }
+}

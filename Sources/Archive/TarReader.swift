@@ -19,6 +19,10 @@ public struct TarEntry: Sendable {
 public final class TarReader {
     private let handle: OpaquePointer
     private let input: InputContext
+    /// How many bytes of tar stream (headers and data) this reader may take before it stops:
+    /// what a small object can expand to is bounded, whatever its compression says.
+    private let limit: Int64?
+    public private(set) var consumed: Int64 = 0
 
     final class InputContext {
         let source: ByteSource
@@ -28,7 +32,8 @@ public final class TarReader {
         deinit { buffer.deallocate() }
     }
 
-    public init(source: ByteSource) throws(ArchiveError) {
+    public init(source: ByteSource, limit: Int64? = nil) throws(ArchiveError) {
+        self.limit = limit
         guard let handle = archive_read_new() else {
             throw ArchiveError(operation: "archive_read_new", message: "out of memory")
         }
@@ -69,8 +74,20 @@ public final class TarReader {
         let target = kind == .symlink ? UTF8Locale.run {
             archive_entry_symlink_utf8(entry).map { String(cString: $0) } ?? archive_entry_symlink(entry).map { String(cString: $0) }
         } : nil
-        return TarEntry(path: path, size: Int64(archive_entry_size(entry)), kind: kind,
+        let size = Int64(archive_entry_size(entry))
+        guard size >= 0 else { throw ArchiveError(operation: "read header", message: "entry \(path) declares a negative size") }
+        try charge(512 + size, entry: path)
+        return TarEntry(path: path, size: size, kind: kind,
                         mode: Int32(archive_entry_perm(entry)), linkTarget: target)
+    }
+
+    /// Counts `bytes` of the stream against the limit, before they are read.
+    private func charge(_ bytes: Int64, entry: String) throws(ArchiveError) {
+        let (total, overflow) = consumed.addingReportingOverflow(bytes)
+        consumed = overflow ? Int64.max : total
+        if let limit, consumed > limit {
+            throw ArchiveError(operation: "read header", message: "entry \(Terminal.escaped(entry)) takes the tar stream past \(limit) bytes, more than the object may expand to: a decompression bomb or a tampered archive")
+        }
     }
 
     /// Reads the current entry's data; 0 at its end.

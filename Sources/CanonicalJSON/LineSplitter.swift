@@ -1,36 +1,63 @@
 import Foundation
 
-/// Cuts a stream of blocks into lines (without their newline), holding only a partial line
-/// between blocks; for reading chunks of JSON Lines.
+/// Splits a byte stream into `\n`-terminated lines, lending each to a closure without copying
+/// unless a line spans two blocks. A line longer than `maxLineBytes` is an error, not a buffer
+/// that grows with its input.
 public final class LineSplitter {
     private let partial = ByteBuffer(capacity: 64 * 1024)
+    public let maxLineBytes: Int
 
-    public init() {}
+    /// A line longer than the limit: `line` is its number in the current stream (1-based).
+    public struct LineTooLong: Error, CustomStringConvertible {
+        public let line: Int
+        public let limit: Int
+        public init(line: Int, limit: Int) {
+            self.line = line
+            self.limit = limit
+        }
+
+        public var description: String { "line \(line) is longer than \(limit) bytes, the longest row pgseal reads (--max-row-bytes)" }
+    }
+
+    /// Lines completed in the current stream.
+    public private(set) var lineCount = 0
+
+    public init(maxLineBytes: Int = 64 << 20) { self.maxLineBytes = maxLineBytes }
 
     /// Calls `body` with each complete line in `block`.
-    public func feed(_ block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public func feed(_ block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let base = block.baseAddress else { return }
         var start = 0
         while start < block.count {
             guard let found = memchr(base + start, 0x0A, block.count - start) else {
-                partial.append(UnsafeRawBufferPointer(rebasing: block[start...]))
+                try hold(UnsafeRawBufferPointer(rebasing: block[start...]))
                 return
             }
             let newline = UnsafeRawPointer(found) - base
+            lineCount += 1
             if partial.count > 0 {
-                partial.append(UnsafeRawBufferPointer(rebasing: block[start..<newline]))
+                try hold(UnsafeRawBufferPointer(rebasing: block[start..<newline]))
                 try body(partial.bytes)
                 partial.removeAll()
             } else {
+                guard newline - start <= maxLineBytes else { throw LineTooLong(line: lineCount, limit: maxLineBytes) }
                 try body(UnsafeRawBufferPointer(rebasing: block[start..<newline]))
             }
             start = newline + 1
         }
     }
 
+    private func hold(_ piece: UnsafeRawBufferPointer) throws {
+        guard partial.count + piece.count <= maxLineBytes else { throw LineTooLong(line: lineCount + 1, limit: maxLineBytes) }
+        partial.append(piece)
+    }
+
     /// True when the stream ended in the middle of a line; clears it for the next stream.
     public func endHasPartialLine() -> Bool {
-        defer { partial.removeAll() }
+        defer {
+            partial.removeAll()
+            lineCount = 0
+        }
         return partial.count > 0
     }
 }

@@ -25,6 +25,7 @@ public final class RowDecoder {
 
     /// Appends the COPY text line (with its newline) for `line` to `out`.
     public func decode(line: UnsafeRawBufferPointer, into out: ByteBuffer) throws(DecodingError) {
+        if let bad = UTF8Check.firstInvalidByte(line) { throw .notCanonical("invalid UTF-8 at byte \(bad)") }
         var cursor = JSONCursor(bytes: line)
         try cursor.expect(UInt8(ascii: "{"))
         for (index, column) in columns.enumerated() {
@@ -35,7 +36,7 @@ public final class RowDecoder {
             scratch.removeAll()
             try cursor.string(into: scratch)
             guard scratch.bytes.elementsEqual(names[index]) else {
-                throw .notCanonical("member \(index + 1) is \(String(decoding: scratch.bytes, as: UTF8.self)), not \(column.name)")
+                throw .notCanonical("member \(index + 1) is \(String(decoding: scratch.bytes, as: UTF8.self).debugDescription), not \(column.name.debugDescription)")
             }
             try cursor.expect(UInt8(ascii: ":"))
             if cursor.peek == UInt8(ascii: "n") {
@@ -48,6 +49,9 @@ public final class RowDecoder {
             try value(&cursor, as: column.encoding)
             CopyText.escape(text.bytes, into: out)
         }
+        guard cursor.peek == UInt8(ascii: "}") else {
+            throw .notCanonical(cursor.peek == UInt8(ascii: ",") ? "more members than the \(columns.count) columns" : "expected } at byte \(cursor.position)")
+        }
         try cursor.expect(UInt8(ascii: "}"))
         guard cursor.atEnd else { throw .notCanonical("data after the row object") }
         out.append(UInt8(ascii: "\n"))
@@ -59,7 +63,7 @@ public final class RowDecoder {
         case .integer, .float, .numeric, .boolean, .timestamptz, .json, .text:
             try scalar(&cursor, as: encoding, into: text)
         case .array(let element, let delimiter):
-            try array(&cursor, element: element.columnEncoding, delimiter: delimiter)
+            try array(&cursor, element: element.columnEncoding, delimiter: delimiter, depth: 1)
         }
     }
 
@@ -70,12 +74,30 @@ public final class RowDecoder {
         case .boolean:
             if cursor.peek == UInt8(ascii: "t") { try cursor.literal("true"); out.append(UInt8(ascii: "t")) }
             else { try cursor.literal("false"); out.append(UInt8(ascii: "f")) }
-        case .integer, .float, .numeric:
-            if cursor.peek == UInt8(ascii: "\"") { try cursor.string(into: out) } else { out.append(try cursor.skipValue()) }
+        case .integer:
+            let number = try cursor.skipValue()
+            guard NumberText.isInteger(number) else { throw .notCanonical("an integer column holds \(NumberText.preview(number))") }
+            out.append(number)
+        case .float:
+            if cursor.peek == UInt8(ascii: "\"") {
+                scratch.removeAll()
+                try cursor.string(into: scratch)
+                guard NumberText.isSpecialFloat(scratch.bytes) else { throw .notCanonical("a float column holds a string other than NaN, Infinity, -Infinity") }
+                out.append(scratch.bytes)
+            } else {
+                let number = try cursor.skipValue()
+                guard NumberText.isJSONNumber(number) else { throw .notCanonical("a float column holds \(NumberText.preview(number))") }
+                out.append(number)
+            }
+        case .numeric:
+            scratch.removeAll()
+            try cursor.string(into: scratch)
+            guard NumberText.isNumeric(scratch.bytes) else { throw .notCanonical("a numeric column holds a string that is not a number") }
+            out.append(scratch.bytes)
         case .timestamptz:
             scratch.removeAll()
             try cursor.string(into: scratch)
-            Self.appendTimestamptz(scratch.bytes, to: out)
+            try Self.appendTimestamptz(scratch.bytes, to: out)
         case .text, .array:
             try cursor.string(into: out)
         }
@@ -83,11 +105,14 @@ public final class RowDecoder {
 
     /// `[1,[2,null]]` → `{"1",{"2",NULL}}`: every element quoted, which PostgreSQL accepts for
     /// every element type.
-    private func array(_ cursor: inout JSONCursor, element: ColumnEncoding, delimiter: UInt8) throws(DecodingError) {
+    private func array(_ cursor: inout JSONCursor, element: ColumnEncoding, delimiter: UInt8, depth: Int) throws(DecodingError) {
+        // PostgreSQL arrays have at most 6 dimensions (MAXDIM); deeper nesting is hostile.
+        guard depth <= 6 else { throw .notCanonical("an array nested deeper than 6 dimensions") }
         try cursor.expect(UInt8(ascii: "["))
         text.append(UInt8(ascii: "{"))
         var first = true
         while cursor.peek != UInt8(ascii: "]") {
+            guard cursor.peek != nil else { throw .notCanonical("an array is cut off") }
             if !first {
                 try cursor.expect(UInt8(ascii: ","))
                 text.append(delimiter)
@@ -95,7 +120,7 @@ public final class RowDecoder {
             first = false
             switch cursor.peek {
             case UInt8(ascii: "["):
-                try array(&cursor, element: element, delimiter: delimiter)
+                try array(&cursor, element: element, delimiter: delimiter, depth: depth + 1)
             case UInt8(ascii: "n"):
                 try cursor.literal("null")
                 text.append(Array("NULL".utf8))
@@ -115,27 +140,26 @@ public final class RowDecoder {
     }
 
     /// `2026-11-24T18:00:00.5Z` → `2026-11-24 18:00:00.5+00`; an expanded year at or below zero
-    /// goes back to PostgreSQL's BC form (`-0043-…` → `0044-… BC`).
-    static func appendTimestamptz(_ value: UnsafeRawBufferPointer, to out: ByteBuffer) {
-        guard value.last == UInt8(ascii: "Z"), let t = value.firstIndex(of: UInt8(ascii: "T")) else {
-            out.append(value)  // infinity, -infinity
+    /// goes back to PostgreSQL's BC form (`-0043-…` → `0044-… BC`). Anything but the form the
+    /// exporter writes is refused.
+    static func appendTimestamptz(_ value: UnsafeRawBufferPointer, to out: ByteBuffer) throws(DecodingError) {
+        if value.elementsEqual("infinity".utf8) || value.elementsEqual("-infinity".utf8) {
+            out.append(value)
             return
         }
-        let date = String(decoding: value[..<t], as: UTF8.self)
-        let time = UnsafeRawBufferPointer(rebasing: value[(t + 1)..<(value.count - 1)])
-        let negative = date.hasPrefix("-")
-        let parts = (negative ? String(date.dropFirst()) : date).split(separator: "-", maxSplits: 1)
-        let year = Int(parts[0]) ?? 0
-        let astronomical = negative ? -year : year
-        if astronomical <= 0 {
-            var digits = String(1 - astronomical)
+        guard let stamp = TimestampText(value) else { throw .notCanonical("a timestamptz column holds a string that is not an RFC 3339 UTC time") }
+        if stamp.astronomicalYear <= 0 {
+            var digits = String(1 - stamp.astronomicalYear)
             while digits.count < 4 { digits = "0" + digits }
-            out.append(digits + "-" + parts[1] + " ")
-            out.append(time)
+            out.append(digits)
+            out.append(UnsafeRawBufferPointer(rebasing: value[stamp.monthDay]))
+            out.append(" ")
+            out.append(UnsafeRawBufferPointer(rebasing: value[stamp.time]))
             out.append("+00 BC")
         } else {
-            out.append(date + " ")
-            out.append(time)
+            out.append(UnsafeRawBufferPointer(rebasing: value[stamp.date]))
+            out.append(" ")
+            out.append(UnsafeRawBufferPointer(rebasing: value[stamp.time]))
             out.append("+00")
         }
     }
@@ -157,7 +181,7 @@ extension RowDecoder {
             try cursor.expect(UInt8(ascii: ":"))
             let start = cursor.position
             _ = try cursor.skipValue()
-            if slot < indexes.count, indexes[slot] == index {
+            if slot < indexes.count, slot < ranges.count, indexes[slot] == index {
                 ranges[slot] = start..<cursor.position
                 slot += 1
             }
@@ -203,7 +227,7 @@ public struct JSONCursor {
             case UInt8(ascii: "\""):
                 return
             case UInt8(ascii: "\\"):
-                guard let e = peek else { break }
+                guard let e = peek else { throw .notCanonical("a string is not terminated") }
                 position += 1
                 switch e {
                 case UInt8(ascii: "b"): out.append(0x08)
@@ -212,21 +236,35 @@ public struct JSONCursor {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), peek == UInt8(ascii: "\\") {
-                        position += 1
-                        try expect(UInt8(ascii: "u"))
-                        let low = try hex4()
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    out.append(String(Character(UnicodeScalar(scalar) ?? "\u{FFFD}")))
-                default: out.append(e)
+                    let scalar = try unicodeEscape()
+                    out.append(String(Character(scalar)))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                default: throw .notCanonical("bad escape \\\(Character(UnicodeScalar(e))) at byte \(position - 1)")
                 }
+            case 0..<0x20:
+                throw .notCanonical("a control character inside a string at byte \(position - 1)")
             default:
                 out.append(c)
             }
         }
         throw .notCanonical("a string is not terminated")
+    }
+
+    /// The scalar of a `\\uXXXX` escape (the `\\u` already read), joining a surrogate pair;
+    /// a lone or mismatched surrogate is not a Unicode scalar, so not a row pgseal wrote.
+    private mutating func unicodeEscape() throws(RowDecoder.DecodingError) -> Unicode.Scalar {
+        let first = try hex4()
+        var value = first
+        if (0xD800..<0xDC00).contains(first) {
+            guard peek == UInt8(ascii: "\\") else { throw .notCanonical("a lone surrogate \\u\(String(first, radix: 16)) at byte \(position)") }
+            position += 1
+            try expect(UInt8(ascii: "u"))
+            let low = try hex4()
+            guard (0xDC00..<0xE000).contains(low) else { throw .notCanonical("a surrogate \\u\(String(first, radix: 16)) not followed by a low surrogate at byte \(position)") }
+            value = 0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)
+        }
+        guard let scalar = Unicode.Scalar(value) else { throw .notCanonical("a lone surrogate \\u\(String(value, radix: 16)) at byte \(position)") }
+        return scalar
     }
 
     private mutating func hex4() throws(RowDecoder.DecodingError) -> UInt32 {
@@ -245,7 +283,10 @@ public struct JSONCursor {
         while let c = peek {
             position += 1
             if c == UInt8(ascii: "\"") { return }
-            if c == UInt8(ascii: "\\") { position += 1 }
+            if c == UInt8(ascii: "\\") {
+                guard position < bytes.count else { break }
+                position += 1
+            }
         }
         throw .notCanonical("a string is not terminated")
     }

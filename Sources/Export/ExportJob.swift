@@ -85,7 +85,8 @@ public final class ExportJob {
             let definitions = TableDefinitions(tables: plans.map {
                 TableDefinitions.Table(schema: $0.schema, name: $0.name, columns: $0.manifestColumns, key: $0.keyColumns, filter: $0.filter)
             })
-            try definitions.encoded().withUnsafeBytes { try tar.addFile(path: TableDefinitions.entryPath, contents: $0) }
+            let definitionBytes = try definitions.encoded()
+            try definitionBytes.withUnsafeBytes { try tar.addFile(path: TableDefinitions.entryPath, contents: $0) }
             let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started)
             for connection in workerConnections { try connection.execute("COMMIT") }
             try coordinator.execute("COMMIT")
@@ -97,13 +98,15 @@ public final class ExportJob {
             let manifestDigest = try archive.addManifest(manifest)
             let encrypted = archive.encrypted
             let (objectSize, objectDigest) = try archive.finish(signingKey: settings.signingKey) { size, digest in
-                SealDocument(
+                var seal = SealDocument(
                     object: archive.basename, size: size, sha256: digest.hex, manifestSHA256: manifestDigest.hex,
                     createdAt: naming.createdAt, profile: settings.profile.name,
                     encryption: encrypted ? "age-x25519" : "none", recipients: settings.recipients.map(\.description),
                     compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
                     tables: zip(plans, totals).map { SealDocument.Table(name: $0.qualifiedName, rows: $1.totals.rows, digest: $1.totals.digest.hex) },
                     signer: settings.signingKey?.publicKey.fingerprint ?? "", tool: "pgseal \(Self.toolVersion)")
+                seal.tablesSHA256 = SHA256Hasher.hash(definitionBytes).hex
+                return seal
             }
             progress.finished()
             return ExportResult(

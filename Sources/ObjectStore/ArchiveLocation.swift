@@ -19,6 +19,13 @@ public struct ArchiveLocation {
         (store, key) = try Self.resolve(location, environment: environment)
     }
 
+    /// An object already known in `store` (from a listing).
+    public init(store: ObjectStore, key: String) {
+        self.store = store
+        self.key = key
+        self.display = store.location(of: key)
+    }
+
     /// The store and key that `location` (a path or `s3://bucket/key`) names, whether or not an
     /// object is there yet: also where `encrypt -o` and `decrypt -o` write.
     public static func resolve(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (ObjectStore, String) {
@@ -30,8 +37,14 @@ public struct ArchiveLocation {
             return (try openStore("s3://" + path[..<slash] + "/", environment: environment), String(path[path.index(after: slash)...]))
         }
         let absolute = (location as NSString).expandingTildeInPath
-        let directory = (absolute as NSString).deletingLastPathComponent
-        return (try LocalStore(root: directory.isEmpty ? "." : directory), (absolute as NSString).lastPathComponent)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw StoreError.invalidLocation(location, reason: "it is a directory; name an archive file in it (pgseal list shows them)")
+        }
+        let slash = absolute.lastIndex(of: "/")
+        let directory = slash.map { String(absolute[..<$0]) } ?? "."
+        let name = slash.map { String(absolute[absolute.index(after: $0)...]) } ?? absolute
+        return (try LocalStore(root: directory.isEmpty ? "/" : directory), name)
     }
 
     public var name: String { (key as NSString).lastPathComponent }

@@ -1,6 +1,8 @@
 import Archive
 import Foundation
 import ObjectStore
+import Seal
+import Verify
 
 /// What a store holds: sealed archives (an object with its `.seal` and `.seal.sig`) and, apart,
 /// incomplete ones (no signed seal: an interrupted or unsigned export), read from the listing
@@ -13,13 +15,19 @@ public struct ArchiveCatalog: Sendable, Codable {
         public let createdAt: String
         public let bytes: Int64
         public let sealed: Bool
+        /// `verified` (the seal's signature checked against trusted signers), `unverified` (a
+        /// seal and signature present, not checked: no trusted signers given), `invalid` (the
+        /// signature does not verify), or `none` (no signed seal).
+        public let trust: String
+        /// Why the seal was not believed, for `invalid`.
+        public let problem: String?
         public let rows: [String: Int]
         public let signer: String?
         /// For an archive of files (`pgseal seal`): how many entries it holds.
         public let files: Int?
 
         enum CodingKeys: String, CodingKey {
-            case key, location, profile, bytes, sealed, rows, signer, files
+            case key, location, profile, bytes, sealed, trust, problem, rows, signer, files
             case createdAt = "created_at"
         }
     }
@@ -35,33 +43,55 @@ public struct ArchiveCatalog: Sendable, Codable {
         }
     }
 
+    /// Archives whose seal verifies against the trusted signers.
     public var sealed: [Entry] = []
+    /// Archives with a seal and signature that were not, or could not be, verified: never
+    /// counted as sealed, never deleted, never the newest of a profile.
+    public var unverified: [Entry] = []
     public var incomplete: [Entry] = []
     public var uploads: [Upload] = []
 
     static let archiveSuffixes = [".tar.zst.age", ".tar.gz.age", ".tar.age", ".tar.zst", ".tar.gz", ".tar"]
 
-    /// Scans the store, newest first; only `profile`'s archives when given.
-    public static func scan(_ store: ObjectStore, profile: String? = nil) throws -> ArchiveCatalog {
+    /// Scans the store, newest first; only `profile`'s archives when given. Each seal's
+    /// signature is checked against `signers`; without them, no archive counts as sealed.
+    public static func scan(_ store: ObjectStore, profile: String? = nil, signers: AllowedSigners?) throws -> ArchiveCatalog {
         let objects = try store.list(prefix: profile.map { $0 + "/" } ?? "")
         let sizes = Dictionary(objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
         var catalog = ArchiveCatalog()
         for (key, size) in objects where archiveSuffixes.contains(where: { key.hasSuffix($0) }) {
             let name = (key as NSString).lastPathComponent
             let profileName = String(key.split(separator: "/").first ?? "")
-            let seal: SealDocument? = sizes[key + ".seal.sig"] == nil ? nil
-                : (try? readSmall(store, key + ".seal")).flatMap { try? SealDocument.decode($0) }
+            let signed = sizes[key + ".seal.sig"] != nil && sizes[key + ".seal"] != nil
+            var seal: SealDocument?
+            var trust = signed ? "unverified" : "none"
+            var problem: String?
+            if signed, let signers {
+                do {
+                    seal = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: TrustPolicy(signers: signers)).seal
+                    trust = "verified"
+                } catch {
+                    trust = "invalid"
+                    problem = "\(error)"
+                }
+            }
             let entry = Entry(
                 key: key, location: store.location(of: key), profile: seal?.profile ?? profileName,
                 createdAt: seal?.createdAt ?? Self.time(fromName: name) ?? "", bytes: size, sealed: seal != nil,
+                trust: trust, problem: problem,
                 rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer,
                 files: seal?.files)
-            if entry.sealed { catalog.sealed.append(entry) } else { catalog.incomplete.append(entry) }
+            switch trust {
+            case "verified": catalog.sealed.append(entry)
+            case "none": catalog.incomplete.append(entry)
+            default: catalog.unverified.append(entry)
+            }
         }
         catalog.uploads = try store.pendingUploads(under: profile.map { $0 + "/" } ?? "")
             .map { Upload(key: $0.key, startedAt: ISO8601DateFormatter().string(from: $0.started)) }
             .sorted { $0.startedAt > $1.startedAt }
         catalog.sealed.sort { $0.createdAt > $1.createdAt }
+        catalog.unverified.sort { $0.createdAt > $1.createdAt }
         catalog.incomplete.sort { $0.createdAt > $1.createdAt }
         return catalog
     }
@@ -70,6 +100,7 @@ public struct ArchiveCatalog: Sendable, Codable {
     static func time(fromName name: String) -> String? {
         guard let range = name.range(of: #"\d{8}T\d{6}Z"#, options: .regularExpression) else { return nil }
         let t = Array(name[range])
+        guard t.count == 16 else { return nil }
         return "\(String(t[0..<4]))-\(String(t[4..<6]))-\(String(t[6..<8]))T\(String(t[9..<11])):\(String(t[11..<13])):\(String(t[13..<15]))Z"
     }
 

@@ -11,17 +11,17 @@ public struct FreshnessCheck {
         public var maxAge: TimeInterval
         public var profile: String?
         public var level: VerificationReport.Level
-        public var trusted: [SSHPublicKey]
+        public var policy: TrustPolicy
         public var keys: AgeKeyring
         public var now = Date()
 
         public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
-                    trusted: [SSHPublicKey], keys: AgeKeyring) {
+                    policy: TrustPolicy, keys: AgeKeyring) {
             self.store = store
             self.maxAge = maxAge
             self.profile = profile
             self.level = level
-            self.trusted = trusted
+            self.policy = policy
             self.keys = keys
         }
     }
@@ -52,7 +52,7 @@ public struct FreshnessCheck {
     public static func run(_ request: Request) throws -> Result {
         let started = Date()
         let store = try openStore(request.store)
-        let catalog = try ArchiveCatalog.scan(store, profile: request.profile)
+        let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.policy.signers)
         var names = Set(catalog.sealed.map(\.profile)).union(catalog.incomplete.map(\.profile))
         if let profile = request.profile { names = [profile] }
         var result = Result()
@@ -67,7 +67,7 @@ public struct FreshnessCheck {
             var status = "ok"
             var problem: String?
             let verification = try Verifier.run(VerificationRequest(archive: newest.location, level: request.level,
-                                                                    trusted: request.trusted, keys: request.keys))
+                                                                    policy: request.policy, keys: request.keys))
             if !verification.ok {
                 status = "failed"
                 problem = "the newest archive \(newest.location) fails verification at level \(request.level.rawValue): "

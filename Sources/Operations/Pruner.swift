@@ -1,5 +1,6 @@
 import Foundation
 import ObjectStore
+import Seal
 
 /// `pgseal prune`: deletes archives past their retention with their sidecars — the seal's
 /// signature first, so that an archive pruned halfway is never taken for a sealed one —
@@ -14,10 +15,14 @@ public struct Pruner {
         public var dryRun: Bool
         public var staleUploadAge: TimeInterval
         public var now: Date
+        /// Only archives whose seal verifies against these count as sealed: a forged or broken
+        /// seal never takes a keep-last place and is never deleted.
+        public var signers: AllowedSigners
 
-        public init(store: String, keepDays: Int, keepLast: Int, profile: String? = nil, dryRun: Bool = false,
+        public init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
                     staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
             self.store = store
+            self.signers = signers
             self.keepDays = keepDays
             self.keepLast = keepLast
             self.profile = profile
@@ -38,13 +43,15 @@ public struct Pruner {
         }
         public var deleted: [String] = []
         public var kept: [String] = []
+        /// Archives with a seal that does not verify: left alone, with the reason.
+        public var unverified: [Failed] = []
         public var locked: [Locked] = []
         public var failed: [Failed] = []
         public var abortedUploads = 0
         public var dryRun = false
 
         enum CodingKeys: String, CodingKey {
-            case deleted, kept, locked, failed
+            case deleted, kept, locked, failed, unverified
             case abortedUploads = "aborted_uploads"
             case dryRun = "dry_run"
         }
@@ -55,9 +62,10 @@ public struct Pruner {
 
     public static func run(_ request: Request) throws -> Outcome {
         let store = try openStore(request.store)
-        let catalog = try ArchiveCatalog.scan(store, profile: request.profile)
+        let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.signers)
         let cutoff = request.now.addingTimeInterval(-Double(request.keepDays) * 86_400)
         var outcome = Outcome(dryRun: request.dryRun)
+        outcome.unverified = catalog.unverified.map { .init(key: $0.key, reason: $0.problem ?? "not verified") }
         var candidates: [ArchiveCatalog.Entry] = []
         for profile in Set(catalog.sealed.map(\.profile)).sorted() {
             let archives = catalog.sealed.filter { $0.profile == profile }  // newest first

@@ -3,6 +3,7 @@ import ByteStreams
 import Foundation
 import ObjectStore
 import Seal
+import Verify
 
 /// `pgseal replicate`: copies a sealed archive to another store — another bucket or region by
 /// server-side copy (UploadPartCopy past 5 GiB), anywhere else by a streamed copy — then
@@ -14,17 +15,17 @@ public struct Replicator {
         public var archive: String
         public var destination: String
         public var region: String?
-        public var trusted: [SSHPublicKey]
+        public var policy: TrustPolicy
         /// Server-side copies of objects larger than this go part by part (tests lower it).
         public var singleCopyLimit: Int64 = S3Store.singleCopyLimit
         public var copyPartSize: Int64 = 512 << 20
 
-        public init(archive: String, destination: String, region: String? = nil, trusted: [SSHPublicKey],
+        public init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy,
                     environment: [String: String] = ProcessInfo.processInfo.environment) {
             self.archive = archive
             self.destination = destination
             self.region = region
-            self.trusted = trusted
+            self.policy = policy
             // PGSEAL_S3_COPY_PART_SIZE_MIB lets a test (or a store with other limits) take the
             // part-by-part path with smaller objects.
             if let mib = environment.firstSet("PGSEAL_S3_COPY_PART_SIZE_MIB").flatMap(Int64.init), mib >= 5 {
@@ -52,16 +53,13 @@ public struct Replicator {
     public static func run(_ request: Request) throws -> Outcome {
         let started = Date()
         let source = try ArchiveLocation(request.archive)
-        guard let sealBytes = try source.sidecar(".seal"), let signature = try source.sidecar(".seal.sig") else {
-            throw StoreError.invalidLocation(request.archive, reason: "it has no signed seal (.seal and .seal.sig): only sealed archives are replicated")
+        var policy = request.policy
+        policy.allowUnsigned = false  // only sealed archives are replicated
+        let gated: GatedArchive
+        do { gated = try GatedArchive.open(source, policy: policy) } catch let problem as SealProblem {
+            throw CopyMismatch(description: "\(request.archive): \(problem) — the source is not replicated")
         }
-        do {
-            _ = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
-                                        namespace: SealDocument.signatureNamespace, trusted: request.trusted)
-        } catch {
-            throw CopyMismatch(description: "\(request.archive).seal.sig: \(error) — the source is not replicated")
-        }
-        let seal = try SealDocument.decode(sealBytes)
+        guard let seal = gated.seal else { throw CopyMismatch(description: "\(request.archive) has no signed seal") }
         let destination = try openStore(request.destination, region: request.region, create: true)
         let key = destinationKey(source.key, profile: seal.profile)
 

@@ -12,6 +12,8 @@ public enum SSHSignature {
         case wrongNamespace(found: String, expected: String)
         case untrustedSigner(fingerprint: String)
         case badSignature(fingerprint: String)
+        case revoked(fingerprint: String)
+        case notAllowed(fingerprint: String, reasons: [String])
 
         public var description: String {
             switch self {
@@ -19,6 +21,8 @@ public enum SSHSignature {
             case .wrongNamespace(let found, let expected): "the signature is for namespace \(found), not \(expected)"
             case .untrustedSigner(let fingerprint): "the signature was made by \(fingerprint), which is not a trusted signer"
             case .badSignature(let fingerprint): "the signature by \(fingerprint) does not match the signed file: it was altered"
+            case .revoked(let fingerprint): "the signature was made by \(fingerprint), a revoked key"
+            case .notAllowed(let fingerprint, let reasons): "the signature was made by \(fingerprint), which the trusted signers do not allow here: " + reasons.joined(separator: "; ")
             }
         }
 
@@ -52,9 +56,18 @@ public enum SSHSignature {
         return SSHArmor.encode(writer.bytes, label: "SSH SIGNATURE")
     }
 
-    /// Checks an armored signature of `message` against `trusted` keys; returns the signer.
+    /// Who signed, as the trusted signers name them.
+    public struct Signer: Sendable {
+        public let key: SSHPublicKey
+        public let principals: [String]
+        public var fingerprint: String { key.fingerprint }
+    }
+
+    /// Checks an armored signature of `message` as `ssh-keygen -Y verify` would with `signers`
+    /// as its allowed_signers file (and `principal` as its `-I`, when given), at `time`.
     @discardableResult
-    public static func verify(_ armored: String, message: [UInt8], namespace: String, trusted: [SSHPublicKey]) throws -> SSHPublicKey {
+    public static func verify(_ armored: String, message: [UInt8], namespace: String, signers: AllowedSigners,
+                              principal: String? = nil, at time: Date = Date()) throws -> Signer {
         let blob: [UInt8]
         do { blob = try SSHArmor.decode(armored, label: "SSH SIGNATURE") } catch { throw VerificationError.malformed("\(error)") }
         var reader = SSHReader(blob)
@@ -69,30 +82,14 @@ public enum SSHSignature {
             let raw = try signature.string()
             guard signedNamespace == namespace else { throw VerificationError.wrongNamespace(found: signedNamespace, expected: namespace) }
             guard algorithm == "sha512" || algorithm == "sha256" else { throw VerificationError.malformed("unknown hash \(algorithm)") }
-            guard trusted.contains(signer) else { throw VerificationError.untrustedSigner(fingerprint: signer.fingerprint) }
+            let principals = try signers.trust(signer, namespace: namespace, principal: principal, at: time).get()
             let data = signedData(message: message, namespace: namespace, hashAlgorithm: algorithm)
             guard Crypto.ed25519Verify(publicKey: signer.rawKey, signature: raw, message: data) else {
                 throw VerificationError.badSignature(fingerprint: signer.fingerprint)
             }
-            return signer
+            return Signer(key: signer, principals: principals)
         } catch let error as SSHKeyError {
             throw VerificationError.malformed("\(error)")
         }
-    }
-}
-
-/// Trusted signers: an OpenSSH `allowed_signers` file (`principals [options] ssh-ed25519 AAAA…`)
-/// or a plain public key file.
-public enum TrustedSigners {
-    public static func load(file path: String) throws -> [SSHPublicKey] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SSHKeyError.unreadable(path) }
-        var keys: [SSHPublicKey] = []
-        for line in KeyFileLines.lines(text) {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard let typeIndex = fields.firstIndex(of: SSHPublicKey.keyType), typeIndex + 1 < fields.count else { continue }
-            keys.append(try SSHPublicKey(line: fields[typeIndex...].joined(separator: " ")))
-        }
-        guard !keys.isEmpty else { throw SSHKeyError.malformed("\(path) names no ssh-ed25519 key") }
-        return keys
     }
 }

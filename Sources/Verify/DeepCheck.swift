@@ -8,6 +8,11 @@ import Seal
 /// row hashes, then compares all of it with the manifest (the last entry) and the seal.
 struct DeepCheck {
     let seal: SealDocument
+    var limits = ReadLimits()
+
+    /// Reading stopped at a problem that makes going on pointless or costly (a row past the
+    /// seal's count, a line past the row limit); the problem is in the report.
+    struct Stopped: Error {}
 
     /// What was observed of one chunk, in stream order.
     struct ObservedChunk {
@@ -27,6 +32,10 @@ struct DeepCheck {
         var rows = 0
         var bytes: Int64 = 0
         var keyCheck: KeyCheck?
+        /// The row shape the definitions declare; nil when they could not be read.
+        var decoder: RowDecoder?
+        /// How many rows the signed seal says the table has: more is never read.
+        var sealedRows = 0
         /// The previous row's key values, back to back, and where each is (in key order).
         let previousKey = ByteBuffer(capacity: 256)
         var previousRanges: [Range<Int>] = []
@@ -87,7 +96,7 @@ struct DeepCheck {
             keyIndexes = sorted
             // memberValues returns values in column order; keys compare in key order.
             order = KeyOrder(encodings: indexes.map { ColumnEncoding(manifestName: table.columns[$0].encoding) ?? .text })
-            permutation = indexes.map { sorted.firstIndex(of: $0)! }
+            permutation = indexes.compactMap { sorted.firstIndex(of: $0) }
         }
 
         /// For each key column in key order, its position among the values read in column order.
@@ -98,23 +107,34 @@ struct DeepCheck {
 
     /// Returns the manifest when it could be read and matches the seal.
     @discardableResult
-    func run(_ source: ByteSource, into report: inout VerificationReport) throws -> Manifest? {
-        let tar = try TarReader(source: source)
+    func run(_ tar: TarReader, into report: inout VerificationReport) throws -> Manifest? {
         var tables: [String: ObservedTable] = [:]
         var manifestBytes: [UInt8]?
         var definitions: TableDefinitions?
-        let lines = LineSplitter()
+        let lines = LineSplitter(maxLineBytes: limits.maxRowBytes)
         let chunkHasher = SHA256Hasher()
+        let decoded = ByteBuffer(capacity: 64 * 1024)
         var entryNumber = 0
         while let entry = try tar.nextEntry() {
             entryNumber += 1
             if entry.path == TableDefinitions.entryPath {
                 if entryNumber != 1 { report.fail("tar", "tables.json is not the first entry") }
-                definitions = try? JSONDecoder().decode(TableDefinitions.self, from: Data(try tar.readAll(limit: ArchiveManifest.sizeLimit)))
-                if definitions == nil { report.fail("tables.json", "not valid table definitions") }
+                let bytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+                if let sealed = seal.tablesSHA256, SHA256Hasher.hash(bytes).hex != sealed {
+                    report.fail("tables.json", "SHA-256 differs from the seal's tables_sha256: the definitions were altered")
+                    throw Stopped()
+                }
+                do {
+                    definitions = try TableDefinitions.decode(bytes)
+                } catch {
+                    report.fail("tables.json", "not valid table definitions: \(error)")
+                }
                 for table in definitions?.tables ?? [] {
                     let observed = ObservedTable()
                     observed.keyCheck = KeyCheck(table)
+                    observed.decoder = try? table.rowDecoder()
+                    if observed.decoder == nil { report.fail("tables.json", "table \(table.qualifiedName) declares an encoding this reader does not know") }
+                    observed.sealedRows = seal.tables.first { $0.name == table.qualifiedName }?.rows ?? 0
                     tables[table.qualifiedName] = observed
                 }
                 continue
@@ -132,33 +152,51 @@ struct DeepCheck {
                 report.fail(entry.path, "an entry the format does not define")
                 continue
             }
-            let observed = tables[table] ?? ObservedTable()
-            tables[table] = observed
+            guard let observed = tables[table] else {
+                report.fail(entry.path, "a chunk of a table that tables.json does not define")
+                continue
+            }
             var rows = 0
             var bytes: Int64 = 0
-            var invalidLine: Int?
+            var invalidLine: (line: Int, reason: String)?
             var firstKey = "[]"
             var keyProblem: String?
-            try tar.forEachBlock { block in
-                chunkHasher.update(block)
-                bytes += Int64(block.count)
-                lines.feed(block) { line in
-                    rows += 1
-                    if invalidLine == nil, !JSONLineValidator.isValid(line) { invalidLine = rows }
-                    observed.digest.add(row: line)
-                    guard let follows = observed.advance(to: line) else { return }
-                    if !follows, keyProblem == nil, !observed.keyFailureReported {
-                        keyProblem = "line \(rows): key \(observed.previousKeyText) does not follow \(observed.keyBefore): a duplicate or a row out of key order"
+            do {
+                try tar.forEachBlock { block in
+                    chunkHasher.update(block)
+                    bytes += Int64(block.count)
+                    try lines.feed(block) { line in
+                        rows += 1
+                        guard observed.rows + rows <= observed.sealedRows else {
+                            report.fail("\(entry.path):\(rows)", "table \(table) has more rows than the \(observed.sealedRows) the signed seal states")
+                            throw Stopped()
+                        }
+                        if invalidLine == nil {
+                            if !JSONLineValidator.isValid(line) {
+                                invalidLine = (rows, "not valid JSON")
+                            } else if let decoder = observed.decoder {
+                                decoded.removeAll()
+                                do { try decoder.decode(line: line, into: decoded) } catch { invalidLine = (rows, "\(error)") }
+                            }
+                        }
+                        observed.digest.add(row: line)
+                        guard let follows = observed.advance(to: line) else { return }
+                        if !follows, keyProblem == nil, !observed.keyFailureReported {
+                            keyProblem = "line \(rows): key \(observed.previousKeyText) does not follow \(observed.keyBefore): a duplicate or a row out of key order"
+                        }
+                        if rows == 1 { firstKey = observed.previousKeyText }
                     }
-                    if rows == 1 { firstKey = observed.previousKeyText }
                 }
+            } catch let tooLong as LineSplitter.LineTooLong {
+                report.fail("\(entry.path):\(tooLong.line)", "\(tooLong)")
+                throw Stopped()
             }
             if let keyProblem {
                 report.fail(entry.path, keyProblem)
                 observed.keyFailureReported = true
             }
             if lines.endHasPartialLine() { report.fail(entry.path, "the last line has no newline: the chunk was cut") }
-            if let invalidLine { report.fail("\(entry.path):\(invalidLine)", "not valid JSON") }
+            if let invalidLine { report.fail("\(entry.path):\(invalidLine.line)", invalidLine.reason) }
             observed.chunks.append(ObservedChunk(
                 path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex,
                 firstKey: firstKey, lastKey: rows > 0 ? observed.previousKeyText : "[]"))

@@ -15,8 +15,16 @@ public struct DiffRequest {
     public var databaseURL: String
     public var keys: AgeKeyring
     public var show: Int
+    public var policy: TrustPolicy
+    public var limits = ReadLimits()
+    /// At most this many database connections: more tables are compared in several passes
+    /// over the archive.
+    public var maxConnections = 8
+    /// Each statement on the database ends after this (PostgreSQL interval text).
+    public var statementTimeout = "1h"
 
-    public init(archive: String, databaseURL: String, keys: AgeKeyring, show: Int) {
+    public init(archive: String, databaseURL: String, keys: AgeKeyring, show: Int, policy: TrustPolicy) {
+        self.policy = policy
         self.archive = archive
         self.databaseURL = databaseURL
         self.keys = keys
@@ -28,37 +36,75 @@ public enum DiffEngine {
     public static func run(_ request: DiffRequest) throws -> DiffReport {
         let started = Date()
         let archive = try ArchiveLocation(request.archive)
+        let gated = try GatedArchive.open(archive, policy: request.policy, limits: request.limits)
         if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
-        // One pass: tables.json, the first entry, gives the columns, filters and keys before the rows.
-        let tar = try TarReader(source: try archive.openPlaintext(keys: request.keys))
-        let definitions = try Restorer.readDefinitions(tar)
+        let read = try ArchiveDefinitions.read(gated, keys: request.keys)
+        let definitions = read.definitions
+        // A filter is SQL: only a signed archive's is run, and then only in a read-only snapshot.
+        if !read.trusted, let filtered = definitions.tables.first(where: { $0.filter != nil }) {
+            throw DiffError.unsignedFilter(table: filtered.qualifiedName)
+        }
 
         let coordinator = try PostgresConnection(conninfo: request.databaseURL)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try coordinator.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
         let snapshot = try coordinator.execute("SELECT pg_export_snapshot()").scalar ?? ""
         var report = DiffReport(archive: request.archive, database: coordinator.target, snapshot: snapshot)
-        var sides: [String: TableMerge] = [:]
+        var plans: [String: TablePlan] = [:]
         for table in definitions.tables {
-            let plan = try TablePlan.resolve(
+            plans[table.qualifiedName] = try TablePlan.resolve(
                 TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: table.filter, key: table.key),
                 on: coordinator)
-            let connection = try ExportJob.joinSnapshot(snapshot, conninfo: request.databaseURL)
-            sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show)
         }
 
-        // Every archived row, merged with its table's database rows.
-        let lines = LineSplitter()
-        while let entry = try tar.nextEntry() {
-            guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
-            try tar.forEachBlock { block in try lines.feed(block) { try merge.archived(line: $0) } }
+        // Tables in groups of at most maxConnections, one pass over the archive per group.
+        let groupSize = max(1, request.maxConnections)
+        for groupStart in stride(from: 0, to: definitions.tables.count, by: groupSize) {
+            let group = definitions.tables[groupStart..<min(groupStart + groupSize, definitions.tables.count)]
+            var sides: [String: TableMerge] = [:]
+            for table in group {
+                guard let plan = plans[table.qualifiedName] else { continue }
+                let connection = try ExportJob.joinSnapshot(snapshot, conninfo: request.databaseURL)
+                try connection.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
+                sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show)
+            }
+            let (tar, object) = try gated.openTar(keys: request.keys)
+            let lines = LineSplitter(maxLineBytes: request.limits.maxRowBytes)
+            while let entry = try tar.nextEntry() {
+                guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
+                try tar.forEachBlock { block in try lines.feed(block) { try merge.archived(line: $0) } }
+                if lines.endHasPartialLine() { throw DiffError.cutLine(entry: entry.path) }
+            }
+            // The comparison counts only if the object read is, to its last byte, the sealed one.
+            try object.finish()
+            for table in group {
+                guard let merge = sides[table.qualifiedName] else { continue }
+                try merge.finish()
+                report.tables.append(merge.result)
+            }
         }
-        for table in definitions.tables {
-            let merge = sides[table.qualifiedName]!
-            try merge.finish()
-            report.tables.append(merge.result)
-        }
+        try coordinator.execute("COMMIT")
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+}
+
+public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
+    case unsignedFilter(table: String)
+    case cutLine(entry: String)
+
+    public var description: String {
+        switch self {
+        case .unsignedFilter(let table):
+            "table \(Terminal.escaped(table)) of this unsigned archive has a row filter, which is SQL: pgseal runs a filter only from an archive whose seal verifies against --trusted-key"
+        case .cutLine(let entry):
+            "\(Terminal.escaped(entry))'s last line has no newline: the archive was cut"
+        }
+    }
+
+    public var isIntegrityFailure: Bool {
+        if case .cutLine = self { return true }
+        return false
     }
 }
 

@@ -17,8 +17,7 @@ struct FilesCheck {
         let target: String?
     }
 
-    func run(_ plaintext: ByteSource, into report: inout VerificationReport) throws {
-        let reader = try TarReader(source: plaintext)
+    func run(_ reader: TarReader, into report: inout VerificationReport) throws {
         var observed: [String: Observed] = [:]
         var order: [String] = []
         var manifestBytes: [UInt8]?

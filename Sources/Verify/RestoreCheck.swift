@@ -11,8 +11,9 @@ import Postgres
 struct RestoreCheck {
     let manifest: Manifest
     /// A fresh stream of the archive's tar (decrypted), for each pass.
-    let openTar: () throws -> TarReader
+    let openTar: () throws -> (TarReader, SealBoundSource)
     let scratch: ScratchDatabase
+    var limits = ReadLimits()
     /// The manifest's table shapes, as DDL and COPY take them.
     var definitions: [TableDefinitions.Table] { TableDefinitions(manifest: manifest).tables }
 
@@ -58,12 +59,12 @@ struct RestoreCheck {
             }
         }
         var loads: [String: TableLoad] = [:]
-        let tar = try openTar()
-        let lines = LineSplitter()
+        let (tar, object) = try openTar()
+        let lines = LineSplitter(maxLineBytes: limits.maxRowBytes)
         while let entry = try tar.nextEntry() {
             guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
             if loads[name] == nil {
-                let columns = table.columns.map { ColumnSpec(name: $0.name, encoding: ColumnEncoding(manifestName: $0.encoding) ?? .text) }
+                let columns = try table.columnSpecs()
                 let connection = try scratch.connect()
                 let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
                 loads[name] = TableLoad(connection: connection, writer: writer, decoder: RowDecoder(columns: columns))
@@ -84,10 +85,18 @@ struct RestoreCheck {
             } catch let error as RowDecoder.DecodingError {
                 report.fail("\(entry.path):\(lineNumber)", "\(error)")
                 return false
+            } catch let error as LineSplitter.LineTooLong {
+                report.fail("\(entry.path):\(error.line)", "\(error)")
+                return false
             } catch let error as PostgresError {
                 report.fail("restore \(name)", "loading \(entry.path) failed: \(error)")
                 return false
             }
+        }
+        // The object read again must still be the sealed one.
+        do { try object.finish() } catch let problem as SealProblem {
+            report.fail(problem.location, problem.problem)
+            return false
         }
         for (name, load) in loads.sorted(by: { $0.key < $1.key }) {
             do {
@@ -130,7 +139,7 @@ struct RestoreCheck {
     /// Walks the archive's rows of `table` and the restored rows side by side (both in key
     /// order) and describes the first pair that differs.
     private func firstDifference(_ table: Manifest.Table, plan: TablePlan, on connection: PostgresConnection) throws -> String? {
-        let archived = TableLines(tar: try openTar(), table: table.qualifiedName)
+        let archived = TableLines(tar: try openTar().0, table: table.qualifiedName, maxLine: limits.maxRowBytes)
         let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
         let line = ByteBuffer(capacity: 4096)
         var index = 0
@@ -169,10 +178,12 @@ final class TableLines {
     private var available = 0..<0
     private var inTable = false
     private var line: [UInt8] = []
+    private let maxLine: Int
 
-    init(tar: TarReader, table: String) {
+    init(tar: TarReader, table: String, maxLine: Int) {
         self.tar = tar
         self.table = table
+        self.maxLine = maxLine
     }
 
     deinit { block.deallocate() }
@@ -187,6 +198,7 @@ final class TableLines {
             }
             line.append(contentsOf: block[available])
             available = 0..<0
+            guard line.count <= maxLine else { throw LineSplitter.LineTooLong(line: 0, limit: maxLine) }
             if inTable {
                 let n = try tar.readData(into: block)
                 if n > 0 {

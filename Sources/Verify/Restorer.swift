@@ -16,8 +16,11 @@ public struct RestoreRequest {
     public var tables: [String]
     public var createTables = false
     public var truncate = false
+    public var policy: TrustPolicy
+    public var limits = ReadLimits()
 
-    public init(archive: String, databaseURL: String, keys: AgeKeyring, tables: [String]) {
+    public init(archive: String, databaseURL: String, keys: AgeKeyring, tables: [String], policy: TrustPolicy) {
+        self.policy = policy
         self.archive = archive
         self.databaseURL = databaseURL
         self.keys = keys
@@ -73,9 +76,9 @@ public enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
         let archive = try ArchiveLocation(request.archive)
+        let gated = try GatedArchive.open(archive, policy: request.policy, limits: request.limits)
         if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
-        let openTar = { try TarReader(source: try archive.openPlaintext(keys: request.keys)) }
-        let definitions = try readDefinitions(try openTar())
+        let definitions = try ArchiveDefinitions.read(gated, keys: request.keys).definitions
         var selected = definitions.tables
         if !request.tables.isEmpty {
             let names = Set(request.tables.map { $0.contains(".") ? $0 : "public." + $0 })
@@ -86,6 +89,12 @@ public enum Restorer {
 
         let connection = try PostgresConnection(conninfo: request.databaseURL)
         var result = RestoreResult(archive: request.archive, database: connection.target)
+        // Declared types are proven type names before the transaction (a refused one aborts it).
+        if request.createTables {
+            for table in selected where try connection.execute("SELECT to_regclass($1) IS NULL", [TableDDL.name(table)]).scalar == "t" {
+                try TableDDL.checkTypes(table, on: connection)
+            }
+        }
         try connection.run(script: "BEGIN")
         do {
             var created: Set<String> = []
@@ -104,7 +113,7 @@ public enum Restorer {
             // chunks of different tables may interleave.
             for table in selected {
                 let tableStarted = Date()
-                let rows = try load(table, from: try openTar(), into: connection)
+                let rows = try load(table, from: gated, keys: request.keys, into: connection)
                 if created.contains(table.qualifiedName) { try TableDDL.addPrimaryKey(table, on: connection) }
                 let entry = RestoreResult.Table(name: table.qualifiedName, rows: rows, created: created.contains(table.qualifiedName),
                                                 seconds: Date().timeIntervalSince(tableStarted))
@@ -120,20 +129,14 @@ public enum Restorer {
         return result
     }
 
-    static func readDefinitions(_ tar: TarReader) throws -> TableDefinitions {
-        guard let first = try tar.nextEntry(), first.path == TableDefinitions.entryPath,
-              let definitions = try? JSONDecoder().decode(TableDefinitions.self, from: Data(try tar.readAll(limit: ArchiveManifest.sizeLimit)))
-        else { throw RestoreError.noDefinitions }
-        return definitions
-    }
-
     /// Copies one table's rows and checks them against the manifest at the end of the stream.
-    static func load(_ table: TableDefinitions.Table, from tar: TarReader, into connection: PostgresConnection) throws -> Int {
-        let decoder = RowDecoder(columns: table.columns.map { ColumnSpec(name: $0.name, encoding: ColumnEncoding(manifestName: $0.encoding) ?? .text) })
+    static func load(_ table: TableDefinitions.Table, from archive: GatedArchive, keys: AgeKeyring, into connection: PostgresConnection) throws -> Int {
+        let (tar, object) = try archive.openTar(keys: keys)
+        let decoder = try table.rowDecoder()
         let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
         let buffer = ByteBuffer(capacity: 512 * 1024)
         let digest = TableDigest()
-        let lines = LineSplitter()
+        let lines = LineSplitter(maxLineBytes: archive.limits.maxRowBytes)
         var manifest: Manifest?
         while let entry = try tar.nextEntry() {
             if entry.path == Manifest.entryPath {
@@ -144,14 +147,21 @@ public enum Restorer {
             try tar.forEachBlock { block in
                 try lines.feed(block) { line in
                     digest.add(row: line)
-                    try decoder.decode(line: line, into: buffer)
+                    do { try decoder.decode(line: line, into: buffer) } catch {
+                        throw RestoreError.mismatch(table: table.qualifiedName, problem: "\(Terminal.escaped(entry.path)) line \(lines.lineCount): \(error)")
+                    }
                     if buffer.count >= 256 * 1024 {
                         try writer.write(buffer.bytes)
                         buffer.removeAll()
                     }
                 }
             }
+            if lines.endHasPartialLine() {
+                throw RestoreError.mismatch(table: table.qualifiedName, problem: "\(Terminal.escaped(entry.path))'s last line has no newline: the archive was cut")
+            }
         }
+        // Nothing is committed unless the object read is, to its last byte, the sealed one.
+        try object.finish()
         try writer.write(buffer.bytes)
         try writer.finish()
         let rows = digest.rows

@@ -1,4 +1,5 @@
 import Archive
+import ByteStreams
 import Export
 import Postgres
 
@@ -7,9 +8,38 @@ import Postgres
 enum TableDDL {
     static func name(_ table: TableDefinitions.Table) -> String { SQL.table(schema: table.schema, name: table.name) }
 
+    /// Creates the table with the declared column types — each first proven to be a type name
+    /// and nothing more (`checkTypes`), then read back from the catalog and compared, so that no
+    /// constraint, default or expression from an archive reaches the server.
     static func create(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
+        try checkTypes(table, on: connection)
         try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQL.identifier(table.schema))")
         try connection.execute("CREATE TABLE \(name(table)) (" + table.columns.map { "\(SQL.identifier($0.name)) \($0.type)" }.joined(separator: ", ") + ")")
+        let created = try connection.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [name(table)])
+        let declared = table.columns.map { [$0.name, $0.type] }
+        guard created.rows.map({ $0.map { $0 ?? "" } }) == declared else {
+            throw UnsafeDefinition(table: table.qualifiedName, column: nil, text: "", reason: "the created table's columns differ from the declared ones")
+        }
+    }
+
+    /// Each declared type must resolve, as a parameter of `to_regtype`, to a type: the server's
+    /// parser then has proven the text a single type name (a `CHECK`, `DEFAULT` or second
+    /// statement is a syntax error there). Run outside a transaction block, or in one that may
+    /// fail: an error from `to_regtype` aborts it.
+    static func checkTypes(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
+        for column in table.columns {
+            let resolved: String?
+            do {
+                resolved = try connection.execute("SELECT to_regtype($1)::oid", [column.type]).scalar
+            } catch {
+                throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "not a type name: \(error)")
+            }
+            guard let resolved, resolved != "0" else {
+                throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "no such type on the target server")
+            }
+        }
     }
 
     /// Adds the table's key as its primary key; nothing for a table without a key.
@@ -20,5 +50,18 @@ enum TableDDL {
 
     static func copyFromStdin(_ table: TableDefinitions.Table) -> String {
         "COPY \(name(table)) (" + table.columns.map { SQL.identifier($0.name) }.joined(separator: ", ") + ") FROM STDIN"
+    }
+}
+
+/// A definition from an archive that pgseal will not turn into SQL.
+public struct UnsafeDefinition: Error, CustomStringConvertible {
+    public let table: String
+    public let column: String?
+    public let text: String
+    public let reason: String
+
+    public var description: String {
+        let place = column.map { "column \(Terminal.escaped($0).debugDescription) of \(Terminal.escaped(table))" } ?? "table \(Terminal.escaped(table))"
+        return "\(place): declared type \(Terminal.escaped(text).debugDescription) refused — \(reason)"
     }
 }

@@ -1,3 +1,4 @@
+import ByteStreams
 /// What `pgseal verify` found: documented in docs/VERIFY.md, written by `--report F`.
 public struct VerificationReport: Codable, Sendable {
     public enum Level: String, Codable, Sendable, CaseIterable {
@@ -8,7 +9,7 @@ public struct VerificationReport: Codable, Sendable {
         /// Where: `seal`, `seal.sig`, `object`, `age`, `tar`, a chunk path, `table public.x`.
         public let location: String
         public let problem: String
-        public var description: String { "\(location): \(problem)" }
+        public var description: String { Terminal.escaped("\(location): \(problem)") }
     }
 
     public struct Table: Codable, Sendable {
@@ -39,6 +40,8 @@ public struct VerificationReport: Codable, Sendable {
     public var phases: [String: Double] = [:]
     /// The scratch database used at the restore level (dropped unless kept).
     public var scratchDatabase: String?
+    /// Scratch databases of killed verifications that this one removed first.
+    public var staleScratchRemoved: [String] = []
     public var seconds: Double = 0
 
     public var ok: Bool { failures.isEmpty }

@@ -9,16 +9,17 @@ import Seal
 public struct VerificationRequest {
     public var archive: String
     public var level: VerificationReport.Level
-    public var trusted: [SSHPublicKey]
+    public var policy: TrustPolicy
     public var keys: AgeKeyring
+    public var limits = ReadLimits()
     /// For the restore level: a database URL on the server where the scratch database is made.
     public var scratchDatabaseURL: String?
     public var keepScratch = false
 
-    public init(archive: String, level: VerificationReport.Level, trusted: [SSHPublicKey], keys: AgeKeyring) {
+    public init(archive: String, level: VerificationReport.Level, policy: TrustPolicy, keys: AgeKeyring) {
         self.archive = archive
         self.level = level
-        self.trusted = trusted
+        self.policy = policy
         self.keys = keys
     }
 }
@@ -52,7 +53,17 @@ public enum Verifier {
         defer { report.seconds = Date().timeIntervalSince(started) }
 
         let archive = try ArchiveLocation(request.archive)
-        guard let seal = try checkSeal(request, archive, &report) else { return finished(report, started) }
+        var policy = request.policy
+        policy.allowUnsigned = false  // verification is of sealed archives only
+        let gated: GatedArchive
+        do {
+            gated = try GatedArchive.open(archive, policy: policy, limits: request.limits)
+        } catch let problem as SealProblem {
+            report.fail(problem.location, problem.problem)
+            return finished(report, started)
+        }
+        guard let seal = gated.seal else { return finished(report, started) }
+        report.signer = gated.signer?.fingerprint
         if request.level != .seal && archive.isEncrypted && request.keys.isEmpty {
             throw VerificationError.missingIdentity(request.archive)
         }
@@ -60,39 +71,47 @@ public enum Verifier {
         if request.level == .restore && request.scratchDatabaseURL == nil {
             throw VerificationError.missingScratchDatabase
         }
+        // A scratch database that a killed verification left is decrypted data: gone first.
+        if request.level == .restore, let url = request.scratchDatabaseURL {
+            report.staleScratchRemoved = ScratchDatabase.removeStale(adminURL: url)
+        }
 
-        let object = HashingSource(try archive.open())
+        let object = try gated.openObject()
         // A damaged header can look like a key that does not match; which it is, the object's
         // hash against the seal decides once the whole object has been read.
         var keyProblem: AgeError?
+        var objectProblem: SealProblem?
         var manifest: Manifest?
         let readStarted = Date()
         if request.level != .seal {
             do {
-                let plain = try archive.plaintext(of: object, keys: request.keys)
+                let tar = try gated.tar(over: object, keys: request.keys)
                 if seal.isFilesArchive {
-                    try FilesCheck(seal: seal).run(plain, into: &report)
+                    try FilesCheck(seal: seal).run(tar, into: &report)
                 } else {
-                    manifest = try DeepCheck(seal: seal).run(plain, into: &report)
+                    manifest = try DeepCheck(seal: seal, limits: request.limits).run(tar, into: &report)
                 }
+            } catch let error where error.sealProblem != nil {
+                objectProblem = error.sealProblem
             } catch let error as AgeError {
                 if error.isIntegrityFailure { report.fail("age", "\(error)") } else { keyProblem = error }
+            } catch is DeepCheck.Stopped {
+                // Reported where it stopped; the object's hash below says whether it was altered.
             } catch let error as ArchiveError {
-                report.fail("tar", "\(error)")
+                // A store that failed beneath the tar is not a damaged archive.
+                if let underlying = error.underlying, !(underlying is AgeError) { throw underlying }
+                if let age = error.underlying as? AgeError, !age.isIntegrityFailure { keyProblem = age } else { report.fail("tar", "\(error)") }
             }
         }
-        let digest = try object.finish()
-        report.objectBytes = object.count
-        report.objectSHA256 = digest.hex
-        var objectProblem: String?
-        if object.count != seal.size {
-            objectProblem = "\(object.count) bytes, the seal says \(seal.size): the object was truncated or extended"
-        } else if digest.hex != seal.sha256 {
-            objectProblem = "SHA-256 \(digest.hex) differs from the seal's \(seal.sha256): the object was altered"
+        if objectProblem == nil {
+            do { try object.finish() } catch let problem as SealProblem { objectProblem = problem }
         }
+        report.objectBytes = object.count
+        report.objectSHA256 = object.digest?.hex
         if let objectProblem {
+            // Whatever else was found follows from the object not being the sealed one.
             if let keyProblem { report.failures.insert(.init(location: "age", problem: "\(keyProblem)"), at: 0) }
-            report.failures.insert(.init(location: "object", problem: objectProblem), at: 0)
+            report.failures.insert(.init(location: objectProblem.location, problem: objectProblem.problem), at: 0)
         } else if let keyProblem {
             throw keyProblem
         }
@@ -101,8 +120,8 @@ public enum Verifier {
             let scratch = try ScratchDatabase(adminURL: url)
             report.scratchDatabase = scratch.name
             defer { request.keepScratch ? scratch.keep() : scratch.drop() }
-            try RestoreCheck(manifest: manifest, openTar: { try TarReader(source: try archive.openPlaintext(keys: request.keys)) },
-                             scratch: scratch).run(into: &report)
+            try RestoreCheck(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) },
+                             scratch: scratch, limits: request.limits).run(into: &report)
         }
         return finished(report, started)
     }
@@ -111,37 +130,5 @@ public enum Verifier {
         var report = report
         report.seconds = Date().timeIntervalSince(started)
         return report
-    }
-
-    /// Reads the seal and checks its signature; nil (with a failure recorded) when it fails.
-    static func checkSeal(_ request: VerificationRequest, _ archive: ArchiveLocation, _ report: inout VerificationReport) throws -> SealDocument? {
-        let sealPath = archive.display + ".seal"
-        guard let sealBytes = try archive.sidecar(".seal") else {
-            report.fail("seal", "\(sealPath) is missing: an archive without a signed seal is an interrupted or unsigned export")
-            return nil
-        }
-        guard let signature = try archive.sidecar(".seal.sig") else {
-            report.fail("seal.sig", "\(sealPath).sig is missing: the export did not finish, or the signature was removed")
-            return nil
-        }
-        do {
-            let signer = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
-                                                 namespace: SealDocument.signatureNamespace, trusted: request.trusted)
-            report.signer = signer.fingerprint
-        } catch {
-            report.fail("seal.sig", "\(error)")
-            return nil
-        }
-        do {
-            let seal = try SealDocument.decode(sealBytes)
-            guard seal.object == archive.name else {
-                report.fail("seal", "the seal is for \(seal.object), not for this object")
-                return nil
-            }
-            return seal
-        } catch {
-            report.fail("seal", "the signed seal cannot be read: \(error)")
-            return nil
-        }
     }
 }

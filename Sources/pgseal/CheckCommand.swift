@@ -36,8 +36,8 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Verification level of the newest archive: seal (default) or deep.", valueName: "level"))
     var verify = "seal"
 
-    @Option(name: .long, help: ArgumentHelp("allowed_signers or public key file of the trusted signers.", valueName: "file"))
-    var trustedKey: [String] = []
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
 
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity, for --verify deep.", valueName: "file"))
     var identity: [String] = []
@@ -66,7 +66,7 @@ struct CheckCommand: ParsableCommand {
         flags.configFile = config
         flags.store = store
         flags.maxAge = maxAge
-        flags.trustedKeys = trustedKey
+        flags.trustedKeys = trust.trustedKey
         flags.alertWebhook = alertWebhook
         flags.alertSNSTopic = alertSnsTopic
         flags.metricsFile = metricsFile
@@ -75,10 +75,9 @@ struct CheckCommand: ParsableCommand {
         guard let maxAgeText = settings.maxAge else { throw ValidationError("no --max-age: give the oldest acceptable age, such as 26h (or max_age in the config file)") }
         guard let maxAge = FreshnessCheck.parseDuration(maxAgeText) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
         guard let level = VerificationReport.Level(rawValue: verify), level != .restore else { throw ValidationError("--verify takes seal or deep") }
-        guard !settings.trustedKeys.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or trusted_keys in the config file)") }
-        let trusted = try settings.trustedKeys.flatMap { try TrustedSigners.load(file: $0) }
+        let policy = try trust.policy(files: settings.trustedKeys)
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, trusted: trusted, keys: keys))
+        let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys))
         if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }

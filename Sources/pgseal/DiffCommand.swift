@@ -10,6 +10,8 @@ struct DiffCommand: ParsableCommand {
         abstract: "Compare an archive with a live or restored database, row by row.",
         discussion: """
             After a disaster restore: is the database missing anything the archive has? The \
+            seal is verified against --trusted-key first; the archive's filters run only when \
+            it verifies, in a read-only snapshot with a statement timeout. The \
             database is read in one snapshot with the archive's own columns, filters and keys, \
             and merged with the archive in key order. Per table: rows equal, changed, only in \
             the archive, only in the database, with the first --show keys of each kind. Tables \
@@ -35,6 +37,16 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
+
+    @OptionGroup var unsigned: UnsignedOption
+
+    @OptionGroup var limits: LimitOptions
+
+    @Option(name: .long, help: ArgumentHelp("Compare with at most this many database connections (default 8); more tables take more passes over the archive.", valueName: "n"))
+    var maxConnections = 8
+
     @OptionGroup(title: "S3")
     var s3: S3Options
 
@@ -44,7 +56,11 @@ struct DiffCommand: ParsableCommand {
         _ = global.bootstrapLogging()
         s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        let result = try DiffEngine.run(DiffRequest(archive: archive, databaseURL: db, keys: keys, show: show))
+        var request = DiffRequest(archive: archive, databaseURL: db, keys: keys, show: show,
+                                  policy: try trust.policy(allowUnsigned: unsigned.insecureUnsigned))
+        request.limits = limits.limits
+        request.maxConnections = maxConnections
+        let result = try DiffEngine.run(request)
         if let report { try ReportFile.write(result, to: report) }
         print(DiffSummary.text(result), terminator: "")
         if result.differs { throw ExitCode(1) }

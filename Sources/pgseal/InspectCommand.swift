@@ -5,6 +5,7 @@ import Foundation
 import ObjectStore
 import ByteStreams
 import Seal
+import Verify
 
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +33,11 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, to read the manifest of an encrypted archive (repeatable).", valueName: "file"))
     var identity: [String] = []
 
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
+
+    @OptionGroup var unsigned: UnsignedOption
+
     @OptionGroup(title: "S3")
     var s3: S3Options
 
@@ -39,36 +45,42 @@ struct InspectCommand: AsyncParsableCommand {
         s3.apply()
         _ = global.bootstrapLogging()
         let location = try ArchiveLocation(archive)
+        let gated = try GatedArchive.open(location, policy: try trust.policy(allowUnsigned: unsigned.insecureUnsigned))
         if location.isEncrypted && identity.isEmpty {
             // Without a key only the seal can be shown: what an auditor without data access sees.
-            guard let sealBytes = try location.sidecar(".seal") else {
-                throw ArchiveManifest.ReadError.malformed("\(archive).seal does not exist: an archive without its seal is an interrupted or unsigned export")
+            guard let seal = gated.seal else {
+                throw ArchiveManifest.ReadError.malformed("\(archive) has no signed seal, and without --identity nothing else can be shown")
             }
             if json {
-                FileHandle.standardOutput.write(Data(sealBytes))
+                print(String(decoding: try seal.encoded(), as: UTF8.self), terminator: "")
             } else {
-                print(SealSummary.text(try SealDocument.decode(sealBytes), path: archive), terminator: "")
+                print(Terminal.escapedLines(SealSummary.text(seal, path: archive)), terminator: "")
             }
             return
         }
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        let source = try location.openPlaintext(keys: keys)
-        let manifestBytes = try ArchiveManifest.read(from: source)
+        let object = try gated.openObject()
+        let manifestBytes = try ArchiveManifest.read(from: try location.plaintext(of: object, keys: keys))
+        // The manifest counts only as part of the sealed object.
+        try object.finish()
+        if let seal = gated.seal, SHA256Hasher.hash(manifestBytes).hex != seal.manifestSHA256 {
+            throw SealProblem(location: "manifest.json", problem: "SHA-256 differs from the seal's manifest_sha256: the manifest was altered")
+        }
         if json {
             FileHandle.standardOutput.write(Data(manifestBytes))
             return
         }
         if FilesManifest.format(of: manifestBytes) == FilesManifest.formatIdentifier {
             let manifest = try FilesManifest.decode(manifestBytes)
-            print("\(archive)\n  archive of files \(manifest.name), created \(manifest.createdAt), \(manifest.files.count) entries")
+            print(Terminal.escaped("\(archive)") + "\n  archive of files \(Terminal.escaped(manifest.name)), created \(Terminal.escaped(manifest.createdAt)), \(manifest.files.count) entries")
             for file in manifest.files {
-                let shown = file.path.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\t", with: "\\t")
-                let detail = file.kind == .symlink ? "-> \(file.target ?? "")" : file.kind == .file ? "\(file.size) bytes" : ""
+                let shown = Terminal.escaped(file.path)
+                let detail = file.kind == .symlink ? "-> \(Terminal.escaped(file.target ?? ""))" : file.kind == .file ? "\(file.size) bytes" : ""
                 print("  \(file.mode)  \(file.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(shown)  \(detail)")
             }
             return
         }
         let manifest = try ArchiveManifest.decode(manifestBytes)
-        print(ManifestSummary.text(manifest, path: archive, withChunks: chunks), terminator: "")
+        print(Terminal.escapedLines(ManifestSummary.text(manifest, path: archive, withChunks: chunks)), terminator: "")
     }
 }

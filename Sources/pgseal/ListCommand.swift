@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteStreams
 import Logging
 import Export
 import Foundation
@@ -26,6 +27,9 @@ struct ListCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
+    @OptionGroup(title: "Trust (without trusted signers, seals are listed as unverified)")
+    var trust: TrustOptions
+
     @OptionGroup(title: "S3")
     var s3: S3Options
 
@@ -34,7 +38,8 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         s3.apply()
-        let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile)
+        let files = trust.files()
+        let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile, signers: files.isEmpty ? nil : try trust.policy(files: files).signers)
         if json {
             print(try ReportFile.json(catalog))
             return
@@ -46,7 +51,13 @@ struct ListCommand: ParsableCommand {
                 print("    " + entry.rows.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · "))
             }
         }
-        if catalog.sealed.isEmpty { print("no sealed archive") }
+        if catalog.sealed.isEmpty { print(files.isEmpty ? "no archive verified (give --trusted-key to check the seals)" : "no sealed archive") }
+        if !catalog.unverified.isEmpty {
+            print("\nunverified (a seal and signature, " + (files.isEmpty ? "not checked: no --trusted-key" : "which do not verify") + "):")
+            for entry in catalog.unverified {
+                print("\(entry.createdAt)  \(Terminal.escaped(entry.profile))  \(Format.bytes(entry.bytes).leftPad(10))  \(Terminal.escaped(entry.location))" + (entry.problem.map { "  — " + Terminal.escaped($0) } ?? ""))
+            }
+        }
         if !catalog.incomplete.isEmpty {
             print("\nincomplete (no signed seal: interrupted or unsigned exports):")
             for entry in catalog.incomplete { print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteStreams
 import Logging
 import Export
 import Foundation
@@ -46,6 +47,9 @@ struct PruneCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the outcome as JSON.")
     var json = false
 
+    @OptionGroup(title: "Trust (only archives whose seal verifies count as sealed)")
+    var trust: TrustOptions
+
     @OptionGroup(title: "S3")
     var s3: S3Options
 
@@ -60,19 +64,22 @@ struct PruneCommand: ParsableCommand {
         flags.keepDays = keepDays
         flags.keepLast = keepLast
         flags.staleUploadHours = staleUploadHours
+        flags.trustedKeys = trust.trustedKey
         let settings = try OperationsSettings.resolve(flags: flags)
         guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
         guard let keepDays = settings.keepDays else { throw ValidationError("no retention: give --keep-days N (or keep_days in the config file)") }
         guard keepDays >= 0 else { throw ValidationError("--keep-days must be 0 or more") }
         guard settings.keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1: prune never deletes the newest archive") }
-        let outcome = try Pruner.run(.init(store: store, keepDays: keepDays, keepLast: settings.keepLast, profile: profile, dryRun: dryRun,
+        let policy = try trust.policy(files: settings.trustedKeys)
+        let outcome = try Pruner.run(.init(store: store, keepDays: keepDays, keepLast: settings.keepLast, signers: policy.signers, profile: profile, dryRun: dryRun,
                                            staleUploadAge: TimeInterval(settings.staleUploadHours * 3600)))
         if json {
             print(try ReportFile.json(outcome))
         } else {
             for key in outcome.deleted { print("\(dryRun ? "would delete" : "deleted")  \(key)") }
             for locked in outcome.locked { print("locked  \(locked.key) (retained until \(locked.until); kept)") }
-            for failed in outcome.failed { print("failed  \(failed.key): \(failed.reason)") }
+            for failed in outcome.failed { print("failed  \(failed.key): \(Terminal.escaped(failed.reason))") }
+            for skipped in outcome.unverified { print("unverified  \(skipped.key) (kept: its seal does not verify — \(Terminal.escaped(skipped.reason)))") }
             print("\(outcome.deleted.count) archive(s) \(dryRun ? "would be deleted" : "deleted"), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
                   + (dryRun ? "" : ", \(outcome.abortedUploads) incomplete upload(s) aborted"))
         }

@@ -28,8 +28,8 @@ struct ReplicateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The destination store: a directory or s3://bucket/prefix/.", valueName: "store"))
     var to: String
 
-    @Option(name: .long, help: ArgumentHelp("allowed_signers or public key file of the trusted signers (the source's seal must verify).", valueName: "file"))
-    var trustedKey: [String] = []
+    @OptionGroup(title: "Trust (the source's seal must verify)")
+    var trust: TrustOptions
 
     @Option(name: .long, help: ArgumentHelp("The destination's S3 region (default: AWS_REGION, as the source's).", valueName: "region"))
     var region: String?
@@ -48,9 +48,8 @@ struct ReplicateCommand: ParsableCommand {
     func run() throws {
         let logger = global.bootstrapLogging()
         S3Options(endpointUrl: endpointUrl, caBundle: caBundle).apply()
-        guard !trustedKey.isEmpty else { throw ValidationError("no trusted signer: give --trusted-key allowed_signers") }
-        let trusted = try trustedKey.flatMap { try TrustedSigners.load(file: $0) }
-        let outcome = try Replicator.run(Replicator.Request(archive: archive, destination: to, region: region, trusted: trusted))
+        let policy = try trust.policy()
+        let outcome = try Replicator.run(Replicator.Request(archive: archive, destination: to, region: region, policy: policy))
         if json {
             print(try ReportFile.json(outcome))
         } else {

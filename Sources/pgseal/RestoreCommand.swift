@@ -9,6 +9,8 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Load an archive's rows into a database, for real recovery.",
         discussion: """
+            The seal is verified against --trusted-key first, and every byte read is held to \
+            it: nothing is committed unless the object is, to its last byte, the sealed one. \
             All tables in one transaction. Writes only into empty tables unless --truncate; \
             creates missing tables (with their keys, added after the load) only with \
             --create-tables. Each table's rows are checked against the archive's manifest (row \
@@ -40,6 +42,13 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
     var report: String?
 
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
+
+    @OptionGroup var unsigned: UnsignedOption
+
+    @OptionGroup var limits: LimitOptions
+
     @OptionGroup(title: "S3")
     var s3: S3Options
 
@@ -50,7 +59,9 @@ struct RestoreCommand: ParsableCommand {
         s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         var request = RestoreRequest(archive: archive, databaseURL: db, keys: keys,
-                                     tables: tables.flatMap { $0.split(separator: ",").map(String.init) })
+                                     tables: tables.flatMap { $0.split(separator: ",").map(String.init) },
+                                     policy: try trust.policy(allowUnsigned: unsigned.insecureUnsigned))
+        request.limits = limits.limits
         request.createTables = createTables
         request.truncate = truncate
         let result = try Restorer.run(request) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }

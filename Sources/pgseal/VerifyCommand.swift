@@ -41,8 +41,10 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep the scratch database for inspection.")
     var keepScratch = false
 
-    @Option(name: .long, help: ArgumentHelp("allowed_signers file or ssh-ed25519 public key file (repeatable).", valueName: "file"))
-    var trustedKey: [String] = []
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
+
+    @OptionGroup var limits: LimitOptions
 
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, for deep verification of an encrypted archive.", valueName: "file"))
     var identity: [String] = []
@@ -58,10 +60,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         s3.apply()
-        guard !trustedKey.isEmpty else {
-            throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or a signer's .pub file)")
-        }
-        let trusted = try trustedKey.flatMap { try TrustedSigners.load(file: $0) }
+        let policy = try trust.policy()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         let chosen: VerificationReport.Level
         if let level {
@@ -72,9 +71,10 @@ struct VerifyCommand: ParsableCommand {
         } else {
             chosen = !identity.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal
         }
-        var request = VerificationRequest(archive: archive, level: chosen, trusted: trusted, keys: keys)
+        var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
         request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
         request.keepScratch = keepScratch
+        request.limits = limits.limits
         let result = try Verifier.run(request)
         if let report { try ReportFile.write(result, to: report) }
         FileHandle.standardError.write(Data(VerifySummary.text(result).utf8))

@@ -40,21 +40,21 @@ final class SSHSignatureTests: XCTestCase {
         let signed = try Command.run(["ssh-keygen", "-Y", "sign", "-f", directory.file("ops"), "-n", "pgseal", directory.file("seal")])
         XCTAssertEqual(signed.status, 0, signed.err)
         let armored = try String(contentsOfFile: directory.file("seal.sig"), encoding: .utf8)
-        let trusted = try TrustedSigners.load(file: directory.file("ops.pub"))
-        XCTAssertEqual(try SSHSignature.verify(armored, message: message, namespace: "pgseal", trusted: trusted), trusted[0])
+        let trusted = try AllowedSigners.load(file: directory.file("ops.pub"))
+        XCTAssertEqual(try SSHSignature.verify(armored, message: message, namespace: "pgseal", signers: trusted).key, trusted.entries[0].key)
         // pgseal loads the key ssh-keygen wrote, and signs the same way.
         let key = try SSHSigningKey.load(file: directory.file("ops"))
-        XCTAssertEqual(key.publicKey, trusted[0])
+        XCTAssertEqual(key.publicKey, trusted.entries[0].key)
 
-        XCTAssertThrowsError(try SSHSignature.verify(armored, message: message + [0], namespace: "pgseal", trusted: trusted)) { error in
+        XCTAssertThrowsError(try SSHSignature.verify(armored, message: message + [0], namespace: "pgseal", signers: trusted)) { error in
             XCTAssertTrue("\(error)".contains("does not match the signed file"), "\(error)")
         }
-        XCTAssertThrowsError(try SSHSignature.verify(armored, message: message, namespace: "other", trusted: trusted)) { error in
+        XCTAssertThrowsError(try SSHSignature.verify(armored, message: message, namespace: "other", signers: trusted)) { error in
             XCTAssertTrue("\(error)".contains("namespace"), "\(error)")
         }
         _ = try PGSealCLI.run(["keygen", "--out", directory.file("stranger")])
-        let stranger = try TrustedSigners.load(file: directory.file("stranger/allowed_signers"))
-        XCTAssertThrowsError(try SSHSignature.verify(armored, message: message, namespace: "pgseal", trusted: stranger)) { error in
+        let stranger = try AllowedSigners.load(file: directory.file("stranger/allowed_signers"))
+        XCTAssertThrowsError(try SSHSignature.verify(armored, message: message, namespace: "pgseal", signers: stranger)) { error in
             XCTAssertTrue("\(error)".contains("not a trusted signer"), "\(error)")
         }
     }

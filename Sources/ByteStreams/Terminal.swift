@@ -1,0 +1,30 @@
+/// Text from outside (entry names, keys, table names, a server's words) made safe to print:
+/// control characters — escape sequences, newlines that could forge a "verified" line — are
+/// shown as `\u{…}` escapes, so one printed line is always one line of pgseal's own.
+public enum Terminal {
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isUnsafe(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Each line of `text` escaped, the line breaks kept: for pgseal's own multi-line output
+    /// that quotes names from outside.
+    public static func escapedLines(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { escaped(String($0)) }.joined(separator: "\n")
+    }
+
+    /// C0 and C1 controls, DEL, and the bidirectional overrides that reorder what is shown.
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return value < 0x20 || (0x7F...0x9F).contains(value) || (0x202A...0x202E).contains(value)
+            || (0x2066...0x2069).contains(value)
+    }
+}

@@ -1,0 +1,188 @@
+import Archive
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+
+/// Whom to believe: the trusted signers (an `allowed_signers` file, a revocation list), the
+/// principal a seal must be signed as, and whether an archive without a seal may be read at all.
+public struct TrustPolicy: Sendable {
+    public var signers: AllowedSigners
+    /// As `ssh-keygen -Y verify -I`: when set, only entries naming it count.
+    public var principal: String?
+    /// `--insecure-unsigned`: an archive with no `.seal`/`.seal.sig` is read anyway, its bytes
+    /// still parsed under every bound, its SQL (filters) still refused. A seal that is present
+    /// but does not verify is never accepted.
+    public var allowUnsigned = false
+    public var time = Date()
+
+    public init(signers: AllowedSigners, principal: String? = nil, allowUnsigned: Bool = false) {
+        self.signers = signers
+        self.principal = principal
+        self.allowUnsigned = allowUnsigned
+    }
+}
+
+/// Why an archive is not believed: exit 1, each naming its place.
+public struct SealProblem: Error, CustomStringConvertible, IntegrityViolation {
+    public let location: String
+    public let problem: String
+    public var isIntegrityFailure: Bool { true }
+    public var description: String { "\(location): \(problem)" }
+
+    public init(location: String, problem: String) {
+        self.location = location
+        self.problem = problem
+    }
+}
+
+/// Refused before any byte was read (exit 2): no trusted signer given.
+public enum GateError: Error, CustomStringConvertible {
+    case noTrustedSigners(String)
+
+    public var description: String {
+        switch self {
+        case .noTrustedSigners(let archive):
+            "\(archive): no trusted signer to check its seal against: give --trusted-key allowed_signers (or PGSEAL_TRUSTED_KEYS), or --insecure-unsigned to read an archive whose origin you cannot check"
+        }
+    }
+}
+
+/// The one gate every reader of an archive's contents passes: the seal's SSHSIG is checked
+/// against the trusted signers before any byte of the object is interpreted, and the object is
+/// then held to the seal's size and SHA-256 while it streams.
+public struct GatedArchive {
+    public let location: ArchiveLocation
+    /// Nil only for an archive without a seal, read under `--insecure-unsigned`.
+    public let seal: SealDocument?
+    public let signer: SSHSignature.Signer?
+    public let limits: ReadLimits
+
+    public var isSigned: Bool { seal != nil }
+
+    /// Checks the seal of `location`; throws `SealProblem` (exit 1) when it does not verify.
+    public static func open(_ location: ArchiveLocation, policy: TrustPolicy, limits: ReadLimits = ReadLimits()) throws -> GatedArchive {
+        guard let sealBytes = try location.sidecar(".seal"), let signature = try location.sidecar(".seal.sig") else {
+            if policy.allowUnsigned { return GatedArchive(location: location, seal: nil, signer: nil, limits: limits) }
+            let missing = try location.sidecar(".seal") == nil ? ".seal" : ".seal.sig"
+            throw SealProblem(location: "seal", problem: "\(Terminal.escaped(location.display))\(missing) is missing: an archive without a signed seal is an interrupted or unsigned export (--insecure-unsigned reads it anyway)")
+        }
+        if policy.signers.isEmpty && policy.allowUnsigned {
+            return GatedArchive(location: location, seal: nil, signer: nil, limits: limits)
+        }
+        guard !policy.signers.isEmpty else { throw GateError.noTrustedSigners(location.display) }
+        let signer: SSHSignature.Signer
+        do {
+            signer = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
+                                             namespace: SealDocument.signatureNamespace, signers: policy.signers,
+                                             principal: policy.principal, at: policy.time)
+        } catch {
+            throw SealProblem(location: "seal.sig", problem: "\(error)")
+        }
+        let seal: SealDocument
+        do { seal = try SealDocument.decode(sealBytes) } catch {
+            throw SealProblem(location: "seal", problem: "the signed seal cannot be read: \(error)")
+        }
+        guard seal.object == location.name else {
+            throw SealProblem(location: "seal", problem: "the seal is for \(Terminal.escaped(seal.object)), not for this object")
+        }
+        guard seal.size >= 0 else { throw SealProblem(location: "seal", problem: "the seal states a negative size") }
+        return GatedArchive(location: location, seal: seal, signer: signer, limits: limits)
+    }
+
+    /// The object's bytes, held to the seal: more bytes than it states stop the read at once;
+    /// at the end, the size and SHA-256 must be the seal's.
+    public func openObject() throws -> SealBoundSource {
+        SealBoundSource(try location.open(), seal: seal)
+    }
+
+    /// The tar stream over `object`: decrypted when the archive is, and bounded in how much it
+    /// may expand to.
+    public func tar(over object: SealBoundSource, keys: AgeKeyring) throws -> TarReader {
+        let plain = try location.plaintext(of: object, keys: keys)
+        return try TarReader(source: plain, limit: limits.plaintextBudget(objectSize: seal?.size))
+    }
+
+    /// A fresh pass over the archive's tar stream.
+    public func openTar(keys: AgeKeyring) throws -> (TarReader, SealBoundSource) {
+        let object = try openObject()
+        return (try tar(over: object, keys: keys), object)
+    }
+}
+
+/// The bounds on what reading one archive may cost, whatever its bytes say.
+public struct ReadLimits: Sendable {
+    /// The longest row (a JSON line) accepted: a longer one is an error naming its place.
+    public var maxRowBytes = 64 << 20
+    /// The tar stream may be at most this many times the object's size (zstd reaches ~30,000×
+    /// on hostile input; JSON Lines compress 5–20×), and never less than `plaintextFloor`.
+    public var maxExpansion: Int64 = 1000
+    public var plaintextFloor: Int64 = 1 << 30
+
+    public init() {}
+
+    func plaintextBudget(objectSize: Int64?) -> Int64? {
+        guard let objectSize else { return nil }
+        let (product, overflow) = objectSize.multipliedReportingOverflow(by: maxExpansion)
+        return overflow ? Int64.max : max(product, plaintextFloor)
+    }
+}
+
+/// An object's bytes checked against its seal as they stream.
+public final class SealBoundSource: ByteSource {
+    private let source: ByteSource
+    private let hasher = SHA256Hasher()
+    private let seal: SealDocument?
+    public private(set) var count: Int64 = 0
+    public private(set) var digest: Digest?
+
+    init(_ source: ByteSource, seal: SealDocument?) {
+        self.source = source
+        self.seal = seal
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if digest != nil { return 0 }
+        let n = try source.read(into: buffer)
+        count += Int64(n)
+        if let seal, count > seal.size {
+            throw SealProblem(location: "object", problem: "more than the \(seal.size) bytes the seal states: the object was extended or replaced")
+        }
+        hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        if n == 0 {
+            let digest = hasher.finalize()
+            self.digest = digest
+            try check(digest)
+        }
+        return n
+    }
+
+    private func check(_ digest: Digest) throws {
+        guard let seal else { return }
+        if count != seal.size {
+            throw SealProblem(location: "object", problem: "\(count) bytes, the seal says \(seal.size): the object was truncated or extended")
+        }
+        if digest.hex != seal.sha256 {
+            throw SealProblem(location: "object", problem: "SHA-256 \(digest.hex) differs from the seal's \(seal.sha256): the object was altered")
+        }
+    }
+
+    /// Reads what is left (the readers above may stop at the tar's end marker) and checks the
+    /// whole object against the seal.
+    @discardableResult
+    public func finish() throws -> Digest {
+        if let digest { return digest }
+        try forEachBlock(size: 256 * 1024) { _ in }
+        return digest ?? hasher.finalize()
+    }
+}
+
+extension Error {
+    /// The seal problem behind an error of a layer above the object (tar, age), if that is what
+    /// it was.
+    public var sealProblem: SealProblem? {
+        if let problem = self as? SealProblem { return problem }
+        if let archive = self as? ArchiveError { return archive.underlying?.sealProblem }
+        return nil
+    }
+}
