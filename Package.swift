@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ByteStreams"], path: "Tests/TestSupport"),
         .testTarget(name: "CanonicalJSONTests", dependencies: ["CanonicalJSON", "Seal"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
-        .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py"]),
+        .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py", "CCTV"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials"]),
     ]

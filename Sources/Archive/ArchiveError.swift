@@ -1,5 +1,12 @@
+import ByteStreams
 /// An error from libarchive, or from the stream it was reading or writing.
-public struct ArchiveError: Error, CustomStringConvertible {
+public struct ArchiveError: Error, CustomStringConvertible, IntegrityViolation {
+    /// Exit 1 when what failed beneath was the archive's integrity (a seal's bound, an age
+    /// chunk), not a store or a key.
+    public var isIntegrityFailure: Bool {
+        (underlying as? IntegrityViolation)?.isIntegrityFailure ?? false
+    }
+
     public let operation: String
     public let message: String
     /// The error of the sink or source beneath, when that is what failed.

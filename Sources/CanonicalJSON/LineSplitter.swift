@@ -1,4 +1,5 @@
 import Foundation
+import Seal
 
 /// Splits a byte stream into `\n`-terminated lines, lending each to a closure without copying
 /// unless a line spans two blocks. A line longer than `maxLineBytes` is an error, not a buffer
@@ -8,7 +9,8 @@ public final class LineSplitter {
     public let maxLineBytes: Int
 
     /// A line longer than the limit: `line` is its number in the current stream (1-based).
-    public struct LineTooLong: Error, CustomStringConvertible {
+    public struct LineTooLong: Error, CustomStringConvertible, IntegrityViolation {
+        public var isIntegrityFailure: Bool { true }
         public let line: Int
         public let limit: Int
         public init(line: Int, limit: Int) {

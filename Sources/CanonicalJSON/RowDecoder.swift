@@ -8,7 +8,10 @@ public final class RowDecoder {
     private let text = ByteBuffer(capacity: 1024)
     private let scratch = ByteBuffer(capacity: 256)
 
-    public enum DecodingError: Error, CustomStringConvertible {
+    /// A row that is not what the exporter writes: only a tampered or broken archive holds one.
+    public enum DecodingError: Error, CustomStringConvertible, IntegrityViolation {
+        public var isIntegrityFailure: Bool { true }
+
         case notCanonical(String)
 
         public var description: String {

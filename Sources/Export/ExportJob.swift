@@ -60,6 +60,7 @@ public final class ExportJob {
 
     public func run() throws -> ExportResult {
         let started = Date()
+        try ArchiveNames.checkProfile(settings.profile.name)
         let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region, caBundle: settings.caBundle, create: true)
         // What an earlier, killed export of this profile left behind (an incomplete multipart
         // upload, a hidden partial file) goes once it is older than the stale age.
@@ -71,6 +72,7 @@ public final class ExportJob {
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
 
         let plans = try settings.profile.tables.map { try TablePlan.resolve($0, on: coordinator) }
+        for plan in plans { try ArchiveNames.checkTable(schema: plan.schema, name: plan.name) }
         let workerCount = min(settings.jobs, plans.count)
         let workerConnections = try (0..<workerCount).map { _ in
             try Self.joinSnapshot(source.snapshot, conninfo: settings.database)

@@ -53,9 +53,7 @@ public final class FileSealJob {
     private let settings: FileSealSettings
 
     public init(settings: FileSealSettings) throws {
-        guard settings.name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]*$"#, options: .regularExpression) != nil else {
-            throw ConfigurationError("--name \(settings.name): use letters, digits, '.', '_' and '-' (it names the archive's folder)")
-        }
+        try ArchiveNames.checkProfile(settings.name, label: "--name")
         let roots = settings.paths.map { (($0 as NSString).standardizingPath as NSString).lastPathComponent }
         if let twice = Dictionary(grouping: roots, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
             throw ConfigurationError("two arguments are both named \(twice) at the top of the archive; seal their parent directory instead")

@@ -6,12 +6,27 @@ public enum Alerts {
     /// POSTs `{"text": …}` (Slack-style incoming webhooks take it as is).
     public static func webhook(_ url: String, text: String) throws {
         let body = try JSONSerialization.data(withJSONObject: ["text": text])
-        let response = try [UInt8](body).withUnsafeBytes { bytes in
-            try HTTPClient().perform(method: "POST", url: url, headers: ["Content-Type": "application/json"], body: bytes, timeout: 30)
+        let response: HTTPResponse
+        do {
+            response = try [UInt8](body).withUnsafeBytes { bytes in
+                try HTTPClient().perform(method: "POST", url: url, headers: ["Content-Type": "application/json"], body: bytes, timeout: 30)
+            }
+        } catch {
+            throw WebhookError(description: "the alert webhook \(maskedWebhook(url)) failed: " + "\(error)".replacingOccurrences(of: url, with: maskedWebhook(url)))
         }
         guard (200..<300).contains(response.status) else {
-            throw StoreError.invalidLocation(url, reason: "the alert webhook answered HTTP \(response.status)")
+            throw WebhookError(description: "the alert webhook \(maskedWebhook(url)) answered HTTP \(response.status)")
         }
+    }
+
+    /// A webhook URL is a secret (whoever has it can post): only its scheme and host are shown.
+    public static func maskedWebhook(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "***" }
+        return "\(scheme)://\(host)/***"
+    }
+
+    struct WebhookError: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// SNS Publish to `topicARN` (`arn:aws:sns:REGION:ACCOUNT:NAME`), signed with the same SigV4

@@ -66,8 +66,17 @@ public struct FreshnessCheck {
             let age = request.now.timeIntervalSince(created)
             var status = "ok"
             var problem: String?
-            let verification = try Verifier.run(VerificationRequest(archive: newest.location, level: request.level,
-                                                                    policy: request.policy, keys: request.keys))
+            // Whatever stops the verification, the metrics and alerts must say so: a monitor
+            // that dies leaves yesterday's "ok" in place.
+            let verification: VerificationReport
+            do {
+                verification = try Verifier.run(VerificationRequest(archive: newest.location, level: request.level,
+                                                                     policy: request.policy, keys: request.keys))
+            } catch {
+                var failed = VerificationReport(archive: newest.location, level: request.level)
+                failed.fail("verification", "could not run: \(error)")
+                verification = failed
+            }
             if !verification.ok {
                 status = "failed"
                 problem = "the newest archive \(newest.location) fails verification at level \(request.level.rawValue): "

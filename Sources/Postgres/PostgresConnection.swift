@@ -170,20 +170,27 @@ public final class PostgresConnection {
         return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A connection string without its password, for messages.
+    /// A connection string without its password, for messages: parsed by libpq itself (URLs
+    /// with `user:pass@` or `?password=`, keyword/value strings with quoted values, repeated
+    /// or upper-case keywords alike), then rebuilt from the parts that are safe to show.
     public static func describeTarget(_ conninfo: String) -> String {
         if conninfo.isEmpty { return "from PG* environment variables" }
-        var text = conninfo
-        if let scheme = text.range(of: "://"), let at = text.range(of: "@", range: scheme.upperBound..<text.endIndex) {
-            let credentials = text[scheme.upperBound..<at.lowerBound]
-            if let colon = credentials.firstIndex(of: ":") {
-                text.replaceSubrange(colon..<at.lowerBound, with: ":***")
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &error) else {
+            if let error { PQfreemem(error) }
+            return "(a connection string libpq cannot parse)"
+        }
+        defer { PQconninfoFree(options) }
+        var parts: [String] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            let name = String(cString: keyword)
+            if ["host", "hostaddr", "port", "dbname", "user", "service"].contains(name), let value = option.pointee.val {
+                parts.append("\(name)=\(String(cString: value))")
             }
+            option += 1
         }
-        if let range = text.range(of: #"password\s*=\s*\S+"#, options: .regularExpression) {
-            text.replaceSubrange(range, with: "password=***")
-        }
-        return text
+        return parts.isEmpty ? "(defaults)" : parts.joined(separator: " ")
     }
 }
 

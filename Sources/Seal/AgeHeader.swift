@@ -64,6 +64,10 @@ struct AgeHeader {
             guard !arguments.isEmpty, arguments.allSatisfy({ !$0.isEmpty }) else {
                 throw AgeError.malformedHeader("a stanza has an empty argument")
             }
+            // The spec's grammar: a stanza's type and arguments are VCHAR strings (0x21–0x7E).
+            guard arguments.allSatisfy({ $0.utf8.allSatisfy { (0x21...0x7E).contains($0) } }) else {
+                throw AgeError.malformedHeader("a stanza argument holds a character outside printable ASCII")
+            }
             var body = ""
             while true {
                 guard let bodyLine = try reader.line() else { throw AgeError.malformedHeader("a stanza body is cut off") }

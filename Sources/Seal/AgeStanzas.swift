@@ -36,7 +36,10 @@ enum AgeStanzas {
             }
             guard stanza.body.count == 32 else { throw AgeError.malformedHeader("an X25519 stanza's body is not 32 bytes") }
             for identity in keys.identities {
-                let shared = try Crypto.x25519(privateKey: identity.privateKey, publicKey: share)
+                // OpenSSL refuses to derive from a low-order point (an all-zero secret).
+                guard let shared = try? Crypto.x25519(privateKey: identity.privateKey, publicKey: share) else {
+                    throw AgeError.malformedHeader("an X25519 share is a low-order point")
+                }
                 guard shared.contains(where: { $0 != 0 }) else { throw AgeError.malformedHeader("an X25519 share is a low-order point") }
                 let recipient = try Crypto.x25519PublicKey(privateKey: identity.privateKey)
                 let wrapKey = try Crypto.hkdfSHA256(ikm: shared, salt: share + recipient, info: x25519Info)

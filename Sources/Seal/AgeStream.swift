@@ -94,6 +94,9 @@ public final class AgeDecryptingSource: ByteSource {
     private var counter: UInt64 = 0
     private var pendingByte: UInt8?
     private var finished = false
+    /// A failure found after a chunk authenticated: its plaintext is released first, as age's
+    /// reference reader does (C2SP/CCTV's `payload` hashes), and this is thrown at the next read.
+    private var pendingError: AgeError?
 
     public init(_ source: ByteSource, keys: AgeKeyring) throws {
         let reader = LineReader(source)
@@ -104,7 +107,7 @@ public final class AgeDecryptingSource: ByteSource {
         guard expected == mac else { throw AgeError.headerMACMismatch }
         var nonce = [UInt8](repeating: 0, count: AgePayload.nonceLength)
         let n = try nonce.withUnsafeMutableBytes { try reader.readFully(into: $0) }
-        guard n == AgePayload.nonceLength else { throw AgeError.truncated(afterChunk: 0) }
+        guard n == AgePayload.nonceLength else { throw AgeError.malformedHeader("the payload's 16-byte nonce is missing or short") }
         cipher = try ChaChaPoly(key: try AgePayload.key(fileKey: fileKey, nonce: nonce))
     }
 
@@ -115,6 +118,7 @@ public final class AgeDecryptingSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if available.isEmpty {
+            if let pendingError { throw pendingError }
             if finished { return 0 }
             try openNextChunk()
             if available.isEmpty { return 0 }
@@ -145,11 +149,21 @@ public final class AgeDecryptingSource: ByteSource {
         }
         let input = UnsafeRawBufferPointer(rebasing: sealed[0..<length])
         guard cipher.open(input, nonce: AgePayload.chunkNonce(counter, last: last), into: plaintext.baseAddress!) else {
-            // A chunk that authenticates as non-final where the stream ends is a truncation.
-            if last, cipher.open(input, nonce: AgePayload.chunkNonce(counter, last: false), into: plaintext.baseAddress!) {
-                throw AgeError.truncated(afterChunk: chunk)
+            // A full chunk that authenticates as non-final where the stream ends: a truncation
+            // (a short one would have to be final, so it is not released);
+            // one that authenticates as final with more bytes after it: trailing data. Either
+            // way the chunk itself is authentic and is released before the failure.
+            if last, length == AgePayload.sealedChunkSize, cipher.open(input, nonce: AgePayload.chunkNonce(counter, last: false), into: plaintext.baseAddress!) {
+                pendingError = .truncated(afterChunk: chunk)
+            } else if !last, cipher.open(input, nonce: AgePayload.chunkNonce(counter, last: true), into: plaintext.baseAddress!) {
+                pendingError = .payloadCorrupted(chunk: chunk + 1)
+            } else {
+                throw AgeError.payloadCorrupted(chunk: chunk)
             }
-            throw AgeError.payloadCorrupted(chunk: chunk)
+            counter += 1
+            available = 0..<(length - ChaChaPoly.tagLength)
+            finished = true
+            return
         }
         counter += 1
         available = 0..<(length - ChaChaPoly.tagLength)

@@ -18,7 +18,12 @@ public struct ArchiveDefinitions {
     }
 
     public static func read(_ archive: GatedArchive, keys: AgeKeyring) throws -> ArchiveDefinitions {
-        let (tar, object) = try archive.openTar(keys: keys)
+        let object = try archive.openObject()
+        return try archive.reading(object) { try read(archive, object: object, keys: keys) }
+    }
+
+    private static func read(_ archive: GatedArchive, object: SealBoundSource, keys: AgeKeyring) throws -> ArchiveDefinitions {
+        let tar = try archive.tar(over: object, keys: keys)
         guard let first = try tar.nextEntry(), first.path == TableDefinitions.entryPath else {
             throw Missing(reason: "the archive does not start with tables.json: it is not a complete pgseal/1 archive of tables (an archive of files from pgseal seal has no rows)")
         }

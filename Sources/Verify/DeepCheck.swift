@@ -34,8 +34,10 @@ struct DeepCheck {
         var keyCheck: KeyCheck?
         /// The row shape the definitions declare; nil when they could not be read.
         var decoder: RowDecoder?
-        /// How many rows the signed seal says the table has: more is never read.
+        /// How many rows the signed seal says the table has: past it, lines are no longer read
+        /// (the chunks' bytes are still hashed, to name the chunks that differ).
         var sealedRows = 0
+        var overflowed = false
         /// The previous row's key values, back to back, and where each is (in key order).
         let previousKey = ByteBuffer(capacity: 256)
         var previousRanges: [Range<Int>] = []
@@ -165,10 +167,12 @@ struct DeepCheck {
                 try tar.forEachBlock { block in
                     chunkHasher.update(block)
                     bytes += Int64(block.count)
+                    guard !observed.overflowed else { return }
                     try lines.feed(block) { line in
                         rows += 1
                         guard observed.rows + rows <= observed.sealedRows else {
-                            report.fail("\(entry.path):\(rows)", "table \(table) has more rows than the \(observed.sealedRows) the signed seal states")
+                            report.fail("\(entry.path):\(rows)", "table \(table) has more rows than the \(observed.sealedRows) the signed seal states; its further lines are not read")
+                            observed.overflowed = true
                             throw Stopped()
                         }
                         if invalidLine == nil {
@@ -190,6 +194,13 @@ struct DeepCheck {
             } catch let tooLong as LineSplitter.LineTooLong {
                 report.fail("\(entry.path):\(tooLong.line)", "\(tooLong)")
                 throw Stopped()
+            } catch is Stopped {
+                // Past the seal's row count: the rest of the chunk is hashed, not split.
+                try tar.forEachBlock { block in
+                    chunkHasher.update(block)
+                    bytes += Int64(block.count)
+                }
+                _ = lines.endHasPartialLine()
             }
             if let keyProblem {
                 report.fail(entry.path, keyProblem)

@@ -68,15 +68,22 @@ public enum DiffEngine {
                 try connection.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
                 sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show)
             }
-            let (tar, object) = try gated.openTar(keys: request.keys)
-            let lines = LineSplitter(maxLineBytes: request.limits.maxRowBytes)
-            while let entry = try tar.nextEntry() {
-                guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
-                try tar.forEachBlock { block in try lines.feed(block) { try merge.archived(line: $0) } }
-                if lines.endHasPartialLine() { throw DiffError.cutLine(entry: entry.path) }
+            let object = try gated.openObject()
+            try gated.reading(object) {
+                let tar = try gated.tar(over: object, keys: request.keys)
+                let lines = LineSplitter(maxLineBytes: request.limits.maxRowBytes)
+                while let entry = try tar.nextEntry() {
+                    guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
+                    do {
+                        try tar.forEachBlock { block in try lines.feed(block) { try merge.archived(line: $0) } }
+                    } catch let error as RowDecoder.DecodingError {
+                        throw DiffError.badRow(entry: entry.path, line: lines.lineCount, reason: "\(error)")
+                    }
+                    if lines.endHasPartialLine() { throw DiffError.cutLine(entry: entry.path) }
+                }
+                // The comparison counts only if the object read is, to its last byte, the sealed one.
+                try object.finish()
             }
-            // The comparison counts only if the object read is, to its last byte, the sealed one.
-            try object.finish()
             for table in group {
                 guard let merge = sides[table.qualifiedName] else { continue }
                 try merge.finish()
@@ -92,6 +99,7 @@ public enum DiffEngine {
 public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
     case unsignedFilter(table: String)
     case cutLine(entry: String)
+    case badRow(entry: String, line: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -99,12 +107,14 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
             "table \(Terminal.escaped(table)) of this unsigned archive has a row filter, which is SQL: pgseal runs a filter only from an archive whose seal verifies against --trusted-key"
         case .cutLine(let entry):
             "\(Terminal.escaped(entry))'s last line has no newline: the archive was cut"
+        case .badRow(let entry, let line, let reason):
+            "\(Terminal.escaped(entry)):\(line): \(reason)"
         }
     }
 
     public var isIntegrityFailure: Bool {
-        if case .cutLine = self { return true }
-        return false
+        if case .unsignedFilter = self { return false }
+        return true
     }
 }
 

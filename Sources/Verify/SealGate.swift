@@ -65,7 +65,7 @@ public struct GatedArchive {
         guard let sealBytes = try location.sidecar(".seal"), let signature = try location.sidecar(".seal.sig") else {
             if policy.allowUnsigned { return GatedArchive(location: location, seal: nil, signer: nil, limits: limits) }
             let missing = try location.sidecar(".seal") == nil ? ".seal" : ".seal.sig"
-            throw SealProblem(location: "seal", problem: "\(Terminal.escaped(location.display))\(missing) is missing: an archive without a signed seal is an interrupted or unsigned export (--insecure-unsigned reads it anyway)")
+            throw SealProblem(location: String(missing.dropFirst()), problem: "\(Terminal.escaped(location.display))\(missing) is missing: an archive without a signed seal is an interrupted or unsigned export (--insecure-unsigned reads it anyway)")
         }
         if policy.signers.isEmpty && policy.allowUnsigned {
             return GatedArchive(location: location, seal: nil, signer: nil, limits: limits)
@@ -101,6 +101,21 @@ public struct GatedArchive {
     public func tar(over object: SealBoundSource, keys: AgeKeyring) throws -> TarReader {
         let plain = try location.plaintext(of: object, keys: keys)
         return try TarReader(source: plain, limit: limits.plaintextBudget(objectSize: seal?.size))
+    }
+
+    /// Runs `body`, which reads `object`; when it fails, the rest of the object is read and held
+    /// to the seal: if the object is not the sealed one, that — tampering, exit 1 — is the
+    /// error, whatever the layers above made of the altered bytes.
+    public func reading<T>(_ object: SealBoundSource, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            if let problem = error.sealProblem { throw problem }
+            if seal != nil {
+                do { try object.finish() } catch let problem as SealProblem { throw problem } catch {}
+            }
+            throw error
+        }
     }
 
     /// A fresh pass over the archive's tar stream.

@@ -46,12 +46,12 @@ public struct VerificationReport: Codable, Sendable {
 
     public var ok: Bool { failures.isEmpty }
 
-    init(archive: String, level: Level) {
+    public init(archive: String, level: Level) {
         self.archive = archive
         self.level = level
     }
 
-    mutating func fail(_ location: String, _ problem: String) {
+    public mutating func fail(_ location: String, _ problem: String) {
         failures.append(Failure(location: location, problem: problem))
     }
 

@@ -34,7 +34,7 @@ final class CheckTests: XCTestCase {
 
     func testFreshArchivesPassAndWriteMetrics() throws {
         let archive = try export()
-        let listed = try PGSealCLI.run(["list", store.path])
+        let listed = try PGSealCLI.run(["list", store.path, "--trusted-key", keys.file("allowed_signers")])
         XCTAssertTrue(listed.out.contains("sealed  \(archive)"), listed.out)
         XCTAssertTrue(listed.out.contains("public.user_watchlist 10,004"), "rows per table: \(listed.out)")
         let result = try check(["--max-age", "1h", "--metrics-file", store.file("../m.prom")])
@@ -164,7 +164,7 @@ final class CheckTests: XCTestCase {
         Thread.sleep(forTimeInterval: 1.1)
         let newest = try export()
         try FileManager.default.removeItem(atPath: newest + ".seal.sig")
-        let listed = try PGSealCLI.run(["list", store.path, "--json"])
+        let listed = try PGSealCLI.run(["list", store.path, "--json", "--trusted-key", keys.file("allowed_signers")])
         let json = try JSONSerialization.jsonObject(with: Data(listed.stdout)) as! [String: [[String: Any]]]
         XCTAssertEqual(json["sealed"]?.map { $0["location"] as! String }, [older])
         XCTAssertEqual(json["incomplete"]?.map { $0["location"] as! String }, [newest])

@@ -19,7 +19,7 @@ final class DiffTests: XCTestCase {
         let archive = exported.out.trimmingCharacters(in: .newlines)
         func diff() throws -> (CommandResult, [String: [String: Any]]) {
             let report = store.file("diff-\(UUID().uuidString).json")
-            let result = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "-i", keys.file("age-identity.txt"),
+            let result = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers"),
                                             "--report", report, "--show", "5"])
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
             let tables = Dictionary(uniqueKeysWithValues: (json["tables"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
@@ -78,11 +78,11 @@ final class DiffTests: XCTestCase {
                                           "--config", store.file("p.yaml"), "--profile", "keyless"])
         XCTAssertEqual(exported.status, 0, exported.err)
         let archive = exported.out.trimmingCharacters(in: .newlines)
-        let same = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database)])
+        let same = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "--insecure-unsigned"])
         XCTAssertEqual(same.status, 0, same.out + same.err)
         XCTAssertTrue(same.out.contains("(no key): 7 rows in the archive, 7 in the database, same rows"), same.out)
         try server.psql("UPDATE edge_values SET label = 'other' WHERE id = 1", database: database)
-        let changed = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database)])
+        let changed = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "--insecure-unsigned"])
         XCTAssertEqual(changed.status, 1, changed.out + changed.err)
         XCTAssertTrue(changed.out.contains("rows differ"), changed.out)
     }

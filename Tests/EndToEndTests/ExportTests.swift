@@ -110,12 +110,12 @@ final class ExportTests: XCTestCase {
     func testInspectShowsTheManifest() throws {
         let store = try TemporaryDirectory()
         let (archive, _) = try export(["--progress", "never"], into: store)
-        let human = try PGSealCLI.run(["inspect", archive])
+        let human = try PGSealCLI.run(["inspect", archive, "--insecure-unsigned"])
         XCTAssertEqual(human.status, 0, human.err)
         for expected in ["profile   kessan-user-data", "table public.users:", "table public.user_subscriptions:", "filter   is_active", "digest"] {
             XCTAssertTrue(human.out.contains(expected), "missing \(expected) in:\n\(human.out)")
         }
-        let json = try PGSealCLI.run(["inspect", "--json", archive])
+        let json = try PGSealCLI.run(["inspect", "--json", archive, "--insecure-unsigned"])
         XCTAssertEqual(json.status, 0, json.err)
         let extracted = try ExtractedArchive(archive: archive)
         XCTAssertEqual(json.stdout, extracted.manifestData)
@@ -150,7 +150,9 @@ final class ExportTests: XCTestCase {
         let bad = try PGSealCLI.run(["export", "--log-format", "xml"])
         XCTAssertEqual(bad.status, 2)
         // A failure is a JSON line too, on every command; and a store that is not there is not made.
-        let failed = try PGSealCLI.run(["prune", store.file("no-such-store"), "--keep-days", "1", "--log-format", "json"])
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", store.file("keys")]).status, 0)
+        let failed = try PGSealCLI.run(["prune", store.file("no-such-store"), "--keep-days", "1", "--log-format", "json",
+                                        "--trusted-key", store.file("keys/allowed_signers")])
         XCTAssertEqual(failed.status, 2, failed.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: store.file("no-such-store")))
         let record = try JSONSerialization.jsonObject(with: Data((failed.err.split(separator: "\n").last.map(String.init) ?? "").utf8)) as? [String: String]

@@ -41,12 +41,12 @@ final class PruneTests: StoreTestCase {
     func testPruneKeepsTheNewestDeletesTheRestWithSidecarsAndIsIdempotent() throws {
         let store = try TemporaryDirectory()
         let archives = try (0..<3).map { _ in try export(to: store.path) }
-        let dry = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--dry-run"])
+        let dry = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--dry-run", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(dry.status, 0, dry.err)
         XCTAssertTrue(dry.out.contains("2 archive(s) would be deleted"), dry.out)
         for archive in archives { XCTAssertTrue(FileManager.default.fileExists(atPath: archive + ".seal.sig"), "dry run deleted \(archive)") }
 
-        let real = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--json"])
+        let real = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--json", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(real.status, 0, real.err)
         let outcome = try JSONSerialization.jsonObject(with: real.stdout) as? [String: Any]
         XCTAssertEqual((outcome?["deleted"] as? [String])?.count, 2, real.out)
@@ -57,11 +57,11 @@ final class PruneTests: StoreTestCase {
         }
         let verify = try pgseal(["verify", archives.last!, "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(verify.status, 0, verify.err)
-        let again = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1"])
+        let again = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(again.status, 0, again.err)
         XCTAssertTrue(again.out.contains("0 archive(s) deleted, 1 kept"), again.out)
         // A retention of days keeps today's archive whatever --keep-last says.
-        let young = try pgseal(["prune", store.path, "--keep-days", "7"])
+        let young = try pgseal(["prune", store.path, "--keep-days", "7", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertTrue(young.out.contains("0 archive(s) deleted"), young.out)
     }
 
@@ -74,7 +74,7 @@ final class PruneTests: StoreTestCase {
         let second = try export(to: store)
         _ = try export(to: store)
         _ = try s3.boto("s3.create_multipart_upload(Bucket='\(bucket)', Key='p/kessan-user-data/2026/11/26/left-by-a-killed-export.tar.zst.age')")
-        let result = try pgseal(["prune", store, "--keep-days", "0", "--stale-upload-hours", "0"])
+        let result = try pgseal(["prune", store, "--keep-days", "0", "--stale-upload-hours", "0", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(result.status, 0, result.err)
         XCTAssertTrue(result.out.contains("locked  " + first.dropFirst("s3://\(bucket)/p/".count)), result.out)
         XCTAssertTrue(result.out.contains("1 archive(s) deleted, 1 kept, 1 locked, 1 incomplete upload(s) aborted"), result.out)

@@ -29,7 +29,7 @@ final class RestoreTests: XCTestCase {
     }
 
     func restore(_ database: String, _ extra: [String] = [], archive path: String? = nil) throws -> CommandResult {
-        try PGSealCLI.run(["restore", path ?? archive, "--db", server.url(database: database), "-i", keys.file("age-identity.txt")] + extra)
+        try PGSealCLI.run(["restore", path ?? archive, "--db", server.url(database: database), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")] + extra)
     }
 
     func testRestoresEveryTableAndTheDiffFindsNothingMissing() throws {
@@ -41,7 +41,7 @@ final class RestoreTests: XCTestCase {
         let restored = try restore(target, ["--create-tables", "--report", store.file("restore.json")])
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertTrue(restored.err.contains("restored public.edge_values: 7 rows"), restored.err)
-        let diff = try PGSealCLI.run(["diff", archive, "--db", server.url(database: target), "-i", keys.file("age-identity.txt")])
+        let diff = try PGSealCLI.run(["diff", archive, "--db", server.url(database: target), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(diff.status, 0, diff.out + diff.err)
         XCTAssertTrue(diff.out.contains("no difference"), diff.out)
         // Keys came along: a duplicate is refused by the restored table.
@@ -74,7 +74,12 @@ final class RestoreTests: XCTestCase {
         let rebuilt = try Command.run(["bash", "-c", script, "rebuild", work, archive, keys.path, damaged])
         XCTAssertEqual(rebuilt.status, 0, rebuilt.err)
         let target = try emptyDatabase()
-        let result = try restore(target, ["--create-tables"], archive: damaged)
+        // Without a seal the rebuilt copy is not an archive: refused before anything is read.
+        let refused = try restore(target, ["--create-tables"], archive: damaged)
+        XCTAssertEqual(refused.status, 1, refused.err)
+        XCTAssertTrue(refused.err.contains("seal: ") && refused.err.contains("is missing"), refused.err)
+        // Read anyway, the digest check still holds and the transaction still rolls back.
+        let result = try restore(target, ["--create-tables", "--insecure-unsigned"], archive: damaged)
         XCTAssertEqual(result.status, 1, result.err)
         XCTAssertTrue(result.err.contains("restoring public.users") && result.err.contains("nothing was committed"), result.err)
         XCTAssertEqual(try server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: target).trimmingCharacters(in: .whitespacesAndNewlines), "0")

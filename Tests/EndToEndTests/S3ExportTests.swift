@@ -67,9 +67,9 @@ final class S3ExportTests: XCTestCase {
                                      environment: s3.environment())
         XCTAssertEqual(deep.status, 0, deep.err)
         XCTAssertTrue(deep.err.contains("verified at level deep"), deep.err)
-        let inspect = try PGSealCLI.run(["inspect", url], environment: s3.environment())
+        let inspect = try PGSealCLI.run(["inspect", url, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
         XCTAssertTrue(inspect.out.contains("encryption  age-x25519"), inspect.out + inspect.err)
-        let diff = try PGSealCLI.run(["diff", url, "--db", try ExportFixture.url(), "-i", keys.file("age-identity.txt")], environment: s3.environment())
+        let diff = try PGSealCLI.run(["diff", url, "--db", try ExportFixture.url(), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
         XCTAssertEqual(diff.status, 0, diff.out + diff.err)
         // A damaged copy in S3 is found at the seal level without a key.
         _ = try s3.boto("""

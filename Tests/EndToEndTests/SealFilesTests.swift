@@ -84,12 +84,12 @@ final class SealFilesTests: XCTestCase {
         Thread.sleep(forTimeInterval: 1.1)
         let newest = try seal([tree], to: store)
         XCTAssertEqual(newest.status, 0, newest.err)
-        let listed = try PGSealCLI.run(["list", store, "--profile", "kessan-config"])
+        let listed = try PGSealCLI.run(["list", store, "--profile", "kessan-config", "--trusted-key", work.file("keys/allowed_signers")])
         XCTAssertEqual(listed.out.components(separatedBy: " files  sealed").count - 1, 2, listed.out)
         let check = try PGSealCLI.run(["check", store, "--max-age", "1h", "--profile", "kessan-config", "--verify", "deep",
                                        "--trusted-key", work.file("keys/allowed_signers"), "-i", work.file("keys/age-identity.txt")])
         XCTAssertEqual(check.status, 0, check.out + check.err)
-        let prune = try PGSealCLI.run(["prune", store, "--keep-days", "0"])
+        let prune = try PGSealCLI.run(["prune", store, "--keep-days", "0", "--trusted-key", work.file("keys/allowed_signers")])
         XCTAssertTrue(prune.out.contains("1 archive(s) deleted, 1 kept"), prune.out + prune.err)
         let copy = try PGSealCLI.run(["replicate", newest.out.trimmingCharacters(in: .newlines), "--to", work.file("dr"),
                                       "--trusted-key", work.file("keys/allowed_signers")])

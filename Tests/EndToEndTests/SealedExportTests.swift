@@ -59,10 +59,10 @@ final class SealedExportTests: XCTestCase {
     func testInspectShowsTheSealWithoutAKeyAndTheManifestWithOne() throws {
         let store = try TemporaryDirectory()
         let archive = try sealedExport(into: store)
-        let sealOnly = try PGSealCLI.run(["inspect", archive])
+        let sealOnly = try PGSealCLI.run(["inspect", archive, "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(sealOnly.status, 0, sealOnly.err)
         XCTAssertTrue(sealOnly.out.contains("encryption  age-x25519") && sealOnly.out.contains("table public.users:"), sealOnly.out)
-        let withKey = try PGSealCLI.run(["inspect", "-i", keys.file("age-identity.txt"), archive])
+        let withKey = try PGSealCLI.run(["inspect", "-i", keys.file("age-identity.txt"), archive, "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(withKey.status, 0, withKey.err)
         XCTAssertTrue(withKey.out.contains("profile   kessan-user-data") && withKey.out.contains("filter   is_active"), withKey.out)
         let decrypted = try PGSealCLI.run(["decrypt", "-i", keys.file("age-identity.txt"), archive])

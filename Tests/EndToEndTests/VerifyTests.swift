@@ -120,18 +120,7 @@ final class VerifyTests: XCTestCase {
             """
         let result = try Command.run(["bash", "-c", script, "rebuild", work, copy, keys.path])
         XCTAssertEqual(result.status, 0, result.err)
-        // Re-seal: new size and hash; the manifest hash only when asked.
-        var seal = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: copy + ".seal"))) as! [String: Any]
-        let object = [UInt8](try Data(contentsOf: URL(fileURLWithPath: copy)))
-        seal["size"] = object.count
-        seal["sha256"] = SHA256Hasher.hash(object).hex
-        if resealManifest {
-            seal["manifest_sha256"] = SHA256Hasher.hash([UInt8](try Data(contentsOf: URL(fileURLWithPath: work + "/manifest.json")))).hex
-        }
-        let sealBytes = [UInt8](try JSONSerialization.data(withJSONObject: seal, options: [.prettyPrinted, .sortedKeys]))
-        FileManager.default.createFile(atPath: copy + ".seal", contents: Data(sealBytes))
-        let signature = try SSHSignature.sign(sealBytes, namespace: "pgseal", key: try SSHSigningKey.load(file: keys.file("signing-key")))
-        try signature.write(toFile: copy + ".seal.sig", atomically: true, encoding: .utf8)
+        try Tampering.reseal(copy, work: work, keys: keys.path, manifest: resealManifest)
         XCTAssertEqual(try verify(copy, level: "seal", identity: false).status, 0, "the re-signed seal must pass the seal level")
         return copy
     }
