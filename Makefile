@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release demo test bench clean
+.PHONY: setup build release demo test bench fuzz clean
 
 setup:
 	@scripts/setup.sh
@@ -19,6 +19,10 @@ demo: release
 test: setup
 	@$(SWIFT) build --build-tests
 	@PGSEAL_BIN="$$($(SWIFT) build --show-bin-path)/pgseal" $(SWIFT) test --skip-build
+
+# Longer fuzzing than the short pass in `make test`: FUZZ_SECONDS per target (default 60).
+fuzz: setup
+	@scripts/fuzz.sh
 
 bench: release
 	@benchmarks/run.sh

@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
         .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py", "CCTV"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal", "Verify", "Archive", "CanonicalJSON", "ByteStreams"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions"]),
     ]
 )

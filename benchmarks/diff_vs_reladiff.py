@@ -50,7 +50,7 @@ def main():
         subprocess.run(["psql", changed, "-qX", "-v", "ON_ERROR_STOP=1", "-c", PLANTED], check=True)
         subprocess.run(["psql", changed, "-qXc", "ANALYZE"], check=True)
 
-        pgseal = [PGSEAL, "diff", archive, "--db", changed, "-i", keys + "/age-identity.txt", "--report", scratch + "/diff.json"]
+        pgseal = [PGSEAL, "diff", archive, "--db", changed, "-i", keys + "/age-identity.txt", "--trusted-key", keys + "/allowed_signers", "--report", scratch + "/diff.json"]
         reladiff_commands = []
         for table, (key, columns, where) in TABLES.items():
             # reladiff takes postgresql:// URLs only.

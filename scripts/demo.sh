@@ -38,10 +38,10 @@ ssh-keygen -Y verify -f "$demo/keys/allowed_signers" -I demo -n pgseal -s "$arch
 age -d -i "$demo/keys/age-identity.txt" "$archive" | zstd -d | tar -t | sed 's/^/  /'
 
 step "pgseal inspect (no key: the seal, what an auditor sees)"
-"$bin" inspect "$archive"
+"$bin" inspect "$archive" --trusted-key "$demo/keys/allowed_signers"
 
 step "pgseal inspect --identity (the manifest)"
-"$bin" inspect --identity "$demo/keys/age-identity.txt" "$archive"
+"$bin" inspect --identity "$demo/keys/age-identity.txt" "$archive" --trusted-key "$demo/keys/allowed_signers"
 
 step "pgseal verify --level restore (seal, every chunk and row, then a scratch database)"
 "$bin" verify "$archive" --level restore --trusted-key "$demo/keys/allowed_signers" \

@@ -24,7 +24,7 @@ public final class LineSplitter {
     /// Lines completed in the current stream.
     public private(set) var lineCount = 0
 
-    public init(maxLineBytes: Int = 64 << 20) { self.maxLineBytes = maxLineBytes }
+    public init(maxLineBytes: Int = RowLimit.defaultBytes) { self.maxLineBytes = maxLineBytes }
 
     /// Calls `body` with each complete line in `block`.
     public func feed(_ block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -62,4 +62,9 @@ public final class LineSplitter {
         }
         return partial.count > 0
     }
+}
+
+/// The longest row (canonical JSON line) that readers accept by default and exports write.
+public enum RowLimit {
+    public static let defaultBytes = 64 << 20
 }

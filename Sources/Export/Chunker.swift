@@ -66,6 +66,10 @@ final class Chunker {
         digest.add(row: buffer.bytes(line))
         buffer.append(UInt8(ascii: "\n"))
         captureKey()
+        // A row no reader would accept with default settings is refused, not archived.
+        if line.count > RowLimit.defaultBytes {
+            throw ExportError.rowTooLarge(table: plan.qualifiedName, key: keyText(currentKey), bytes: line.count)
+        }
         if hasKey, chunkRows + totalRows > 0, currentKey.count == previousKey.count,
            memcmp(currentKey.base, previousKey.base, currentKey.count) == 0 {
             throw ExportError.duplicateKey(table: plan.qualifiedName, key: plan.keyColumns, value: keyText(currentKey))

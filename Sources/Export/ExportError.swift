@@ -1,8 +1,10 @@
+import CanonicalJSON
 import Foundation
 
 /// Failures of the export itself (the database's and the store's have their own types).
 public enum ExportError: Error, CustomStringConvertible {
     case duplicateKey(table: String, key: [String], value: String)
+    case rowTooLarge(table: String, key: String, bytes: Int)
     case temporaryFile(operation: String, errno: Int32)
     case cancelled
     case workerFailed(table: String, underlying: Error)
@@ -12,6 +14,9 @@ public enum ExportError: Error, CustomStringConvertible {
         case .duplicateKey(let table, let key, let value):
             "table \(table): the key (\(key.joined(separator: ", "))) is not unique — \(value) appears more than once; "
                 + "declare a unique key for this table in the profile"
+        case .rowTooLarge(let table, let key, let bytes):
+            "table \(table): the row \(key) is \(bytes) bytes as JSON, more than the \(RowLimit.defaultBytes) bytes readers accept by default; "
+                + "leave its largest column out of the profile (columns: […]) or split the value"
         case .temporaryFile(let operation, let code):
             "\(operation) a temporary file in \(NSTemporaryDirectory()): \(String(cString: strerror(code))) — set TMPDIR to a directory with free space"
         case .cancelled:

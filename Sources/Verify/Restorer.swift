@@ -132,15 +132,18 @@ public enum Restorer {
     /// Copies one table's rows and checks them against the manifest at the end of the stream.
     static func load(_ table: TableDefinitions.Table, from archive: GatedArchive, keys: AgeKeyring, into connection: PostgresConnection) throws -> Int {
         let object = try archive.openObject()
-        return try archive.reading(object) { try load(table, tar: try archive.tar(over: object, keys: keys), object: object, into: connection) }
+        return try archive.reading(object) {
+            try load(table, tar: try archive.tar(over: object, keys: keys), object: object, maxRowBytes: archive.limits.maxRowBytes, into: connection)
+        }
     }
 
-    private static func load(_ table: TableDefinitions.Table, tar: TarReader, object: SealBoundSource, into connection: PostgresConnection) throws -> Int {
+    private static func load(_ table: TableDefinitions.Table, tar: TarReader, object: SealBoundSource, maxRowBytes: Int,
+                             into connection: PostgresConnection) throws -> Int {
         let decoder = try table.rowDecoder()
         let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
         let buffer = ByteBuffer(capacity: 512 * 1024)
         let digest = TableDigest()
-        let lines = LineSplitter(maxLineBytes: ReadLimits().maxRowBytes)
+        let lines = LineSplitter(maxLineBytes: maxRowBytes)
         var manifest: Manifest?
         while let entry = try tar.nextEntry() {
             if entry.path == Manifest.entryPath {

@@ -1,5 +1,6 @@
 import Archive
 import ByteStreams
+import CanonicalJSON
 import Foundation
 import ObjectStore
 import Seal
@@ -128,7 +129,7 @@ public struct GatedArchive {
 /// The bounds on what reading one archive may cost, whatever its bytes say.
 public struct ReadLimits: Sendable {
     /// The longest row (a JSON line) accepted: a longer one is an error naming its place.
-    public var maxRowBytes = 64 << 20
+    public var maxRowBytes = RowLimit.defaultBytes
     /// The tar stream may be at most this many times the object's size (zstd reaches ~30,000×
     /// on hostile input; JSON Lines compress 5–20×), and never less than `plaintextFloor`.
     public var maxExpansion: Int64 = 1000

@@ -126,6 +126,16 @@ public enum Verifier {
         return finished(report, started)
     }
 
+    /// The deep level's checks of one tar stream against `seal`, for callers that hold the
+    /// stream themselves (and the fuzz tests): no store, no object hash.
+    public static func deepCheck(_ tar: TarReader, seal: SealDocument, limits: ReadLimits = ReadLimits()) throws -> VerificationReport {
+        var report = VerificationReport(archive: seal.object, level: .deep)
+        do {
+            _ = try DeepCheck(seal: seal, limits: limits).run(tar, into: &report)
+        } catch is DeepCheck.Stopped {}
+        return report
+    }
+
     private static func finished(_ report: VerificationReport, _ started: Date) -> VerificationReport {
         var report = report
         report.seconds = Date().timeIntervalSince(started)

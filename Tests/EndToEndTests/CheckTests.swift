@@ -126,6 +126,12 @@ final class CheckTests: XCTestCase {
         XCTAssertEqual(corrupted.status, 1)
         XCTAssertTrue(corrupted.out.contains("kessan-user-data: failed") && corrupted.out.contains("SHA-256"), corrupted.out)
 
+        // A webhook URL is a secret: a failing one is named without its path.
+        let unreachable = try check(["--max-age", "1h", "--alert-webhook", "http://127.0.0.1:9/hooks/T0/B0/SECRET-TOKEN"])
+        XCTAssertEqual(unreachable.status, 2, unreachable.out + unreachable.err)
+        XCTAssertTrue(unreachable.err.contains("http://127.0.0.1/***"), unreachable.err)
+        XCTAssertFalse((unreachable.out + unreachable.err).contains("SECRET-TOKEN"), unreachable.err)
+
         let alerts = try String(contentsOfFile: bodies, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(alerts.count, 4, alerts.joined(separator: "\n"))
         let last = try JSONSerialization.jsonObject(with: Data(alerts.last!.utf8)) as? [String: String]
