@@ -18,8 +18,9 @@ def main(directory):
         manifest = json.load(f)
     if manifest.get("format") == "pgseal-files/1":
         return check_files(directory, manifest)
-    if manifest.get("format") != "pgseal/1":
-        print(f"not a pgseal/1 manifest: {manifest.get('format')!r}")
+    # Versions 1 and 2 differ only in how some values are encoded, not in chunks or digests.
+    if manifest.get("format") not in ("pgseal/1", "pgseal/2"):
+        print(f"not a pgseal/1 or pgseal/2 manifest: {manifest.get('format')!r}")
         return 1
     problems = 0
     listed = set()

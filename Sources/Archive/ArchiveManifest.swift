@@ -14,7 +14,7 @@ public enum ArchiveManifest {
         public var description: String {
             switch self {
             case .missing: "the archive has no manifest.json: it is incomplete or not a pgseal archive"
-            case .notPGSeal(let format): "manifest.json declares format \(format), not \(Manifest.formatIdentifier)"
+            case .notPGSeal(let format): "manifest.json declares format \(format), not one this reader knows (\(Manifest.readableFormats.sorted().joined(separator: ", ")))"
             case .malformed(let reason): "manifest.json is not valid: \(reason)"
             }
         }
@@ -36,7 +36,7 @@ public enum ArchiveManifest {
         } catch {
             throw ReadError.malformed("\(error)")
         }
-        guard manifest.format == Manifest.formatIdentifier else { throw ReadError.notPGSeal(format: manifest.format) }
+        guard Manifest.readableFormats.contains(manifest.format) else { throw ReadError.notPGSeal(format: manifest.format) }
         return manifest
     }
 }

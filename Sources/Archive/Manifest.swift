@@ -1,7 +1,9 @@
 /// `manifest.json`, the last entry of every archive (docs/FORMAT.md, "manifest.json").
 /// This is the reading side; `ManifestWriter` writes the same document as a stream.
 public struct Manifest: Codable, Sendable {
-    public static let formatIdentifier = "pgseal/1"
+    /// What this version writes: `pgseal/2` (docs/FORMAT.md). Readers take both.
+    public static let formatIdentifier = "pgseal/2"
+    public static let readableFormats: Set<String> = ["pgseal/1", "pgseal/2"]
     public static let entryPath = "manifest.json"
 
     public var format: String

@@ -35,6 +35,7 @@ public struct TableDefinitions: Codable, Sendable, Equatable {
 
     public init(manifest: Manifest) {
         self.init(tables: manifest.tables.map { Table(schema: $0.schema, name: $0.name, columns: $0.columns, key: $0.key, filter: $0.filter) })
+        format = manifest.format
     }
 
     public func encoded() throws -> [UInt8] {
@@ -49,8 +50,8 @@ extension TableDefinitions {
     /// unique column names (compared byte by byte, never normalised), key columns among them.
     public static func decode(_ bytes: [UInt8]) throws -> TableDefinitions {
         let definitions = try JSONDecoder().decode(TableDefinitions.self, from: Data(bytes))
-        guard definitions.format == Manifest.formatIdentifier else {
-            throw ArchiveManifest.ReadError.malformed("tables.json declares format \(definitions.format), not \(Manifest.formatIdentifier)")
+        guard Manifest.readableFormats.contains(definitions.format) else {
+            throw ArchiveManifest.ReadError.malformed("tables.json declares format \(definitions.format), not one this reader knows")
         }
         var seen = Set<[UInt8]>()
         for table in definitions.tables {

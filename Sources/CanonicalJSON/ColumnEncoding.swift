@@ -11,8 +11,17 @@ public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
     case boolean
     /// timestamptz: RFC 3339 in UTC, `Z` suffix; ±infinity as strings.
     case timestamptz
-    /// json and jsonb: embedded as a JSON value with insignificant white space removed.
+    /// json and jsonb in `pgseal/1` archives: embedded as a JSON value with insignificant white
+    /// space removed — which makes the JSON literal `null` one value with SQL NULL. Read only.
     case json
+    /// json and jsonb (`pgseal/2`): a string holding PostgreSQL's exact text output (a json
+    /// value's own text, white space and key order kept; a jsonb value as PostgreSQL
+    /// normalises it), so that `'null'` is the string `"null"` and SQL NULL is `null`.
+    case jsonText
+    /// Arrays (`pgseal/2`), including `oidvector` and `int2vector`: a string holding
+    /// PostgreSQL's exact array output, lower bounds (`[0:1]={…}`), dimensions and the element
+    /// type's own delimiter kept.
+    case arrayText
     /// Everything else: the PostgreSQL text output as a string.
     case text
     /// A PostgreSQL array of `element`, written as nested JSON arrays.
@@ -27,7 +36,7 @@ public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
         case "numeric": self = .numeric
         case "bool": self = .boolean
         case "timestamptz": self = .timestamptz
-        case "json", "jsonb": self = .json
+        case "json", "jsonb": self = .jsonText
         default: self = .text
         }
     }
@@ -46,6 +55,8 @@ public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
         case .boolean: "boolean"
         case .timestamptz: "timestamptz"
         case .json: "json"
+        case .jsonText: "json-text"
+        case .arrayText: "array-text"
         case .text: "text"
         case .array(let element, _): "array of \(element.columnEncoding)"
         }
@@ -64,8 +75,8 @@ public enum ElementEncoding: Sendable, Equatable {
         case .numeric: self = .numeric
         case .boolean: self = .boolean
         case .timestamptz: self = .timestamptz
-        case .json: self = .json
-        case .text, .array: self = .text
+        case .json, .jsonText: self = .json
+        case .text, .array, .arrayText: self = .text
         }
     }
 

@@ -16,7 +16,7 @@ extension ColumnEncoding {
             self = .array(element: scalar, delimiter: UInt8(ascii: ","))
             return
         }
-        let all: [ColumnEncoding] = [.integer, .float, .numeric, .boolean, .timestamptz, .json, .text]
+        let all: [ColumnEncoding] = [.integer, .float, .numeric, .boolean, .timestamptz, .json, .jsonText, .arrayText, .text]
         guard let found = all.first(where: { $0.description == name }) else { return nil }
         self = found
     }
@@ -29,8 +29,8 @@ extension ColumnEncoding {
         case .numeric: "numeric"
         case .boolean: "bool"
         case .timestamptz: "timestamptz"
-        case .json: "jsonb"
-        case .text, .array: "text"
+        case .json, .jsonText: "jsonb"
+        case .text, .array, .arrayText: "text"
         }
     }
 }

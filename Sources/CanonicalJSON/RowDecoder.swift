@@ -60,10 +60,24 @@ public final class RowDecoder {
         out.append(UInt8(ascii: "\n"))
     }
 
+    /// One value of a canonical row (its raw JSON text) as PostgreSQL's text input: nil for
+    /// `null`. For keys that the diff asks the server to compare.
+    public func postgresText(of value: UnsafeRawBufferPointer, as encoding: ColumnEncoding) throws(DecodingError) -> String? {
+        var cursor = JSONCursor(bytes: value)
+        if cursor.peek == UInt8(ascii: "n") {
+            try cursor.literal("null")
+            return nil
+        }
+        text.removeAll()
+        try self.value(&cursor, as: encoding)
+        guard cursor.atEnd else { throw .notCanonical("data after a value") }
+        return String(decoding: text.bytes, as: UTF8.self)
+    }
+
     /// Writes one non-null value's PostgreSQL text form into `text`.
     private func value(_ cursor: inout JSONCursor, as encoding: ColumnEncoding) throws(DecodingError) {
         switch encoding {
-        case .integer, .float, .numeric, .boolean, .timestamptz, .json, .text:
+        case .integer, .float, .numeric, .boolean, .timestamptz, .json, .jsonText, .arrayText, .text:
             try scalar(&cursor, as: encoding, into: text)
         case .array(let element, let delimiter):
             try array(&cursor, element: element.columnEncoding, delimiter: delimiter, depth: 1)
@@ -101,7 +115,7 @@ public final class RowDecoder {
             scratch.removeAll()
             try cursor.string(into: scratch)
             try Self.appendTimestamptz(scratch.bytes, to: out)
-        case .text, .array:
+        case .text, .array, .jsonText, .arrayText:
             try cursor.string(into: out)
         }
     }
@@ -299,7 +313,11 @@ public struct JSONCursor {
         let start = position
         var depth = 0
         repeat {
-            guard let c = peek else { throw .notCanonical("a value is cut off") }
+            guard let c = peek else {
+                // A scalar standing alone (a key value passed on its own) ends with the input.
+                if depth == 0, position > start { return UnsafeRawBufferPointer(rebasing: bytes[start..<position]) }
+                throw .notCanonical("a value is cut off")
+            }
             switch c {
             case UInt8(ascii: "\""):
                 try skipString()

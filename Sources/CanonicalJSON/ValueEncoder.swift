@@ -10,7 +10,7 @@ struct ValueEncoder {
             out.append(text)
         case .float:
             if Self.isNonFiniteFloat(text) { JSONString.append(text, to: out) } else { out.append(text) }
-        case .numeric, .text:
+        case .numeric, .text, .jsonText, .arrayText:
             JSONString.append(text, to: out)
         case .boolean:
             out.append(text.first == UInt8(ascii: "t") ? Self.trueBytes : Self.falseBytes)

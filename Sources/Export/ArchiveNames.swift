@@ -1,3 +1,4 @@
+import ByteStreams
 import Foundation
 
 /// Names that become parts of object keys and tar entry names, checked before anything is
@@ -7,6 +8,18 @@ public enum ArchiveNames {
     public static func checkProfile(_ name: String, label: String = "profile name") throws {
         guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]*$"#, options: .regularExpression) != nil, !name.contains("..") else {
             throw ConfigurationError("\(label) \(name.debugDescription): use letters, digits, '.', '_' and '-', starting with a letter or digit (it names the archive's folder)")
+        }
+    }
+
+    /// Tables are told apart by name in the archive's entries and in every reader; two names
+    /// that are one name once Unicode-normalised (or one table listed twice) would merge.
+    public static func checkDistinct(_ names: [String]) throws {
+        for (index, name) in names.enumerated() {
+            if let earlier = names[..<index].first(where: { $0 == name }) {
+                throw ConfigurationError(earlier.isByteEqual(to: name)
+                    ? "table \(name.debugDescription) is listed twice in the profile"
+                    : "tables \(earlier.debugDescription) and \(name.debugDescription) differ only in Unicode normalisation, which readers cannot keep apart; rename one")
+            }
         }
     }
 

@@ -73,6 +73,7 @@ public final class ExportJob {
 
         let plans = try settings.profile.tables.map { try TablePlan.resolve($0, on: coordinator) }
         for plan in plans { try ArchiveNames.checkTable(schema: plan.schema, name: plan.name) }
+        try ArchiveNames.checkDistinct(plans.map(\.qualifiedName))
         let workerCount = min(settings.jobs, plans.count)
         let workerConnections = try (0..<workerCount).map { _ in
             try Self.joinSnapshot(source.snapshot, conninfo: settings.database)

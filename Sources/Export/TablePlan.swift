@@ -1,4 +1,5 @@
 import Archive
+import ByteStreams
 import CanonicalJSON
 import Postgres
 
@@ -18,11 +19,13 @@ public struct TablePlan: Sendable {
         /// True when the column's collation already sorts in byte order (C, POSIX, C.UTF-8),
         /// so that `ORDER BY` needs no `COLLATE "C"` and can walk the key's index.
         public let collatedByBytes: Bool
+        /// The type takes a collation (text, varchar, char(n), citext, domains over them).
+        public let collatable: Bool
     }
 
     public var qualifiedName: String { schema + "." + name }
     public var columnSpecs: [ColumnSpec] { columns.map { ColumnSpec(name: $0.name, encoding: $0.encoding) } }
-    public var keyColumnIndexes: [Int] { keyColumns.map { key in columns.firstIndex { $0.name == key }! } }
+    public var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
 
     public var manifestColumns: [Manifest.Column] {
         columns.map { Manifest.Column(name: $0.name, type: $0.declaredType, encoding: $0.encoding.manifestName) }
@@ -41,8 +44,8 @@ public struct TablePlan: Sendable {
             order = columns.map { "\(SQL.identifier($0.name))::text COLLATE \"C\"" }
         } else {
             order = keyColumns.map { key in
-                let column = columns.first { $0.name == key }!
-                return SQL.identifier(key) + (column.collatedByBytes ? "" : " COLLATE \"C\"")
+                let byBytes = columns.first { $0.name.isByteEqual(to: key) }?.collatedByBytes ?? false
+                return SQL.identifier(key) + (byBytes ? "" : " COLLATE \"C\"")
             }
         }
         return sql + " ORDER BY " + order.joined(separator: ", ")
@@ -106,7 +109,8 @@ extension TablePlan {
                    a.attcollation = 0 OR (
                      CASE WHEN coll.collprovider = 'd' THEN db.datlocprovider ELSE coll.collprovider END = 'c'
                      AND CASE WHEN coll.collprovider = 'd' THEN db.datcollate ELSE coll.collcollate END
-                         IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8'))
+                         IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8')),
+                   a.attcollation <> 0
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             JOIN pg_type base ON base.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
@@ -118,19 +122,19 @@ extension TablePlan {
             """, [oid]).rows
         let all = rows.map { row -> PlannedColumn in
             let encoding: ColumnEncoding
-            if row[3] == "A", let element = row[4], let delimiter = row[5]?.utf8.first {
-                encoding = .array(element: ElementEncoding(baseTypeName: element), delimiter: delimiter)
+            if row[3] == "A" {
+                encoding = .arrayText
             } else {
                 encoding = ColumnEncoding(baseTypeName: row[2] ?? "")
             }
-            return PlannedColumn(name: row[0]!, declaredType: row[1]!, encoding: encoding, collatedByBytes: row[6] == "t")
+            return PlannedColumn(name: row[0] ?? "", declaredType: row[1] ?? "", encoding: encoding, collatedByBytes: row[6] == "t", collatable: row[7] == "t")
         }
         let wanted = selection.columns ?? all.map(\.name)
-        let missing = wanted.filter { name in !all.contains { $0.name == name } }
+        let missing = wanted.filter { name in !all.contains { $0.name.isByteEqual(to: name) } }
         guard missing.isEmpty else {
             throw TablePlanError.noSuchColumns(table: selection.qualifiedName, columns: missing, available: all.map(\.name))
         }
-        let columns = wanted.map { name in all.first { $0.name == name }! }
+        let columns = wanted.compactMap { name in all.first { $0.name.isByteEqual(to: name) } }
 
         var key = selection.key
         if key == nil {
@@ -144,9 +148,9 @@ extension TablePlan {
             key = primaryKey
         }
         let keyColumns = key!
-        let notExported = keyColumns.filter { name in !columns.contains { $0.name == name } }
+        let notExported = keyColumns.filter { name in !columns.contains { $0.name.isByteEqual(to: name) } }
         guard notExported.isEmpty else {
-            if notExported.contains(where: { name in !all.contains { $0.name == name } }) {
+            if notExported.contains(where: { name in !all.contains { $0.name.isByteEqual(to: name) } }) {
                 throw TablePlanError.noSuchColumns(table: selection.qualifiedName, columns: notExported, available: all.map(\.name))
             }
             throw ConfigurationError("table \(selection.qualifiedName): key column \(notExported.joined(separator: ", ")) is not exported; add it to the profile's columns")

@@ -89,10 +89,16 @@ struct DeepCheck {
         let keyIndexes: [Int]
         let order: KeyOrder
 
+        /// Nil for a table without a key, and for keys whose order only the server knows (the
+        /// restore level checks those, by adding the key).
         init?(_ table: TableDefinitions.Table) {
             guard !table.key.isEmpty else { return nil }
-            let indexes = table.key.compactMap { key in table.columns.firstIndex { $0.name == key } }
+            let indexes = table.key.compactMap { key in table.columns.firstIndex { $0.name.isByteEqual(to: key) } }
             guard indexes.count == table.key.count else { return nil }
+            guard indexes.allSatisfy({ index in
+                ColumnEncoding(manifestName: table.columns[index].encoding)
+                    .map { KeyComparator.sortsAsItsText($0, declaredType: table.columns[index].type) } ?? false
+            }) else { return nil }
             let sorted = indexes.sorted()
             memberCount = table.columns.count
             keyIndexes = sorted
@@ -134,6 +140,15 @@ struct DeepCheck {
                 for table in definitions?.tables ?? [] {
                     let observed = ObservedTable()
                     observed.keyCheck = KeyCheck(table)
+                    if observed.keyCheck == nil, !table.key.isEmpty {
+                        report.notes.append("\(table.qualifiedName): the order of its key (\(table.key.joined(separator: ", "))) follows the server's rules for its types; it is checked at the restore level, where the key is added")
+                    }
+                    if definitions?.format == "pgseal/1" {
+                        let ambiguous = table.columns.filter { $0.encoding == "json" || $0.encoding.hasPrefix("array:") }.map(\.name)
+                        if !ambiguous.isEmpty {
+                            report.notes.append("\(table.qualifiedName): a pgseal/1 archive: in \(ambiguous.joined(separator: ", ")) a JSON null is not told from SQL NULL, json white space and array lower bounds were not kept (FORMAT.md §3.1)")
+                        }
+                    }
                     observed.decoder = try? table.rowDecoder()
                     if observed.decoder == nil { report.fail("tables.json", "table \(table.qualifiedName) declares an encoding this reader does not know") }
                     observed.sealedRows = seal.tables.first { $0.name == table.qualifiedName }?.rows ?? 0

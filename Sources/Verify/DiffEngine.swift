@@ -66,7 +66,8 @@ public enum DiffEngine {
                 guard let plan = plans[table.qualifiedName] else { continue }
                 let connection = try ExportJob.joinSnapshot(snapshot, conninfo: request.databaseURL)
                 try connection.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
-                sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show)
+                sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show,
+                                                            comparator: KeyComparator(plan: plan, connection: coordinator))
             }
             let object = try gated.openObject()
             try gated.reading(object) {
@@ -122,7 +123,7 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
 final class TableMerge {
     private let keyIndexes: [Int]
     private let memberCount: Int
-    private let order: KeyOrder
+    private let order: KeyComparator
     private let show: Int
     private let encoder: RowEncoder
     private let rows: CopyOutReader
@@ -137,11 +138,11 @@ final class TableMerge {
     private let databaseHasher = ShortMessageHasher()
     private(set) var result: DiffReport.Table
 
-    init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int) throws {
+    init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int, comparator: KeyComparator) throws {
         self.connection = connection
         keyIndexes = plan.keyColumnIndexes
         memberCount = plan.columns.count
-        order = KeyOrder(encodings: plan.keyColumnIndexes.map { plan.columns[$0].encoding })
+        order = comparator
         self.show = show
         encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
         rows = try connection.copyOut(plan.copyStatement)
@@ -172,11 +173,11 @@ final class TableMerge {
         archiveDigest.add(rowHash: hash)
         guard result.keyed else { return }
         let key = try RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes)
-        while let databaseKey, order.compare(databaseKey, key) == .orderedAscending {
+        while let databaseKey, try order.compare(databaseKey, key) == .orderedAscending {
             note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, databaseKey)
             try advance()
         }
-        if let databaseKey, order.compare(databaseKey, key) == .orderedSame {
+        if let databaseKey, try order.compare(databaseKey, key) == .orderedSame {
             if databaseHash == hash { result.equal += 1 } else { note(&result.changed, &result.changedKeys, key) }
             try advance()
         } else {

@@ -66,7 +66,7 @@ struct KeyOrder {
             return a.first == UInt8(ascii: "f") ? .orderedAscending : .orderedDescending
         case .timestamptz:
             return compareTimestamps(unquoted(a), unquoted(b))
-        case .text, .json, .array:
+        case .text, .json, .array, .jsonText, .arrayText:
             // Without escapes a string's bytes between its quotes are its value: no copy needed.
             if !a.contains(UInt8(ascii: "\\")) && !b.contains(UInt8(ascii: "\\")) {
                 return compareBytes(a.dropFirst().dropLast(), b.dropFirst().dropLast())

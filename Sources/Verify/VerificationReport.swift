@@ -40,6 +40,8 @@ public struct VerificationReport: Codable, Sendable {
     public var phases: [String: Double] = [:]
     /// The scratch database used at the restore level (dropped unless kept).
     public var scratchDatabase: String?
+    /// What the reader could not check, or what the archive's format cannot tell — not failures.
+    public var notes: [String] = []
     /// Scratch databases of killed verifications that this one removed first.
     public var staleScratchRemoved: [String] = []
     public var seconds: Double = 0
@@ -56,8 +58,9 @@ public struct VerificationReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case archive, level, signer, tables, failures, seconds, ok, phases
+        case archive, level, signer, tables, failures, seconds, ok, phases, notes
         case scratchDatabase = "scratch_database"
+        case staleScratchRemoved = "stale_scratch_removed"
         case objectBytes = "object_bytes"
         case objectSHA256 = "object_sha256"
     }
@@ -74,6 +77,8 @@ public struct VerificationReport: Codable, Sendable {
         try container.encode(failures, forKey: .failures)
         try container.encode(phases, forKey: .phases)
         try container.encodeIfPresent(scratchDatabase, forKey: .scratchDatabase)
+        try container.encode(staleScratchRemoved, forKey: .staleScratchRemoved)
+        try container.encode(notes, forKey: .notes)
         try container.encode(seconds, forKey: .seconds)
     }
 
@@ -88,6 +93,8 @@ public struct VerificationReport: Codable, Sendable {
         failures = try container.decode([Failure].self, forKey: .failures)
         phases = try container.decodeIfPresent([String: Double].self, forKey: .phases) ?? [:]
         scratchDatabase = try container.decodeIfPresent(String.self, forKey: .scratchDatabase)
+        staleScratchRemoved = try container.decodeIfPresent([String].self, forKey: .staleScratchRemoved) ?? []
+        notes = try container.decodeIfPresent([String].self, forKey: .notes) ?? []
         seconds = try container.decode(Double.self, forKey: .seconds)
     }
 }

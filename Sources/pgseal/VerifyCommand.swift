@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteStreams
 import Logging
 import Export
 import Foundation
@@ -98,6 +99,7 @@ enum VerifySummary {
             lines.append("  \(table.name): \(table.rows) rows, \(Format.bytes(table.bytes)), digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
         }
         if let scratch = report.scratchDatabase { lines.append("  scratch database \(scratch)") }
+        for note in report.notes { lines.append("  note: " + Terminal.escaped(note)) }
         let phases = report.phases.sorted { $0.key > $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
         lines.append(String(format: "  total %.2f s", report.seconds) + (phases.isEmpty ? "" : " (" + phases.joined(separator: ", ") + ")"))
         return lines.joined(separator: "\n") + "\n"

@@ -100,6 +100,9 @@ def value_equal(ours, oracle, encoding, declared):
         return ours == oracle_timestamptz(oracle)
     if encoding == "json":
         return json_equal(ours, oracle)
+    if encoding in ("json-text", "array-text"):
+        # pgseal/2: PostgreSQL's own text output, which the oracle selected with ::text
+        return ours == oracle
     if encoding.startswith("array:"):
         element = encoding[len("array:"):]
         if not isinstance(ours, list) or not isinstance(oracle, list) or len(ours) != len(oracle):
@@ -126,7 +129,10 @@ def main(directory, url):
         columns = table["columns"]
         names = [c["name"] for c in columns]
         key = table["key"] or names
-        select = ", ".join(quote_ident(n) for n in names)
+        # pgseal/2 keeps json and arrays as PostgreSQL's text: the oracle asks for that text.
+        select = ", ".join(
+            f"{quote_ident(c['name'])}::text AS {quote_ident(c['name'])}" if c["encoding"] in ("json-text", "array-text")
+            else quote_ident(c["name"]) for c in columns)
         sql = f"SELECT to_jsonb(oracle_row)::text FROM (SELECT {select} FROM {quote_ident(table['schema'])}.{quote_ident(table['name'])}"
         if table["filter"]:
             sql += f" WHERE ({table['filter']})"
@@ -146,8 +152,15 @@ def main(directory, url):
         if len(ours) != len(oracle):
             print(f"{name}: pgseal has {len(ours)} rows, to_jsonb {len(oracle)}")
             problems += 1
+        seen = set()
         for line in ours:
             row = loads(line)
+            identity = canonical([row.get(k) for k in key])
+            if identity in seen:
+                # a duplicated row must not stand in for a missing one
+                print(f"{name}: row {identity} appears twice")
+                problems += 1
+            seen.add(identity)
             if list(row.keys()) != names:
                 print(f"{name}: columns {list(row.keys())} are not the manifest's {names}")
                 problems += 1

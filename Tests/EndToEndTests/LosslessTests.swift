@@ -1,0 +1,205 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The type matrix: a table per PostgreSQL type family with edge values, exported, restored
+/// with --create-tables into an empty database and compared value by value (COPY's text output
+/// of both databases, byte for byte); then one committed change per table, which diff must see
+/// and name; and keys of every orderable family, where diff must name exactly the deleted row.
+final class LosslessTests: XCTestCase {
+    /// (table, column type, values as SQL literals): row ids are 1, 2, … in this order, and one
+    /// NULL row follows.
+    static let matrix: [(String, String, [String])] = [
+        ("t_int2", "smallint", ["-32768", "32767", "0"]),
+        ("t_int8", "bigint", ["-9223372036854775808", "9223372036854775807"]),
+        ("t_numeric", "numeric", ["'NaN'", "'Infinity'", "'-Infinity'", "1.2300", "-0.000001", "1e100"]),
+        ("t_numeric_typmod", "numeric(12,2)", ["1.5", "-99999.99"]),
+        ("t_float4", "real", ["'-0'", "'NaN'", "'Infinity'", "0.1", "1e-45", "3.4028235e38"]),
+        ("t_float8", "double precision", ["'-0'", "'-Infinity'", "0.1", "5e-324", "1.7976931348623157e308", "0.30000000000000004"]),
+        ("t_bool", "boolean", ["true", "false"]),
+        ("t_text", "text", ["''", "E'a\\tb\\nc\\\\d'", "'quote\"'", "'日本語 ☃'", "E'\\x01\\x7f'", "'null'"]),
+        ("t_varchar", "varchar(10)", ["'ab '", "''"]),
+        ("t_char", "char(5)", ["'ab'", "'abcde'"]),
+        ("t_bytea", "bytea", ["'\\xdeadbeef'", "''"]),
+        ("t_date", "date", ["'4713-01-01 BC'", "'5874897-12-31'", "'infinity'", "'-infinity'", "'0044-03-15 BC'"]),
+        ("t_timestamp", "timestamp", ["'4713-01-01 00:00:00 BC'", "'294276-12-31 23:59:59.999999'", "'infinity'", "'2026-11-24 18:00:00.5'"]),
+        ("t_timestamptz", "timestamptz", ["'4713-01-01 00:00:00+00 BC'", "'294276-12-31 23:59:59.999999+00'", "'-infinity'", "'1969-07-20 20:17:40+00'"]),
+        ("t_time", "time", ["'24:00:00'", "'00:00:00.000001'"]),
+        ("t_timetz", "timetz", ["'00:00:00.000001+14:59'", "'23:59:59-15:59'"]),
+        ("t_interval", "interval", ["'-178000000 years'", "'1 mon -1 days 00:00:00.000001'", "'P1Y2M3DT4H5M6.789S'"]),
+        ("t_uuid", "uuid", ["'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'"]),
+        ("t_json", "json", ["'  {\"b\":1,  \"a\":[1, 2], \"a\": 3}  '", "'null'", "'\"x\"'", "'[]'", "'1.50'"]),
+        ("t_jsonb", "jsonb", ["'null'", "'{\"b\": 1, \"a\": 2}'", "'[1, \"2\", null]'", "'\"\\\\u0000x\"'"]),
+        ("t_int_array", "integer[]", ["'[0:1]={1,2}'", "'{{1,2},{3,4}}'", "'{}'", "'{NULL}'", "'[-2:-2]={7}'"]),
+        ("t_text_array", "text[]", ["'{\"a,b\",\"c\\\"d\",NULL,\"NULL\",\"\"}'", "'{{a},{b}}'"]),
+        ("t_jsonb_array", "jsonb[]", ["ARRAY['[1, 2]'::jsonb]", "ARRAY['{\"a\": 1}'::jsonb, '[]'::jsonb]", "ARRAY['null'::jsonb, NULL]", "'{{1,2}}'"]),
+        ("t_json_array", "json[]", ["ARRAY['{ \"a\" : 1 }'::json, '[ ]'::json]"]),
+        ("t_box_array", "box[]", ["ARRAY['(1,1),(0,0)'::box, '(2,2),(1,1)'::box]"]),
+        ("t_oidvector", "oidvector", ["'1 2 3'"]),
+        ("t_int2vector", "int2vector", ["'1 2'"]),
+        ("t_range", "int4range", ["'[1,3)'", "'empty'", "'(,5]'"]),
+        ("t_tstzrange", "tstzrange", ["'[2026-01-01 00:00:00+00,infinity)'"]),
+        ("t_multirange", "int4multirange", ["'{[1,3), [5,7)}'", "'{}'"]),
+        ("t_point", "point", ["'(1.5,-0)'"]),
+        ("t_line", "line", ["'{1,2,3}'"]),
+        ("t_lseg", "lseg", ["'[(0,0),(1,1)]'"]),
+        ("t_box", "box", ["'(1,1),(0,0)'"]),
+        ("t_path", "path", ["'[(0,0),(1,1),(2,0)]'", "'((0,0),(1,1))'"]),
+        ("t_polygon", "polygon", ["'((0,0),(1,1),(1,0))'"]),
+        ("t_circle", "circle", ["'<(0,0),1.5>'"]),
+        ("t_bit", "bit(8)", ["B'10100101'"]),
+        ("t_varbit", "bit varying(12)", ["B'101'", "B''"]),
+        ("t_tsvector", "tsvector", ["'a:1A fat:2B,4C cat:5D'"]),
+        ("t_tsquery", "tsquery", ["'fat & (rat | !cat)'"]),
+        ("t_xml", "xml", ["'<a b=\"1\">x &amp; y</a>'"]),
+        ("t_money", "money", ["'-92233720368547758.08'", "'12.34'"]),
+        ("t_inet", "inet", ["'192.168.0.1/24'", "'::1'"]),
+        ("t_cidr", "cidr", ["'10.0.0.0/8'"]),
+        ("t_macaddr", "macaddr", ["'08:00:2b:01:02:03'"]),
+        ("t_macaddr8", "macaddr8", ["'08:00:2b:01:02:03:04:05'"]),
+    ]
+
+    /// A change to each table that the pgseal/1 format could not see, or an ordinary one.
+    static let changes: [String: String] = [
+        "t_jsonb": "UPDATE t_jsonb SET v = NULL WHERE id = 1",          // 'null' → SQL NULL
+        "t_json": "UPDATE t_json SET v = '{\"b\":1, \"a\":[1, 2], \"a\": 3}' WHERE id = 1",  // white space only
+        "t_int_array": "UPDATE t_int_array SET v = '{1,2}' WHERE id = 1",                 // lower bound only
+        "t_jsonb_array": "UPDATE t_jsonb_array SET v = '{{1,2}}' WHERE id = 1",           // element vs dimension
+        "t_float8": "UPDATE t_float8 SET v = 0 WHERE id = 1",                             // -0 → 0
+        "t_text": "UPDATE t_text SET v = NULL WHERE id = 6",                              // 'null' → NULL
+    ]
+
+    /// Keys of each orderable family, in their values' order: diff must name exactly the one
+    /// deleted (the middle one) and nothing else.
+    static let keys: [(String, String, [String])] = [
+        ("k_date", "date", ["'4713-01-01 BC'", "'0001-12-31 BC'", "'0001-01-01'", "'9999-12-31'", "'10000-01-01'", "'infinity'"]),
+        ("k_numeric", "numeric", ["'-Infinity'", "-10", "-9.5", "2", "10.25", "100", "'NaN'"]),
+        ("k_timestamp", "timestamp", ["'0044-03-15 00:00:00 BC'", "'1999-12-31 23:59:59.999999'", "'2000-01-01 00:00:00'", "'12345-01-01 00:00:00'"]),
+        ("k_timestamptz", "timestamptz", ["'0044-03-15 00:00:00+00 BC'", "'1969-12-31 23:59:59+00'", "'2026-01-01 00:00:00+00'", "'10000-01-01 00:00:00+00'"]),
+        ("k_interval", "interval", ["'-1 year'", "'1 day'", "'25 hours'", "'1 mon'", "'1 year'"]),
+        ("k_enum", "lossless_mood", ["'sad'", "'ok'", "'happy'"]),
+        ("k_char", "char(3)", ["'a'", "'a b'", "'b'", "'ba'"]),
+        ("k_float", "double precision", ["'-Infinity'", "-1.5", "0", "1e-300", "2", "'NaN'"]),
+        ("k_bool", "boolean", ["false", "true"]),
+        ("k_text", "text", ["'A'", "'B'", "'a'", "'é'", "'ö'"]),
+        ("k_varchar", "varchar(10)", ["''", "' '", "'a'", "'ab'"]),
+    ]
+
+    var server: PostgresServer!
+    var keys: TemporaryDirectory!
+    var store: TemporaryDirectory!
+
+    override func setUpWithError() throws {
+        server = try PostgresServer.shared()
+        keys = try TemporaryDirectory()
+        store = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+    }
+
+    func database(_ label: String, setUp sql: String) throws -> String {
+        let name = "lossless_\(label)_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try server.psql("CREATE DATABASE \(name)")
+        if !sql.isEmpty { _ = try server.psql(sql, database: name) }
+        return name
+    }
+
+    func export(_ database: String, tables: [String], profile: String) throws -> String {
+        let config = store.file("\(profile).yaml")
+        try (["profiles:", "  - name: \(profile)", "    tables:"] + tables.map { "      - table: \($0)" })
+            .joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt",
+                                        "--sign-key", keys.file("signing-key"), "--config", config, "--profile", profile, "--progress", "never"])
+        XCTAssertEqual(result.status, 0, result.err)
+        return result.out.trimmingCharacters(in: .newlines)
+    }
+
+    func copyText(_ table: String, database: String) throws -> String {
+        try server.psql("COPY (SELECT * FROM \(table) ORDER BY id) TO STDOUT", database: database)
+    }
+
+    func diff(_ archive: String, _ database: String) throws -> (CommandResult, [String: [String: Any]]) {
+        let report = store.file("diff-\(UUID().uuidString).json")
+        let result = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "--trusted-key", keys.file("allowed_signers"),
+                                        "--show", "20", "--report", report])
+        let json = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report)))) as? [String: Any]
+        let tables = (json?["tables"] as? [[String: Any]] ?? []).reduce(into: [String: [String: Any]]()) { $0[$1["name"] as? String ?? ""] = $1 }
+        return (result, tables)
+    }
+
+    func testEveryValueRoundTripsAndEveryChangeIsSeen() throws {
+        var setUp = ""
+        for (table, type, values) in Self.matrix {
+            setUp += "CREATE TABLE \(table) (id int PRIMARY KEY, v \(type));\n"
+            for (index, value) in values.enumerated() { setUp += "INSERT INTO \(table) VALUES (\(index + 1), \(value));\n" }
+            setUp += "INSERT INTO \(table) VALUES (\(values.count + 1), NULL);\n"
+        }
+        let source = try database("source", setUp: setUp)
+        let archive = try export(source, tables: Self.matrix.map(\.0), profile: "matrix")
+        let deep = try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(deep.status, 0, deep.err)
+
+        let target = try database("target", setUp: "")
+        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
+                                          "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(restored.status, 0, restored.err)
+        for (table, type, _) in Self.matrix {
+            XCTAssertEqual(try copyText(table, database: target), try copyText(table, database: source), "\(type) did not round-trip")
+        }
+
+        let (clean, cleanTables) = try diff(archive, source)
+        XCTAssertEqual(clean.status, 0, clean.out + clean.err)
+        XCTAssertEqual(cleanTables.count, Self.matrix.count)
+
+        _ = try server.psql("BEGIN;\n" + Self.changes.values.sorted().joined(separator: ";\n") + ";\nCOMMIT;", database: source)
+        let (changed, tables) = try diff(archive, source)
+        XCTAssertEqual(changed.status, 1, changed.out + changed.err)
+        for (table, _, _) in Self.matrix {
+            let result = tables["public.\(table)"] ?? [:]
+            let expected = Self.changes[table] == nil ? 0 : 1
+            XCTAssertEqual(result["changed"] as? Int, expected, "\(table): \(result)")
+            XCTAssertEqual(result["only_in_archive"] as? Int, 0, "\(table): \(result)")
+            XCTAssertEqual(result["only_in_database"] as? Int, 0, "\(table): \(result)")
+        }
+    }
+
+    func testDiffNamesExactlyTheMissingRowForEveryKeyType() throws {
+        var setUp = "CREATE TYPE lossless_mood AS ENUM ('sad', 'ok', 'happy');\n"
+        for (table, type, values) in Self.keys {
+            setUp += "CREATE TABLE \(table) (id \(type) PRIMARY KEY, n int);\n"
+            for (index, value) in values.enumerated() { setUp += "INSERT INTO \(table) VALUES (\(value), \(index));\n" }
+        }
+        let source = try database("keys", setUp: setUp)
+        let archive = try export(source, tables: Self.keys.map(\.0), profile: "keys")
+        let deep = try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(deep.status, 0, deep.err)
+
+        let (clean, _) = try diff(archive, source)
+        XCTAssertEqual(clean.status, 0, clean.out + clean.err)
+        for (table, _, values) in Self.keys {
+            _ = try server.psql("DELETE FROM \(table) WHERE n = \(values.count / 2)", database: source)
+        }
+        let (found, tables) = try diff(archive, source)
+        XCTAssertEqual(found.status, 1, found.out + found.err)
+        for (table, type, _) in Self.keys {
+            let result = tables["public.\(table)"] ?? [:]
+            XCTAssertEqual(result["only_in_archive"] as? Int, 1, "\(type): \(result) \(found.out) \(found.err)")
+            XCTAssertEqual(result["only_in_database"] as? Int, 0, "\(type): \(result)")
+            XCTAssertEqual(result["changed"] as? Int, 0, "\(type): \(result)")
+            XCTAssertEqual((result["only_in_archive_keys"] as? [String])?.count, 1, "\(type): \(result)")
+        }
+    }
+
+    func testColumnNamesAreKeptByteForByte() throws {
+        let nfc = "\u{E9}", nfd = "e\u{301}"
+        let source = try database("names", setUp: "CREATE TABLE accents (id int PRIMARY KEY, \"\(nfc)\" text, \"\(nfd)\" text);\nINSERT INTO accents VALUES (1, 'nfc', 'nfd');")
+        let archive = try export(source, tables: ["accents"], profile: "names")
+        let line = try Command.run(["bash", "-c", "zstd -dc \"$1\" | tar -xO data/public.accents/000001.jsonl", "x", archive])
+        XCTAssertEqual(line.status, 0, line.err)
+        XCTAssertEqual(line.stdout, Data("{\"id\":1,\"\(nfc)\":\"nfc\",\"\(nfd)\":\"nfd\"}\n".utf8))
+        let target = try database("names_target", setUp: "")
+        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
+                                          "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(restored.status, 0, restored.err)
+        XCTAssertEqual(try copyText("accents", database: target), try copyText("accents", database: source))
+    }
+}
