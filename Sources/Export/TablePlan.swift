@@ -74,6 +74,7 @@ public enum TablePlanError: Error, CustomStringConvertible {
     case noKey(table: String)
     case badFilter(table: String, filter: String, reason: String)
     case permissionDenied(table: String, reason: String)
+    case notRepresentable(table: String, column: String, type: String, reason: String)
 
     public var description: String {
         switch self {
@@ -85,6 +86,8 @@ public enum TablePlanError: Error, CustomStringConvertible {
             "table \(table) has no primary key; declare `key: [columns…]` in the profile, or `key: []` for a table compared as a multiset"
         case .badFilter(let table, let filter, let reason):
             "the filter of table \(table) does not work: \(filter) — \(reason)"
+        case .notRepresentable(let table, let column, let type, let reason):
+            "table \(table), column \(column) (\(type)) cannot be archived exactly: \(reason)"
         case .permissionDenied(let table, let reason):
             "permission denied reading \(table): \(reason) — grant SELECT on it to the export role"
         }
@@ -129,12 +132,18 @@ extension TablePlan {
             }
             return PlannedColumn(name: row[0] ?? "", declaredType: row[1] ?? "", encoding: encoding, collatedByBytes: row[6] == "t", collatable: row[7] == "t")
         }
+        let objectReferences = zip(rows, all).filter { row, _ in row[2].map(Self.objectReferenceTypes.contains) ?? false }.map(\.1)
         let wanted = selection.columns ?? all.map(\.name)
         let missing = wanted.filter { name in !all.contains { $0.name.isByteEqual(to: name) } }
         guard missing.isEmpty else {
             throw TablePlanError.noSuchColumns(table: selection.qualifiedName, columns: missing, available: all.map(\.name))
         }
         let columns = wanted.compactMap { name in all.first { $0.name.isByteEqual(to: name) } }
+        // What cannot be restored exactly is refused before anything is written.
+        if let column = columns.first(where: { column in objectReferences.contains { $0.name.isByteEqual(to: column.name) } }) {
+            throw TablePlanError.notRepresentable(table: selection.qualifiedName, column: column.name, type: column.declaredType,
+                reason: "its values name objects by OID, which a restore into another database does not keep; export the names as text through a view (\(SQL.identifier(column.name))::text)")
+        }
 
         var key = selection.key
         if key == nil {
@@ -160,6 +169,12 @@ extension TablePlan {
         try plan.checkQuery(on: connection)
         return plan
     }
+
+    /// The reg* types: a value is an OID shown as a name.
+    static let objectReferenceTypes: Set<String> = [
+        "regclass", "regtype", "regproc", "regprocedure", "regoper", "regoperator", "regconfig",
+        "regdictionary", "regnamespace", "regrole", "regcollation",
+    ]
 
     /// Plans the real query without running it: this parses the filter and checks privileges.
     func checkQuery(on connection: PostgresConnection) throws {

@@ -12,6 +12,9 @@ public final class PostgresConnection {
     public static let pinnedSettings: [(String, String)] = [
         ("TimeZone", "UTC"), ("DateStyle", "ISO"), ("IntervalStyle", "iso_8601"),
         ("extra_float_digits", "3"), ("bytea_output", "hex"), ("client_encoding", "UTF8"),
+        // money's text depends on lc_monetary, xml's input on xmloption: both pinned, so that
+        // a value reads back as it was written on any server.
+        ("lc_monetary", "C"), ("xmloption", "content"),
         ("application_name", "pgseal"),
     ]
 

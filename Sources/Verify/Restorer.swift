@@ -48,6 +48,7 @@ public enum RestoreError: Error, CustomStringConvertible {
     case notEmpty(String)
     case noDefinitions
     case mismatch(table: String, problem: String)
+    case missingTypes([String])
 
     public var description: String {
         switch self {
@@ -59,6 +60,10 @@ public enum RestoreError: Error, CustomStringConvertible {
             "table \(name) is not empty: restore writes only into empty tables unless --truncate replaces their rows"
         case .noDefinitions:
             "the archive does not start with tables.json: it is not a complete pgseal/1 archive of tables (an archive of files from pgseal seal has no rows; extract it with age -d | zstd -d | tar -x)"
+        case .missingTypes(let columns):
+            "the target database lacks the types of \(columns.count) column(s): "
+                + columns.map(Terminal.escaped).joined(separator: "; ")
+                + " — create them first (enum, domain and composite types, extensions such as hstore or citext; pg_dump --schema-only of the source has them), then restore again; nothing was written"
         case .mismatch(let table, let problem):
             "restoring \(table): \(problem); nothing was committed"
         }
@@ -91,8 +96,10 @@ public enum Restorer {
         var result = RestoreResult(archive: request.archive, database: connection.target)
         // Declared types are proven type names before the transaction (a refused one aborts it).
         if request.createTables {
-            for table in selected where try connection.execute("SELECT to_regclass($1) IS NULL", [TableDDL.name(table)]).scalar == "t" {
-                try TableDDL.checkTypes(table, on: connection)
+            let toCreate = try selected.filter { try connection.execute("SELECT to_regclass($1) IS NULL", [TableDDL.name($0)]).scalar == "t" }
+            let missing = try TableDDL.missingTypes(toCreate, on: connection)
+            guard missing.isEmpty else {
+                throw RestoreError.missingTypes(missing.map { "\($0.table).\($0.column): \($0.type)" })
             }
         }
         try connection.run(script: "BEGIN")

@@ -29,17 +29,28 @@ enum TableDDL {
     /// statement is a syntax error there). Run outside a transaction block, or in one that may
     /// fail: an error from `to_regtype` aborts it.
     static func checkTypes(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
-        for column in table.columns {
-            let resolved: String?
-            do {
-                resolved = try connection.execute("SELECT to_regtype($1)::oid", [column.type]).scalar
-            } catch {
-                throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "not a type name: \(error)")
-            }
-            guard let resolved, resolved != "0" else {
-                throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "no such type on the target server")
+        if let missing = try missingTypes([table], on: connection).first {
+            throw UnsafeDefinition(table: table.qualifiedName, column: missing.column, text: missing.type, reason: "no such type on the target server")
+        }
+    }
+
+    /// The declared types of `tables` that the server does not have, all of them, so that a
+    /// restore can stop up front with the whole list. A text that is not a type name at all
+    /// is refused at once.
+    static func missingTypes(_ tables: [TableDefinitions.Table], on connection: PostgresConnection) throws -> [(table: String, column: String, type: String)] {
+        var missing: [(table: String, column: String, type: String)] = []
+        for table in tables {
+            for column in table.columns {
+                let resolved: String?
+                do {
+                    resolved = try connection.execute("SELECT to_regtype($1)::oid", [column.type]).scalar
+                } catch {
+                    throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "not a type name: \(error)")
+                }
+                if resolved == nil || resolved == "0" { missing.append((table.qualifiedName, column.name, column.type)) }
             }
         }
+        return missing
     }
 
     /// Adds the table's key as its primary key; nothing for a table without a key.

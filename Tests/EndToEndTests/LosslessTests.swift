@@ -202,4 +202,41 @@ final class LosslessTests: XCTestCase {
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertEqual(try copyText("accents", database: target), try copyText("accents", database: source))
     }
+
+    func testWhatCannotBeRestoredExactlyIsRefusedUpFront() throws {
+        // OIDs shown as names: refused at export, before anything is written.
+        let source = try database("refuse", setUp: """
+            CREATE TYPE lossless_color AS ENUM ('red', 'green');
+            CREATE DOMAIN lossless_positive AS integer CHECK (VALUE > 0);
+            CREATE TABLE refs (id int PRIMARY KEY, r regclass);
+            INSERT INTO refs VALUES (1, 'pg_class');
+            CREATE TABLE custom (id int PRIMARY KEY, c lossless_color, p lossless_positive);
+            INSERT INTO custom VALUES (1, 'red', 5);
+            """)
+        let config = store.file("refs.yaml")
+        try "profiles:\n  - name: refs\n    tables:\n      - table: refs\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let before = ExportFixture.files(below: store.path)
+        let refused = try PGSealCLI.run(["export", "--db", server.url(database: source), "--to", store.path, "--no-encrypt",
+                                         "--sign-key", keys.file("signing-key"), "--config", config, "--profile", "refs"])
+        XCTAssertEqual(refused.status, 2, refused.err)
+        XCTAssertTrue(refused.err.contains("column r (regclass) cannot be archived exactly"), refused.err)
+        XCTAssertEqual(ExportFixture.files(below: store.path), before)
+
+        // Types the target lacks: all of them named before anything is written.
+        let archive = try export(source, tables: ["custom"], profile: "custom")
+        let target = try database("refuse_target", setUp: "")
+        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
+                                          "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(restored.status, 2, restored.err)
+        XCTAssertTrue(restored.err.contains("lacks the types of 2 column(s)") && restored.err.contains("public.custom.c: lossless_color")
+                      && restored.err.contains("public.custom.p: lossless_positive"), restored.err)
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: target)
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        // With the types in place, the values come back.
+        _ = try server.psql("CREATE TYPE lossless_color AS ENUM ('red', 'green'); CREATE DOMAIN lossless_positive AS integer CHECK (VALUE > 0);", database: target)
+        let second = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
+                                        "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(second.status, 0, second.err)
+        XCTAssertEqual(try copyText("custom", database: target), try copyText("custom", database: source))
+    }
 }
