@@ -51,13 +51,32 @@ public struct Manifest: Codable, Sendable {
         public var name: String
         /// The declared type as PostgreSQL's `format_type` spells it, e.g. `numeric(12,2)`.
         public var type: String
-        /// How values are written: integer, float, numeric, boolean, timestamptz, json, text, array.
+        /// How values are written: integer, float, numeric, boolean, timestamptz, json-text,
+        /// array-text, text (and json, array:… in pgseal/1).
         public var encoding: String
+        /// Declared properties (pgseal/2), present only when they hold: NOT NULL; a collation
+        /// other than the type's default, as `schema.name` with PostgreSQL's identifier quoting;
+        /// identity (`always` or `by default`); a stored generated column's expression — recorded
+        /// for the record, never run by a reader.
+        public var notNull: Bool?
+        public var collation: String?
+        public var identity: String?
+        public var generated: String?
 
-        public init(name: String, type: String, encoding: String) {
+        public init(name: String, type: String, encoding: String, notNull: Bool? = nil, collation: String? = nil,
+                    identity: String? = nil, generated: String? = nil) {
             self.name = name
             self.type = type
             self.encoding = encoding
+            self.notNull = notNull
+            self.collation = collation
+            self.identity = identity
+            self.generated = generated
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, encoding, collation, identity, generated
+            case notNull = "not_null"
         }
     }
 

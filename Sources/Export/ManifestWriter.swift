@@ -35,7 +35,14 @@ struct ManifestWriter {
             """)
         for (index, table) in tables.enumerated() {
             let plan = table.plan
-            let columns = plan.manifestColumns.map { "{\"name\": \(q($0.name)), \"type\": \(q($0.type)), \"encoding\": \(q($0.encoding))}" }
+            let columns = plan.manifestColumns.map { column in
+                var members = ["\"name\": \(q(column.name))", "\"type\": \(q(column.type))", "\"encoding\": \(q(column.encoding))"]
+                if column.notNull == true { members.append("\"not_null\": true") }
+                if let collation = column.collation { members.append("\"collation\": \(q(collation))") }
+                if let identity = column.identity { members.append("\"identity\": \(q(identity))") }
+                if let generated = column.generated { members.append("\"generated\": \(q(generated))") }
+                return "{" + members.joined(separator: ", ") + "}"
+            }
             try out.write("""
                     {
                       "schema": \(q(plan.schema)),

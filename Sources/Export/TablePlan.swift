@@ -21,6 +21,11 @@ public struct TablePlan: Sendable {
         public let collatedByBytes: Bool
         /// The type takes a collation (text, varchar, char(n), citext, domains over them).
         public let collatable: Bool
+        /// Declared properties the archive records (`Manifest.Column`).
+        public var notNull = false
+        public var collation: String?
+        public var identity: String?
+        public var generated: String?
     }
 
     public var qualifiedName: String { schema + "." + name }
@@ -28,7 +33,10 @@ public struct TablePlan: Sendable {
     public var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
 
     public var manifestColumns: [Manifest.Column] {
-        columns.map { Manifest.Column(name: $0.name, type: $0.declaredType, encoding: $0.encoding.manifestName) }
+        columns.map {
+            Manifest.Column(name: $0.name, type: $0.declaredType, encoding: $0.encoding.manifestName, notNull: $0.notNull ? true : nil,
+                            collation: $0.collation, identity: $0.identity, generated: $0.generated)
+        }
     }
 
     /// `SELECT` of the exported columns in key order. Text keys sort in byte order, independent of
@@ -113,12 +121,19 @@ extension TablePlan {
                      CASE WHEN coll.collprovider = 'd' THEN db.datlocprovider ELSE coll.collprovider END = 'c'
                      AND CASE WHEN coll.collprovider = 'd' THEN db.datcollate ELSE coll.collcollate END
                          IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8')),
-                   a.attcollation <> 0
+                   a.attcollation <> 0,
+                   a.attnotnull,
+                   CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                        THEN format('%I.%I', collns.nspname, coll.collname) END,
+                   CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+                   CASE WHEN a.attgenerated = 's' THEN pg_get_expr(def.adbin, def.adrelid) END
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             JOIN pg_type base ON base.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
             LEFT JOIN pg_type elem ON elem.oid = base.typelem AND base.typcategory = 'A'
             LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
+            LEFT JOIN pg_namespace collns ON collns.oid = coll.collnamespace
+            LEFT JOIN pg_attrdef def ON def.adrelid = a.attrelid AND def.adnum = a.attnum
             JOIN pg_database db ON db.datname = current_database()
             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
@@ -130,7 +145,12 @@ extension TablePlan {
             } else {
                 encoding = ColumnEncoding(baseTypeName: row[2] ?? "")
             }
-            return PlannedColumn(name: row[0] ?? "", declaredType: row[1] ?? "", encoding: encoding, collatedByBytes: row[6] == "t", collatable: row[7] == "t")
+            var column = PlannedColumn(name: row[0] ?? "", declaredType: row[1] ?? "", encoding: encoding, collatedByBytes: row[6] == "t", collatable: row[7] == "t")
+            column.notNull = row[8] == "t"
+            column.collation = row[9]
+            column.identity = row[10]
+            column.generated = row[11]
+            return column
         }
         let objectReferences = zip(rows, all).filter { row, _ in row[2].map(Self.objectReferenceTypes.contains) ?? false }.map(\.1)
         let wanted = selection.columns ?? all.map(\.name)

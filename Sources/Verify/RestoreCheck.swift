@@ -31,7 +31,7 @@ struct RestoreCheck {
         guard try load(into: &report) else { return }
         for table in definitions where !table.key.isEmpty {
             do {
-                try TableDDL.addPrimaryKey(table, on: connection)
+                try TableDDL.addKeyAndConstraints(table, on: connection)
             } catch {
                 report.fail("restore \(table.qualifiedName)", "the key (\(table.key.joined(separator: ", "))) does not hold for the restored rows: \(error)")
             }

@@ -39,7 +39,14 @@ public struct RestoreResult: Codable, Sendable {
     public var archive: String
     public var database: String
     public var tables: [Table] = []
+    /// Declared properties that --create-tables did not recreate, with why.
+    public var notRecreated: [String] = []
     public var seconds: Double = 0
+
+    enum CodingKeys: String, CodingKey {
+        case archive, database, tables, seconds
+        case notRecreated = "not_recreated"
+    }
 }
 
 public enum RestoreError: Error, CustomStringConvertible {
@@ -121,7 +128,7 @@ public enum Restorer {
             for table in selected {
                 let tableStarted = Date()
                 let rows = try load(table, from: gated, keys: request.keys, into: connection)
-                if created.contains(table.qualifiedName) { try TableDDL.addPrimaryKey(table, on: connection) }
+                if created.contains(table.qualifiedName) { result.notRecreated += try TableDDL.addKeyAndConstraints(table, on: connection) }
                 let entry = RestoreResult.Table(name: table.qualifiedName, rows: rows, created: created.contains(table.qualifiedName),
                                                 seconds: Date().timeIntervalSince(tableStarted))
                 result.tables.append(entry)

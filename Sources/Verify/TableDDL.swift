@@ -14,7 +14,21 @@ enum TableDDL {
     static func create(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
         try checkTypes(table, on: connection)
         try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQL.identifier(table.schema))")
-        try connection.execute("CREATE TABLE \(name(table)) (" + table.columns.map { "\(SQL.identifier($0.name)) \($0.type)" }.joined(separator: ", ") + ")")
+        var columns: [String] = []
+        for column in table.columns {
+            var definition = "\(SQL.identifier(column.name)) \(column.type)"
+            if let collation = column.collation {
+                // The server's own spelling of the collation it resolved, never the archive's text.
+                guard let resolved = try connection.execute(
+                    "SELECT format('%I.%I', n.nspname, c.collname) FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE c.oid = to_regcollation($1)",
+                    [collation]).scalar else {
+                    throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: collation, reason: "no such collation on the target server")
+                }
+                definition += " COLLATE " + resolved
+            }
+            columns.append(definition)
+        }
+        try connection.execute("CREATE TABLE \(name(table)) (" + columns.joined(separator: ", ") + ")")
         let created = try connection.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             [name(table)])
@@ -48,15 +62,43 @@ enum TableDDL {
                     throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "not a type name: \(error)")
                 }
                 if resolved == nil || resolved == "0" { missing.append((table.qualifiedName, column.name, column.type)) }
+                if let collation = column.collation {
+                    let found: String?
+                    do {
+                        found = try connection.execute("SELECT to_regcollation($1)::oid", [collation]).scalar
+                    } catch {
+                        throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: collation, reason: "not a collation name: \(error)")
+                    }
+                    if found == nil || found == "0" { missing.append((table.qualifiedName, column.name, "collation \(collation)")) }
+                }
             }
         }
         return missing
     }
 
-    /// Adds the table's key as its primary key; nothing for a table without a key.
-    static func addPrimaryKey(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
-        guard !table.key.isEmpty else { return }
-        try connection.execute("ALTER TABLE \(name(table)) ADD PRIMARY KEY (" + table.key.map(SQL.identifier).joined(separator: ", ") + ")")
+    /// After the load: the key as the primary key, NOT NULL, identity (its sequence moved past
+    /// the restored values) — all from names and flags, none from SQL text in the archive.
+    /// Returns what was not recreated: stored generated columns, whose expression is SQL.
+    @discardableResult
+    static func addKeyAndConstraints(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws -> [String] {
+        if !table.key.isEmpty {
+            try connection.execute("ALTER TABLE \(name(table)) ADD PRIMARY KEY (" + table.key.map(SQL.identifier).joined(separator: ", ") + ")")
+        }
+        var notRecreated: [String] = []
+        for column in table.columns {
+            let target = "ALTER TABLE \(name(table)) ALTER COLUMN \(SQL.identifier(column.name))"
+            if column.notNull == true { try connection.execute(target + " SET NOT NULL") }
+            if let identity = column.identity {
+                try connection.execute(target + " ADD GENERATED \(identity == "always" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY")
+                try connection.execute(
+                    "SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT max(\(SQL.identifier(column.name))) AS m FROM \(name(table))) x WHERE m IS NOT NULL",
+                    [name(table), column.name])
+            }
+            if column.generated != nil {
+                notRecreated.append("\(table.qualifiedName).\(column.name): a stored generated column, restored with its values as a plain column (its expression is SQL, which pgseal never runs from an archive)")
+            }
+        }
+        return notRecreated
     }
 
     static func copyFromStdin(_ table: TableDefinitions.Table) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteStreams
 import Logging
 import Foundation
 import Seal
@@ -66,6 +67,7 @@ struct RestoreCommand: ParsableCommand {
         request.truncate = truncate
         let result = try Restorer.run(request) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         if let report { try ReportFile.write(result, to: report) }
+        for note in result.notRecreated { FileHandle.standardError.write(Data("note: \(Terminal.escaped(note))\n".utf8)) }
         let rows = result.tables.reduce(0) { $0 + $1.rows }
         FileHandle.standardError.write(Data(String(format: "restored %d rows in %d tables into %@ in %.1f s\n",
                                                    rows, result.tables.count, result.database, result.seconds).utf8))
