@@ -110,8 +110,11 @@ public struct Manifest: Codable, Sendable {
         public var directory: String { "data/\(qualifiedName)/" }
     }
 
+    /// The non-built-in types the tables depend on (pgseal/2; absent when none).
+    public var types: [TypeDefinition]?
+
     enum CodingKeys: String, CodingKey {
-        case format, tool, profile, source, settings, tables
+        case format, tool, profile, source, settings, tables, types
         case createdAt = "created_at"
     }
 }

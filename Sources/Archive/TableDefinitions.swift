@@ -27,14 +27,18 @@ public struct TableDefinitions: Codable, Sendable, Equatable {
 
     public var format: String
     public var tables: [Table]
+    /// The types the tables depend on, dependencies first (absent when none).
+    public var types: [TypeDefinition]?
 
-    public init(tables: [Table]) {
+    public init(tables: [Table], types: [TypeDefinition]? = nil) {
         self.format = Manifest.formatIdentifier
         self.tables = tables
+        self.types = types
     }
 
     public init(manifest: Manifest) {
-        self.init(tables: manifest.tables.map { Table(schema: $0.schema, name: $0.name, columns: $0.columns, key: $0.key, filter: $0.filter) })
+        self.init(tables: manifest.tables.map { Table(schema: $0.schema, name: $0.name, columns: $0.columns, key: $0.key, filter: $0.filter) },
+                  types: manifest.types)
         format = manifest.format
     }
 

@@ -85,9 +85,10 @@ public final class ExportJob {
         let key = archive.key
         do {
             let tar = archive.tar
+            let types = try TypeCollector.collect(plans, on: coordinator)
             let definitions = TableDefinitions(tables: plans.map {
                 TableDefinitions.Table(schema: $0.schema, name: $0.name, columns: $0.manifestColumns, key: $0.keyColumns, filter: $0.filter)
-            })
+            }, types: types.isEmpty ? nil : types)
             let definitionBytes = try definitions.encoded()
             try definitionBytes.withUnsafeBytes { try tar.addFile(path: TableDefinitions.entryPath, contents: $0) }
             let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started)
@@ -97,7 +98,7 @@ public final class ExportJob {
             let manifest = try SpoolFile()
             try ManifestWriter.write(
                 header: .init(createdAt: naming.createdAt, profile: settings.profile.name, source: source, toolVersion: Self.toolVersion),
-                tables: zip(plans, totals).map { ($0, $1.totals, $1.chunkLog) }, to: manifest)
+                tables: zip(plans, totals).map { ($0, $1.totals, $1.chunkLog) }, types: types, to: manifest)
             let manifestDigest = try archive.addManifest(manifest)
             let encrypted = archive.encrypted
             let (objectSize, objectDigest) = try archive.finish(signingKey: settings.signingKey) { size, digest in

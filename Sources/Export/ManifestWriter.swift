@@ -1,4 +1,5 @@
 import Archive
+import Foundation
 import CanonicalJSON
 import Postgres
 import Seal
@@ -20,7 +21,8 @@ struct ManifestWriter {
     }
 
     /// Writes the whole manifest; `tables` pairs each plan with its totals and chunk log.
-    static func write(header: Header, tables: [(plan: TablePlan, totals: TableTotals, chunkLog: SpoolFile)], to out: SpoolFile) throws {
+    static func write(header: Header, tables: [(plan: TablePlan, totals: TableTotals, chunkLog: SpoolFile)], types: [TypeDefinition],
+                      to out: SpoolFile) throws {
         let source = header.source
         try out.write("""
             {
@@ -59,7 +61,14 @@ struct ManifestWriter {
             try table.chunkLog.forEachBlock(size: 64 * 1024) { try out.write($0) }
             try out.write("]\n    }\(index == tables.count - 1 ? "" : ",")\n")
         }
-        try out.write("  ]\n}\n")
+        try out.write("  ]")
+        if !types.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try out.write(",\n  \"types\": ")
+            try out.write(String(decoding: try encoder.encode(types), as: UTF8.self))
+        }
+        try out.write("\n}\n")
     }
 
     private static func q(_ string: String) -> String { JSONString.quoted(string) }

@@ -19,6 +19,14 @@ struct RestoreCheck {
 
     func run(into report: inout VerificationReport) throws {
         let connection = try scratch.connect()
+        do {
+            try TableDDL.validateTypeTexts(manifest.types ?? [], on: connection)
+            let notCreated = try TableDDL.createTypes(manifest.types ?? [], on: connection)
+            for reason in notCreated { report.notes.append("not recreated in the scratch database: " + reason) }
+        } catch {
+            report.fail("restore", "the archive's types cannot be created in the scratch database: \(error)")
+            return
+        }
         for table in definitions {
             do {
                 try TableDDL.create(table, on: connection)

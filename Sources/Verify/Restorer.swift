@@ -68,7 +68,7 @@ public enum RestoreError: Error, CustomStringConvertible {
         case .noDefinitions:
             "the archive does not start with tables.json: it is not a complete pgseal/1 archive of tables (an archive of files from pgseal seal has no rows; extract it with age -d | zstd -d | tar -x)"
         case .missingTypes(let columns):
-            "the target database lacks the types of \(columns.count) column(s): "
+            "the target database lacks types of the archive's columns: "
                 + columns.map(Terminal.escaped).joined(separator: "; ")
                 + " — create them first (enum, domain and composite types, extensions such as hstore or citext; pg_dump --schema-only of the source has them), then restore again; nothing was written"
         case .mismatch(let table, let problem):
@@ -102,15 +102,23 @@ public enum Restorer {
         let connection = try PostgresConnection(conninfo: request.databaseURL)
         var result = RestoreResult(archive: request.archive, database: connection.target)
         // Declared types are proven type names before the transaction (a refused one aborts it).
+        var toCreate: [TableDefinitions.Table] = []
         if request.createTables {
-            let toCreate = try selected.filter { try connection.execute("SELECT to_regclass($1) IS NULL", [TableDDL.name($0)]).scalar == "t" }
-            let missing = try TableDDL.missingTypes(toCreate, on: connection)
-            guard missing.isEmpty else {
-                throw RestoreError.missingTypes(missing.map { "\($0.table).\($0.column): \($0.type)" })
-            }
+            toCreate = try selected.filter { try connection.execute("SELECT to_regclass($1) IS NULL", [TableDDL.name($0)]).scalar == "t" }
+            try TableDDL.validateTypeTexts(definitions.types ?? [], on: connection)
+            _ = try TableDDL.missingTypes(toCreate, on: connection)  // proves every text a type name
         }
         try connection.run(script: "BEGIN")
         do {
+            if request.createTables {
+                // The recorded types first, inside the transaction; whatever is still lacking
+                // stops the restore before a row is written, and the rollback takes the types too.
+                let notCreated = try TableDDL.createTypes(definitions.types ?? [], on: connection)
+                let missing = try TableDDL.missingTypes(toCreate, on: connection)
+                guard missing.isEmpty else {
+                    throw RestoreError.missingTypes(missing.map { "\($0.table).\($0.column): \($0.type)" } + notCreated)
+                }
+            }
             var created: Set<String> = []
             for table in selected {
                 let exists = try connection.execute("SELECT to_regclass($1) IS NOT NULL", [TableDDL.name(table)]).scalar == "t"

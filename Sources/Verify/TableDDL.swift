@@ -1,6 +1,7 @@
 import Archive
 import ByteStreams
 import Export
+import Foundation
 import Postgres
 
 /// The statements that recreate an archived table and load it, shared by the restore level of
@@ -74,6 +75,59 @@ enum TableDDL {
             }
         }
         return missing
+    }
+
+    /// Proves every type text of `types` (composite fields, domain bases) a type name, as
+    /// `missingTypes` does for columns; run before the transaction, since a refusal aborts it.
+    static func validateTypeTexts(_ types: [TypeDefinition], on connection: PostgresConnection) throws {
+        for type in types {
+            for text in (type.fields ?? []).map(\.type) + [type.base].compactMap({ $0 }) {
+                do { _ = try connection.execute("SELECT to_regtype($1)", [text]) } catch {
+                    throw UnsafeDefinition(table: type.qualifiedName, column: nil, text: text, reason: "not a type name: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Creates, in order, the recorded types the server does not have and that can be made from
+    /// data alone: enums (labels quoted by the server), composites (fields of proven type
+    /// names), domains without constraints or default. Returns, for each missing type it did not
+    /// create, why — for the list a restore stops with.
+    static func createTypes(_ types: [TypeDefinition], on connection: PostgresConnection) throws -> [String] {
+        var notCreated: [String] = []
+        for type in types {
+            let exists = try connection.execute("SELECT to_regtype(format('%I.%I', $1::text, $2::text)) IS NOT NULL", [type.schema, type.name]).scalar == "t"
+            if exists { continue }
+            let typeName = SQL.table(schema: type.schema, name: type.name)
+            let statement: String?
+            switch type.kind {
+            case .enum:
+                let labels = String(decoding: try JSONEncoder().encode(type.labels ?? []), as: UTF8.self)
+                statement = try connection.execute("""
+                    SELECT format('CREATE TYPE %s AS ENUM (%s)', $1::text,
+                                  coalesce((SELECT string_agg(quote_literal(l.value), ', ' ORDER BY l.ordinality)
+                                            FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS l), ''))
+                    """, [typeName, labels]).scalar
+            case .composite:
+                statement = "CREATE TYPE \(typeName) AS (" + (type.fields ?? []).map { "\(SQL.identifier($0.name)) \($0.type)" }.joined(separator: ", ") + ")"
+            case .domain where type.checks == nil && type.defaultValue == nil && type.base != nil:
+                statement = "CREATE DOMAIN \(typeName) AS \(type.base ?? "")" + (type.notNull == true ? " NOT NULL" : "")
+            case .domain:
+                statement = nil
+                notCreated.append("\(type.qualifiedName): a domain with constraints or a default (\((type.checks ?? []).joined(separator: ", "))), which are SQL that pgseal does not run from an archive")
+            case .extension:
+                statement = nil
+                notCreated.append("\(type.qualifiedName): provided by extension \(type.extension ?? "?") (CREATE EXTENSION \(SQL.identifier(type.extension ?? "")))")
+            case .other:
+                statement = nil
+                notCreated.append("\(type.qualifiedName): a type whose definition the archive does not record")
+            }
+            if let statement {
+                try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQL.identifier(type.schema))")
+                try connection.execute(statement)
+            }
+        }
+        return notCreated
     }
 
     /// After the load: the key as the primary key, NOT NULL, identity (its sequence moved past
