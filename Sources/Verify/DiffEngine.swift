@@ -194,6 +194,7 @@ final class TableMerge {
         } else {
             while !exhausted { try advance() }
         }
+        result.serverComparisons = order.serverComparisons
         result.archiveRows = archiveDigest.rows
         result.databaseRows = databaseDigest.rows
         // Without a key the rows are a multiset read in the same order on both sides: equal

@@ -15,6 +15,8 @@ public struct DiffReport: Codable, Sendable {
         public var databaseRows = 0
         /// The table digest of the database's rows equals the archive's.
         public var digestsEqual = false
+        /// How many pairs of keys the server was asked to order (keys that do not sort as text).
+        public var serverComparisons = 0
 
         public var differs: Bool { keyed ? changed + onlyInArchive + onlyInDatabase > 0 : !digestsEqual }
 
@@ -28,6 +30,7 @@ public struct DiffReport: Codable, Sendable {
             case changedKeys = "changed_keys"
             case onlyInArchiveKeys = "only_in_archive_keys"
             case onlyInDatabaseKeys = "only_in_database_keys"
+            case serverComparisons = "server_comparisons"
         }
     }
 
