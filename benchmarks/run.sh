@@ -10,4 +10,5 @@ benchmarks/export_vs_pg_dump.py "$@"
 benchmarks/chunk_size.py
 benchmarks/verify_vs_pipeline.py
 benchmarks/diff_vs_reladiff.py
+benchmarks/diff_key_types.py
 benchmarks/s3_upload.py

@@ -170,6 +170,7 @@ final class TrustBoundaryTests: XCTestCase {
         XCTAssertEqual(long.status, 1, long.err)
         XCTAssertTrue(long.err.contains("longer than") || long.err.contains("more than"), long.err)
         XCTAssertTrue(long.err.contains("object:"), long.err)
+        print(String(format: "bomb: one 512 MiB line, verify deep: exit %d, peak RSS %.0f MiB, %.2f s", long.status, Double(long.kib) / 1024, long.seconds))
         XCTAssertLessThan(long.kib, 256 * 1024, "peak RSS \(long.kib) KiB")
         XCTAssertLessThan(long.seconds, 30)
         // 512 MiB of empty lines: more rows than the seal states, then the rest only hashed.
@@ -178,6 +179,7 @@ final class TrustBoundaryTests: XCTestCase {
         for command in [["verify", lines, "--level", "deep"], ["diff", lines, "--db", try ExportFixture.url()]] {
             let run = try measured(command + trusted)
             XCTAssertEqual(run.status, 1, "\(command[0]): \(run.err)")
+            print(String(format: "bomb: 512 MiB of newlines, %@: exit %d, peak RSS %.0f MiB, %.2f s", command[0], run.status, Double(run.kib) / 1024, run.seconds))
             XCTAssertLessThan(run.kib, 256 * 1024, "\(command[0]) peak RSS \(run.kib) KiB")
             XCTAssertLessThan(run.seconds, 30, "\(command[0]) took \(run.seconds) s")
         }

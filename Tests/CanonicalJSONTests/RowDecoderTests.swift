@@ -1,0 +1,82 @@
+import CanonicalJSON
+import XCTest
+
+/// The row decoder on hostile rows: each must be an error naming what is wrong, never a trap.
+/// The first cases are the traps found by hand before the fuzz harness existed.
+final class RowDecoderTests: XCTestCase {
+    let columns = [ColumnSpec(name: "id", encoding: .text), ColumnSpec(name: "n", encoding: .integer),
+                   ColumnSpec(name: "at", encoding: .timestamptz), ColumnSpec(name: "doc", encoding: .jsonText)]
+
+    func decode(_ line: String) -> Result<String, RowDecoder.DecodingError> {
+        let decoder = RowDecoder(columns: columns)
+        let out = ByteBuffer(capacity: 64)
+        do {
+            try Array(line.utf8).withUnsafeBytes { try decoder.decode(line: $0, into: out) }
+            return .success(String(decoding: out.bytes, as: UTF8.self))
+        } catch let error as RowDecoder.DecodingError {
+            return .failure(error)
+        } catch {
+            XCTFail("\(error)")
+            return .failure(.notCanonical("?"))
+        }
+    }
+
+    func expectFailure(_ line: String, _ fragment: String, file: StaticString = #filePath, line number: UInt = #line) {
+        switch decode(line) {
+        case .success(let text): XCTFail("accepted: \(line) → \(text)", file: file, line: number)
+        case .failure(let error): XCTAssertTrue("\(error)".contains(fragment), "\(line): \(error)", file: file, line: number)
+        }
+    }
+
+    func testAWellFormedRowDecodes() {
+        XCTAssertEqual(try decode(#"{"id":"a\tb","n":-7,"at":"-0043-03-15T12:00:00.5Z","doc":"null"}"#).get(),
+                       "a\\tb\t-7\t0044-03-15 12:00:00.5+00 BC\tnull\n")
+        XCTAssertEqual(try decode(#"{"id":"\ud83d\ude00","n":0,"at":"infinity","doc":null}"#).get(), "😀\t0\tinfinity\t\\N\n")
+    }
+
+    func testSurrogatesThatAreNotPairsAreErrors() {
+        expectFailure(#"{"id":"\ud800\u0041","n":1,"at":"infinity","doc":null}"#, "surrogate")
+        expectFailure(#"{"id":"\ud800","n":1,"at":"infinity","doc":null}"#, "lone surrogate")
+        expectFailure(#"{"id":"\udc00","n":1,"at":"infinity","doc":null}"#, "lone surrogate")
+        expectFailure(#"{"id":"\ud800\","n":1}"#, "expected u")
+    }
+
+    func testTimestampsOutOfFormAreErrors() {
+        for stamp in ["2026", "T", "Z", "-Z", "99999999999999999999-01-01T00:00:00Z", "2026-11-24T18:00:00.1234567Z",
+                      "2026-11-24 18:00:00Z", "2026-1-24T18:00:00Z", "+2026-11-24T18:00:00Z"] {
+            expectFailure(#"{"id":"x","n":1,"at":"\#(stamp)","doc":null}"#, "timestamptz")
+        }
+    }
+
+    func testWrongShapesAreErrors() {
+        expectFailure(#"[1,2]"#, "expected {")
+        expectFailure(#"{"id":"x","n":1,"at":"infinity"}"#, "expected ,")
+        expectFailure(#"{"id":"x","n":1,"at":"infinity","doc":null,"extra":1}"#, "more members")
+        expectFailure(#"{"n":1,"id":"x","at":"infinity","doc":null}"#, "member 1")
+        expectFailure(#"{"id":"x","n":1.5,"at":"infinity","doc":null}"#, "integer column")
+        expectFailure(#"{"id":"x","n":"1","at":"infinity","doc":null}"#, "integer column")
+        expectFailure(#"{"id":"x","n":1 2,"at":"infinity","doc":null}"#, "integer column")
+        expectFailure(#"{"id":"a"#, "not terminated")
+        expectFailure("{\"id\":\"a\u{01}b\",\"n\":1,\"at\":\"infinity\",\"doc\":null}", "control character")
+        expectFailure(#"{"id":"\q","n":1,"at":"infinity","doc":null}"#, "bad escape")
+    }
+
+    func testInvalidUTF8IsAnError() {
+        let decoder = RowDecoder(columns: columns)
+        let out = ByteBuffer(capacity: 64)
+        for bytes: [UInt8] in [[0x7B, 0xC0, 0x80], [0x7B, 0xED, 0xA0, 0x80], [0x7B, 0xF4, 0x90, 0x80, 0x80], [0x7B, 0xE2, 0x82]] {
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { try decoder.decode(line: $0, into: out) }) { error in
+                XCTAssertTrue("\(error)".contains("UTF-8"), "\(error)")
+            }
+        }
+    }
+
+    func testDeepArraysAreRefusedNotRecursedInto() {
+        let decoder = RowDecoder(columns: [ColumnSpec(name: "a", encoding: .array(element: .integer, delimiter: UInt8(ascii: ",")))])
+        let out = ByteBuffer(capacity: 64)
+        let deep = "{\"a\":" + String(repeating: "[", count: 100_000) + "}"
+        XCTAssertThrowsError(try Array(deep.utf8).withUnsafeBytes { try decoder.decode(line: $0, into: out) }) { error in
+            XCTAssertTrue("\(error)".contains("6 dimensions"), "\(error)")
+        }
+    }
+}
