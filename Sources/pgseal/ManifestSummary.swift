@@ -33,7 +33,7 @@ enum SealSummary {
     static func text(_ seal: SealDocument, path: String) -> String {
         var out = """
             archive     \(path)
-            seal        \(seal.format), signed by \(seal.signer) (signature not checked here: use verify)
+            seal        \(seal.format), signed by \(seal.signer) (signature verified; the object is checked by verify)
             object      \(seal.object), \(Format.bytes(seal.size)), sha256 \(seal.sha256)
             created     \(seal.createdAt) by \(seal.tool), profile \(seal.profile)
             encryption  \(seal.encryption) to \(seal.recipients.joined(separator: ", "))
