@@ -45,6 +45,8 @@ struct RestoreCheck {
             }
         }
         report.phases["load"] = Date().timeIntervalSince(loadStarted)
+        // The read-back only reads.
+        try connection.execute("SET default_transaction_read_only = on")
         let compareStarted = Date()
         for table in manifest.tables {
             try compare(table, on: connection, into: &report)

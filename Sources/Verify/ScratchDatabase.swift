@@ -21,8 +21,12 @@ public final class ScratchDatabase {
         interruption = InterruptCleanup.shared.addAction { [name, adminURL] in Self.drop(name, adminURL: adminURL) }
     }
 
+    /// A session in the scratch database, each statement bounded in time (a load of a large
+    /// table takes long, so the bound is generous).
     func connect() throws -> PostgresConnection {
-        try PostgresConnection(conninfo: adminURL, database: name)
+        let connection = try PostgresConnection(conninfo: adminURL, database: name)
+        try connection.execute("SET statement_timeout = '6h'")
+        return connection
     }
 
     /// Drops the database (terminating sessions still in it).
