@@ -34,6 +34,8 @@ public final class LocalStore: ObjectStore {
 
     public func exists(key: String) -> Bool { access(path(of: key), F_OK) == 0 }
 
+    public func presence(of key: String) throws -> Bool { exists(key: key) }
+
     public func createObject(key: String) throws -> ObjectWriter {
         try LocalObjectWriter(finalPath: path(of: key))
     }

@@ -10,6 +10,9 @@ public protocol ObjectStore: AnyObject {
     func put(key: String, contents: [UInt8]) throws
     func open(key: String) throws -> ByteSource
     func exists(key: String) -> Bool
+    /// Whether `key` exists, telling "no such object" (false) from a store that could not
+    /// answer (an error: wrong credentials, no network) — which `exists` cannot.
+    func presence(of key: String) throws -> Bool
     /// The URL or path that names `key` for users (printed by `export`).
     func location(of key: String) -> String
     /// Objects being written, or left half-written by a killed writer, under `prefix`:

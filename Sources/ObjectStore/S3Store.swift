@@ -27,7 +27,16 @@ public final class S3Store: ObjectStore {
     public func location(of key: String) -> String { "s3://\(client.location.bucket)/\(client.fullKey(key))" }
 
     public func exists(key: String) -> Bool {
-        (try? client.request("HeadObject", method: "HEAD", key: client.fullKey(key))) != nil
+        (try? presence(of: key)) ?? false
+    }
+
+    public func presence(of key: String) throws -> Bool {
+        do {
+            _ = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
+            return true
+        } catch let error as AWSError where error.status == 404 {
+            return false
+        }
     }
 
     public func put(key: String, contents: [UInt8]) throws {

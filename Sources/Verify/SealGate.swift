@@ -63,6 +63,11 @@ public struct GatedArchive {
 
     /// Checks the seal of `location`; throws `SealProblem` (exit 1) when it does not verify.
     public static func open(_ location: ArchiveLocation, policy: TrustPolicy, limits: ReadLimits = ReadLimits()) throws -> GatedArchive {
+        // Not finding the archive, or being handed its sidecar, is no accusation (exit 2).
+        for sidecar in [".seal.sig", ".seal", ".sha256"] where location.key.hasSuffix(sidecar) {
+            throw StoreError.invalidLocation(location.display, reason: "this is an archive's \(sidecar) file; give the archive itself (the name without \(sidecar))")
+        }
+        guard try location.store.presence(of: location.key) else { throw StoreError.notFound(path: location.display) }
         guard let sealBytes = try location.sidecar(".seal"), let signature = try location.sidecar(".seal.sig") else {
             if policy.allowUnsigned { return GatedArchive(location: location, seal: nil, signer: nil, limits: limits) }
             let missing = try location.sidecar(".seal") == nil ? ".seal" : ".seal.sig"

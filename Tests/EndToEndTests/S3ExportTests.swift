@@ -20,6 +20,29 @@ final class S3ExportTests: XCTestCase {
                                  environment: environment ?? s3.environment())
     }
 
+    /// Not finding an archive, a wrong secret, or a sidecar given for the archive are no
+    /// accusation: exit 2 with what happened, never "FAILED … seal is missing" (exit 1).
+    func testWhatIsNotThereIsNotTampering() throws {
+        let bucket = try s3.makeBucket()
+        let exported = try export(to: bucket)
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let url = exported.out.trimmingCharacters(in: .newlines)
+        let trusted = ["--trusted-key", keys.file("allowed_signers")]
+        let missing = try PGSealCLI.run(["verify", url + "x", "--level", "seal"] + trusted, environment: s3.environment())
+        XCTAssertEqual(missing.status, 2, missing.err)
+        XCTAssertTrue(missing.err.contains("does not exist") || missing.err.contains("not found"), missing.err)
+        let noBucket = try PGSealCLI.run(["verify", "s3://no-such-bucket-\(bucket)/x.tar.zst.age", "--level", "seal"] + trusted, environment: s3.environment())
+        XCTAssertEqual(noBucket.status, 2, noBucket.err)
+        let wrongSecret = try PGSealCLI.run(["verify", url, "--level", "seal"] + trusted, environment: s3.environment(secret: "wrong"))
+        XCTAssertEqual(wrongSecret.status, 2, wrongSecret.err)
+        XCTAssertTrue(wrongSecret.err.contains("SignatureDoesNotMatch") || wrongSecret.err.contains("HTTP 403"), wrongSecret.err)
+        let sidecar = try PGSealCLI.run(["verify", url + ".seal", "--level", "seal"] + trusted, environment: s3.environment())
+        XCTAssertEqual(sidecar.status, 2, sidecar.err)
+        XCTAssertTrue(sidecar.err.contains("give the archive itself"), sidecar.err)
+        let found = try PGSealCLI.run(["verify", url, "--level", "seal"] + trusted, environment: s3.environment())
+        XCTAssertEqual(found.status, 0, found.err)
+    }
+
     func listing(_ bucket: String) throws -> [String: Int] {
         let out = try s3.boto("""
             for o in s3.list_objects_v2(Bucket='\(bucket)').get('Contents', []): print(o['Key'], o['Size'])

@@ -260,4 +260,16 @@ final class TrustBoundaryTests: XCTestCase {
         let left = try server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgseal\\_verify\\_%'").trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(left, "0", "the stale scratch database of a killed verification is still there")
     }
+
+    func testADirectoryOrASidecarIsNotAnArchive() throws {
+        let directory = try PGSealCLI.run(["verify", ".", "--level", "seal"] + trusted)
+        XCTAssertEqual(directory.status, 2, directory.err)
+        XCTAssertTrue(directory.err.contains("is a directory"), directory.err)
+        let relative = try Command.run(["bash", "-c", "cd \"$1\" && \"$2\" inspect kessan-user-data --trusted-key \"$3\"", "x",
+                                        store.path, Repository.pgsealBinary, keys.file("allowed_signers")])
+        XCTAssertEqual(relative.status, 2, relative.err)
+        let sidecar = try PGSealCLI.run(["verify", archive + ".seal", "--level", "seal"] + trusted)
+        XCTAssertEqual(sidecar.status, 2, sidecar.err)
+        XCTAssertTrue(sidecar.err.contains("give the archive itself"), sidecar.err)
+    }
 }
