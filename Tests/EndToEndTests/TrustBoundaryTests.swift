@@ -272,4 +272,18 @@ final class TrustBoundaryTests: XCTestCase {
         XCTAssertEqual(sidecar.status, 2, sidecar.err)
         XCTAssertTrue(sidecar.err.contains("give the archive itself"), sidecar.err)
     }
+
+    func testARowPastTheReadersLimitIsRefusedAtExport() throws {
+        let database = try emptyDatabase("bigrow")
+        _ = try PostgresServer.shared().psql("CREATE TABLE big_row (id int PRIMARY KEY, t text); INSERT INTO big_row VALUES (1, 'small'), (2, repeat('x', 67108864))",
+                                             database: database)
+        let out = try TemporaryDirectory()
+        let config = out.file("p.yaml")
+        try "profiles:\n  - name: big\n    tables:\n      - table: big_row\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try PGSealCLI.run(["export", "--db", try PostgresServer.shared().url(database: database), "--to", out.file("store"),
+                                        "--no-encrypt", "--no-sign", "--config", config, "--profile", "big", "--progress", "never"])
+        XCTAssertEqual(result.status, 2, result.err)
+        XCTAssertTrue(result.err.contains("public.big_row") && result.err.contains("the row [2]") && result.err.contains("67108864"), result.err)
+        XCTAssertEqual(ExportFixture.files(below: out.file("store")), [])
+    }
 }
