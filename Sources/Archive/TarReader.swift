@@ -63,7 +63,12 @@ public final class TarReader {
     public func nextEntry() throws(ArchiveError) -> TarEntry? {
         var entry: OpaquePointer?
         let status = UTF8Locale.run { archive_read_next_header(handle, &entry) }
-        if status == ARCHIVE_EOF { return nil }
+        if status == ARCHIVE_EOF {
+            // libarchive reads ahead: a source that failed after the end-of-archive blocks were
+            // in hand (the last age chunk altered) must not end the stream as if nothing happened.
+            if let failure = input.error { throw ArchiveError(operation: "read", message: "\(failure)", underlying: failure) }
+            return nil
+        }
         if status < ARCHIVE_WARN { throw error("read header") }
         guard let entry else { return nil }
         let path = UTF8Locale.run {

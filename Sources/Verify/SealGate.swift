@@ -105,8 +105,12 @@ public struct GatedArchive {
     /// The tar stream over `object`: decrypted when the archive is, and bounded in how much it
     /// may expand to.
     public func tar(over object: SealBoundSource, keys: AgeKeyring) throws -> TarReader {
-        let plain = try location.plaintext(of: object, keys: keys)
-        return try TarReader(source: plain, limit: limits.plaintextBudget(objectSize: seal?.size))
+        try tar(overPlaintext: try location.plaintext(of: object, keys: keys))
+    }
+
+    /// The tar stream over an already decrypted (or unencrypted) source of this archive.
+    public func tar(overPlaintext plain: ByteSource) throws -> TarReader {
+        try TarReader(source: plain, limit: limits.plaintextBudget(objectSize: seal?.size))
     }
 
     /// Runs `body`, which reads `object`; when it fails, the rest of the object is read and held
@@ -170,11 +174,9 @@ public final class SealBoundSource: ByteSource {
             throw SealProblem(location: "object", problem: "more than the \(seal.size) bytes the seal states: the object was extended or replaced")
         }
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        if n == 0 {
-            let digest = hasher.finalize()
-            self.digest = digest
-            try check(digest)
-        }
+        // At the end the digest is kept, not judged: the layer above (age's last chunk) must
+        // first say what it found in the last bytes; `finish` judges.
+        if n == 0 { digest = hasher.finalize() }
         return n
     }
 
@@ -192,9 +194,11 @@ public final class SealBoundSource: ByteSource {
     /// whole object against the seal.
     @discardableResult
     public func finish() throws -> Digest {
-        if let digest { return digest }
-        try forEachBlock(size: 256 * 1024) { _ in }
-        return digest ?? hasher.finalize()
+        if digest == nil { try forEachBlock(size: 256 * 1024) { _ in } }
+        let digest = self.digest ?? hasher.finalize()
+        self.digest = digest
+        try check(digest)
+        return digest
     }
 }
 

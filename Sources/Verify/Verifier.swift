@@ -85,12 +85,16 @@ public enum Verifier {
         let readStarted = Date()
         if request.level != .seal {
             do {
-                let tar = try gated.tar(over: object, keys: request.keys)
+                let plain = try archive.plaintext(of: object, keys: request.keys)
+                let tar = try gated.tar(overPlaintext: plain)
                 if seal.isFilesArchive {
                     try FilesCheck(seal: seal).run(tar, into: &report)
                 } else {
                     manifest = try DeepCheck(seal: seal, limits: request.limits).run(tar, into: &report)
                 }
+                // The tar ends before its compressed stream and the last age chunks do: those
+                // are decrypted too, so that every chunk of the age layer is authenticated.
+                try plain.forEachBlock(size: 64 * 1024) { _ in }
             } catch let error where error.sealProblem != nil {
                 objectProblem = error.sealProblem
             } catch let error as AgeError {
@@ -100,7 +104,11 @@ public enum Verifier {
             } catch let error as ArchiveError {
                 // A store that failed beneath the tar is not a damaged archive.
                 if let underlying = error.underlying, !(underlying is AgeError) { throw underlying }
-                if let age = error.underlying as? AgeError, !age.isIntegrityFailure { keyProblem = age } else { report.fail("tar", "\(error)") }
+                if let age = error.underlying as? AgeError {
+                    if age.isIntegrityFailure { report.fail("age", "\(age)") } else { keyProblem = age }
+                } else {
+                    report.fail("tar", "\(error)")
+                }
             }
         }
         if objectProblem == nil {

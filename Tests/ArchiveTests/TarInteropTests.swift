@@ -26,11 +26,12 @@ final class TarInteropTests: XCTestCase {
             let archive = directory.file(name)
             FileManager.default.createFile(atPath: archive, contents: Data(try write(entries, compression: compression)))
             let decompress = compression == .none ? "cat" : compression.name == "gzip" ? "gzip -dc" : "zstd -dc"
-            let listing = try Command.run(["bash", "-c", "\(decompress) \"$0\" | tar -t", archive])
+            let listing = try Command.run(["bash", "-c", "set -o pipefail; \(decompress) \"$0\" | tar -t", archive])
             XCTAssertEqual(listing.status, 0, listing.err)
             XCTAssertEqual(listing.out.split(separator: "\n").map(String.init), entries.map(\.0))
-            let extracted = try Command.run(["bash", "-c", "\(decompress) \"$0\" | tar -xO 'data/public.日本/000001.jsonl' | sha256sum", archive])
-            XCTAssertEqual(String(extracted.out.prefix(64)), SHA256Of.bytes(big))
+            let extracted = try Command.run(["bash", "-c", "set -o pipefail; \(decompress) \"$0\" | tar -xO 'data/public.日本/000001.jsonl' | sha256sum", archive])
+            XCTAssertEqual(extracted.status, 0, extracted.err)
+            XCTAssertEqual(String(extracted.out.prefix(64)), try SHA256Of.bytes(big))
         }
     }
 
@@ -73,12 +74,15 @@ final class TarInteropTests: XCTestCase {
 }
 
 enum SHA256Of {
-    static func bytes(_ bytes: [UInt8]) -> String {
+    /// The real sha256sum's digest; an error when it fails (an empty digest would compare
+    /// unequal by luck only).
+    static func bytes(_ bytes: [UInt8]) throws -> String {
         let path = NSTemporaryDirectory() + "sha-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try? Command.run(["sha256sum", path])
-        return String(result?.out.prefix(64) ?? "")
+        let result = try Command.run(["sha256sum", path])
+        guard result.status == 0, result.out.count >= 64 else { throw TestSetupError("sha256sum failed: \(result.err)") }
+        return String(result.out.prefix(64))
     }
 }
 

@@ -56,7 +56,10 @@ final class ExportTests: XCTestCase {
             database: try ExportFixture.database())
             .split(separator: "\n").map(String.init)
         XCTAssertGreaterThan(secrets.count, ExportFixture.users)
-        let tarball = try Command.run(["zstd", "-dc", archive]).stdout
+        let decompressed = try Command.run(["zstd", "-dc", archive])
+        XCTAssertEqual(decompressed.status, 0, decompressed.err)
+        let tarball = decompressed.stdout
+        XCTAssertGreaterThan(tarball.count, 100_000, "nothing was decompressed: every check below would pass vacuously")
         let compressed = try Data(contentsOf: URL(fileURLWithPath: archive))
         for secret in secrets {
             XCTAssertNil(tarball.range(of: Data(secret.utf8)), "the archive contains the secret \(secret)")

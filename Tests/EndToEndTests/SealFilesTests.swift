@@ -90,6 +90,7 @@ final class SealFilesTests: XCTestCase {
                                        "--trusted-key", work.file("keys/allowed_signers"), "-i", work.file("keys/age-identity.txt")])
         XCTAssertEqual(check.status, 0, check.out + check.err)
         let prune = try PGSealCLI.run(["prune", store, "--keep-days", "0", "--trusted-key", work.file("keys/allowed_signers")])
+        XCTAssertEqual(prune.status, 0, prune.err)
         XCTAssertTrue(prune.out.contains("1 archive(s) deleted, 1 kept"), prune.out + prune.err)
         let copy = try PGSealCLI.run(["replicate", newest.out.trimmingCharacters(in: .newlines), "--to", work.file("dr"),
                                       "--trusted-key", work.file("keys/allowed_signers")])
