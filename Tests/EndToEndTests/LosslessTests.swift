@@ -113,6 +113,12 @@ final class LosslessTests: XCTestCase {
         return result.out.trimmingCharacters(in: .newlines)
     }
 
+    /// `restore --create-tables` of `archive` into the database `target`.
+    func restore(_ archive: String, into target: String, _ extra: [String] = []) throws -> CommandResult {
+        try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
+                           "--trusted-key", keys.file("allowed_signers")] + extra)
+    }
+
     func copyText(_ table: String, database: String) throws -> String {
         try server.psql("COPY (SELECT * FROM \(table) ORDER BY id) TO STDOUT", database: database)
     }
@@ -139,8 +145,7 @@ final class LosslessTests: XCTestCase {
         XCTAssertEqual(deep.status, 0, deep.err)
 
         let target = try database("target", setUp: "")
-        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
-                                          "--trusted-key", keys.file("allowed_signers")])
+        let restored = try restore(archive, into: target)
         XCTAssertEqual(restored.status, 0, restored.err)
         for (table, type, _) in Self.matrix {
             XCTAssertEqual(try copyText(table, database: target), try copyText(table, database: source), "\(type) did not round-trip")
@@ -203,8 +208,7 @@ final class LosslessTests: XCTestCase {
         XCTAssertEqual(line.status, 0, line.err)
         XCTAssertEqual(line.stdout, Data("{\"id\":1,\"\(nfc)\":\"nfc\",\"\(nfd)\":\"nfd\"}\n".utf8))
         let target = try database("names_target", setUp: "")
-        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
-                                          "--trusted-key", keys.file("allowed_signers")])
+        let restored = try restore(archive, into: target)
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertEqual(try copyText("accents", database: target), try copyText("accents", database: source))
     }
@@ -231,8 +235,7 @@ final class LosslessTests: XCTestCase {
         // Types the target lacks: all of them named before anything is written.
         let archive = try export(source, tables: ["custom"], profile: "custom")
         let target = try database("refuse_target", setUp: "")
-        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
-                                          "--trusted-key", keys.file("allowed_signers")])
+        let restored = try restore(archive, into: target)
         XCTAssertEqual(restored.status, 2, restored.err)
         // The enum is recreated from its labels; the domain's CHECK is SQL, so it is named instead.
         XCTAssertTrue(restored.err.contains("lacks types") && restored.err.contains("public.custom.p: lossless_positive")
@@ -244,8 +247,7 @@ final class LosslessTests: XCTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines), "0", "the rollback must take the created types too")
         // With the domain in place, the rest is recreated and the values come back.
         _ = try server.psql("CREATE DOMAIN lossless_positive AS integer CHECK (VALUE > 0);", database: target)
-        let second = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
-                                        "--trusted-key", keys.file("allowed_signers")])
+        let second = try restore(archive, into: target)
         XCTAssertEqual(second.status, 0, second.err)
         XCTAssertEqual(try copyText("custom", database: target), try copyText("custom", database: source))
     }
@@ -258,8 +260,7 @@ final class LosslessTests: XCTestCase {
             """)
         let archive = try export(source, tables: ["declared"], profile: "declared")
         let target = try database("declared_target", setUp: "")
-        let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables",
-                                          "--trusted-key", keys.file("allowed_signers")])
+        let restored = try restore(archive, into: target)
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertTrue(restored.err.contains("public.declared.total: a stored generated column"), restored.err)
         XCTAssertEqual(try copyText("declared", database: target), try copyText("declared", database: source))
@@ -293,14 +294,13 @@ final class LosslessTests: XCTestCase {
         XCTAssertEqual(types.map { "\($0["kind"] ?? "")" }, ["enum", "composite", "domain", "extension"], "\(types)")
 
         let target = try database("types_target", setUp: "")
-        let url = server.url(database: target)
-        let typed = try PGSealCLI.run(["restore", archive, "--db", url, "--create-tables", "--tables", "typed", "--trusted-key", keys.file("allowed_signers")])
+        let typed = try restore(archive, into: target, ["--tables", "typed"])
         XCTAssertEqual(typed.status, 0, typed.err)
         XCTAssertEqual(try copyText("typed", database: target), try copyText("typed", database: source))
         XCTAssertEqual(try server.psql("SELECT enum_range(NULL::app.mood)::text", database: target).trimmingCharacters(in: .whitespacesAndNewlines),
                        "{sad,\"it's ok\",happy}")
 
-        let extended = try PGSealCLI.run(["restore", archive, "--db", url, "--create-tables", "--tables", "extended", "--trusted-key", keys.file("allowed_signers")])
+        let extended = try restore(archive, into: target, ["--tables", "extended"])
         XCTAssertEqual(extended.status, 2, extended.err)
         XCTAssertTrue(extended.err.contains("provided by extension citext") && extended.err.contains("CREATE EXTENSION"), extended.err)
     }
