@@ -15,12 +15,6 @@ public enum Terminal {
         return out
     }
 
-    /// Each line of `text` escaped, the line breaks kept: for pgseal's own multi-line output
-    /// that quotes names from outside.
-    public static func escapedLines(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { escaped(String($0)) }.joined(separator: "\n")
-    }
-
     /// C0 and C1 controls, DEL, and the bidirectional overrides that reorder what is shown.
     static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value

@@ -113,10 +113,10 @@ extension TablePlan {
             """, [schema, table]).scalar
         else { throw TablePlanError.noSuchTable(selection.qualifiedName) }
 
-        // Domains resolve to their base type; arrays to their element type and delimiter.
+        // Domains resolve to their base type; arrays (typcategory A) are kept as their text.
         let rows = try connection.execute("""
             SELECT a.attname, format_type(a.atttypid, a.atttypmod),
-                   base.typname, base.typcategory, elem.typname, elem.typdelim,
+                   base.typname, base.typcategory,
                    a.attcollation = 0 OR (
                      CASE WHEN coll.collprovider = 'd' THEN db.datlocprovider ELSE coll.collprovider END = 'c'
                      AND CASE WHEN coll.collprovider = 'd' THEN db.datcollate ELSE coll.collcollate END
@@ -130,7 +130,6 @@ extension TablePlan {
             FROM pg_attribute a
             JOIN pg_type t ON t.oid = a.atttypid
             JOIN pg_type base ON base.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-            LEFT JOIN pg_type elem ON elem.oid = base.typelem AND base.typcategory = 'A'
             LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
             LEFT JOIN pg_namespace collns ON collns.oid = coll.collnamespace
             LEFT JOIN pg_attrdef def ON def.adrelid = a.attrelid AND def.adnum = a.attnum
@@ -145,11 +144,11 @@ extension TablePlan {
             } else {
                 encoding = ColumnEncoding(baseTypeName: row[2] ?? "")
             }
-            var column = PlannedColumn(name: row[0] ?? "", declaredType: row[1] ?? "", encoding: encoding, collatedByBytes: row[6] == "t", collatable: row[7] == "t")
-            column.notNull = row[8] == "t"
-            column.collation = row[9]
-            column.identity = row[10]
-            column.generated = row[11]
+            var column = PlannedColumn(name: row[0] ?? "", declaredType: row[1] ?? "", encoding: encoding, collatedByBytes: row[4] == "t", collatable: row[5] == "t")
+            column.notNull = row[6] == "t"
+            column.collation = row[7]
+            column.identity = row[8]
+            column.generated = row[9]
             return column
         }
         let objectReferences = zip(rows, all).filter { row, _ in row[2].map(Self.objectReferenceTypes.contains) ?? false }.map(\.1)

@@ -15,10 +15,7 @@ public struct ArchiveCatalog: Sendable, Codable {
         public let createdAt: String
         public let bytes: Int64
         public let sealed: Bool
-        /// `verified` (the seal's signature checked against trusted signers), `unverified` (a
-        /// seal and signature present, not checked: no trusted signers given), `invalid` (the
-        /// signature does not verify), or `none` (no signed seal).
-        public let trust: String
+        public let trust: Trust
         /// Why the seal was not believed, for `invalid`.
         public let problem: String?
         public let rows: [String: Int]
@@ -43,6 +40,18 @@ public struct ArchiveCatalog: Sendable, Codable {
         }
     }
 
+    /// How far an archive's seal was believed.
+    public enum Trust: String, Codable, Sendable {
+        /// The seal's signature verified against the trusted signers.
+        case verified
+        /// A seal and signature are there but were not checked (no trusted signers given).
+        case unverified
+        /// The seal or its signature does not verify.
+        case invalid
+        /// No signed seal.
+        case none
+    }
+
     /// Archives whose seal verifies against the trusted signers.
     public var sealed: [Entry] = []
     /// Archives with a seal and signature that were not, or could not be, verified: never
@@ -64,14 +73,14 @@ public struct ArchiveCatalog: Sendable, Codable {
             let profileName = String(key.split(separator: "/").first ?? "")
             let signed = sizes[key + ".seal.sig"] != nil && sizes[key + ".seal"] != nil
             var seal: SealDocument?
-            var trust = signed ? "unverified" : "none"
+            var trust: Trust = signed ? .unverified : .none
             var problem: String?
             if signed, let signers {
                 do {
                     seal = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: TrustPolicy(signers: signers)).seal
-                    trust = "verified"
+                    trust = .verified
                 } catch {
-                    trust = "invalid"
+                    trust = .invalid
                     problem = "\(error)"
                 }
             }
@@ -82,9 +91,9 @@ public struct ArchiveCatalog: Sendable, Codable {
                 rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer,
                 files: seal?.files)
             switch trust {
-            case "verified": catalog.sealed.append(entry)
-            case "none": catalog.incomplete.append(entry)
-            default: catalog.unverified.append(entry)
+            case .verified: catalog.sealed.append(entry)
+            case .none: catalog.incomplete.append(entry)
+            case .unverified, .invalid: catalog.unverified.append(entry)
             }
         }
         catalog.uploads = try store.pendingUploads(under: profile.map { $0 + "/" } ?? "")
@@ -102,14 +111,5 @@ public struct ArchiveCatalog: Sendable, Codable {
         let t = Array(name[range])
         guard t.count == 16 else { return nil }
         return "\(String(t[0..<4]))-\(String(t[4..<6]))-\(String(t[6..<8]))T\(String(t[9..<11])):\(String(t[11..<13])):\(String(t[13..<15]))Z"
-    }
-
-    static func readSmall(_ store: ObjectStore, _ key: String) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        try store.open(key: key).forEachBlock(size: 64 * 1024) { block in
-            guard bytes.count + block.count <= 1 << 20 else { throw ArchiveManifest.ReadError.malformed("\(key) is larger than 1 MiB") }
-            bytes.append(contentsOf: block)
-        }
-        return bytes
     }
 }

@@ -53,12 +53,16 @@ public struct FreshnessCheck {
         let started = Date()
         let store = try openStore(request.store)
         let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.policy.signers)
-        var names = Set(catalog.sealed.map(\.profile)).union(catalog.incomplete.map(\.profile))
+        // A profile whose archives all fail to verify is missing, not forgotten.
+        var names = Set(catalog.sealed.map(\.profile)).union(catalog.unverified.map(\.profile)).union(catalog.incomplete.map(\.profile))
         if let profile = request.profile { names = [profile] }
         var result = Result()
         for name in names.sorted() {
             guard let newest = catalog.sealed.first(where: { $0.profile == name }) else {
-                result.profiles.append(ProfileResult(profile: name, status: "missing", problem: "no sealed archive of profile \(name) in \(request.store)",
+                let unverified = catalog.unverified.filter { $0.profile == name }.count
+                let problem = "no sealed archive of profile \(name) in \(request.store)"
+                    + (unverified > 0 ? " (\(unverified) whose seal does not verify)" : "")
+                result.profiles.append(ProfileResult(profile: name, status: "missing", problem: problem,
                                                      archive: nil, ageSeconds: nil, bytes: nil, rows: [:], lastSuccess: nil))
                 continue
             }

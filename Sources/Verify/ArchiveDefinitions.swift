@@ -25,7 +25,7 @@ public struct ArchiveDefinitions {
     private static func read(_ archive: GatedArchive, object: SealBoundSource, keys: AgeKeyring) throws -> ArchiveDefinitions {
         let tar = try archive.tar(over: object, keys: keys)
         guard let first = try tar.nextEntry(), first.path == TableDefinitions.entryPath else {
-            throw Missing(reason: "the archive does not start with tables.json: it is not a complete pgseal/1 archive of tables (an archive of files from pgseal seal has no rows)")
+            throw Missing(reason: "the archive does not start with tables.json: it is not a complete pgseal archive of tables (an archive of files from pgseal seal has no rows)")
         }
         let bytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
         guard let seal = archive.seal else {

@@ -34,6 +34,10 @@ struct DeepCheck {
         var keyCheck: KeyCheck?
         /// The row shape the definitions declare; nil when they could not be read.
         var decoder: RowDecoder?
+        /// The decoder accepts only valid JSON for every column of this table (all but
+        /// pgseal/1's embedded json values, which it skips over): then a row that decodes needs
+        /// no second, syntax-only pass.
+        var decoderProvesJSON = false
         /// How many rows the signed seal says the table has: past it, lines are no longer read
         /// (the chunks' bytes are still hashed, to name the chunks that differ).
         var sealedRows = 0
@@ -151,6 +155,7 @@ struct DeepCheck {
                     }
                     observed.decoder = try? table.rowDecoder()
                     if observed.decoder == nil { report.fail("tables.json", "table \(table.qualifiedName) declares an encoding this reader does not know") }
+                    observed.decoderProvesJSON = observed.decoder?.columns.allSatisfy { $0.encoding != .json && $0.encoding.elementEncoding != .json } ?? false
                     observed.sealedRows = seal.tables.first { $0.name == table.qualifiedName }?.rows ?? 0
                     tables[table.qualifiedName] = observed
                 }
@@ -190,13 +195,17 @@ struct DeepCheck {
                             observed.overflowed = true
                             throw Stopped()
                         }
-                        if invalidLine == nil {
-                            if !JSONLineValidator.isValid(line) {
-                                invalidLine = (rows, "not valid JSON")
-                            } else if let decoder = observed.decoder {
-                                decoded.removeAll()
-                                do { try decoder.decode(line: line, into: decoded) } catch { invalidLine = (rows, "\(error)") }
+                        if invalidLine == nil, let decoder = observed.decoder {
+                            decoded.removeAll()
+                            do {
+                                try decoder.decode(line: line, into: decoded)
+                                if !observed.decoderProvesJSON, !JSONLineValidator.isValid(line) { invalidLine = (rows, "not valid JSON") }
+                            } catch {
+                                // The syntax check runs only here, to name the kind of damage.
+                                invalidLine = (rows, JSONLineValidator.isValid(line) ? "\(error)" : "not valid JSON")
                             }
+                        } else if invalidLine == nil, !JSONLineValidator.isValid(line) {
+                            invalidLine = (rows, "not valid JSON")
                         }
                         observed.digest.add(row: line)
                         guard let follows = observed.advance(to: line) else { return }

@@ -53,7 +53,6 @@ public enum RestoreError: Error, CustomStringConvertible {
     case unknownTables([String], available: [String])
     case missingTable(String)
     case notEmpty(String)
-    case noDefinitions
     case mismatch(table: String, problem: String)
     case missingTypes([String])
 
@@ -65,8 +64,6 @@ public enum RestoreError: Error, CustomStringConvertible {
             "table \(name) does not exist in the target database: create it, or give --create-tables"
         case .notEmpty(let name):
             "table \(name) is not empty: restore writes only into empty tables unless --truncate replaces their rows"
-        case .noDefinitions:
-            "the archive does not start with tables.json: it is not a complete pgseal/1 archive of tables (an archive of files from pgseal seal has no rows; extract it with age -d | zstd -d | tar -x)"
         case .missingTypes(let columns):
             "the target database lacks types of the archive's columns: "
                 + columns.map(Terminal.escaped).joined(separator: "; ")

@@ -59,8 +59,6 @@ public struct GatedArchive {
     public let signer: SSHSignature.Signer?
     public let limits: ReadLimits
 
-    public var isSigned: Bool { seal != nil }
-
     /// Checks the seal of `location`; throws `SealProblem` (exit 1) when it does not verify.
     public static func open(_ location: ArchiveLocation, policy: TrustPolicy, limits: ReadLimits = ReadLimits()) throws -> GatedArchive {
         // Not finding the archive, or being handed its sidecar, is no accusation (exit 2).
@@ -68,9 +66,11 @@ public struct GatedArchive {
             throw StoreError.invalidLocation(location.display, reason: "this is an archive's \(sidecar) file; give the archive itself (the name without \(sidecar))")
         }
         guard try location.store.presence(of: location.key) else { throw StoreError.notFound(path: location.display) }
-        guard let sealBytes = try location.sidecar(".seal"), let signature = try location.sidecar(".seal.sig") else {
+        let sealBytes = try location.sidecar(".seal")
+        let signature = try location.sidecar(".seal.sig")
+        guard let sealBytes, let signature else {
             if policy.allowUnsigned { return GatedArchive(location: location, seal: nil, signer: nil, limits: limits) }
-            let missing = try location.sidecar(".seal") == nil ? ".seal" : ".seal.sig"
+            let missing = sealBytes == nil ? ".seal" : ".seal.sig"
             throw SealProblem(location: String(missing.dropFirst()), problem: "\(Terminal.escaped(location.display))\(missing) is missing: an archive without a signed seal is an interrupted or unsigned export (--insecure-unsigned reads it anyway)")
         }
         if policy.signers.isEmpty && policy.allowUnsigned {

@@ -33,8 +33,10 @@ enum TableDDL {
         let created = try connection.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             [name(table)])
-        let declared = table.columns.map { [$0.name, $0.type] }
-        guard created.rows.map({ $0.map { $0 ?? "" } }) == declared else {
+        let matches = created.rows.count == table.columns.count && zip(created.rows, table.columns).allSatisfy { row, column in
+            row.count == 2 && (row[0] ?? "").isByteEqual(to: column.name) && (row[1] ?? "").isByteEqual(to: column.type)
+        }
+        guard matches else {
             throw UnsafeDefinition(table: table.qualifiedName, column: nil, text: "", reason: "the created table's columns differ from the declared ones")
         }
     }
@@ -56,25 +58,35 @@ enum TableDDL {
         var missing: [(table: String, column: String, type: String)] = []
         for table in tables {
             for column in table.columns {
-                let resolved: String?
-                do {
-                    resolved = try connection.execute("SELECT to_regtype($1)::oid", [column.type]).scalar
-                } catch {
-                    throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: column.type, reason: "not a type name: \(error)")
+                if try !resolves(.type, column.type, table: table.qualifiedName, column: column.name, on: connection) {
+                    missing.append((table.qualifiedName, column.name, column.type))
                 }
-                if resolved == nil || resolved == "0" { missing.append((table.qualifiedName, column.name, column.type)) }
-                if let collation = column.collation {
-                    let found: String?
-                    do {
-                        found = try connection.execute("SELECT to_regcollation($1)::oid", [collation]).scalar
-                    } catch {
-                        throw UnsafeDefinition(table: table.qualifiedName, column: column.name, text: collation, reason: "not a collation name: \(error)")
-                    }
-                    if found == nil || found == "0" { missing.append((table.qualifiedName, column.name, "collation \(collation)")) }
+                if let collation = column.collation,
+                   try !resolves(.collation, collation, table: table.qualifiedName, column: column.name, on: connection) {
+                    missing.append((table.qualifiedName, column.name, "collation \(collation)"))
                 }
             }
         }
         return missing
+    }
+
+    enum CatalogName: String {
+        case type, collation
+        var function: String { self == .type ? "to_regtype" : "to_regcollation" }
+    }
+
+    /// Whether the server resolves `text`, given as a parameter to `to_regtype` or
+    /// `to_regcollation`: its parser then proves the text a name and nothing more. A text that
+    /// is not a name is refused at once — which aborts a transaction, so the texts are checked
+    /// before one begins.
+    private static func resolves(_ kind: CatalogName, _ text: String, table: String, column: String?,
+                                 on connection: PostgresConnection) throws -> Bool {
+        do {
+            let oid = try connection.execute("SELECT \(kind.function)($1)::oid", [text]).scalar
+            return oid != nil && oid != "0"
+        } catch {
+            throw UnsafeDefinition(table: table, column: column, text: text, reason: "not a \(kind.rawValue) name: \(error)")
+        }
     }
 
     /// Proves every type text of `types` (composite fields, domain bases) a type name, as
@@ -82,9 +94,7 @@ enum TableDDL {
     static func validateTypeTexts(_ types: [TypeDefinition], on connection: PostgresConnection) throws {
         for type in types {
             for text in (type.fields ?? []).map(\.type) + [type.base].compactMap({ $0 }) {
-                do { _ = try connection.execute("SELECT to_regtype($1)", [text]) } catch {
-                    throw UnsafeDefinition(table: type.qualifiedName, column: nil, text: text, reason: "not a type name: \(error)")
-                }
+                _ = try resolves(.type, text, table: type.qualifiedName, column: nil, on: connection)
             }
         }
     }

@@ -83,9 +83,9 @@ struct CheckCommand: ParsableCommand {
         }
         if let report { try ReportFile.write(result, to: report) }
         for profile in result.profiles {
-            print("\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? "")))
+            HumanOutput.out("\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? "")))
         }
-        if result.profiles.isEmpty { print("no archive of any profile in \(store)") }
+        if result.profiles.isEmpty { HumanOutput.out("no archive of any profile in \(store)") }
         guard result.ok else {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
                 .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")

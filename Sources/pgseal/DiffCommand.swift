@@ -62,25 +62,25 @@ struct DiffCommand: ParsableCommand {
         request.maxConnections = maxConnections
         let result = try DiffEngine.run(request)
         if let report { try ReportFile.write(result, to: report) }
-        print(DiffSummary.text(result), terminator: "")
+        HumanOutput.out(DiffSummary.lines(result))
         if result.differs { throw ExitCode(1) }
     }
 }
 
 enum DiffSummary {
-    static func text(_ report: DiffReport) -> String {
-        var out = "archive \(report.archive)\ndatabase \(report.database) (snapshot \(report.snapshot))\n"
+    static func lines(_ report: DiffReport) -> [String] {
+        var out = ["archive \(report.archive)", "database \(report.database) (snapshot \(report.snapshot))"]
         for table in report.tables {
             if table.keyed {
-                out += "\(table.name): \(table.equal) equal, \(table.changed) changed, \(table.onlyInArchive) only in the archive, \(table.onlyInDatabase) only in the database\n"
+                out.append("\(table.name): \(table.equal) equal, \(table.changed) changed, \(table.onlyInArchive) only in the archive, \(table.onlyInDatabase) only in the database")
             } else {
-                out += "\(table.name) (no key): \(table.archiveRows) rows in the archive, \(table.databaseRows) in the database, \(table.digestsEqual ? "same rows" : "rows differ")\n"
+                out.append("\(table.name) (no key): \(table.archiveRows) rows in the archive, \(table.databaseRows) in the database, \(table.digestsEqual ? "same rows" : "rows differ")")
             }
             for (label, keys) in [("changed", table.changedKeys), ("only in the archive", table.onlyInArchiveKeys), ("only in the database", table.onlyInDatabaseKeys)] where !keys.isEmpty {
-                out += "  \(label): " + keys.joined(separator: " ") + "\n"
+                out.append("  \(label): " + keys.joined(separator: " "))
             }
         }
-        out += report.differs ? "DIFFERENCES FOUND\n" : "no difference\n"
-        return out + String(format: "%.2f s\n", report.seconds)
+        out.append(report.differs ? "DIFFERENCES FOUND" : "no difference")
+        return out + [String(format: "%.2f s", report.seconds)]
     }
 }

@@ -54,7 +54,7 @@ struct InspectCommand: AsyncParsableCommand {
             if json {
                 print(String(decoding: try seal.encoded(), as: UTF8.self), terminator: "")
             } else {
-                print(Terminal.escapedLines(SealSummary.text(seal, path: archive)), terminator: "")
+                HumanOutput.out(SealSummary.lines(seal, path: archive))
             }
             return
         }
@@ -72,15 +72,14 @@ struct InspectCommand: AsyncParsableCommand {
         }
         if FilesManifest.format(of: manifestBytes) == FilesManifest.formatIdentifier {
             let manifest = try FilesManifest.decode(manifestBytes)
-            print(Terminal.escaped("\(archive)") + "\n  archive of files \(Terminal.escaped(manifest.name)), created \(Terminal.escaped(manifest.createdAt)), \(manifest.files.count) entries")
-            for file in manifest.files {
-                let shown = Terminal.escaped(file.path)
-                let detail = file.kind == .symlink ? "-> \(Terminal.escaped(file.target ?? ""))" : file.kind == .file ? "\(file.size) bytes" : ""
-                print("  \(file.mode)  \(file.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(shown)  \(detail)")
-            }
+            HumanOutput.out([archive, "  archive of files \(manifest.name), created \(manifest.createdAt), \(manifest.files.count) entries"]
+                + manifest.files.map { file in
+                    let detail = file.kind == .symlink ? "-> \(file.target ?? "")" : file.kind == .file ? "\(file.size) bytes" : ""
+                    return "  \(file.mode)  \(file.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(file.path)  \(detail)"
+                })
             return
         }
         let manifest = try ArchiveManifest.decode(manifestBytes)
-        print(Terminal.escapedLines(ManifestSummary.text(manifest, path: archive, withChunks: chunks)), terminator: "")
+        HumanOutput.out(ManifestSummary.lines(manifest, path: archive, withChunks: chunks))
     }
 }

@@ -46,25 +46,25 @@ struct ListCommand: ParsableCommand {
         }
         for entry in catalog.sealed {
             let contents = entry.files.map { "\(Format.count($0).leftPad(12)) files" } ?? "\(Format.count(entry.rows.values.reduce(0, +)).leftPad(12)) rows "
-            print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(contents)  sealed  \(entry.location)")
+            HumanOutput.out("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(contents)  sealed  \(entry.location)")
             if !entry.rows.isEmpty {
-                print("    " + entry.rows.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · "))
+                HumanOutput.out("    " + entry.rows.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · "))
             }
         }
-        if catalog.sealed.isEmpty { print(files.isEmpty ? "no archive verified (give --trusted-key to check the seals)" : "no sealed archive") }
+        if catalog.sealed.isEmpty { HumanOutput.out(files.isEmpty ? "no archive verified (give --trusted-key to check the seals)" : "no sealed archive") }
         if !catalog.unverified.isEmpty {
-            print("\nunverified (a seal and signature, " + (files.isEmpty ? "not checked: no --trusted-key" : "which do not verify") + "):")
+            HumanOutput.out(["", "unverified (a seal and signature, " + (files.isEmpty ? "not checked: no --trusted-key" : "which do not verify") + "):"])
             for entry in catalog.unverified {
-                print("\(entry.createdAt)  \(Terminal.escaped(entry.profile))  \(Format.bytes(entry.bytes).leftPad(10))  \(Terminal.escaped(entry.location))" + (entry.problem.map { "  — " + Terminal.escaped($0) } ?? ""))
+                HumanOutput.out("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)" + (entry.problem.map { "  — " + $0 } ?? ""))
             }
         }
         if !catalog.incomplete.isEmpty {
-            print("\nincomplete (no signed seal: interrupted or unsigned exports):")
-            for entry in catalog.incomplete { print("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)") }
+            HumanOutput.out(["", "incomplete (no signed seal: interrupted or unsigned exports):"])
+            for entry in catalog.incomplete { HumanOutput.out("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)") }
         }
         if !catalog.uploads.isEmpty {
-            print("\nuploads not completed (running now, or left by a killed export; export and prune abort them once stale):")
-            for upload in catalog.uploads { print("\(upload.startedAt)  \(upload.key)") }
+            HumanOutput.out(["", "uploads not completed (running now, or left by a killed export; export and prune abort them once stale):"])
+            for upload in catalog.uploads { HumanOutput.out("\(upload.startedAt)  \(upload.key)") }
         }
     }
 }

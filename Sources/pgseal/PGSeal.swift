@@ -57,7 +57,8 @@ struct PGSeal: AsyncParsableCommand {
         if let logger = GlobalOptions.jsonLogger {
             logger.error("\(text)")
         } else {
-            FileHandle.standardError.write(Data("pgseal: \(text)\n".utf8))
+            // A server's multi-line message keeps its lines; each is escaped.
+            HumanOutput.err("pgseal: \(text)".split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
         }
     }
 

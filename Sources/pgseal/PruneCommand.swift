@@ -76,11 +76,11 @@ struct PruneCommand: ParsableCommand {
         if json {
             print(try ReportFile.json(outcome))
         } else {
-            for key in outcome.deleted { print("\(dryRun ? "would delete" : "deleted")  \(key)") }
-            for locked in outcome.locked { print("locked  \(locked.key) (retained until \(locked.until); kept)") }
-            for failed in outcome.failed { print("failed  \(failed.key): \(Terminal.escaped(failed.reason))") }
-            for skipped in outcome.unverified { print("unverified  \(skipped.key) (kept: its seal does not verify — \(Terminal.escaped(skipped.reason)))") }
-            print("\(outcome.deleted.count) archive(s) \(dryRun ? "would be deleted" : "deleted"), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
+            for key in outcome.deleted { HumanOutput.out("\(dryRun ? "would delete" : "deleted")  \(key)") }
+            for locked in outcome.locked { HumanOutput.out("locked  \(locked.key) (retained until \(locked.until); kept)") }
+            for failed in outcome.failed { HumanOutput.out("failed  \(failed.key): \(failed.reason)") }
+            for skipped in outcome.unverified { HumanOutput.out("unverified  \(skipped.key) (kept: its seal does not verify — \(skipped.reason))") }
+            HumanOutput.out("\(outcome.deleted.count) archive(s) \(dryRun ? "would be deleted" : "deleted"), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
                   + (dryRun ? "" : ", \(outcome.abortedUploads) incomplete upload(s) aborted"))
         }
         if !outcome.failed.isEmpty { throw CheckFailure(message: "\(outcome.failed.count) deletion(s) failed; the signatures of those archives are deleted or untouched, never the object alone") }

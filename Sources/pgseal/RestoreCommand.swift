@@ -65,9 +65,9 @@ struct RestoreCommand: ParsableCommand {
         request.limits = limits.limits
         request.createTables = createTables
         request.truncate = truncate
-        let result = try Restorer.run(request) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+        let result = try Restorer.run(request) { HumanOutput.err($0) }
         if let report { try ReportFile.write(result, to: report) }
-        for note in result.notRecreated { FileHandle.standardError.write(Data("note: \(Terminal.escaped(note))\n".utf8)) }
+        for note in result.notRecreated { HumanOutput.err("note: \(note)") }
         let rows = result.tables.reduce(0) { $0 + $1.rows }
         FileHandle.standardError.write(Data(String(format: "restored %d rows in %d tables into %@ in %.1f s\n",
                                                    rows, result.tables.count, result.database, result.seconds).utf8))

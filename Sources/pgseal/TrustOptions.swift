@@ -30,7 +30,7 @@ struct TrustOptions: ParsableArguments {
             throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or PGSEAL_TRUSTED_KEYS, or trusted_keys in the config file)")
         }
         let signers = try AllowedSigners.load(files: paths, revokedKeys: revokedKeys)
-        for skipped in signers.skipped { FileHandle.standardError.write(Data("pgseal: warning: allowed_signers line skipped: \(Terminal.escaped(skipped))\n".utf8)) }
+        for skipped in signers.skipped { HumanOutput.err("pgseal: warning: allowed_signers line skipped: \(skipped)") }
         return TrustPolicy(signers: signers, principal: principal, allowUnsigned: allowUnsigned)
     }
 }

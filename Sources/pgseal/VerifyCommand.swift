@@ -78,19 +78,19 @@ struct VerifyCommand: ParsableCommand {
         request.limits = limits.limits
         let result = try Verifier.run(request)
         if let report { try ReportFile.write(result, to: report) }
-        FileHandle.standardError.write(Data(VerifySummary.text(result).utf8))
+        HumanOutput.err(VerifySummary.lines(result))
         if !result.ok { throw ExitCode(1) }
     }
 }
 
 enum VerifySummary {
-    static func text(_ report: VerificationReport) -> String {
+    static func lines(_ report: VerificationReport) -> [String] {
         var lines: [String] = []
         if report.ok {
             lines.append("verified at level \(report.level.rawValue): \(report.archive)")
         } else {
             lines.append("FAILED at level \(report.level.rawValue): \(report.archive)")
-            for failure in report.failures { lines.append("  \(failure)") }
+            for failure in report.failures { lines.append("  \(failure.location): \(failure.problem)") }
         }
         if let signer = report.signer { lines.append("  seal signed by \(signer)") }
         if let hash = report.objectSHA256 { lines.append("  object \(report.objectBytes) bytes, sha256 \(hash)") }
@@ -99,9 +99,9 @@ enum VerifySummary {
             lines.append("  \(table.name): \(table.rows) rows, \(Format.bytes(table.bytes)), digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
         }
         if let scratch = report.scratchDatabase { lines.append("  scratch database \(scratch)") }
-        for note in report.notes { lines.append("  note: " + Terminal.escaped(note)) }
+        for note in report.notes { lines.append("  note: " + note) }
         let phases = report.phases.sorted { $0.key > $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
         lines.append(String(format: "  total %.2f s", report.seconds) + (phases.isEmpty ? "" : " (" + phases.joined(separator: ", ") + ")"))
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 }

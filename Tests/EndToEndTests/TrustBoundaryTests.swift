@@ -215,6 +215,13 @@ final class TrustBoundaryTests: XCTestCase {
         let check = try PGSealCLI.run(["check", store.path, "--max-age", "1h"] + trusted)
         XCTAssertEqual(check.status, 0, check.out + check.err)
         XCTAssertTrue(check.out.contains(newest), check.out)
+        // A profile whose only archive is forged is missing, not forgotten.
+        let other = store.file("other-profile/other-profile-20990101T000000Z.tar.zst")
+        try FileManager.default.createDirectory(atPath: (other as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        for suffix in ["", ".seal", ".seal.sig"] { try FileManager.default.copyItem(atPath: forged + suffix, toPath: other + suffix) }
+        let missing = try PGSealCLI.run(["check", store.path, "--max-age", "1h"] + trusted)
+        XCTAssertEqual(missing.status, 1, missing.out + missing.err)
+        XCTAssertTrue(missing.out.contains("other-profile: missing") && missing.out.contains("1 whose seal does not verify"), missing.out)
         let withoutKeys = try PGSealCLI.run(["list", store.path])
         XCTAssertTrue(withoutKeys.out.contains("unverified") && withoutKeys.out.contains("no --trusted-key"), withoutKeys.out)
     }
@@ -285,5 +292,35 @@ final class TrustBoundaryTests: XCTestCase {
         XCTAssertEqual(result.status, 2, result.err)
         XCTAssertTrue(result.err.contains("public.big_row") && result.err.contains("the row [2]") && result.err.contains("67108864"), result.err)
         XCTAssertEqual(ExportFixture.files(below: out.file("store")), [])
+    }
+
+    /// Recorded types are data: a hostile enum label stays a label, a field "type" that is SQL is
+    /// refused — even from an insider's signed archive.
+    func testRecordedTypesNeverBecomeSQL() throws {
+        func withTypes(_ label: String, _ types: String) throws -> String {
+            let copy = try Tampering.copy(archive, to: store.file("case-\(label)"))
+            let work = store.file("work-\(label)")
+            let python = "import json\nfor f in ['tables.json', 'manifest.json']:\n  d = json.load(open(f))\n  d['types'] = \(types)\n  json.dump(d, open(f, 'w'))"
+            try python.write(toFile: store.file("types-\(label).py"), atomically: true, encoding: .utf8)
+            try Tampering.rebuildUnencrypted(copy, work: work, edit: "python3 \(store.file("types-\(label).py"))")
+            try Tampering.reseal(copy, work: work, keys: keys.path, manifest: true)
+            return copy
+        }
+        let label = "a'); DROP SCHEMA public CASCADE; --"  // labels hold at most 63 bytes
+        let enumArchive = try withTypes("enum", "[{'schema': 'public', 'name': 'evil', 'kind': 'enum', 'labels': [\"\(label)\"]}]")
+        let target = try emptyDatabase("types")
+        let url = try PostgresServer.shared().url(database: target)
+        let restored = try PGSealCLI.run(["restore", enumArchive, "--db", url, "--create-tables"] + trusted)
+        XCTAssertEqual(restored.status, 0, restored.err)
+        XCTAssertEqual(try PostgresServer.shared().psql("SELECT enum_range(NULL::public.evil)::text", database: target)
+            .trimmingCharacters(in: .whitespacesAndNewlines), "{\"\(label)\"}")
+
+        let field = "int CHECK (\(planted))"
+        let compositeArchive = try withTypes("composite", "[{'schema': 'public', 'name': 'evil2', 'kind': 'composite', 'fields': [{'name': 'a', 'type': '\(field)'}]}]")
+        let refused = try PGSealCLI.run(["restore", compositeArchive, "--db", try PostgresServer.shared().url(database: try emptyDatabase("types2")),
+                                         "--create-tables"] + trusted)
+        XCTAssertEqual(refused.status, 2, refused.err)
+        XCTAssertTrue(refused.err.contains("not a type name"), refused.err)
+        XCTAssertEqual(try slots(), "0", "the planted SQL ran")
     }
 }
