@@ -28,12 +28,21 @@ public final class RowDecoder {
 
     /// Appends the COPY text line (with its newline) for `line` to `out`.
     public func decode(line: UnsafeRawBufferPointer, into out: ByteBuffer) throws(DecodingError) {
+        try decode(line: line, emitting: out)
+    }
+
+    /// The same checks as `decode`, without writing the COPY text: the deep level's row check.
+    public func validate(line: UnsafeRawBufferPointer) throws(DecodingError) {
+        try decode(line: line, emitting: nil)
+    }
+
+    private func decode(line: UnsafeRawBufferPointer, emitting out: ByteBuffer?) throws(DecodingError) {
         if let bad = UTF8Check.firstInvalidByte(line) { throw .notCanonical("invalid UTF-8 at byte \(bad)") }
         var cursor = JSONCursor(bytes: line)
         try cursor.expect(UInt8(ascii: "{"))
         for (index, column) in columns.enumerated() {
             if index > 0 {
-                out.append(CopyText.tab)
+                out?.append(CopyText.tab)
                 try cursor.expect(UInt8(ascii: ","))
             }
             scratch.removeAll()
@@ -44,20 +53,20 @@ public final class RowDecoder {
             try cursor.expect(UInt8(ascii: ":"))
             if cursor.peek == UInt8(ascii: "n") {
                 try cursor.literal("null")
-                out.append(UInt8(ascii: "\\"))
-                out.append(UInt8(ascii: "N"))
+                out?.append(UInt8(ascii: "\\"))
+                out?.append(UInt8(ascii: "N"))
                 continue
             }
             text.removeAll()
             try value(&cursor, as: column.encoding)
-            CopyText.escape(text.bytes, into: out)
+            if let out { CopyText.escape(text.bytes, into: out) }
         }
         guard cursor.peek == UInt8(ascii: "}") else {
             throw .notCanonical(cursor.peek == UInt8(ascii: ",") ? "more members than the \(columns.count) columns" : "expected } at byte \(cursor.position)")
         }
         try cursor.expect(UInt8(ascii: "}"))
         guard cursor.atEnd else { throw .notCanonical("data after the row object") }
-        out.append(UInt8(ascii: "\n"))
+        out?.append(UInt8(ascii: "\n"))
     }
 
     /// One value of a canonical row (its raw JSON text) as PostgreSQL's text input: nil for
