@@ -33,8 +33,12 @@ public struct AWSError: Error, CustomStringConvertible {
     public let message: String
     public var service = "S3"
 
+    /// Throttling and server trouble, and a body the server received other than it was sent
+    /// (its digests, which pgseal always declares, did not match: damage in transit), which
+    /// the next attempt sends again from pgseal's own buffer.
     public var isRetryable: Bool {
-        status >= 500 || status == 429 || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling"].contains(code)
+        status >= 500 || status == 429
+            || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "BadDigest", "XAmzContentSHA256Mismatch"].contains(code)
     }
 
     public var description: String {

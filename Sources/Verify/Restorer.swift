@@ -55,6 +55,9 @@ public enum RestoreError: Error, CustomStringConvertible {
     case notEmpty(String)
     case mismatch(table: String, problem: String)
     case missingTypes([String])
+    /// The target's deferred checks (deferrable constraints, constraint triggers) refused the
+    /// transaction at COMMIT: the archive is sound, the target's rules reject its rows.
+    case commitRefused(String)
 
     public var description: String {
         switch self {
@@ -70,6 +73,8 @@ public enum RestoreError: Error, CustomStringConvertible {
                 + " — create them first (enum, domain and composite types, extensions such as hstore or citext; pg_dump --schema-only of the source has them), then restore again; nothing was written"
         case .mismatch(let table, let problem):
             "restoring \(table): \(problem); nothing was committed"
+        case .commitRefused(let reason):
+            "the target database refused the restore at COMMIT (a deferred constraint or constraint trigger of the target): \(reason); nothing was committed"
         }
     }
 }
@@ -139,7 +144,7 @@ public enum Restorer {
                 result.tables.append(entry)
                 progress("restored \(table.qualifiedName): \(rows) rows in \(String(format: "%.1f", entry.seconds)) s")
             }
-            try connection.execute("COMMIT")
+            do { try connection.execute("COMMIT") } catch { throw RestoreError.commitRefused("\(error)") }
         } catch {
             _ = try? connection.execute("ROLLBACK")
             throw error

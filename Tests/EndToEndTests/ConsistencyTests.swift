@@ -11,10 +11,12 @@ final class ConsistencyTests: XCTestCase {
     /// shifts amounts between the two tables, committing each move. In every committed state the
     /// two tables hold each account exactly once and the amounts add up to the same total; an
     /// archive that read the tables at different moments breaks that.
-    func testConcurrentMovesBetweenTablesStillGiveOnePointInTime() throws {
+    /// A database with `padding` and the two transfer tables, and `move_accounts(n)`, which
+    /// moves the highest account from source to destination and shifts 7 between the lowest
+    /// accounts of the two tables, committing each step. The profile file exports all three.
+    func transferDatabase() throws -> (database: String, config: TemporaryDirectory) {
         let server = try PostgresServer.shared()
-        let database = "consistency_\(UUID().uuidString.prefix(8).lowercased())"
-        try server.psql("CREATE DATABASE \(database)")
+        let database = try server.emptyDatabase(label: "consistency", for: self)
         try server.psql("""
             CREATE TABLE padding (id integer PRIMARY KEY, payload text);
             INSERT INTO padding SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 150000) AS i;
@@ -34,29 +36,37 @@ final class ConsistencyTests: XCTestCase {
             END $$;
             """, database: database)
         let config = try TemporaryDirectory()
-        try """
-            profiles:
-              - name: transfers
-                tables:
-                  - table: padding
-                  - table: transfer_src
-                  - table: transfer_dst
-            """.write(toFile: config.file("p.yaml"), atomically: true, encoding: .utf8)
+        try ExportedTable.config(profile: "transfers", tables: [ExportedTable("public.padding"), ExportedTable("public.transfer_src"),
+                                                                ExportedTable("public.transfer_dst")], at: config.file("p.yaml"))
+        return (database, config)
+    }
 
+    /// Starts the writer and waits until it has moved accounts.
+    func startWriter(_ database: String) throws -> RunningCommand {
+        let server = try PostgresServer.shared()
         let writer = try Command.start(["psql", server.url(database: database), "-X", "-q", "-c", "CALL move_accounts(60000)"])
+        let moving = try waitUntil(timeout: 30) { try movedAccounts(database) > 0 }
+        XCTAssertTrue(moving, "the writer is not moving rows")
+        return writer
+    }
+
+    func movedAccounts(_ database: String) throws -> Int {
+        Int(try PostgresServer.shared().psql("SELECT count(*) FROM transfer_dst", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    func testConcurrentMovesBetweenTablesStillGiveOnePointInTime() throws {
+        let server = try PostgresServer.shared()
+        let (database, config) = try transferDatabase()
+        let writer = try startWriter(database)
         defer { writer.signal(SIGTERM); _ = writer.wait() }
-        // Let the writer get going, so that the export starts in the middle of it.
-        Thread.sleep(forTimeInterval: 0.5)
-        let moved = try server.psql("SELECT count(*) FROM transfer_dst", database: database)
-        XCTAssertGreaterThan(Int(moved.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0, "the writer is not moving rows")
+        let moved = try movedAccounts(database)
 
         let store = try TemporaryDirectory()
         let result = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
                                         "--config", config.file("p.yaml"), "--profile", "transfers", "--jobs", "2"])
         XCTAssertEqual(result.status, 0, result.err)
-        let movedAfter = try server.psql("SELECT count(*) FROM transfer_dst", database: database)
-        XCTAssertGreaterThan(Int(movedAfter.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
-                             Int(moved.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, "the writer stopped before the export ran")
+        XCTAssertGreaterThan(try movedAccounts(database), moved, "the writer stopped before the export ran")
 
         let extracted = try ExtractedArchive(archive: result.out.trimmingCharacters(in: .newlines))
         var ids = Set<Int>()
@@ -65,15 +75,47 @@ final class ConsistencyTests: XCTestCase {
         var rows = 0
         for table in ["public.transfer_src", "public.transfer_dst"] {
             for line in try extracted.lines(of: table) {
-                let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-                let id = row["id"] as! Int
+                let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                guard let id = row?["id"] as? Int, let amount = row?["amount"] as? Int else {
+                    XCTFail("\(table): not a row of two integers: \(line)")
+                    continue
+                }
                 if !ids.insert(id).inserted { inBoth.append(id) }
-                total += row["amount"] as! Int
+                total += amount
                 rows += 1
             }
         }
         XCTAssertEqual(inBoth, [], "accounts in both tables: they were read at different times")
         XCTAssertEqual(rows, Self.accounts, "accounts missing or doubled: the tables were read at different times")
         XCTAssertEqual(total, Self.totalAmount, "amounts do not add up: the tables were read at different times")
+    }
+
+    /// A diff reads the database in one snapshot too: while accounts move from one table to
+    /// the other, every account the diff misses in the source table it finds in the
+    /// destination table, no more and no fewer.
+    func testADiffUnderAConcurrentWriterSeesOnePointInTime() throws {
+        let server = try PostgresServer.shared()
+        let (database, config) = try transferDatabase()
+        let store = try TemporaryDirectory()
+        let exported = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
+                                          "--config", config.file("p.yaml"), "--profile", "transfers"])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let writer = try startWriter(database)
+        defer { writer.signal(SIGTERM); _ = writer.wait() }
+        let before = try movedAccounts(database)
+        let report = store.file("diff.json")
+        let diff = try PGSealCLI.run(["diff", exported.out.trimmingCharacters(in: .newlines), "--db", server.url(database: database),
+                                      "--insecure-unsigned", "--report", report, "--max-connections", "2"])
+        XCTAssertEqual(diff.status, 1, diff.out + diff.err)
+        XCTAssertGreaterThan(try movedAccounts(database), before, "the writer stopped before the diff ran")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        let tables = (json?["tables"] as? [[String: Any]] ?? []).reduce(into: [String: [String: Any]]()) { $0[$1["name"] as? String ?? ""] = $1 }
+        func count(_ table: String, _ field: String) -> Int { tables[table]?[field] as? Int ?? -1 }
+        let missing = count("public.transfer_src", "only_in_archive")
+        XCTAssertGreaterThan(missing, 0, diff.out)
+        XCTAssertEqual(count("public.transfer_dst", "only_in_database"), missing, "moved accounts seen on one side only: two snapshots. \(diff.out)")
+        XCTAssertEqual(count("public.transfer_src", "only_in_database"), 0, diff.out)
+        XCTAssertEqual(count("public.transfer_dst", "only_in_archive"), 0, diff.out)
+        XCTAssertEqual(count("public.padding", "equal"), 150_000, diff.out)
     }
 }

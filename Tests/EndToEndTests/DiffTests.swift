@@ -7,7 +7,7 @@ import XCTest
 final class DiffTests: XCTestCase {
     func testFindsExactlyThePlantedDifferences() throws {
         let server = try PostgresServer.shared()
-        let database = try server.fixtureDatabase(users: 300, label: "diff")
+        let database = try server.fixtureDatabase(users: 300, label: "diff", for: self)
         let keys = try TemporaryDirectory()
         XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
         let store = try TemporaryDirectory()
@@ -71,7 +71,7 @@ final class DiffTests: XCTestCase {
 
     func testTablesWithoutAKeyAreComparedAsMultisets() throws {
         let server = try PostgresServer.shared()
-        let database = try server.fixtureDatabase(users: 50, label: "keyless")
+        let database = try server.fixtureDatabase(users: 50, label: "keyless", for: self)
         let store = try TemporaryDirectory()
         try "profiles:\n  - name: keyless\n    tables:\n      - table: edge_values\n        key: []\n".write(toFile: store.file("p.yaml"), atomically: true, encoding: .utf8)
         let exported = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
@@ -85,5 +85,40 @@ final class DiffTests: XCTestCase {
         let changed = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "--insecure-unsigned"])
         XCTAssertEqual(changed.status, 1, changed.out + changed.err)
         XCTAssertTrue(changed.out.contains("rows differ"), changed.out)
+    }
+
+    /// Duplicates count: one row of three identical ones gone, or one identical row more, is a
+    /// difference, even when the number of rows stays the same.
+    func testDuplicateRowsOfAKeylessTableAreCounted() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.emptyDatabase(label: "duplicates", for: self)
+        try server.psql("""
+            CREATE TABLE events (kind text, amount integer);
+            INSERT INTO events VALUES ('a', 1), ('a', 1), ('a', 1), ('b', 2), (NULL, NULL), (NULL, NULL);
+            """, database: database)
+        let store = try TemporaryDirectory()
+        try ExportedTable.config(profile: "events", tables: [ExportedTable("public.events", key: [])], at: store.file("p.yaml"))
+        let exported = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
+                                          "--config", store.file("p.yaml"), "--profile", "events"])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let archive = exported.out.trimmingCharacters(in: .newlines)
+        let extracted = try ExtractedArchive(archive: archive)
+        try Oracle.compareToJsonb(extracted, database: server.url(database: database), tables: [ExportedTable("public.events", key: [])])
+        func diff() throws -> CommandResult {
+            try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "--insecure-unsigned"])
+        }
+        let same = try diff()
+        XCTAssertEqual(same.status, 0, same.out + same.err)
+        XCTAssertTrue(same.out.contains("6 rows in the archive, 6 in the database, same rows"), same.out)
+        // One of the three 'a' rows becomes a second 'b': six rows either way, other multisets.
+        try server.psql("UPDATE events SET kind = 'b', amount = 2 WHERE ctid = (SELECT min(ctid) FROM events WHERE kind = 'a')", database: database)
+        let swapped = try diff()
+        XCTAssertEqual(swapped.status, 1, swapped.out + swapped.err)
+        XCTAssertTrue(swapped.out.contains("rows differ"), swapped.out)
+        // One NULL row fewer.
+        try server.psql("UPDATE events SET kind = 'a', amount = 1 WHERE kind = 'b' AND ctid = (SELECT max(ctid) FROM events WHERE kind = 'b');"
+                        + "DELETE FROM events WHERE ctid = (SELECT min(ctid) FROM events WHERE kind IS NULL)", database: database)
+        let fewer = try diff()
+        XCTAssertEqual(fewer.status, 1, fewer.out + fewer.err)
     }
 }

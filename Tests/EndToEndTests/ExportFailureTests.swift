@@ -96,17 +96,6 @@ final class ExportFailureTests: XCTestCase {
 final class ExportInterruptionTests: XCTestCase {
     /// A database with one table large enough that its export takes seconds.
     /// A table `big` of `rows` rows of about 420 bytes of JSON each (400,000: 160 MiB).
-    static func bigDatabase(rows: Int = 400_000) throws -> String {
-        let server = try PostgresServer.shared()
-        let name = "big_\(UUID().uuidString.prefix(8).lowercased())"
-        try server.psql("CREATE DATABASE \(name)")
-        try server.psql("""
-            CREATE TABLE big (id integer PRIMARY KEY, payload text);
-            INSERT INTO big SELECT i, repeat(md5(i::text), 12) FROM generate_series(1, \(rows)) AS i;
-            """, database: name)
-        return name
-    }
-
     func bigProfile(in store: TemporaryDirectory) throws -> String {
         let path = store.file("../big-\(UUID().uuidString).yaml")
         try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: path, atomically: true, encoding: .utf8)
@@ -130,7 +119,7 @@ final class ExportInterruptionTests: XCTestCase {
 
     func testConnectionKilledMidExport() throws {
         let server = try PostgresServer.shared()
-        let database = try Self.bigDatabase()
+        let database = try PostgresServer.bigDatabase()
         let store = try TemporaryDirectory()
         let export = try startBigExport(store: store, database: database)
         try server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgseal' AND query LIKE 'COPY%'", database: database)
@@ -142,7 +131,7 @@ final class ExportInterruptionTests: XCTestCase {
     }
 
     func testTerminatedProcessLeavesNothingBehind() throws {
-        let database = try Self.bigDatabase()
+        let database = try PostgresServer.bigDatabase()
         let store = try TemporaryDirectory()
         let export = try startBigExport(store: store, database: database)
         export.signal(SIGTERM)

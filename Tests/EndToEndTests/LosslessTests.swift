@@ -97,8 +97,7 @@ final class LosslessTests: XCTestCase {
     }
 
     func database(_ label: String, setUp sql: String) throws -> String {
-        let name = "lossless_\(label)_\(UInt32.random(in: 0...UInt32.max))"
-        _ = try server.psql("CREATE DATABASE \(name)")
+        let name = try server.emptyDatabase(label: "lossless_\(label)", for: self)
         if !sql.isEmpty { _ = try server.psql(sql, database: name) }
         return name
     }

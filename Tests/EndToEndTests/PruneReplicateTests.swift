@@ -108,7 +108,7 @@ final class ReplicateTests: StoreTestCase {
     func testLargeObjectsAreCopiedPartByPart() throws {
         let source = try s3.makeBucket()
         let destination = try s3.makeBucket()
-        let archive = try export(to: "s3://\(source)/n/", database: try ExportInterruptionTests.bigDatabase())
+        let archive = try export(to: "s3://\(source)/n/", database: try PostgresServer.bigDatabase())
         let result = try pgseal(["replicate", archive, "--to", "s3://\(destination)/n/", "--trusted-key", keys.file("allowed_signers")],
                                 environment: ["PGSEAL_S3_COPY_PART_SIZE_MIB": "64"])
         XCTAssertEqual(result.status, 0, result.err)

@@ -23,9 +23,7 @@ final class RestoreTests: XCTestCase {
     }
 
     func emptyDatabase() throws -> String {
-        let name = "restore_\(UUID().uuidString.prefix(8).lowercased())"
-        try server.psql("CREATE DATABASE \(name)")
-        return name
+        try server.emptyDatabase(label: "restore", for: self)
     }
 
     func restore(_ database: String, _ extra: [String] = [], archive path: String? = nil) throws -> CommandResult {
@@ -41,6 +39,8 @@ final class RestoreTests: XCTestCase {
         let restored = try restore(target, ["--create-tables", "--report", store.file("restore.json")])
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertTrue(restored.err.contains("restored public.edge_values: 7 rows"), restored.err)
+        // PostgreSQL compares the restored rows with the source's: no pgseal code in the oracle.
+        XCTAssertEqual(try server.rowsDiffering(restored: target, source: try ExportFixture.database(), tables: ExportFixture.everything), [])
         let diff = try PGSealCLI.run(["diff", archive, "--db", server.url(database: target), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(diff.status, 0, diff.out + diff.err)
         XCTAssertTrue(diff.out.contains("no difference"), diff.out)
@@ -59,20 +59,65 @@ final class RestoreTests: XCTestCase {
         XCTAssertTrue(unknown.err.contains("has no table public.nope"), unknown.err)
     }
 
-    func testADamagedArchiveCommitsNothing() throws {
-        // A row changed behind the manifest's back (in a re-encrypted copy): the digest check at
-        // the end of the table fails and the transaction rolls back.
-        let work = store.file("work")
-        let damaged = store.file("damaged.tar.zst.age")
+    /// An unsigned copy of the archive whose chunks were edited by `edit` (bash, in the
+    /// unpacked tree), re-encrypted to the same recipient: readable only with --insecure-unsigned.
+    func damagedCopy(_ edit: String) throws -> String {
+        let work = store.file("work-\(UUID().uuidString)")
+        let damaged = store.file("damaged-\(UUID().uuidString).tar.zst.age")
         let script = """
             set -euo pipefail
             mkdir -p "$1" && cd "$1"
             age -d -i "$3/age-identity.txt" "$2" | zstd -d | tar -x
-            sed -i '3s/"email":"[^"]*"/"email":"tampered@example.com"/' data/public.users/000001.jsonl
+            \(edit)
             tar --format=pax -c tables.json $(find data -type f | sort) manifest.json | zstd -q | age -R "$3/age-recipient.txt" > "$4"
             """
         let rebuilt = try Command.run(["bash", "-c", script, "rebuild", work, archive, keys.path, damaged])
         XCTAssertEqual(rebuilt.status, 0, rebuilt.err)
+        return damaged
+    }
+
+    /// A target whose tables exist and are empty (created by a restore, then emptied).
+    func preparedTarget() throws -> String {
+        let target = try emptyDatabase()
+        XCTAssertEqual(try restore(target, ["--create-tables"]).status, 0)
+        try server.psql("TRUNCATE users, user_profiles, user_watchlist, user_subscriptions, edge_values, empty_table", database: target)
+        return target
+    }
+
+    func rowCounts(_ database: String) throws -> String {
+        try server.psql("""
+            SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM user_profiles) + (SELECT count(*) FROM user_watchlist)
+                 + (SELECT count(*) FROM user_subscriptions) + (SELECT count(*) FROM edge_values)
+            """, database: database).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The damage is in the last table loaded: the tables loaded before it are rolled back too.
+    func testDamageInTheLastTableRollsBackTheTablesLoadedBeforeIt() throws {
+        let damaged = try damagedCopy(#"sed -i '0,/"label":"/s//"label":"X/' data/public.edge_values/000001.jsonl"#)
+        let target = try preparedTarget()
+        let result = try restore(target, ["--insecure-unsigned"], archive: damaged)
+        XCTAssertEqual(result.status, 1, result.err)
+        XCTAssertTrue(result.err.contains("restored public.user_subscriptions:"), "earlier tables should have been loaded first: \(result.err)")
+        XCTAssertTrue(result.err.contains("restoring public.edge_values") && result.err.contains("nothing was committed"), result.err)
+        XCTAssertEqual(try rowCounts(target), "0", "rows of the tables loaded before the damage were committed")
+    }
+
+    /// The target's own deferred rule refuses the rows at COMMIT: nothing is committed, and the
+    /// message says it was the target, not the archive (exit 2).
+    func testARefusalAtCommitRollsBackEverything() throws {
+        let target = try preparedTarget()
+        try server.psql("ALTER TABLE user_profiles ADD CONSTRAINT one_per_timezone UNIQUE (timezone) DEFERRABLE INITIALLY DEFERRED", database: target)
+        let result = try restore(target)
+        XCTAssertEqual(result.status, 2, result.err)
+        XCTAssertTrue(result.err.contains("refused the restore at COMMIT") && result.err.contains("one_per_timezone")
+                      && result.err.contains("nothing was committed"), result.err)
+        XCTAssertEqual(try rowCounts(target), "0")
+    }
+
+    func testADamagedArchiveCommitsNothing() throws {
+        // A row changed behind the manifest's back (in a re-encrypted copy): the digest check at
+        // the end of the table fails and the transaction rolls back.
+        let damaged = try damagedCopy(#"sed -i '3s/"email":"[^"]*"/"email":"tampered@example.com"/' data/public.users/000001.jsonl"#)
         let target = try emptyDatabase()
         // Without a seal the rebuilt copy is not an archive: refused before anything is read.
         let refused = try restore(target, ["--create-tables"], archive: damaged)

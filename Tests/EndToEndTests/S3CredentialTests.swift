@@ -37,19 +37,64 @@ final class S3CredentialTests: XCTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
-    /// Credentials live one second past pgseal's five-minute renewal margin: any upload longer
-    /// than that must renew them.
-    func credentialServer(_ mode: String, token: String? = nil) throws -> (LoopbackServer, String) {
+    /// A credential source handing out credentials that live three seconds past pgseal's
+    /// five-minute renewal margin (whole seconds, as AWS writes them: renewal is due two to
+    /// three seconds after a hand-out), and the fault proxy in front of the S3 server refusing any
+    /// credentials handed out more than `refuseAfter` seconds ago: a client that does not renew
+    /// in time is refused within seconds, not within five minutes.
+    struct RenewingSource {
+        let server: LoopbackServer
+        let proxy: FaultProxy
+        let log: String
+        static let refuseAfter = 5.0
+
+        /// Access key id, hand-out time and the proof the client gave, one per hand-out.
+        var handOuts: [(key: String, proof: String)] {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map { line in
+                let fields = line.split(separator: " ").map(String.init)
+                return (fields.first ?? "", fields.count > 2 ? fields[2] : "")
+            }
+        }
+    }
+
+    func renewingSource(_ mode: String, token: String? = nil) throws -> RenewingSource {
         let log = scratch.file("handed-out-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: log, contents: nil)
         let server = try LoopbackServer(script: "Tests/EndToEndTests/Credentials/credential_server.py",
                                         arguments: [mode, s3.endpoint, s3.accessKeyID, s3.secretAccessKey, try s3.makeRole(), log] + (token.map { [$0] } ?? []),
-                                        environment: ["PGSEAL_TEST_LIFETIME": "301"])
-        return (server, log)
+                                        environment: ["PGSEAL_TEST_LIFETIME": "303"])
+        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0, seed: 1, expiryLog: log, refuseAfter: RenewingSource.refuseAfter)
+        return RenewingSource(server: server, proxy: proxy, log: log)
     }
 
-    func handedOut(_ log: String) -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    /// Exports the big table through `source`'s proxy and checks what a renewing client must
+    /// show: it outlived the first credentials, was never refused for expired ones, renewed,
+    /// and did not fetch credentials for every request (at most one hand-out per two seconds,
+    /// the shortest renewal period, plus the first).
+    func assertRenews(_ source: RenewingSource, _ environment: [String: String], during: ((RunningCommand) throws -> Void)? = nil) throws {
+        var environment = environment
+        environment["PGSEAL_S3_ENDPOINT"] = source.proxy.endpoint
+        environment["PGSEAL_S3_PART_SIZE_MIB"] = "5"
+        environment["PGSEAL_S3_PARTS_PER_TIER"] = "10000"
+        try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: scratch.file("big.yaml"), atomically: true, encoding: .utf8)
+        // 800,000 rows, about 320 MiB: an export of several renewal periods on this machine.
+        let database = try PostgresServer.bigDatabase(rows: 800_000)
+        let started = Date()
+        let running = try PGSealCLI.start(["export", "--db", try PostgresServer.shared().url(database: database),
+                                           "--to", "s3://\(bucket!)/c/", "--no-encrypt", "--no-sign",
+                                           "--config", scratch.file("big.yaml"), "--profile", "big", "--compression", "none"], environment: environment)
+        try during?(running)
+        let result = running.wait()
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(result.status, 0, result.err)
+        let counts = try source.proxy.counts()
+        let handOuts = source.handOuts
+        XCTAssertGreaterThan(elapsed, RenewingSource.refuseAfter + 1, "the export must outlive the first credentials for this test to prove renewal")
+        XCTAssertEqual(counts["expired", default: 0], 0, "requests were signed with credentials that should have been renewed: \(counts)")
+        XCTAssertGreaterThanOrEqual(Set(handOuts.map(\.key)).count, 2, "the credentials were never renewed: \(handOuts)")
+        XCTAssertLessThanOrEqual(handOuts.count, Int(elapsed / 2) + 2, "credentials fetched more often than they expire: \(handOuts.count) in \(elapsed) s")
+        XCTAssertGreaterThan(counts["requests", default: 0], handOuts.count * 2, "\(counts)")
+        XCTAssertEqual(try objectCount(), 2)
     }
 
     func testNoCredentialsAnywhereIsAClearError() throws {
@@ -90,19 +135,12 @@ final class S3CredentialTests: XCTestCase {
     }
 
     func testContainerCredentialsAreRenewedDuringALongUpload() throws {
-        let (server, log) = try credentialServer("container", token: "container-secret-token")
-        defer { withExtendedLifetime(server) {} }
+        let source = try renewingSource("container", token: "container-secret-token")
         try "container-secret-token\n".write(toFile: scratch.file("container-token"), atomically: true, encoding: .utf8)
         var environment = bareEnvironment()
-        environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = server.url + "/v2/credentials/task"
+        environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = source.server.url + "/v2/credentials/task"
         environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = scratch.file("container-token")
-        let started = Date()
-        let result = try export(environment, database: try ExportInterruptionTests.bigDatabase())
-        XCTAssertEqual(result.status, 0, result.err)
-        let keys = handedOut(log)
-        XCTAssertGreaterThan(Date().timeIntervalSince(started), 2, "the export should outlast the first credentials")
-        XCTAssertGreaterThanOrEqual(Set(keys).count, 2, "the credentials were never renewed: \(keys)")
-        XCTAssertEqual(try objectCount(), 2)
+        try assertRenews(source, environment)
 
         environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = ""
         environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "wrong-token"
@@ -116,16 +154,30 @@ final class S3CredentialTests: XCTestCase {
         XCTAssertTrue(remote.err.contains("neither https nor a loopback"), remote.err)
     }
 
-    func testInstanceMetadataV2CredentialsAreUsed() throws {
-        let (server, log) = try credentialServer("imds")
-        defer { withExtendedLifetime(server) {} }
+    func testInstanceMetadataV2CredentialsAreRenewedDuringALongUpload() throws {
+        let source = try renewingSource("imds")
         var environment = bareEnvironment()
         environment["AWS_EC2_METADATA_DISABLED"] = ""
-        environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = server.url
-        let result = try export(environment)
-        XCTAssertEqual(result.status, 0, result.err)
-        XCTAssertGreaterThanOrEqual(handedOut(log).count, 1)
-        XCTAssertEqual(try objectCount(), 2)
+        environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = source.server.url
+        try assertRenews(source, environment)
+        XCTAssertTrue(source.handOuts.allSatisfy { $0.proof.hasPrefix("imds-session-") }, "\(source.handOuts)")
+    }
+
+    /// EKS rotates the projected token file; each renewal must read it again.
+    func testWebIdentityCredentialsAreRenewedWithTheRotatedToken() throws {
+        let source = try renewingSource("sts")
+        try "web-identity-token-1\n".write(toFile: scratch.file("token"), atomically: true, encoding: .utf8)
+        var environment = bareEnvironment()
+        environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = scratch.file("token")
+        environment["AWS_ROLE_ARN"] = try s3.makeRole()
+        environment["AWS_ENDPOINT_URL_STS"] = source.server.url
+        try assertRenews(source, environment) { _ in
+            XCTAssertTrue(waitUntil(timeout: 30) { !source.handOuts.isEmpty }, "no credentials were fetched")
+            try "web-identity-token-2\n".write(toFile: self.scratch.file("token"), atomically: true, encoding: .utf8)
+        }
+        let proofs = source.handOuts.map(\.proof)
+        XCTAssertEqual(proofs.first, "web-identity-token-1", "\(proofs)")
+        XCTAssertEqual(proofs.last, "web-identity-token-2", "the rotated token was not read again: \(proofs)")
     }
 }
 
@@ -139,7 +191,7 @@ final class S3TLSTests: XCTestCase {
                                     "-keyout", certs.file("key.pem"), "-out", certs.file("cert.pem"), "-days", "1",
                                     "-subj", "/CN=pgseal test CA", "-addext", "subjectAltName=IP:127.0.0.1"])
         XCTAssertEqual(made.status, 0, made.err)
-        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0, tls: (certs.file("cert.pem"), certs.file("key.pem")))
+        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0, seed: 1, tls: (certs.file("cert.pem"), certs.file("key.pem")))
         var environment = s3.environment()
         environment["PGSEAL_S3_ENDPOINT"] = proxy.endpoint
         let arguments = ["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/tls/", "--no-encrypt", "--no-sign"]

@@ -32,9 +32,7 @@ final class TrustBoundaryTests: XCTestCase {
     }
 
     func emptyDatabase(_ label: String) throws -> String {
-        let name = "trust_\(label)_\(UInt32.random(in: 0...UInt32.max))"
-        _ = try PostgresServer.shared().psql("CREATE DATABASE \(name)")
-        return name
+        try PostgresServer.shared().emptyDatabase(label: "trust_\(label)", for: self)
     }
 
     /// A copy whose tables.json (and manifest) declare `edit` (a Python statement on `t`, each table).

@@ -201,7 +201,7 @@ final class VerifyTests: XCTestCase {
     }
 
     func testAnInterruptedRestoreDropsTheScratchDatabase() throws {
-        let database = try ExportInterruptionTests.bigDatabase()
+        let database = try PostgresServer.bigDatabase()
         let big = try TemporaryDirectory()
         let config = big.file("big.yaml")
         try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: config, atomically: true, encoding: .utf8)

@@ -25,10 +25,10 @@ public enum Command {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
+        var env = callerEnvironment
         // No test may reach the EC2 metadata address (169.254.169.254): only loopback servers.
         // The IMDSv2 test points AWS_EC2_METADATA_SERVICE_ENDPOINT at its own local server.
-        env["AWS_EC2_METADATA_DISABLED"] = env["AWS_EC2_METADATA_DISABLED"] ?? "true"
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
         env.merge(environment) { _, new in new }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -50,6 +50,12 @@ public enum Command {
         try process.run()
         return RunningCommand(process: process, outPath: outPath, errPath: errPath, inPath: inPath)
     }
+}
+
+/// The environment of the test run without what would make a test depend on who runs it: the
+/// caller's pgseal settings, AWS credentials and regions, and libpq's connection defaults.
+let callerEnvironment: [String: String] = ProcessInfo.processInfo.environment.filter { name, _ in
+    !(name.hasPrefix("PGSEAL_") || name.hasPrefix("AWS_") || name.hasPrefix("PG"))
 }
 
 public final class RunningCommand: @unchecked Sendable {

@@ -15,22 +15,21 @@ public enum ExportFixture {
         try PostgresServer.shared().url(database: database())
     }
 
-    /// A config file with the profile `everything`: the four service tables (users without its
-    /// secret columns), edge_values and empty_table.
+    /// The profile `everything`: the four service tables (users without its secret columns),
+    /// edge_values and empty_table.
+    public static let everything = [
+        ExportedTable("public.users", columns: ["id", "email", "email_verified", "created_at", "updated_at", "is_active"]),
+        ExportedTable("public.user_profiles"),
+        ExportedTable("public.user_watchlist"),
+        ExportedTable("public.user_subscriptions"),
+        ExportedTable("public.edge_values"),
+        ExportedTable("public.empty_table"),
+    ]
+
+    /// A config file with the profile `everything`.
     public static func everythingConfig(in directory: TemporaryDirectory) throws -> String {
         let path = directory.file("everything.yaml")
-        try """
-            profiles:
-              - name: everything
-                tables:
-                  - table: public.users
-                    columns: [id, email, email_verified, created_at, updated_at, is_active]
-                  - table: public.user_profiles
-                  - table: public.user_watchlist
-                  - table: public.user_subscriptions
-                  - table: public.edge_values
-                  - table: empty_table
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try ExportedTable.config(profile: "everything", tables: everything, at: path)
         return path
     }
 

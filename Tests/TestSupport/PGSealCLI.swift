@@ -17,11 +17,20 @@ public struct ExtractedArchive {
     private let storage: TemporaryDirectory
     public var directory: String { storage.path }
 
-    /// Extracts into a temporary directory that lives as long as this value.
-    public init(archive: String) throws {
+    /// Extracts into a temporary directory that lives as long as this value; with `identity`,
+    /// the archive is decrypted with the real `age -d` first.
+    public init(archive: String, identity: String? = nil) throws {
         storage = try TemporaryDirectory("pgseal-extracted")
-        let result = try Command.run(["bash", "-c", "set -o pipefail; zstd -dc \"$0\" | tar -x -C \"$1\"", archive, storage.path])
-        guard result.status == 0 else { throw TestSetupError("zstd -d | tar -x failed: \(result.err)") }
+        let decrypt = identity == nil ? "cat \"$0\"" : "age -d -i \"$2\" \"$0\""
+        let result = try Command.run(["bash", "-c", "set -o pipefail; \(decrypt) | zstd -dc | tar -x -C \"$1\"", archive, storage.path, identity ?? ""])
+        guard result.status == 0 else { throw TestSetupError("age -d | zstd -d | tar -x failed: \(result.err)") }
+    }
+
+    /// Extracts an uncompressed, unencrypted tar (`--compression none --no-encrypt`).
+    public init(tarball: String) throws {
+        storage = try TemporaryDirectory("pgseal-extracted")
+        let result = try Command.run(["tar", "-x", "-f", tarball, "-C", storage.path])
+        guard result.status == 0 else { throw TestSetupError("tar -x failed: \(result.err)") }
     }
 
     public var manifestData: Data { FileManager.default.contents(atPath: directory + "/manifest.json") ?? Data() }

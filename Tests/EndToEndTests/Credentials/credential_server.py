@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
-"""A local stand-in for the ECS/EKS container credentials endpoint or the EC2 instance
-metadata service (IMDSv2), handing out real temporary credentials of the test S3 server.
+"""A local stand-in for a credential source, handing out real temporary credentials of the test
+S3 server: the ECS/EKS container endpoint, the EC2 instance metadata service (IMDSv2), or STS's
+AssumeRoleWithWebIdentity.
 
-  credential_server.py container|imds ENDPOINT AKID SECRET ROLE_ARN LOG [TOKEN]
+  credential_server.py container|imds|sts ENDPOINT AKID SECRET ROLE_ARN LOG [TOKEN]
 
-Each credentials request calls STS AssumeRole on ENDPOINT (signed with AKID/SECRET) and
-answers with those credentials, their expiration set LIFETIME seconds ahead (env
-PGSEAL_TEST_LIFETIME, default 303: just past pgseal's 300 s renewal margin, so that a client
-must renew after about 3 s). Every hand-out appends the access key id to LOG. Prints its port.
-"""
+Each hand-out calls STS AssumeRole on ENDPOINT (signed with AKID/SECRET) and answers with those
+credentials, their expiration set LIFETIME seconds ahead (env PGSEAL_TEST_LIFETIME, default
+303: just past pgseal's 300 s renewal margin, so that a client must renew after about 3 s).
+Every hand-out appends "ACCESS_KEY_ID HANDED_OUT_EPOCH PROOF" to LOG, where PROOF is what the
+client proved itself with (the web identity token, the container token, the IMDS session
+token), so that a test can see renewals, count fetches, and see a rotated token re-read. The
+fault proxy reads the same LOG to refuse credentials that should have been renewed.
+Prints its port."""
 import datetime
 import http.server
 import json
 import os
 import sys
+import time
+import urllib.parse
 
 import boto3
 
@@ -22,13 +28,13 @@ token = sys.argv[7] if len(sys.argv) > 7 else None
 lifetime = int(os.environ.get("PGSEAL_TEST_LIFETIME", "303"))
 sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1",
                    aws_access_key_id=akid, aws_secret_access_key=secret)
-imds_token = "imds-session-token-1"
+imds_tokens = set()
 
 
-def credentials():
+def credentials(proof):
     c = sts.assume_role(RoleArn=role_arn, RoleSessionName="pgseal-test")["Credentials"]
     with open(log, "a") as f:
-        f.write(c["AccessKeyId"] + "\n")
+        f.write(f"{c['AccessKeyId']} {time.time():.3f} {proof}\n")
     expiration = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=lifetime)
     return {"AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"], "Token": c["SessionToken"],
             "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"), "Code": "Success", "Type": "AWS-HMAC"}
@@ -48,20 +54,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         if mode == "imds" and self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
-            return self.answer(200, imds_token, "text/plain")
+            session = f"imds-session-{len(imds_tokens) + 1}"
+            imds_tokens.add(session)
+            return self.answer(200, session, "text/plain")
         self.answer(400, "bad request", "text/plain")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        if mode != "sts" or form.get("Action") != ["AssumeRoleWithWebIdentity"] or not form.get("WebIdentityToken"):
+            return self.answer(400, "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>", "text/xml")
+        c = credentials(form["WebIdentityToken"][0])
+        xml = ("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+               f"<AccessKeyId>{c['AccessKeyId']}</AccessKeyId><SecretAccessKey>{c['SecretAccessKey']}</SecretAccessKey>"
+               f"<SessionToken>{c['Token']}</SessionToken><Expiration>{c['Expiration']}</Expiration>"
+               "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+        self.answer(200, xml, "text/xml")
 
     def do_GET(self):
         if mode == "container":
             if token and self.headers.get("Authorization") != token:
                 return self.answer(401, '{"message": "bad authorization token"}')
-            return self.answer(200, json.dumps(credentials()))
-        if self.headers.get("X-aws-ec2-metadata-token") != imds_token:
+            return self.answer(200, json.dumps(credentials(self.headers.get("Authorization", "-"))))
+        if mode != "imds" or self.headers.get("X-aws-ec2-metadata-token") not in imds_tokens:
             return self.answer(401, "", "text/plain")
         if self.path == "/latest/meta-data/iam/security-credentials/":
             return self.answer(200, "pgseal-instance-role", "text/plain")
         if self.path == "/latest/meta-data/iam/security-credentials/pgseal-instance-role":
-            return self.answer(200, json.dumps(credentials()))
+            return self.answer(200, json.dumps(credentials(self.headers["X-aws-ec2-metadata-token"])))
         self.answer(404, "", "text/plain")
 
 

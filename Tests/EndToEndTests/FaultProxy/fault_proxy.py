@@ -1,32 +1,104 @@
 #!/usr/bin/env python3
 """A fault-injecting HTTP proxy on loopback, between pgseal and the S3 server.
 
-    fault_proxy.py UPSTREAM RATE SEED [parts-only]
+    fault_proxy.py UPSTREAM [--rate R] [--seed S] [--only all|parts|reads|object-reads] [--kinds K,…]
+                   [--expiry-log LOG --refuse-after SECONDS]
 
 Prints its port, then forwards every request to UPSTREAM (Host header unchanged, so that
-signatures still verify) — except that a RATE fraction of requests (or, with `parts-only` and
-RATE 1, every UploadPart) gets a fault instead: a reset connection, a 503 SlowDown, a 500
-InternalError, or a response cut off in the middle. Counts go to stderr when it stops.
+signatures still verify), except that a fraction R of the requests --only selects gets a
+fault. Whether a request is faulted depends only on the seed, the method, the path (without
+the upload id), the Range and how often that request was seen, never on thread timing; the
+kind rotates through the --kinds that apply to the request:
+
+  reset         the connection is reset before an answer
+  slowdown      503 SlowDown
+  internal      500 InternalError
+  truncate      the answer is cut off in the middle of its body
+  corrupt-body  one byte of a PUT's body is flipped before it goes upstream (the server must
+                refuse it by its Content-MD5 / checksum)
+  corrupt-etag  a PUT's answer carries another ETag than the server gave
+  corrupt-read  one byte of a GET's body is flipped on the way back
+
+With --expiry-log (the credential server's LOG), a request signed with credentials handed out
+more than --refuse-after seconds ago is refused with 400 ExpiredToken: stricter than AWS, so
+that a client that does not renew fails within seconds.
+
+GET /__proxy/counts answers the counts so far as JSON: requests, faults by kind, expired.
 With FAULT_PROXY_TLS=CERT:KEY in the environment it speaks HTTPS to pgseal."""
-import os
-import ssl
+import argparse
+import collections
 import http.client
 import http.server
+import json
+import os
 import random
+import re
 import socket
 import socketserver
-import sys
+import ssl
 import threading
+import time
 
-upstream = sys.argv[1].replace("http://", "")
-rate = float(sys.argv[2])
-rng = random.Random(int(sys.argv[3]))
-parts_only = len(sys.argv) > 4 and sys.argv[4] == "parts-only"
+ALL_KINDS = ["reset", "slowdown", "internal", "truncate", "corrupt-body", "corrupt-etag", "corrupt-read"]
+parser = argparse.ArgumentParser()
+parser.add_argument("upstream")
+parser.add_argument("--rate", type=float, default=0.0)
+parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--only", choices=["all", "parts", "reads", "object-reads"], default="all")
+parser.add_argument("--kinds", default="reset,slowdown,internal,truncate")
+parser.add_argument("--expiry-log")
+parser.add_argument("--refuse-after", type=float, default=0.0)
+options = parser.parse_args()
+upstream = options.upstream.replace("http://", "")
+kinds = options.kinds.split(",")
+assert all(k in ALL_KINDS for k in kinds), kinds
+
 lock = threading.Lock()
-counts = {"requests": 0, "faults": 0}
+counts = collections.Counter()
+seen = collections.Counter()
+rotation = [0]
 
 SLOWDOWN = b'<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
 INTERNAL = b'<?xml version="1.0"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>'
+EXPIRED = b'<?xml version="1.0"?><Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>'
+
+
+def applicable(method, has_body):
+    usable = []
+    for kind in kinds:
+        if kind in ("corrupt-body", "corrupt-etag") and method != "PUT":
+            continue
+        if kind == "corrupt-body" and not has_body:
+            continue
+        if kind == "corrupt-read" and method != "GET":
+            continue
+        usable.append(kind)
+    return usable
+
+
+def selected(method, path, headers):
+    if options.only == "parts":
+        return "partNumber=" in path
+    if options.only == "reads":
+        return method == "GET" and "Range" in headers
+    if options.only == "object-reads":
+        sidecar = path.split("?")[0].endswith((".seal", ".sig", ".sha256"))
+        return method == "GET" and "Range" in headers and not sidecar
+    return True
+
+
+def expired(headers):
+    if not options.expiry_log:
+        return False
+    match = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
+    if not match:
+        return False
+    with open(options.expiry_log) as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] == match.group(1):
+                return time.time() - float(fields[1]) > options.refuse_after
+    return False
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -35,15 +107,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def reply(self, status, payload, content_type="application/xml"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        is_part = "partNumber=" in self.path
+        if self.path == "/__proxy/counts":
+            with lock:
+                return self.reply(200, json.dumps(counts).encode(), "application/json")
+        if expired(self.headers):
+            with lock:
+                counts["expired"] += 1
+            return self.reply(400, EXPIRED)
+        identity = f"{options.seed}|{self.command}|{re.sub(r'uploadId=[^&]*', '', self.path)}|{self.headers.get('Range', '')}"
         with lock:
             counts["requests"] += 1
-            fault = (is_part or not parts_only) and rng.random() < rate
-            kind = rng.choice(["reset", "slowdown", "internal", "truncate"]) if fault else None
-            if fault:
+            seen[identity] += 1
+            decision = random.Random(f"{identity}|{seen[identity]}").random()
+            usable = applicable(self.command, bool(body))
+            kind = None
+            if usable and selected(self.command, self.path, self.headers) and decision < options.rate:
+                kind = usable[rotation[0] % len(usable)]
+                rotation[0] += 1
+                counts[kind] += 1
                 counts["faults"] += 1
         if kind == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -51,13 +142,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if kind in ("slowdown", "internal"):
-            payload = SLOWDOWN if kind == "slowdown" else INTERNAL
-            self.send_response(503 if kind == "slowdown" else 500)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            return
+            return self.reply(503 if kind == "slowdown" else 500, SLOWDOWN if kind == "slowdown" else INTERNAL)
+        if kind == "corrupt-body":
+            body = bytearray(body)
+            body[len(body) // 2] ^= 0x01
+            body = bytes(body)
         connection = http.client.HTTPConnection(upstream, timeout=120)
         headers = {k: v for k, v in self.headers.items()}
         connection.request(self.command, self.path, body=body if body or self.command in ("PUT", "POST") else None, headers=headers)
@@ -68,11 +157,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + b"x" * 32)
             self.close_connection = True
             return
+        if kind == "corrupt-read" and data:
+            data = bytearray(data)
+            data[len(data) // 2] ^= 0x01
+            data = bytes(data)
         self.send_response(response.status)
         for key, value in response.getheaders():
-            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
+            if key.lower() in ("transfer-encoding", "connection") or (key.lower() == "content-length" and self.command != "HEAD"):
+                continue
+            if key.lower() == "etag" and kind == "corrupt-etag":
+                value = '"' + "0" * 32 + '"'
+            self.send_header(key, value)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if kind == "truncate" and self.command != "HEAD":
             self.wfile.write(data[: len(data) // 2])
@@ -95,7 +192,4 @@ if os.environ.get("FAULT_PROXY_TLS"):
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
-try:
-    server.serve_forever()
-finally:
-    print(counts, file=sys.stderr)
+server.serve_forever()

@@ -1,27 +1,34 @@
 #!/usr/bin/env python3
-"""An oracle for pgseal's canonical JSON that is not pgseal's encoder: PostgreSQL's own
-to_jsonb() of the same rows, normalised by the rules of docs/FORMAT.md.
+"""An oracle for pgseal's canonical JSON that is not pgseal: PostgreSQL's own to_jsonb() of the
+rows the test asked for, normalised by the rules of docs/FORMAT.md.
 
-    compare_to_jsonb.py EXTRACTED_DIR DATABASE_URL
+    compare_to_jsonb.py EXTRACTED_DIR DATABASE_URL PROFILE_JSON
 
-For every table of the manifest it reads to_jsonb(row) with psql, matches rows by key, and
-checks (1) every value equals the oracle's under the format's rules and (2) every line is the
-canonical serialisation of its own value (minimal escaping, no white space, manifest column
-order). Exit 0 when all agree; 1 with each difference printed."""
+PROFILE_JSON is what the test exported, written by the test and not read from the archive:
+a JSON array of {"table": "schema.name", "columns": [...] (optional), "filter": SQL (optional),
+"key": [...] (optional: else the primary key from the catalog, else none)}.
+
+Nothing of pgseal's manifest is believed: column lists, declared types and encodings come from
+the catalog (pg_attribute, format_type, the base type of domains), and the manifest is checked
+against them. Rows are compared as whole rows: for a keyed table the archive's rows must equal,
+in order, the database's rows ordered by the key (text columns by their bytes, collation "C");
+for a table without a key, the two multisets must be equal. A duplicated row can never stand
+in for a missing one. Every line must also be the canonical serialisation of its own value.
+Exit 0 when all agree; 1 with each difference printed."""
+import collections
 import decimal
 import json
 import os
 import subprocess
 import sys
 
+SETTINGS = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c lc_monetary=C -c xmloption=content"
+
 
 class Raw:
     """A JSON number kept as its exact text."""
     def __init__(self, text):
         self.text = text
-
-    def __repr__(self):
-        return self.text
 
 
 def loads(text):
@@ -44,31 +51,57 @@ def canonical(value):
     return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(v) for k, v in value.items()) + "}"
 
 
-def numeric_equal(a, b):
-    return decimal.Decimal(a) == decimal.Decimal(b)
+def psql(url, sql):
+    env = dict(os.environ, PGOPTIONS=SETTINGS)
+    out = subprocess.run(["psql", url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         check=True, capture_output=True, env=env).stdout
+    return [line for line in out.decode().split("\n") if line]
 
 
-def json_equal(a, b):
-    if isinstance(a, Raw) and isinstance(b, Raw):
-        return numeric_equal(a.text, b.text)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, (Raw, list, dict)) or isinstance(b, (Raw, list, dict)):
-        return False
-    return a == b
+def quote_ident(name):
+    return '"' + name.replace('"', '""') + '"'
 
 
-def bc_to_expanded(text):
-    """'0044-03-15T12:00:00 BC' -> '-0043-03-15T12:00:00' (ISO 8601 expanded year)."""
-    if not text.endswith(" BC"):
-        return text
-    body = text[:-3]
-    year, rest = body.split("-", 1)
-    astronomical = 1 - int(year)
-    sign = "-" if astronomical < 0 else ""
-    return f"{sign}{abs(astronomical):04d}-{rest}"
+def quote_literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def encoding_of(base_name, category):
+    """docs/FORMAT.md 3.1, from the catalog's base type: the independent side of the claim."""
+    if category == "A":
+        return "array-text"
+    return {"int2": "integer", "int4": "integer", "int8": "integer", "oid": "integer",
+            "float4": "float", "float8": "float", "numeric": "numeric", "bool": "boolean",
+            "timestamptz": "timestamptz", "json": "json-text", "jsonb": "json-text"}.get(base_name, "text")
+
+
+def catalog_columns(url, schema, table):
+    """(name, format_type, encoding, collatable) of every live column, in attnum order; domains
+    resolved to their base type however deep they nest."""
+    rows = psql(url, f"""
+        WITH RECURSIVE base(start, oid, typtype, typbasetype) AS (
+            SELECT t.oid, t.oid, t.typtype, t.typbasetype FROM pg_type t
+          UNION ALL
+            SELECT b.start, t.oid, t.typtype, t.typbasetype FROM base b JOIN pg_type t ON t.oid = b.typbasetype WHERE b.typtype = 'd')
+        SELECT json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), bt.typname, bt.typcategory, a.attcollation <> 0)
+        FROM pg_attribute a
+        JOIN base b ON b.start = a.atttypid AND b.typtype <> 'd'
+        JOIN pg_type bt ON bt.oid = b.oid
+        WHERE a.attrelid = (quote_ident({quote_literal(schema)}) || '.' || quote_ident({quote_literal(table)}))::regclass
+          AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum""")
+    return [(n, t, encoding_of(base, cat), coll) for n, t, base, cat, coll in map(json.loads, rows)]
+
+
+def primary_key(url, schema, table):
+    rows = psql(url, f"""
+        SELECT a.attname FROM pg_index i
+        JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position) ON true
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE i.indrelid = (quote_ident({quote_literal(schema)}) || '.' || quote_ident({quote_literal(table)}))::regclass
+          AND i.indisprimary
+        ORDER BY k.position""")
+    return rows
 
 
 def oracle_timestamptz(text):
@@ -79,109 +112,141 @@ def oracle_timestamptz(text):
     if not body.endswith("+00:00"):
         raise ValueError(f"unexpected offset in {text!r}")
     body = body[:-6] + "Z"
-    return bc_to_expanded(body + " BC") if bc else body
+    if not bc:
+        return body
+    year, rest = body.split("-", 1)
+    astronomical = 1 - int(year)
+    return f"{'-' if astronomical < 0 else ''}{abs(astronomical):04d}-{rest}"
 
 
-def value_equal(ours, oracle, encoding, declared):
-    if ours is None or oracle is None:
-        return ours is None and oracle is None
+def normal(value, encoding, declared, oracle):
+    """A comparable, hashable form of one value. The JSON type is part of it, so that a number
+    where the format wants a string (or the reverse) never compares equal."""
+    if value is None:
+        return None
     if encoding == "integer":
-        return isinstance(ours, Raw) and isinstance(oracle, Raw) and ours.text == oracle.text
+        return ("integer", value.text) if isinstance(value, Raw) else ("not a number", canonical(value))
     if encoding == "float":
-        if isinstance(ours, str) or isinstance(oracle, str):
-            return ours == oracle
-        return numeric_equal(ours.text, oracle.text)
+        if isinstance(value, str):
+            return ("float", value)
+        return ("float", decimal.Decimal(value.text)) if isinstance(value, Raw) else ("bad", canonical(value))
     if encoding == "numeric":
-        expected = oracle.text if isinstance(oracle, Raw) else oracle
-        return ours == expected
+        if oracle and isinstance(value, Raw):
+            return ("numeric", value.text)
+        return ("numeric", value) if isinstance(value, str) else ("not a string", canonical(value))
     if encoding == "boolean":
-        return ours is oracle
-    if encoding == "timestamptz":
-        return ours == oracle_timestamptz(oracle)
-    if encoding == "json":
-        return json_equal(ours, oracle)
-    if encoding in ("json-text", "array-text"):
-        # pgseal/2: PostgreSQL's own text output, which the oracle selected with ::text
-        return ours == oracle
-    if encoding.startswith("array:"):
-        element = encoding[len("array:"):]
-        if not isinstance(ours, list) or not isinstance(oracle, list) or len(ours) != len(oracle):
-            return False
-        return all(
-            value_equal(o, r, "array:" + element if isinstance(o, list) else element, declared)
-            for o, r in zip(ours, oracle))
-    # text: PostgreSQL's text output; to_jsonb writes timestamps with a 'T'
-    if declared.startswith("timestamp without time zone"):
-        return ours == oracle.replace("T", " ", 1)
-    return ours == oracle
+        return ("boolean", value) if isinstance(value, bool) else ("not a boolean", canonical(value))
+    if not isinstance(value, str):
+        return ("not a string", canonical(value))
+    if oracle and encoding == "timestamptz":
+        return ("string", oracle_timestamptz(value))
+    if oracle and declared.startswith("timestamp without time zone"):
+        return ("string", value.replace("T", " ", 1))
+    return ("string", value)
 
 
-def quote_ident(name):
-    return '"' + name.replace('"', '""') + '"'
+def row_of(values, columns, oracle):
+    return tuple(normal(values[name], encoding, declared, oracle) for name, declared, encoding, _ in columns)
 
 
-def main(directory, url):
-    with open(os.path.join(directory, "manifest.json")) as f:
-        manifest = json.load(f)
-    problems = 0
-    for table in manifest["tables"]:
-        name = f"{table['schema']}.{table['name']}"
-        columns = table["columns"]
-        names = [c["name"] for c in columns]
-        key = table["key"] or names
-        # pgseal/2 keeps json and arrays as PostgreSQL's text: the oracle asks for that text.
-        select = ", ".join(
-            f"{quote_ident(c['name'])}::text AS {quote_ident(c['name'])}" if c["encoding"] in ("json-text", "array-text")
-            else quote_ident(c["name"]) for c in columns)
-        sql = f"SELECT to_jsonb(oracle_row)::text FROM (SELECT {select} FROM {quote_ident(table['schema'])}.{quote_ident(table['name'])}"
-        if table["filter"]:
-            sql += f" WHERE ({table['filter']})"
-        sql += ") oracle_row"
-        env = dict(os.environ, PGOPTIONS="-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3")
-        out = subprocess.run(["psql", url, "-X", "-A", "-t", "-c", sql], check=True, capture_output=True, env=env).stdout
-        oracle = {}
-        for line in out.decode().split("\n"):
-            if line:
-                row = loads(line)
-                oracle[canonical([row[k] for k in key])] = row
-        ours = []
-        folder = os.path.join(directory, "data", name)
-        for chunk in table["chunks"]:
-            with open(os.path.join(directory, chunk["path"]), encoding="utf-8") as f:
-                ours.extend(line.rstrip("\n") for line in f)
-        if len(ours) != len(oracle):
-            print(f"{name}: pgseal has {len(ours)} rows, to_jsonb {len(oracle)}")
-            problems += 1
-        seen = set()
-        for line in ours:
+def check_table(directory, url, wanted, manifest_tables):
+    problems = []
+    schema, table = wanted["table"].split(".", 1)
+    name = f"{schema}.{table}"
+    columns = catalog_columns(url, schema, table)
+    if wanted.get("columns"):
+        by_name = {c[0]: c for c in columns}
+        missing = [c for c in wanted["columns"] if c not in by_name]
+        if missing:
+            return [f"{name}: the test names columns the table lacks: {missing}"], 0
+        columns = [by_name[c] for c in wanted["columns"]]
+    key = wanted.get("key", primary_key(url, schema, table))
+    entry = manifest_tables.get(name)
+    if entry is None:
+        return [f"{name}: not in the archive's manifest"], 0
+    declared = [(c["name"], c["type"], c["encoding"]) for c in entry["columns"]]
+    expected = [(n, t, e) for n, t, e, _ in columns]
+    if declared != expected:
+        problems.append(f"{name}: manifest columns {declared} are not the catalog's {expected}")
+    if entry.get("key") != key:
+        problems.append(f"{name}: manifest key {entry.get('key')} is not {key}")
+    if (entry.get("filter") or None) != (wanted.get("filter") or None):
+        problems.append(f"{name}: manifest filter {entry.get('filter')!r} is not {wanted.get('filter')!r}")
+
+    # The database's rows, ordered by the key the way docs/FORMAT.md 3.2 says.
+    select = ", ".join(
+        f"{quote_ident(n)}::text AS {quote_ident(n)}" if e in ("json-text", "array-text") else quote_ident(n)
+        for n, _, e, _ in columns)
+    collatable = {n: coll for n, _, _, coll in columns}
+    order = ", ".join(f"r.{quote_ident(k)}" + (' COLLATE "C"' if collatable.get(k) else "") for k in key)
+    sql = f"SELECT to_jsonb(r)::text FROM (SELECT {select} FROM {quote_ident(schema)}.{quote_ident(table)}"
+    if wanted.get("filter"):
+        sql += f" WHERE ({wanted['filter']})"
+    sql += ") r" + (f" ORDER BY {order}" if key else "")
+    theirs = [row_of(loads(line), columns, oracle=True) for line in psql(url, sql)]
+
+    # The archive's rows: every chunk file of the table, in name order, each a listed chunk.
+    folder = os.path.join(directory, "data", name)
+    files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    listed = sorted(os.path.basename(c["path"]) for c in entry["chunks"])
+    if files != listed:
+        problems.append(f"{name}: chunk files {files} are not the manifest's {listed}")
+    ours = []
+    names = [c[0] for c in columns]
+    for file in files:
+        with open(os.path.join(folder, file), "rb") as f:
+            data = f.read()
+        if data and not data.endswith(b"\n"):
+            problems.append(f"{name}/{file}: the last line has no newline")
+        for line in data.decode("utf-8").split("\n")[:-1] if data else []:
             row = loads(line)
-            identity = canonical([row.get(k) for k in key])
-            if identity in seen:
-                # a duplicated row must not stand in for a missing one
-                print(f"{name}: row {identity} appears twice")
-                problems += 1
-            seen.add(identity)
             if list(row.keys()) != names:
-                print(f"{name}: columns {list(row.keys())} are not the manifest's {names}")
-                problems += 1
+                problems.append(f"{name}: columns {list(row.keys())} are not {names}")
                 continue
             if canonical(row) != line:
-                print(f"{name}: not canonical:\n  ours      {line[:300]}\n  canonical {canonical(row)[:300]}")
-                problems += 1
-            expected = oracle.get(canonical([row[k] for k in key]))
-            if expected is None:
-                print(f"{name}: row {canonical([row[k] for k in key])} is not in the database")
-                problems += 1
-                continue
-            for column in columns:
-                n = column["name"]
-                if not value_equal(row[n], expected[n], column["encoding"], column["type"]):
-                    print(f"{name}.{n}: pgseal {canonical(row[n])[:200]} vs to_jsonb {canonical(expected[n])[:200]}")
-                    problems += 1
-        print(f"{name}: {len(ours)} rows compared")
+                problems.append(f"{name}: not canonical:\n  ours      {line[:300]}\n  canonical {canonical(row)[:300]}")
+            ours.append(row_of(row, columns, oracle=False))
+
+    if key:
+        if ours != theirs:
+            for position, (a, b) in enumerate(zip(ours, theirs)):
+                if a != b:
+                    problems.append(f"{name}: row {position + 1} differs:\n  archive  {a}\n  database {b}")
+                    break
+            if len(ours) != len(theirs):
+                problems.append(f"{name}: the archive has {len(ours)} rows, the database {len(theirs)}")
+            keys = collections.Counter(tuple(r[names.index(k)] for k in key) for r in ours)
+            for k, n in keys.items():
+                if n > 1:
+                    problems.append(f"{name}: key {k} appears {n} times")
+    else:
+        a, b = collections.Counter(ours), collections.Counter(theirs)
+        for row, n in (a - b).items():
+            problems.append(f"{name}: {n} × only in the archive: {row}")
+        for row, n in (b - a).items():
+            problems.append(f"{name}: {n} × only in the database: {row}")
+    return problems, len(ours)
+
+
+def main(directory, url, profile_json):
+    wanted_tables = json.loads(profile_json)
+    with open(os.path.join(directory, "manifest.json")) as f:
+        manifest = json.load(f)
+    manifest_tables = {f"{t['schema']}.{t['name']}": t for t in manifest["tables"]}
+    problems = 0
+    wanted_names = [w["table"] for w in wanted_tables]
+    if sorted(manifest_tables) != sorted(wanted_names):
+        print(f"the archive holds {sorted(manifest_tables)}, the test exported {sorted(wanted_names)}")
+        problems += 1
+    for wanted in wanted_tables:
+        found, rows = check_table(directory, url, wanted, manifest_tables)
+        for problem in found[:20]:
+            print(problem)
+        problems += len(found)
+        print(f"{wanted['table']}: {rows} rows compared")
     print("OK" if problems == 0 else f"{problems} difference(s)")
     return 0 if problems == 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:4]))
