@@ -16,7 +16,8 @@ public struct FreshnessCheck {
         public var now = Date()
 
         public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
-                    policy: TrustPolicy, keys: AgeKeyring) {
+                    policy: TrustPolicy, keys: AgeKeyring, now: Date = Date()) {
+            self.now = now
             self.store = store
             self.maxAge = maxAge
             self.profile = profile
@@ -108,9 +109,17 @@ public struct FreshnessCheck {
         }
     }
 
+    /// A span as people read it, in the units `--max-age` takes: `45 s`, `12 min`, `25 h`,
+    /// `25.5 h`, `3.2 d` (hours up to two days, so that 25 h is not "1.0 days").
     static func duration(_ seconds: TimeInterval) -> String {
-        seconds >= 86400 ? String(format: "%.1f days", seconds / 86400)
-            : seconds >= 3600 ? String(format: "%.1f hours", seconds / 3600) : String(format: "%.0f seconds", seconds)
+        func figure(_ value: Double) -> String {
+            let text = String(format: "%.1f", value)
+            return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+        }
+        if seconds < 120 { return "\(figure(seconds.rounded())) s" }
+        if seconds < 7200 { return "\(figure((seconds / 60).rounded())) min" }
+        if seconds < 172_800 { return "\(figure(seconds / 3600)) h" }
+        return "\(figure(seconds / 86400)) d"
     }
 
     /// The Prometheus text format for node-exporter's textfile collector: each metric's lines

@@ -61,7 +61,11 @@ public struct Pruner {
     static let deletionOrder = [".seal.sig", ".seal", ".sha256", ""]
 
     public static func run(_ request: Request) throws -> Outcome {
-        let store = try openStore(request.store)
+        try run(request, in: try openStore(request.store))
+    }
+
+    /// The same, on a store already open.
+    public static func run(_ request: Request, in store: ObjectStore) throws -> Outcome {
         let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.signers)
         let cutoff = request.now.addingTimeInterval(-Double(request.keepDays) * 86_400)
         var outcome = Outcome(dryRun: request.dryRun)

@@ -298,8 +298,8 @@ struct DeepCheck {
     /// `data/<schema>.<table>/<NNNNNN>.jsonl` → `<schema>.<table>`.
     static func tableName(ofChunk path: String) -> String? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "data", parts[2].hasSuffix(".jsonl"), parts[2].count == 12,
-              parts[2].prefix(6).allSatisfy(\.isNumber), parts[1].contains(".")
+        guard parts.count == 3, parts[0] == "data", parts[2].hasSuffix(".jsonl"), parts[2].utf8.count == 12,
+              parts[2].utf8.prefix(6).allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), parts[1].contains(".")
         else { return nil }
         return String(parts[1])
     }

@@ -1,4 +1,5 @@
 import Archive
+import ByteStreams
 import Foundation
 import ObjectStore
 import Operations
@@ -9,40 +10,19 @@ import XCTest
 /// Retention decisions on a store of hand-made archives, with the clock held still: ages on
 /// both sides of the boundary, newer unsealed objects, forged seals.
 final class PrunerTests: XCTestCase {
-    var directory: TemporaryDirectory!
-    var store: LocalStore!
-    var key: SSHSigningKey!
-    var signers = AllowedSigners()
-    let now = ISO8601DateFormatter().date(from: "2026-12-02T12:00:00Z") ?? Date()
+    var made: HandMadeStore!
+    var directory: TemporaryDirectory { made.directory }
+    var store: LocalStore { made.store }
+    var signers: AllowedSigners { made.signers }
+    var now: Date { made.now }
 
     override func setUpWithError() throws {
-        directory = try TemporaryDirectory()
-        store = try LocalStore(root: directory.path)
-        key = try SSHSigningKey.generate(comment: "nightly")
-        try signers.add(text: "nightly " + key.publicKey.line(), origin: "test")
+        made = try HandMadeStore()
     }
 
-    /// An archive created `age` seconds before `now`: the object, and unless `sealed` is false,
-    /// its seal and signature.
     @discardableResult
     func archive(age: TimeInterval, sealed: Bool = true, profile: String = "p") throws -> String {
-        let created = now.addingTimeInterval(-age)
-        let stamp = DateFormatter()
-        stamp.locale = Locale(identifier: "en_US_POSIX")
-        stamp.timeZone = TimeZone(identifier: "UTC")
-        stamp.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let name = "\(profile)-\(stamp.string(from: created)).tar.zst"
-        let key = "\(profile)/\(name)"
-        try store.put(key: key, contents: Array("object".utf8))
-        guard sealed else { return key }
-        let seal = SealDocument(object: name, size: 6, sha256: SHA256Hasher.hash(Array("object".utf8)).hex, manifestSHA256: "",
-                                createdAt: ISO8601DateFormatter().string(from: created), profile: profile, encryption: "none",
-                                recipients: [], compression: "zstd", snapshot: "", walLSN: "", tables: [],
-                                signer: self.key.publicKey.fingerprint, tool: "test")
-        let bytes = try seal.encoded()
-        try store.put(key: key + ".seal", contents: bytes)
-        try store.put(key: key + ".seal.sig", contents: Array(try SSHSignature.sign(bytes, namespace: "pgseal", key: self.key).utf8))
-        return key
+        try made.archive(age: age, sealed: sealed, profile: profile)
     }
 
     func prune(keepDays: Int, keepLast: Int = 1) throws -> Pruner.Outcome {
@@ -92,4 +72,56 @@ final class PrunerTests: XCTestCase {
         XCTAssertEqual(result.status, 2, result.err)
         XCTAssertTrue(result.err.contains("--keep-last must be at least 1"), result.err)
     }
+
+    /// The signature goes first; when a later deletion fails, the archive is no longer sealed
+    /// (nothing takes it for one), the failure is reported, and the next prune finishes it.
+    func testADeletionThatFailsAfterTheSignatureWentIsFinishedNextTime() throws {
+        let day: TimeInterval = 86_400
+        try archive(age: 1 * day)
+        let old = try archive(age: 30 * day)
+        try store.put(key: old + ".sha256", contents: Array("digest".utf8))
+        let failing = DeletionRecordingStore(store, failing: [old])
+        let outcome = try Pruner.run(.init(store: directory.path, keepDays: 7, keepLast: 1, signers: signers, now: now), in: failing)
+        XCTAssertEqual(failing.deleted, [old + ".seal.sig", old + ".seal", old + ".sha256", old], "the signature must go first, the object last")
+        XCTAssertEqual(outcome.failed.map(\.key), [old])
+        XCTAssertEqual(outcome.deleted, [])
+        XCTAssertFalse(store.exists(key: old + ".seal.sig"))
+        XCTAssertTrue(store.exists(key: old))
+        let catalog = try ArchiveCatalog.scan(store, profile: nil, signers: signers)
+        XCTAssertFalse(catalog.sealed.map(\.key).contains(old), "an archive without its signature must not count as sealed")
+        let next = try prune(keepDays: 7)
+        XCTAssertEqual(next.deleted, [old])
+        XCTAssertFalse(store.exists(key: old))
+    }
+}
+
+/// A store that records the order of deletions and refuses to delete some keys, around a real
+/// local store: what a permission error or a lost connection halfway through looks like.
+final class DeletionRecordingStore: ObjectStore {
+    let base: ObjectStore
+    let failing: Set<String>
+    var deleted: [String] = []
+
+    init(_ base: ObjectStore, failing: Set<String>) {
+        self.base = base
+        self.failing = failing
+    }
+
+    func delete(keys: [String]) throws -> [(key: String, reason: String)] {
+        deleted += keys
+        let refused = keys.filter(failing.contains).map { (key: $0, reason: "permission denied (test)") }
+        let failures = try base.delete(keys: keys.filter { !failing.contains($0) })
+        return refused + failures
+    }
+
+    func createObject(key: String) throws -> ObjectWriter { try base.createObject(key: key) }
+    func put(key: String, contents: [UInt8]) throws { try base.put(key: key, contents: contents) }
+    func open(key: String) throws -> ByteSource { try base.open(key: key) }
+    func exists(key: String) -> Bool { base.exists(key: key) }
+    func presence(of key: String) throws -> Bool { try base.presence(of: key) }
+    func location(of key: String) -> String { base.location(of: key) }
+    func pendingUploads(under prefix: String) throws -> [PendingUpload] { try base.pendingUploads(under: prefix) }
+    func cancel(_ upload: PendingUpload) throws { try base.cancel(upload) }
+    func list(prefix: String) throws -> [(key: String, size: Int64)] { try base.list(prefix: prefix) }
+    func retainedUntil(key: String) throws -> Date? { try base.retainedUntil(key: key) }
 }

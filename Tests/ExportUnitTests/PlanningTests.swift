@@ -1,0 +1,46 @@
+import CanonicalJSON
+@testable import Export
+import Foundation
+import XCTest
+
+/// What an export plans before it reads a row: the query's order, object names, the names it
+/// refuses.
+final class PlanningTests: XCTestCase {
+    func column(_ name: String, _ encoding: ColumnEncoding, byBytes: Bool = false) -> TablePlan.PlannedColumn {
+        .init(name: name, declaredType: encoding == .integer ? "integer" : "text", encoding: encoding, collatedByBytes: byBytes, collatable: encoding == .text)
+    }
+
+    func testTheQueryOrdersByTheKeyInByteOrder() {
+        let keyed = TablePlan(schema: "public", name: "users", columns: [column("id", .text), column("n", .integer)], keyColumns: ["id"], filter: "is_active")
+        XCTAssertEqual(keyed.selectStatement, #"SELECT "id", "n" FROM "public"."users" WHERE (is_active) ORDER BY "id" COLLATE "C""#)
+        let cKeyed = TablePlan(schema: "public", name: "users", columns: [column("id", .text, byBytes: true)], keyColumns: ["id"], filter: nil)
+        XCTAssertEqual(cKeyed.selectStatement, #"SELECT "id" FROM "public"."users" ORDER BY "id""#, "a C collation sorts by bytes already: no COLLATE, so the index serves")
+        let keyless = TablePlan(schema: "s", name: "t", columns: [column("a", .integer), column("b", .text)], keyColumns: [], filter: nil)
+        XCTAssertEqual(keyless.selectStatement, #"SELECT "a", "b" FROM "s"."t" ORDER BY "a"::text COLLATE "C", "b"::text COLLATE "C""#)
+        let odd = TablePlan(schema: "we\"ird", name: "ta ble", columns: [column("co\"l", .integer)], keyColumns: ["co\"l"], filter: nil)
+        XCTAssertEqual(odd.selectStatement, #"SELECT "co""l" FROM "we""ird"."ta ble" ORDER BY "co""l" COLLATE "C""#)
+    }
+
+    func testObjectNamesSortByTimeAndListByDay() {
+        let time = ISO8601DateFormatter().date(from: "2026-11-24T18:00:05Z") ?? Date()
+        let naming = ObjectNaming(profile: "kessan-user-data", time: time)
+        XCTAssertEqual(naming.objectKey(extension: ".tar.zst.age"), "kessan-user-data/2026/11/24/kessan-user-data-20261124T180005Z.tar.zst.age")
+        XCTAssertEqual(naming.createdAt, "2026-11-24T18:00:05Z")
+    }
+
+    func testNamesThatWouldLeaveTheStoreOrBreakTheArchiveAreRefused() {
+        for good in ["kessan-user-data", "a", "v1.2_x"] { XCTAssertNoThrow(try ArchiveNames.checkProfile(good), good) }
+        for bad in ["", "../x", "a/b", ".hidden", "-dash", "a..b", "a\nb", "é"] {
+            XCTAssertThrowsError(try ArchiveNames.checkProfile(bad), bad.debugDescription)
+        }
+        XCTAssertNoThrow(try ArchiveNames.checkTable(schema: "public", name: "users"))
+        XCTAssertThrowsError(try ArchiveNames.checkTable(schema: "a.b", name: "c"))
+        XCTAssertThrowsError(try ArchiveNames.checkTable(schema: "public", name: "a/b"))
+        XCTAssertThrowsError(try ArchiveNames.checkTable(schema: "public", name: "a\u{7F}"))
+        XCTAssertNoThrow(try ArchiveNames.checkDistinct(["public.a", "public.b"]))
+        XCTAssertThrowsError(try ArchiveNames.checkDistinct(["public.a", "public.a"]))
+        XCTAssertThrowsError(try ArchiveNames.checkDistinct(["public.caf\u{E9}", "public.cafe\u{301}"])) { error in
+            XCTAssertTrue("\(error)".contains("Unicode normalisation"), "\(error)")
+        }
+    }
+}
