@@ -134,8 +134,8 @@ final class CheckTests: XCTestCase {
 
         let alerts = try String(contentsOfFile: bodies, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(alerts.count, 4, alerts.joined(separator: "\n"))
-        let last = try JSONSerialization.jsonObject(with: Data(alerts.last!.utf8)) as? [String: String]
-        XCTAssertTrue(last?["text"]?.contains("kessan-user-data: failed") ?? false, "\(String(describing: last))")
+        let last = try JSONDocument(data: Data((alerts.last ?? "").utf8))
+        XCTAssertTrue(try last["text"].string().contains("kessan-user-data: failed"), "\(last)")
     }
 
     func testCheckAndPruneTakeTheirSettingsFromTheConfigFileAndEnvironment() throws {
@@ -171,9 +171,9 @@ final class CheckTests: XCTestCase {
         let newest = try export()
         try FileManager.default.removeItem(atPath: newest + ".seal.sig")
         let listed = try PGSealCLI.run(["list", store.path, "--json", "--trusted-key", keys.file("allowed_signers")])
-        let json = try JSONSerialization.jsonObject(with: Data(listed.stdout)) as! [String: [[String: Any]]]
-        XCTAssertEqual(json["sealed"]?.map { $0["location"] as! String }, [older])
-        XCTAssertEqual(json["incomplete"]?.map { $0["location"] as! String }, [newest])
+        let json = try JSONDocument(data: listed.stdout)
+        XCTAssertEqual(try json["sealed"].array().map { try $0["location"].string() }, [older])
+        XCTAssertEqual(try json["incomplete"].array().map { try $0["location"].string() }, [newest])
         let result = try check(["--max-age", "1h"])
         XCTAssertEqual(result.status, 0, result.out + result.err)
         XCTAssertTrue(result.out.contains(older), "check must judge the newest *sealed* archive: \(result.out)")

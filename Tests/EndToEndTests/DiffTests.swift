@@ -17,19 +17,17 @@ final class DiffTests: XCTestCase {
                                           "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
         XCTAssertEqual(exported.status, 0, exported.err)
         let archive = exported.out.trimmingCharacters(in: .newlines)
-        func diff() throws -> (CommandResult, [String: [String: Any]]) {
+        func diff() throws -> (CommandResult, [String: JSONDocument]) {
             let report = store.file("diff-\(UUID().uuidString).json")
             let result = try PGSealCLI.run(["diff", archive, "--db", server.url(database: database), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers"),
                                             "--report", report, "--show", "5"])
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as! [String: Any]
-            let tables = Dictionary(uniqueKeysWithValues: (json["tables"] as! [[String: Any]]).map { ($0["name"] as! String, $0) })
-            return (result, tables)
+            return (result, try JSONDocument(file: report)["tables"].keyed(by: "name"))
         }
 
         let (clean, cleanTables) = try diff()
         XCTAssertEqual(clean.status, 0, clean.out + clean.err)
         XCTAssertTrue(clean.out.contains("no difference"), clean.out)
-        XCTAssertEqual(cleanTables["public.user_watchlist"]?["equal"] as? Int, 1504)
+        XCTAssertEqual(try cleanTables["public.user_watchlist"]?["equal"].int(), 1504)
 
         let user = "00000000-0000-4000-8000-000000000002"
         let edge = "00000000-0000-4000-8000-000000000001"
@@ -45,27 +43,28 @@ final class DiffTests: XCTestCase {
             """, database: database)
         let (found, tables) = try diff()
         XCTAssertEqual(found.status, 1, found.out + found.err)
-        func counts(_ name: String) -> [Int] {
-            let t = tables[name]!
-            return ["equal", "changed", "only_in_archive", "only_in_database"].map { t[$0] as! Int }
+        func counts(_ name: String) throws -> [Int] {
+            let table = try XCTUnwrap(tables[name], "no table \(name) in the report")
+            return try ["equal", "changed", "only_in_archive", "only_in_database"].map { try table[$0].int() }
         }
+        func keyList(_ name: String, _ field: String) throws -> [String] { try XCTUnwrap(tables[name], name)[field].strings() }
         // users (all of them in this profile, is_active a column): an email changed, a timestamp
         // moved by 1 µs, a user deactivated.
-        let users = cleanTables["public.users"]!["equal"] as! Int
-        XCTAssertEqual(counts("public.users"), [users - 3, 3, 0, 0])
+        let users = try XCTUnwrap(cleanTables["public.users"])["equal"].int()
+        XCTAssertEqual(try counts("public.users"), [users - 3, 3, 0, 0])
         func uuid(_ seed: String) throws -> String {
             try server.psql("SELECT md5('\(seed)')::uuid", database: database).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        XCTAssertEqual(Set(tables["public.users"]!["changed_keys"] as! [String]),
+        XCTAssertEqual(Set(try keyList("public.users", "changed_keys")),
                        Set(["[\"\(user)\"]", "[\"\(try uuid("user7"))\"]", "[\"\(try uuid("user13"))\"]"]))
-        XCTAssertEqual(counts("public.user_profiles"), [(cleanTables["public.user_profiles"]!["equal"] as! Int) - 1, 1, 0, 0])
-        XCTAssertEqual(counts("public.user_watchlist"), [1503, 1, 0, 1])
-        XCTAssertEqual(tables["public.user_watchlist"]!["only_in_database_keys"] as? [String], ["[\"\(edge)\",\"ZZZZ\"]"])
-        XCTAssertEqual(tables["public.user_watchlist"]!["changed_keys"] as? [String], ["[\"\(edge)\",\"NUL\"]"])
-        XCTAssertEqual(counts("public.user_subscriptions")[1...], [0, 1, 0])
-        XCTAssertEqual(counts("public.edge_values"), [7, 0, 0, 1])
-        XCTAssertEqual(tables["public.edge_values"]!["only_in_database_keys"] as? [String], ["[100]"])
-        XCTAssertEqual(counts("public.empty_table"), [0, 0, 0, 0])
+        XCTAssertEqual(try counts("public.user_profiles"), [try XCTUnwrap(cleanTables["public.user_profiles"])["equal"].int() - 1, 1, 0, 0])
+        XCTAssertEqual(try counts("public.user_watchlist"), [1503, 1, 0, 1])
+        XCTAssertEqual(try keyList("public.user_watchlist", "only_in_database_keys"), ["[\"\(edge)\",\"ZZZZ\"]"])
+        XCTAssertEqual(try keyList("public.user_watchlist", "changed_keys"), ["[\"\(edge)\",\"NUL\"]"])
+        XCTAssertEqual(try counts("public.user_subscriptions")[1...], [0, 1, 0])
+        XCTAssertEqual(try counts("public.edge_values"), [7, 0, 0, 1])
+        XCTAssertEqual(try keyList("public.edge_values", "only_in_database_keys"), ["[100]"])
+        XCTAssertEqual(try counts("public.empty_table"), [0, 0, 0, 0])
         XCTAssertTrue(found.out.contains("DIFFERENCES FOUND"), found.out)
     }
 

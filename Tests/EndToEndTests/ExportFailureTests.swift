@@ -113,7 +113,9 @@ final class ExportInterruptionTests: XCTestCase {
                              database: database).isEmpty
         }
         XCTAssertTrue(copying, "the export's COPY never showed up in pg_stat_activity")
-        Thread.sleep(forTimeInterval: 0.3)
+        // And its output is being written: a partial file exists, so that cleanup has work to do.
+        let writing = waitUntil(timeout: 30) { ExportFixture.files(below: store.path).contains { $0.contains(".partial-") } }
+        XCTAssertTrue(writing, "the export never started writing its archive")
         return export
     }
 

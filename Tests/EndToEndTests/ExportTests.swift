@@ -77,8 +77,7 @@ final class ExportTests: XCTestCase {
         // The profile's filters: only active users and subscriptions, as the database counts them.
         let server = try PostgresServer.shared()
         let database = try ExportFixture.database()
-        let tables = extracted.manifest["tables"] as? [[String: Any]] ?? []
-        let rows = Dictionary(uniqueKeysWithValues: tables.map { ($0["name"] as? String ?? "", $0["rows"] as? Int ?? -1) })
+        let rows = try extracted.manifest["tables"].keyed(by: "name").mapValues { try $0["rows"].int() }
         XCTAssertEqual(rows["users"], Int(try server.psql("SELECT count(*) FROM users WHERE is_active", database: database).trimmingCharacters(in: .whitespacesAndNewlines)))
         XCTAssertEqual(rows["user_subscriptions"], Int(try server.psql("SELECT count(*) FROM user_subscriptions WHERE status = 'active'", database: database).trimmingCharacters(in: .whitespacesAndNewlines)))
         XCTAssertEqual(rows["user_watchlist"], Int(try server.psql("SELECT count(*) FROM user_watchlist", database: database).trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -109,16 +108,15 @@ final class ExportTests: XCTestCase {
         let store = try TemporaryDirectory()
         let (archive, _) = try export(["--chunk-size", "1"], into: store)
         let extracted = try ExtractedArchive(archive: archive)
-        let tables = extracted.manifest["tables"] as? [[String: Any]] ?? []
-        let watchlist = tables.first { $0["name"] as? String == "user_watchlist" }!
-        let chunks = watchlist["chunks"] as? [[String: Any]] ?? []
+        let watchlist = try XCTUnwrap(try extracted.manifest["tables"].keyed(by: "name")["user_watchlist"])
+        let chunks = try watchlist["chunks"].array()
         XCTAssertGreaterThan(chunks.count, 2)
         var sawBigRow = false
         for chunk in chunks {
-            let data = FileManager.default.contents(atPath: extracted.directory + "/" + (chunk["path"] as! String))!
+            let data = try Data(contentsOf: URL(fileURLWithPath: extracted.directory + "/" + (try chunk["path"].string())))
             XCTAssertEqual(data.last, 0x0A, "a chunk must end with a whole line")
-            let bytes = chunk["bytes"] as! Int
-            let rows = chunk["rows"] as! Int
+            let bytes = try chunk["bytes"].int()
+            let rows = try chunk["rows"].int()
             if bytes > 1 << 20 {
                 XCTAssertEqual(rows, 1, "only a single row larger than the chunk size may exceed it")
                 sawBigRow = true
@@ -140,8 +138,7 @@ final class ExportTests: XCTestCase {
         let (parallel, _) = try export(["--config", config, "--profile", "everything", "--jobs", "3"], into: store)
         XCTAssertNotEqual(serial, parallel)
         func digests(_ archive: String) throws -> [String] {
-            let manifest = try ExtractedArchive(archive: archive).manifest
-            return (manifest["tables"] as? [[String: Any]] ?? []).map { "\($0["name"]!) \($0["rows"]!) \($0["digest"]!)" }
+            try ExtractedArchive(archive: archive).manifest["tables"].array().map { "\(try $0["name"].string()) \(try $0["rows"].int()) \(try $0["digest"].string())" }
         }
         XCTAssertEqual(try digests(serial), try digests(parallel))
     }

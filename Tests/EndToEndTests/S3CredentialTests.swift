@@ -63,7 +63,8 @@ final class S3CredentialTests: XCTestCase {
         let server = try LoopbackServer(script: "Tests/EndToEndTests/Credentials/credential_server.py",
                                         arguments: [mode, s3.endpoint, s3.accessKeyID, s3.secretAccessKey, try s3.makeRole(), log] + (token.map { [$0] } ?? []),
                                         environment: ["PGSEAL_TEST_LIFETIME": "303"])
-        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0, seed: 1, expiryLog: log, refuseAfter: RenewingSource.refuseAfter)
+        // 0.2 s per request (a slower network) makes the export last several renewal periods.
+        let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0, seed: 1, expiryLog: log, refuseAfter: RenewingSource.refuseAfter, delay: 0.2)
         return RenewingSource(server: server, proxy: proxy, log: log)
     }
 

@@ -26,7 +26,7 @@ final class SealFilesTests: XCTestCase {
             printf 'é' > "tree/sub/café ☕.txt"
             printf 'dash' > tree/sub/-leading-dash
             printf 'q' > "tree/sub/quote\\"and\\\\backslash"
-            head -c 3000000 /dev/urandom > "tree/dir with space/blob.bin"
+            python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(7).randbytes(3000000))' > "tree/dir with space/blob.bin"
             ln -s "../app config.env" tree/sub/link
             chmod 750 tree/empty; printf '#!/bin/sh\\n' > tree/run.sh; chmod 755 tree/run.sh
             """

@@ -39,15 +39,17 @@ final class SealedExportTests: XCTestCase {
         XCTAssertTrue(result.out.contains("Good \"pgseal\" signature for nightly"), result.out)
 
         // The seal agrees with the object, its .sha256 and the manifest inside.
-        let seal = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: archive + ".seal"))) as! [String: Any]
+        let seal = try JSONDocument(file: archive + ".seal")
         let sidecar = try String(contentsOfFile: archive + ".sha256", encoding: .utf8)
-        XCTAssertEqual(seal["sha256"] as? String, String(sidecar.prefix(64)))
-        XCTAssertEqual(seal["size"] as? Int, try FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int)
-        XCTAssertTrue(result.out.contains(seal["manifest_sha256"] as! String), "manifest_sha256 differs from the manifest's SHA-256")
-        XCTAssertEqual(seal["encryption"] as? String, "age-x25519")
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/x/manifest.json"))) as! [String: Any]
-        let manifestTables = (manifest["tables"] as! [[String: Any]]).map { "\($0["schema"]!).\($0["name"]!) \($0["rows"]!) \($0["digest"]!)" }
-        let sealTables = (seal["tables"] as! [[String: Any]]).map { "\($0["name"]!) \($0["rows"]!) \($0["digest"]!)" }
+        XCTAssertEqual(try seal["sha256"].string(), String(sidecar.prefix(64)))
+        XCTAssertEqual(try seal["size"].int(), try fileSize(archive))
+        XCTAssertTrue(result.out.contains(try seal["manifest_sha256"].string()), "manifest_sha256 differs from the manifest's SHA-256")
+        XCTAssertEqual(try seal["encryption"].string(), "age-x25519")
+        let manifest = try JSONDocument(file: directory + "/x/manifest.json")
+        let manifestTables = try manifest["tables"].array().map {
+            "\(try $0["schema"].string()).\(try $0["name"].string()) \(try $0["rows"].int()) \(try $0["digest"].string())"
+        }
+        let sealTables = try seal["tables"].array().map { "\(try $0["name"].string()) \(try $0["rows"].int()) \(try $0["digest"].string())" }
         XCTAssertEqual(sealTables, manifestTables)
 
         // Nothing readable in the object: a known email address of the fixture does not appear.

@@ -35,7 +35,9 @@ enum Tampering {
     /// Seals `archive` again as an insider with the signing key would: its new size and
     /// SHA-256, the definitions and (when asked) the manifest in `work` as they now are.
     static func reseal(_ archive: String, work: String, keys: String, manifest: Bool = false, tables: Bool = true) throws {
-        var seal = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: archive + ".seal"))) as! [String: Any]
+        guard var seal = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: archive + ".seal"))) as? [String: Any] else {
+            throw TestSetupError("\(archive).seal is not a JSON object")
+        }
         let object = [UInt8](try Data(contentsOf: URL(fileURLWithPath: archive)))
         seal["size"] = object.count
         seal["sha256"] = SHA256Hasher.hash(object).hex

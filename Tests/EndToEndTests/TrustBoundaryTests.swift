@@ -162,7 +162,7 @@ final class TrustBoundaryTests: XCTestCase {
         // 512 MiB in one line: past the row limit long before the end.
         let line = try Tampering.copy(archive, to: store.file("case-line"))
         try Tampering.bomb(line, entry: "data/public.users/000001.jsonl", pattern: "b'a' * 65536", repeats: 8192)
-        let objectSize = try FileManager.default.attributesOfItem(atPath: line)[.size] as! Int
+        let objectSize = try fileSize(line)
         XCTAssertLessThan(objectSize, 1 << 20, "the bomb should be small")
         let long = try measured(["verify", line, "--level", "deep"] + trusted)
         XCTAssertEqual(long.status, 1, long.err)
@@ -207,9 +207,9 @@ final class TrustBoundaryTests: XCTestCase {
         XCTAssertTrue(pruned.out.contains("unverified") && pruned.out.contains("20990101T000000Z"), pruned.out)
 
         let listed = try PGSealCLI.run(["list", store.path, "--json"] + trusted)
-        let catalog = try JSONSerialization.jsonObject(with: listed.stdout) as! [String: Any]
-        XCTAssertEqual((catalog["sealed"] as? [[String: Any]])?.compactMap { $0["location"] as? String }, [newest])
-        XCTAssertEqual((catalog["unverified"] as? [[String: Any]])?.first?["trust"] as? String, "invalid")
+        let catalog = try JSONDocument(data: listed.stdout)
+        XCTAssertEqual(try catalog["sealed"].array().map { try $0["location"].string() }, [newest])
+        XCTAssertEqual(try catalog["unverified"].array().first?["trust"].string(), "invalid")
         let check = try PGSealCLI.run(["check", store.path, "--max-age", "1h"] + trusted)
         XCTAssertEqual(check.status, 0, check.out + check.err)
         XCTAssertTrue(check.out.contains(newest), check.out)

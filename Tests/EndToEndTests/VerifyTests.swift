@@ -55,13 +55,13 @@ final class VerifyTests: XCTestCase {
         let report = try PGSealCLI.run(["verify", archive, "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt"),
                                         "--report", store.file("report.json")])
         XCTAssertEqual(report.status, 0)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.file("report.json")))) as! [String: Any]
-        XCTAssertEqual(json["ok"] as? Bool, true)
-        XCTAssertEqual(json["level"] as? String, "deep")
+        let json = try JSONDocument(file: store.file("report.json"))
+        XCTAssertEqual(json["ok"].value as? Bool, true)
+        XCTAssertEqual(try json["level"].string(), "deep")
     }
 
     func testAFlippedByteAnywhereIsFoundAtBothLevels() throws {
-        let size = try FileManager.default.attributesOfItem(atPath: archive)[.size] as! Int
+        let size = try fileSize(archive)
         let positions = [0, 25, 60, 120, 200, 260, 300, 1000, 65_600, 100_000, size / 2, size - 100, size - 17, size - 1]
         for position in positions where position < size {
             let copy = try damagedCopy("flip-\(position)") { $0[position] ^= 0x20 }
@@ -78,7 +78,7 @@ final class VerifyTests: XCTestCase {
     }
 
     func testTruncationIsFound() throws {
-        let size = try FileManager.default.attributesOfItem(atPath: archive)[.size] as! Int
+        let size = try fileSize(archive)
         for length in [0, 10, 300, 65_552, size / 2, size - 1] {
             let copy = try damagedCopy("cut-\(length)") { $0 = Array($0.prefix(length)) }
             expectFailure(try verify(copy, level: "seal", identity: false), ["object: \(length) bytes, the seal says \(size)"])
@@ -212,9 +212,13 @@ final class VerifyTests: XCTestCase {
         let running = try PGSealCLI.start(["verify", exported.out.trimmingCharacters(in: .newlines), "--level", "restore",
                                            "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt"),
                                            "--scratch-db", try PostgresServer.shared().superuserURL])
-        let loading = try waitUntil(timeout: 60) { try !scratchDatabases().isEmpty }
-        XCTAssertTrue(loading, "the scratch database never appeared")
-        Thread.sleep(forTimeInterval: 0.3)
+        // Interrupted while rows are being loaded into the scratch database.
+        let loading = try waitUntil(timeout: 60) {
+            try !PostgresServer.shared().psql("""
+                SELECT pid FROM pg_stat_activity WHERE datname LIKE 'pgseal\\_verify\\_%' AND query LIKE 'COPY%' AND state = 'active'
+                """).isEmpty
+        }
+        XCTAssertTrue(loading, "no COPY into a scratch database was ever seen")
         running.signal(SIGTERM)
         let result = running.wait()
         XCTAssertEqual(result.status, 128 + SIGTERM, result.err)

@@ -86,7 +86,7 @@ final class AgeInteropTests: XCTestCase {
             """
         let result = try Command.run(["bash", "-c", script, input, recipient.description, Repository.pgsealBinary, identityFile])
         XCTAssertEqual(result.status, 0, result.err)
-        let sink = TestFileSink(path: input + ".pgseal.age")
+        let sink = try TestFileSink(path: input + ".pgseal.age")
         let age = try AgeEncryptingSink(sink, recipients: [recipient])
         try TestFileSource(path: input).forEachBlock(size: 1 << 20) { try age.write($0) }
         try age.close()

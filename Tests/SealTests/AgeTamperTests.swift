@@ -23,8 +23,8 @@ final class AgeTamperTests: XCTestCase {
         try plaintext.withUnsafeBytes { try age.write($0) }
         try age.close()
         ciphertext = sink.bytes
-        let macLine = ciphertext.indices.first { i in ciphertext[i...].starts(with: Array("\n--- ".utf8)) }!
-        payloadStart = ciphertext[(macLine + 1)...].firstIndex(of: 0x0A)! + 1 + 16
+        let macLine = try XCTUnwrap(ciphertext.indices.first { i in ciphertext[i...].starts(with: Array("\n--- ".utf8)) })
+        payloadStart = try XCTUnwrap(ciphertext[(macLine + 1)...].firstIndex(of: 0x0A)) + 1 + 16
         XCTAssertEqual(ciphertext.count, payloadStart + 3 * sealedChunk + 3392 + 16)
     }
 

@@ -24,9 +24,9 @@ public final class MemorySource: ByteSource {
 
 public final class TestFileSink: ByteSink {
     let handle: FileHandle
-    public init(path: String) {
+    public init(path: String) throws {
         FileManager.default.createFile(atPath: path, contents: nil)
-        handle = FileHandle(forWritingAtPath: path)!
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     }
     public func write(_ bytes: UnsafeRawBufferPointer) throws { handle.write(Data(bytes)) }
     public func close() throws { try handle.close() }

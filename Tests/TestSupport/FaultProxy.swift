@@ -23,14 +23,15 @@ public final class FaultProxy {
     /// A `rate` of the selected requests faulted, the kind rotating through `faults`; decisions
     /// follow from `seed` alone (printed, so that a failure can be replayed). With `expiryLog`
     /// (the credential server's log), credentials older than `refuseAfter` seconds are refused
-    /// with ExpiredToken. With `tls` (certificate and key PEM files), the proxy speaks HTTPS.
+    /// with ExpiredToken. Every request waits `delay` seconds first. With `tls` (certificate and key PEM files), the proxy speaks HTTPS.
     public init(upstream: String, rate: Double, seed: Int, only: Selection = .all, faults: [Fault] = Fault.transient,
-                expiryLog: String? = nil, refuseAfter: Double = 0, tls: (cert: String, key: String)? = nil) throws {
+                expiryLog: String? = nil, refuseAfter: Double = 0, delay: Double = 0, tls: (cert: String, key: String)? = nil) throws {
         self.tls = tls != nil
         self.seed = seed
         var arguments = [upstream, "--rate", String(rate), "--seed", String(seed), "--only", only.rawValue,
                          "--kinds", faults.map(\.rawValue).joined(separator: ",")]
         if let expiryLog { arguments += ["--expiry-log", expiryLog, "--refuse-after", String(refuseAfter)] }
+        if delay > 0 { arguments += ["--delay", String(delay)] }
         print("fault proxy: seed \(seed), rate \(rate), \(only.rawValue) requests, faults \(faults.map(\.rawValue))")
         server = try LoopbackServer(script: "Tests/EndToEndTests/FaultProxy/fault_proxy.py", arguments: arguments,
                                     environment: tls.map { ["FAULT_PROXY_TLS": "\($0.cert):\($0.key)"] } ?? [:])

@@ -35,8 +35,8 @@ public struct ExtractedArchive {
 
     public var manifestData: Data { FileManager.default.contents(atPath: directory + "/manifest.json") ?? Data() }
 
-    public var manifest: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: manifestData)) as? [String: Any] ?? [:]
+    public var manifest: JSONDocument {
+        get throws { try JSONDocument(data: manifestData) }
     }
 
     /// Every line of every chunk of `table` (`schema.table`), in chunk order.

@@ -25,7 +25,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// The URL of database `name` as `user` (the superuser when nil).
     public func url(database name: String, user: String? = nil, password: String? = nil) -> String {
         var url = superuserURL
-        url = String(url[..<url.lastIndex(of: "/")!]) + "/" + name
+        url = String(url[..<(url.lastIndex(of: "/") ?? url.endIndex)]) + "/" + name
         if let user {
             let credentials = password.map { "\(user):\($0)" } ?? user
             url = url.replacingOccurrences(of: "postgres:pgseal-test@", with: "\(credentials)@")

@@ -2,7 +2,7 @@
 """A fault-injecting HTTP proxy on loopback, between pgseal and the S3 server.
 
     fault_proxy.py UPSTREAM [--rate R] [--seed S] [--only all|parts|reads|object-reads] [--kinds K,…]
-                   [--expiry-log LOG --refuse-after SECONDS]
+                   [--expiry-log LOG --refuse-after SECONDS] [--delay SECONDS]
 
 Prints its port, then forwards every request to UPSTREAM (Host header unchanged, so that
 signatures still verify), except that a fraction R of the requests --only selects gets a
@@ -22,6 +22,8 @@ kind rotates through the --kinds that apply to the request:
 With --expiry-log (the credential server's LOG), a request signed with credentials handed out
 more than --refuse-after seconds ago is refused with 400 ExpiredToken: stricter than AWS, so
 that a client that does not renew fails within seconds.
+
+--delay holds every request that long before it goes upstream: a slower network.
 
 GET /__proxy/counts answers the counts so far as JSON: requests, faults by kind, expired.
 With FAULT_PROXY_TLS=CERT:KEY in the environment it speaks HTTPS to pgseal."""
@@ -48,6 +50,7 @@ parser.add_argument("--only", choices=["all", "parts", "reads", "object-reads"],
 parser.add_argument("--kinds", default="reset,slowdown,internal,truncate")
 parser.add_argument("--expiry-log")
 parser.add_argument("--refuse-after", type=float, default=0.0)
+parser.add_argument("--delay", type=float, default=0.0)
 options = parser.parse_args()
 upstream = options.upstream.replace("http://", "")
 kinds = options.kinds.split(",")
@@ -124,6 +127,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 counts["expired"] += 1
             return self.reply(400, EXPIRED)
+        if options.delay:
+            time.sleep(options.delay)
         identity = f"{options.seed}|{self.command}|{re.sub(r'uploadId=[^&]*', '', self.path)}|{self.headers.get('Range', '')}"
         with lock:
             counts["requests"] += 1
