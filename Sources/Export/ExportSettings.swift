@@ -95,7 +95,7 @@ struct ConfigFile: Decodable {
     var keepDays: Int?
     var keepLast: Int?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case s3Endpoint = "s3_endpoint"
         case s3Region = "s3_region"
         case caBundle = "ca_bundle"
@@ -121,9 +121,12 @@ struct ConfigFile: Decodable {
         }
         do {
             let text = try String(contentsOfFile: path, encoding: .utf8)
+            try ConfigKeys.check(text, file: path)
             return try YAMLDecoder().decode(ConfigFile.self, from: text)
         } catch let error as DecodingError {
             throw ConfigurationError("config file \(path): \(ConfigFile.describe(error))")
+        } catch let error as ConfigurationError {
+            throw error
         } catch {
             throw ConfigurationError("config file \(path) could not be read: \(error)")
         }

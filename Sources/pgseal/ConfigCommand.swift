@@ -26,7 +26,13 @@ struct ConfigCheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The configuration file (default: PGSEAL_CONFIG).", valueName: "file"))
     var config: String?
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
+        guard config != nil || !(ProcessInfo.processInfo.environment["PGSEAL_CONFIG"] ?? "").isEmpty else {
+            throw ValidationError("no configuration file to check: give --config FILE (or PGSEAL_CONFIG)")
+        }
         var flags = ExportFlags()
         flags.configFile = config
         let settings = try ExportSettings.resolve(flags: flags)

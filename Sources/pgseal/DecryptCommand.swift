@@ -34,7 +34,10 @@ struct DecryptCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         let keys = try KeyOptions.keyring(identities: identity, passphraseFile: passphraseFile)
         let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file).open()

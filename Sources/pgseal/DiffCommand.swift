@@ -22,8 +22,7 @@ struct DiffCommand: ParsableCommand {
               pgseal diff X.tar.zst.age --db postgres://oncall@db/kessan -i age-identity.txt
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
-    var archive: String
+    @OptionGroup var target: ArchiveArgument
 
     @Option(name: .long, help: ArgumentHelp("The database to compare with (libpq URL).", valueName: "url"))
     var db: String
@@ -56,8 +55,8 @@ struct DiffCommand: ParsableCommand {
         _ = global.bootstrapLogging()
         s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        var request = DiffRequest(archive: archive, databaseURL: db, keys: keys, show: show,
-                                  policy: try trust.policy(allowUnsigned: unsigned.insecureUnsigned))
+        let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
+        var request = DiffRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys, show: show, policy: policy)
         request.limits = limits.limits
         request.maxConnections = maxConnections
         let result = try DiffEngine.run(request)

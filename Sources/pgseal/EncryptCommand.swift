@@ -30,7 +30,10 @@ struct EncryptCommand: ParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         s3.apply()
         var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
         if let recipientsFile { recipients += try AgeRecipient.load(file: recipientsFile) }

@@ -39,10 +39,10 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup(title: "S3")
     var s3: S3Options
 
-    @Option(name: .long, help: ArgumentHelp("Encrypt to this age recipient (repeatable). The export host needs no secret key.", valueName: "age1…"))
+    @Option(name: [.customShort("r"), .long], help: ArgumentHelp("Encrypt to this age recipient (repeatable). The export host needs no secret key.", valueName: "age1…"))
     var recipient: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("File of age recipients, one per line.", valueName: "file"))
+    @Option(name: [.customShort("R"), .long], help: ArgumentHelp("File of age recipients, one per line.", valueName: "file"))
     var recipientsFile: String?
 
     @Flag(name: .long, help: "Write the archive unencrypted (.tar.zst): only by explicit choice.")

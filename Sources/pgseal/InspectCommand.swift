@@ -21,8 +21,7 @@ struct InspectCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
-    var archive: String
+    @OptionGroup var target: ArchiveArgument
 
     @Flag(name: .long, help: "Print the manifest as JSON (exactly as stored) instead of a summary.")
     var json = false
@@ -44,8 +43,10 @@ struct InspectCommand: AsyncParsableCommand {
     func run() async throws {
         s3.apply()
         _ = global.bootstrapLogging()
+        let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
+        let archive = try target.location(policy: policy)
         let location = try ArchiveLocation(archive)
-        let gated = try GatedArchive.open(location, policy: try trust.policy(allowUnsigned: unsigned.insecureUnsigned))
+        let gated = try GatedArchive.open(location, policy: policy)
         if location.isEncrypted && identity.isEmpty {
             // Without a key only the seal can be shown: what an auditor without data access sees.
             guard let seal = gated.seal else {

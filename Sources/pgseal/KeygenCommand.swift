@@ -24,7 +24,10 @@ struct KeygenCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The signer's name in allowed_signers (default pgseal).", valueName: "name"))
     var signer = "pgseal"
 
+    @OptionGroup var global: GlobalOptions
+
     func run() throws {
+        _ = global.bootstrapLogging()
         let keys = try KeyFiles.generate(into: out, signer: signer)
         print("""
             age identity    \(keys.identity)  (secret: store it offline, not on the export host)

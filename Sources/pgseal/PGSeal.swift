@@ -21,8 +21,14 @@ struct PGSeal: AsyncParsableCommand {
     /// would give 64 for usage errors; pgseal's contract says 2.
     static func main() async {
         defer { InterruptCleanup.shared.waitIfInterrupted() }
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+            usageError(error, subcommand: namedSubcommand())
+        }
+        do {
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -38,17 +44,45 @@ struct PGSeal: AsyncParsableCommand {
             Foundation.exit(1)
         } catch {
             InterruptCleanup.shared.waitIfInterrupted()
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            if error is ExitCode { Foundation.exit(code.rawValue) }
-            if error is ValidationError || isArgumentParserError(error) {
-                let text = fullMessage(for: error)
-                FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
-            } else {
-                report("error: \(error)")
-            }
+            if exitCode(for: error) == .success { exit(withError: error) }  // `pgseal help`, `pgseal config --help`
+            if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
+            if error is ValidationError || isArgumentParserError(error) { usageError(error, subcommand: type(of: command)) }
+            report("error: \(error)")
             Foundation.exit(2)
         }
+    }
+
+    /// One format for every usage error, wherever it is found (by the parser, or by a command
+    /// checking what it was given): `pgseal: error: …`, then the usage of the command at hand
+    /// and where its help is. Exit 2.
+    private static func usageError(_ error: Error, subcommand: ParsableCommand.Type?) -> Never {
+        let command = subcommand.flatMap { $0 == PGSeal.self ? nil : $0 }
+        var lines = ["error: " + message(for: error)]
+        if let command {
+            let usage = usageString(for: command)
+            // The command's full name, `pgseal config check`: the usage's words before its arguments.
+            let name = usage.split(separator: " ").prefix { !["<", "[", "-"].contains($0.first) }.joined(separator: " ")
+            lines.append("Usage: " + usage)
+            lines.append("  See '\(name) --help' for more information.")
+        } else {
+            lines.append("Usage: pgseal <command> [options]   (pgseal --help lists the commands)")
+        }
+        report(lines.joined(separator: "\n"))
+        Foundation.exit(2)
+    }
+
+    /// The subcommand (or sub-subcommand, `config check`) the arguments name, for a usage error
+    /// the parser found before any command ran.
+    private static func namedSubcommand() -> ParsableCommand.Type? {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        var found: ParsableCommand.Type?
+        var candidates = configuration.subcommands
+        for argument in arguments {
+            guard let next = candidates.first(where: { $0._commandName == argument }) else { break }
+            found = next
+            candidates = next.configuration.subcommands
+        }
+        return found
     }
 
     /// The last word on stderr: a plain `pgseal: …` line, or with `--log-format json` a log

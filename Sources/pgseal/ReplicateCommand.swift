@@ -22,8 +22,7 @@ struct ReplicateCommand: ParsableCommand {
                 --to s3://kessan-backups-dr/pgseal/ --region eu-west-1 --trusted-key allowed_signers
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
-    var archive: String
+    @OptionGroup var target: ArchiveArgument
 
     @Option(name: .long, help: ArgumentHelp("The destination store: a directory or s3://bucket/prefix/.", valueName: "store"))
     var to: String
@@ -49,7 +48,7 @@ struct ReplicateCommand: ParsableCommand {
         let logger = global.bootstrapLogging()
         S3Options(endpointUrl: endpointUrl, caBundle: caBundle).apply()
         let policy = try trust.policy()
-        let outcome = try Replicator.run(Replicator.Request(archive: archive, destination: to, region: region, policy: policy))
+        let outcome = try Replicator.run(Replicator.Request(archive: try target.location(policy: policy), destination: to, region: region, policy: policy))
         if json {
             print(try ReportFile.json(outcome))
         } else {

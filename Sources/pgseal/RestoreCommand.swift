@@ -22,8 +22,7 @@ struct RestoreCommand: ParsableCommand {
               pgseal restore X.tar.zst.age --db postgres://admin@db/kessan -i age-identity.txt --tables users,user_profiles
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
-    var archive: String
+    @OptionGroup var target: ArchiveArgument
 
     @Option(name: .long, help: ArgumentHelp("The target database (libpq URL).", valueName: "url"))
     var db: String
@@ -59,9 +58,9 @@ struct RestoreCommand: ParsableCommand {
         _ = global.bootstrapLogging()
         s3.apply()
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        var request = RestoreRequest(archive: archive, databaseURL: db, keys: keys,
-                                     tables: tables.flatMap { $0.split(separator: ",").map(String.init) },
-                                     policy: try trust.policy(allowUnsigned: unsigned.insecureUnsigned))
+        let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
+        var request = RestoreRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys,
+                                     tables: tables.flatMap { $0.split(separator: ",").map(String.init) }, policy: policy)
         request.limits = limits.limits
         request.createTables = createTables
         request.truncate = truncate

@@ -34,10 +34,10 @@ struct SealCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The archive's name, its profile in list, check and prune.", valueName: "name"))
     var name: String
 
-    @Option(name: .long, help: ArgumentHelp("age recipient (age1…), repeatable.", valueName: "recipient"))
+    @Option(name: [.customShort("r"), .long], help: ArgumentHelp("age recipient (age1…), repeatable.", valueName: "recipient"))
     var recipient: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("File of age recipients, one a line (PGSEAL_RECIPIENTS_FILE).", valueName: "file"))
+    @Option(name: [.customShort("R"), .long], help: ArgumentHelp("File of age recipients, one a line (PGSEAL_RECIPIENTS_FILE).", valueName: "file"))
     var recipientsFile: String?
 
     @Option(name: .long, help: ArgumentHelp("OpenSSH Ed25519 private key that signs the seal (PGSEAL_SIGN_KEY).", valueName: "file"))

@@ -30,8 +30,7 @@ struct VerifyCommand: ParsableCommand {
               pgseal verify X.tar.zst.age --trusted-key allowed_signers --level seal
             """)
 
-    @Argument(help: ArgumentHelp("The archive: a path or s3://bucket/key.", valueName: "archive"))
-    var archive: String
+    @OptionGroup var target: ArchiveArgument
 
     @Option(name: .long, help: ArgumentHelp("seal, deep or restore.", valueName: "level"))
     var level: String?
@@ -58,20 +57,19 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        if let level, VerificationReport.Level(rawValue: level) == nil {
+            throw ValidationError("--level takes seal, deep or restore, not \(level)")
+        }
+    }
+
     func run() throws {
         _ = global.bootstrapLogging()
         s3.apply()
         let policy = try trust.policy()
+        let archive = try target.location(policy: policy)
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        let chosen: VerificationReport.Level
-        if let level {
-            guard let parsed = VerificationReport.Level(rawValue: level) else {
-                throw ValidationError("--level takes seal, deep or restore, not \(level)")
-            }
-            chosen = parsed
-        } else {
-            chosen = !identity.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal
-        }
+        let chosen = level.flatMap(VerificationReport.Level.init(rawValue:)) ?? (!identity.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
         var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
         request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
         request.keepScratch = keepScratch
