@@ -87,7 +87,7 @@ def load(url, name, users):
 def export(db, out, *extra, sealed=False):
     shutil.rmtree(out, ignore_errors=True)
     choice = [] if sealed else ["--no-encrypt", "--no-sign"]
-    return timed([PGSEAL, "export", "-q", "--progress", "never", "--db", db, "--to", out, *choice, *extra])
+    return timed([PGSEAL, "export", "-q", "--progress", "never", "--profile", "kessan-user-data", "--db", db, "--to", out, *choice, *extra])
 
 
 def main():

@@ -62,7 +62,7 @@ def main():
                 f"pgseal encrypt -o s3://… ({args.size_mib} MiB), 8 × 8 MiB parts": lambda: uploaded(
                     lambda key: [PGSEAL, "encrypt", "-r", recipient, "-o", key, plain], {"PGSEAL_S3_CONCURRENCY": "8", "PGSEAL_S3_PART_SIZE_MIB": "8"}),
                 "pgseal export → local directory": lambda: export(db, scratch + "/local", "--jobs", "2"),
-                "pgseal export → S3": lambda: timed([PGSEAL, "export", "-q", "--progress", "never", "--db", db, "--to", f"s3://bench/e{next_key()[-3:]}/",
+                "pgseal export → S3": lambda: timed([PGSEAL, "export", "-q", "--progress", "never", "--profile", "kessan-user-data", "--db", db, "--to", f"s3://bench/e{next_key()[-3:]}/",
                                                      "--no-encrypt", "--no-sign", "--jobs", "2"]),
             }
             results = {name: [] for name in variants}

@@ -25,8 +25,8 @@ db=$(scripts/load-fixtures.sh "$url" kessan "$users")
 step "pgseal keygen --out $demo/keys"
 "$bin" keygen --out "$demo/keys" --signer demo
 
-step "pgseal export --to $demo/archives (encrypted to the demo recipient, seal signed)"
-archive=$("$bin" export --db "$db" --to "$demo/archives" --progress always \
+step "pgseal export --profile kessan-user-data --to $demo/archives (encrypted to the demo recipient, seal signed)"
+archive=$("$bin" export --profile kessan-user-data --db "$db" --to "$demo/archives" --progress always \
   --recipients-file "$demo/keys/age-recipient.txt" --sign-key "$demo/keys/signing-key")
 echo "stdout: $archive"
 
@@ -54,8 +54,8 @@ read -r endpoint key secret < <(scripts/s3server.sh start "$s3dir")
 export PGSEAL_S3_ENDPOINT=$endpoint AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 python3 -c 'import boto3, os; c = boto3.client("s3", endpoint_url=os.environ["PGSEAL_S3_ENDPOINT"]); [c.create_bucket(Bucket=b) for b in ("demo", "demo-dr")]'
 
-step "pgseal export --to s3://demo/pgseal/ (parts, or one PUT when small; Content-MD5, SHA-256 and ETag checked)"
-s3archive=$("$bin" export --db "$db" --to s3://demo/pgseal/ --progress never \
+step "pgseal export --profile kessan-user-data --to s3://demo/pgseal/ (parts, or one PUT when small; Content-MD5, SHA-256 and ETag checked)"
+s3archive=$("$bin" export --profile kessan-user-data --db "$db" --to s3://demo/pgseal/ --progress never \
   --recipients-file "$demo/keys/age-recipient.txt" --sign-key "$demo/keys/signing-key")
 echo "stdout: $s3archive"
 

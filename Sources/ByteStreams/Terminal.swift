@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Text from outside (entry names, keys, table names, a server's words) made safe to print:
 /// control characters — escape sequences, newlines that could forge a "verified" line — are
 /// shown as `\u{…}` escapes, so one printed line is always one line of pgseal's own.
@@ -13,6 +19,14 @@ public enum Terminal {
             }
         }
         return out
+    }
+
+    /// The width of the terminal on `descriptor`, or nil when it is not a terminal.
+    public static func columns(of descriptor: Int32 = 2) -> Int? {
+        guard isatty(descriptor) == 1 else { return nil }
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     /// C0 and C1 controls, DEL, and the bidirectional overrides that reorder what is shown.

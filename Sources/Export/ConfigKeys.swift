@@ -7,7 +7,7 @@ import Yams
 enum ConfigKeys {
     static let topLevel = Set(ConfigFile.CodingKeys.allCases.map(\.rawValue))
     static let profile: Set<String> = ["name", "tables"]
-    static let table: Set<String> = ["table", "columns", "filter", "key"]
+    static let table: Set<String> = ["table", "columns", "filter", "key", "exclude_columns"]
 
     /// Throws for the first key of `text` (YAML) that the format does not have.
     static func check(_ text: String, file: String) throws {

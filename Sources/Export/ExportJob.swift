@@ -151,7 +151,7 @@ public final class ExportJob {
         let chunkLogs = try plans.map { _ in try SpoolFile() }
         var totals = [TableTotals?](repeating: nil, count: plans.count)
         var seconds = [Double](repeating: 0, count: plans.count)
-        progress.started(tables: plans.map(\.qualifiedName))
+        progress.started(tables: plans.map { ProgressTable(name: $0.qualifiedName, estimatedRows: $0.estimatedRows) })
         let interruption = InterruptCleanup.shared.addAction { workers.forEach { $0.canceller?.cancel() } }
         defer { InterruptCleanup.shared.removeAction(interruption) }
 
@@ -174,6 +174,8 @@ public final class ExportJob {
                     progress.chunkWritten(table: plan.qualifiedName, rows: chunk.rows, bytes: chunk.buffer.count)
                     pool.give(chunk.buffer)
                     progress.tick()
+                case .tableStarted(let index):
+                    progress.tableStarted(table: plans[index].qualifiedName)
                 case .tableDone(let index, let tableTotals):
                     totals[index] = tableTotals
                     seconds[index] = Date().timeIntervalSince(started)

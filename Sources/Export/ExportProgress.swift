@@ -1,8 +1,23 @@
+import ByteStreams
 import Foundation
+
+/// A table as the progress display knows it before it is read: its name and the catalog's
+/// estimate of its rows (`pg_class.reltuples`; nil when the table was never analysed).
+public struct ProgressTable: Sendable {
+    public let name: String
+    public let estimatedRows: Int?
+
+    public init(name: String, estimatedRows: Int?) {
+        self.name = name
+        self.estimatedRows = estimatedRows
+    }
+}
 
 /// Receives the export's progress, on the writer thread.
 public protocol ExportProgress: AnyObject {
-    func started(tables: [String])
+    func started(tables: [ProgressTable])
+    /// A worker began reading `table` (until then it is queued).
+    func tableStarted(table: String)
     func chunkWritten(table: String, rows: Int, bytes: Int)
     func tableFinished(table: String, rows: Int, bytes: Int64, seconds: Double)
     /// Called a few times a second, also while nothing arrives, to redraw.
@@ -13,42 +28,60 @@ public protocol ExportProgress: AnyObject {
 /// Says nothing: for pipes, cron and `--progress never`.
 public final class SilentProgress: ExportProgress {
     public init() {}
-    public func started(tables: [String]) {}
+    public func started(tables: [ProgressTable]) {}
+    public func tableStarted(table: String) {}
     public func chunkWritten(table: String, rows: Int, bytes: Int) {}
     public func tableFinished(table: String, rows: Int, bytes: Int64, seconds: Double) {}
     public func tick() {}
     public func finished() {}
 }
 
-/// One status line on a terminal's stderr, redrawn in place: tables in progress with rows,
-/// bytes and rate; a finished table gets a permanent line of its own.
+/// One status line on a terminal's stderr, redrawn in place and never wider than the terminal
+/// (a wider line would wrap, and every redraw would leave a line behind): elapsed time, rows
+/// against the catalog's estimate with percent and ETA, throughput, the tables being read and
+/// how many wait. A finished table gets a permanent line of its own.
 public final class TerminalProgress: ExportProgress {
-    private struct TableState {
-        var rows = 0
-        var bytes = 0
+    private let start = Date()
+    private var estimates: [String: Int] = [:]
+    private var order: [String] = []
+    private var running: [String] = []
+    private var finishedTables: Set<String> = []
+    private var rowsDone = 0
+    /// Rows of the finished tables, at their real numbers: their estimates no longer count.
+    private var rowsOfFinishedTables = 0
+    private var bytesDone = 0
+    private var lastDraw = Date.distantPast
+    private let width: () -> Int
+    private let output: (String) -> Void
+
+    /// `width` is asked at every redraw, so that a resized terminal is followed.
+    public init(width: @escaping () -> Int = { Terminal.columns() ?? 80 },
+                output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+        self.width = width
+        self.output = output
     }
 
-    private let start = Date()
-    private var states: [String: TableState] = [:]
-    private var running: [String] = []
-    private var lastDraw = Date.distantPast
+    public func started(tables: [ProgressTable]) {
+        order = tables.map(\.name)
+        for table in tables { estimates[table.name] = table.estimatedRows }
+    }
 
-    public init() {}
-
-    public func started(tables: [String]) {
-        running = tables
-        for table in tables { states[table] = TableState() }
+    public func tableStarted(table: String) {
+        if !running.contains(table) { running.append(table) }
+        draw(force: true)
     }
 
     public func chunkWritten(table: String, rows: Int, bytes: Int) {
-        states[table, default: TableState()].rows += rows
-        states[table, default: TableState()].bytes += bytes
+        rowsDone += rows
+        bytesDone += bytes
     }
 
     public func tableFinished(table: String, rows: Int, bytes: Int64, seconds: Double) {
         running.removeAll { $0 == table }
-        let rate = seconds > 0 ? Double(bytes) / seconds : 0
-        emit("\r\u{1B}[K  done  \(table): \(Format.count(rows)) rows, \(Format.bytes(bytes)) JSON in \(Format.seconds(seconds)) (\(Format.bytes(Int64(rate)))/s)\n")
+        finishedTables.insert(table)
+        rowsOfFinishedTables += rows
+        let line = "  done  \(Terminal.escaped(table)): \(Format.plural(rows, "row")), \(Format.bytes(bytes)) in \(Format.seconds(seconds))"
+        emit("\r\u{1B}[K" + Self.fit(line, width: width() - 1) + "\n")
         draw(force: true)
     }
 
@@ -56,23 +89,49 @@ public final class TerminalProgress: ExportProgress {
 
     public func finished() { emit("\r\u{1B}[K") }
 
+    /// The status line for `width` columns: the parts in order of importance, the least
+    /// important dropped first, the table list shortened last.
+    func statusLine(now: Date, width: Int) -> String {
+        let elapsed = max(now.timeIntervalSince(start), 0.001)
+        let estimated = order.reduce(0) { total, table in
+            total + (finishedTables.contains(table) ? 0 : estimates[table] ?? 0)
+        }
+        var parts = [Format.seconds(elapsed)]
+        // The estimate of the tables still to read, plus what the finished ones really held;
+        // never below what was already read (estimates lag behind inserts).
+        let total = max(estimated + rowsOfFinishedTables, rowsDone)
+        if estimated > 0 {
+            let percent = min(99, rowsDone * 100 / max(total, 1))
+            parts.append("\(percent)% \(Format.count(rowsDone))/\(Format.count(total)) rows")
+        } else {
+            parts.append(Format.plural(rowsDone, "row"))
+        }
+        parts.append("\(Format.bytes(Int64(Double(bytesDone) / elapsed)))/s")
+        if estimated > 0, rowsDone > 0, total > rowsDone {
+            parts.append("ETA " + Format.seconds(elapsed * Double(total - rowsDone) / Double(rowsDone)))
+        }
+        let queued = order.count - running.count - finishedTables.count
+        let tables = running.map(Terminal.escaped).joined(separator: ", ") + (queued > 0 ? " (+\(queued) queued)" : "")
+        var line = "  " + parts.joined(separator: "  ")
+        let room = width - 1 - line.count - 2
+        if !tables.isEmpty, room >= 12 { line += "  " + Self.fit(tables, width: room) }
+        return Self.fit(line, width: width - 1)
+    }
+
     private func draw(force: Bool) {
         let now = Date()
         guard force || now.timeIntervalSince(lastDraw) >= 0.25 else { return }
         lastDraw = now
-        let elapsed = max(now.timeIntervalSince(start), 0.001)
-        let parts = running.prefix(3).map { table -> String in
-            let state = states[table] ?? TableState()
-            return "\(table) \(Format.count(state.rows)) rows \(Format.bytes(Int64(state.bytes)))"
-        }
-        let total = states.values.reduce(0) { $0 + $1.bytes }
-        let line = "  \(Format.seconds(elapsed)) \(Format.bytes(Int64(Double(total) / elapsed)))/s  " + parts.joined(separator: " | ")
-        emit("\r\u{1B}[K" + String(line.prefix(160)))
+        emit("\r\u{1B}[K" + statusLine(now: now, width: width()))
     }
 
-    private func emit(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+    /// `text` cut to `width` characters, the cut marked with `…`.
+    static func fit(_ text: String, width: Int) -> String {
+        guard text.count > width else { return text }
+        return width <= 1 ? String(text.prefix(max(width, 0))) : String(text.prefix(width - 1)) + "…"
     }
+
+    private func emit(_ text: String) { output(text) }
 }
 
 /// Human-readable numbers for summaries and progress.
@@ -89,13 +148,18 @@ public enum Format {
     }
 
     public static func count(_ n: Int) -> String {
-        let digits = String(n)
-        var out = ""
+        let digits = String(n.magnitude)
+        var out = n < 0 ? "-" : ""
         for (i, c) in digits.enumerated() {
             if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
             out.append(c)
         }
         return out
+    }
+
+    /// `1 row`, `2 rows`, `1,000 rows`: the count and the noun in its number.
+    public static func plural(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
+        "\(count(n)) \(n == 1 ? noun : plural ?? noun + "s")"
     }
 
     public static func seconds(_ s: Double) -> String {

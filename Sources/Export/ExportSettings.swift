@@ -55,6 +55,11 @@ public struct ExportFlags: Sendable {
     public var s3Endpoint: String?
     public var s3Region: String?
     public var caBundle: String?
+    /// Ad-hoc tables (`--table`), instead of a profile, with `--exclude-column T.C` and the
+    /// archive's name (`--name`, default `adhoc`).
+    public var tables: [String] = []
+    public var excludeColumns: [String] = []
+    public var name: String?
 
     public init() {}
 }
@@ -184,10 +189,21 @@ extension ExportSettings {
         }
         let config = ConfigReader(providers: providers)
 
-        let profileName = config.string(forKey: "profile", default: Profile.kessanUserData.name)
         let profiles = fileProfiles + Profile.builtIn.filter { builtIn in !fileProfiles.contains { $0.name == builtIn.name } }
-        guard let profile = profiles.first(where: { $0.name == profileName }) else {
-            throw ConfigurationError("unknown profile \(profileName); known profiles: \(profiles.map(\.name).joined(separator: ", "))")
+        let known = profiles.map(\.name).joined(separator: ", ")
+        let profile: Profile
+        if !flags.tables.isEmpty {
+            guard flags.profile == nil else { throw ConfigurationError("--table and --profile are alternatives: give one") }
+            profile = try Profile.adHoc(tables: flags.tables, excludeColumns: flags.excludeColumns, name: flags.name ?? "adhoc")
+        } else {
+            guard flags.excludeColumns.isEmpty, flags.name == nil else { throw ConfigurationError("--exclude-column and --name go with --table") }
+            guard let profileName = config.string(forKey: "profile") else {
+                throw ConfigurationError("no profile: give --profile NAME (known: \(known)), or --table T [--table …] for an ad-hoc export")
+            }
+            guard let named = profiles.first(where: { $0.name == profileName }) else {
+                throw ConfigurationError("unknown profile \(profileName); known profiles: \(known)")
+            }
+            profile = named
         }
         try profile.validate()
 

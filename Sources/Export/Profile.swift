@@ -10,12 +10,20 @@ public struct TableSelection: Codable, Sendable, Equatable {
     /// The columns that identify a row; nil means the primary key. An empty list declares a
     /// table without a key (compared as a multiset of row hashes).
     public var key: [String]?
+    /// Columns left out of "every column" (when `columns` is nil): secrets, for instance.
+    public var excludeColumns: [String]?
 
-    public init(table: String, columns: [String]? = nil, filter: String? = nil, key: [String]? = nil) {
+    public init(table: String, columns: [String]? = nil, filter: String? = nil, key: [String]? = nil, excludeColumns: [String]? = nil) {
         self.table = table
         self.columns = columns
         self.filter = filter
         self.key = key
+        self.excludeColumns = excludeColumns
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case table, columns, filter, key
+        case excludeColumns = "exclude_columns"
     }
 
     public var schemaName: String { table.contains(".") ? String(table.split(separator: ".", maxSplits: 1)[0]) : "public" }
@@ -57,4 +65,23 @@ public struct Profile: Codable, Sendable, Equatable {
     ])
 
     public static let builtIn: [Profile] = [.kessanUserData]
+}
+
+extension Profile {
+    /// The profile of `export --table T … [--exclude-column T.C …]`: every column of each table
+    /// but the excluded ones, keyed by its primary key.
+    static func adHoc(tables: [String], excludeColumns: [String], name: String) throws -> Profile {
+        var selections = tables.map { TableSelection(table: $0) }
+        for column in excludeColumns {
+            guard let dot = column.lastIndex(of: "."), dot != column.startIndex else {
+                throw ConfigurationError("--exclude-column takes TABLE.COLUMN, not \(column)")
+            }
+            let table = TableSelection(table: String(column[..<dot])).qualifiedName
+            guard let index = selections.firstIndex(where: { $0.qualifiedName == table }) else {
+                throw ConfigurationError("--exclude-column \(column): \(table) is not among the --table tables")
+            }
+            selections[index].excludeColumns = (selections[index].excludeColumns ?? []) + [String(column[column.index(after: dot)...])]
+        }
+        return Profile(name: name, tables: selections)
+    }
 }

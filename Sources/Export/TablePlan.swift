@@ -11,6 +11,9 @@ public struct TablePlan: Sendable {
     public let columns: [PlannedColumn]
     public let keyColumns: [String]
     public let filter: String?
+    /// The catalog's estimate of the table's rows (`pg_class.reltuples`), for progress only;
+    /// nil when the table was never analysed.
+    public var estimatedRows: Int? = nil
 
     public struct PlannedColumn: Sendable {
         public let name: String
@@ -152,8 +155,9 @@ extension TablePlan {
             return column
         }
         let objectReferences = zip(rows, all).filter { row, _ in row[2].map(Self.objectReferenceTypes.contains) ?? false }.map(\.1)
-        let wanted = selection.columns ?? all.map(\.name)
-        let missing = wanted.filter { name in !all.contains { $0.name.isByteEqual(to: name) } }
+        let excluded = selection.excludeColumns ?? []
+        let wanted = selection.columns ?? all.map(\.name).filter { name in !excluded.contains { $0.isByteEqual(to: name) } }
+        let missing = (wanted + excluded).filter { name in !all.contains { $0.name.isByteEqual(to: name) } }
         guard missing.isEmpty else {
             throw TablePlanError.noSuchColumns(table: selection.qualifiedName, columns: missing, available: all.map(\.name))
         }
@@ -184,7 +188,15 @@ extension TablePlan {
             throw ConfigurationError("table \(selection.qualifiedName): key column \(notExported.joined(separator: ", ")) is not exported; add it to the profile's columns")
         }
 
-        let plan = TablePlan(schema: schema, name: table, columns: columns, keyColumns: keyColumns, filter: selection.filter)
+        var plan = TablePlan(schema: schema, name: table, columns: columns, keyColumns: keyColumns, filter: selection.filter)
+        // reltuples is -1 for a table never analysed (PostgreSQL 14+), and a partitioned table's
+        // is the sum of its partitions'.
+        let estimate = try connection.execute("""
+            SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(greatest(p.reltuples, 0))::bigint FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid)
+                        ELSE c.reltuples::bigint END
+            FROM pg_class c WHERE c.oid = $1
+            """, [oid]).scalar.flatMap { Int($0) }
+        plan.estimatedRows = estimate.flatMap { $0 >= 0 ? $0 : nil }
         try plan.checkQuery(on: connection)
         return plan
     }

@@ -4,6 +4,7 @@ import Postgres
 
 /// What a table worker tells the archive writer.
 enum WorkerMessage {
+    case tableStarted(Int)
     case chunk(CompletedChunk)
     case tableDone(tableIndex: Int, totals: TableTotals)
     case workerFinished
@@ -63,6 +64,7 @@ final class TableWorker: @unchecked Sendable {
 
     private func export(tableIndex: Int) throws {
         let plan = plans[tableIndex]
+        guard messages.push(.tableStarted(tableIndex)) else { throw ExportError.cancelled }
         let chunker = try Chunker(plan: plan, tableIndex: tableIndex, chunkSize: chunkSize, pool: pool) { [messages] chunk in
             guard messages.push(.chunk(chunk)) else { throw ExportError.cancelled }
         }

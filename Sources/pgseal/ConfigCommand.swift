@@ -7,7 +7,62 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Work with the configuration file.",
-        subcommands: [ConfigCheckCommand.self])
+        subcommands: [ConfigInitCommand.self, ConfigCheckCommand.self])
+}
+
+struct ConfigInitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Write a first profile from the database's catalog: its tables, keys, and secret-looking columns left out.",
+        discussion: """
+            Every table of the schema (partitioned tables as one), keyed by its primary key; a \
+            table without one gets `key: []` (compared as a multiset) and a comment. Columns whose \
+            names look secret (password, secret, token, api_key, private_key; the words mfa, otp, \
+            totp, salt, pin) are \
+            left out under exclude_columns and named on stderr: read the file before the first \
+            export. Writes to stdout, or to --out (never over an existing file).
+
+            Example:
+              pgseal config init --db postgres://export@db/kessan --out /etc/pgseal/pgseal.yaml
+              pgseal config check --config /etc/pgseal/pgseal.yaml
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("libpq connection URL or string; default: PGSEAL_DB, then the PG* environment.", valueName: "url"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("The schema whose tables are listed (default public).", valueName: "schema"))
+    var schema = "public"
+
+    @Option(name: .long, help: ArgumentHelp("The profile's name (default: the database's name).", valueName: "name"))
+    var profile: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the file here instead of stdout; an existing file is never replaced.", valueName: "file"))
+    var out: String?
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        _ = global.bootstrapLogging()
+        let connection = try PostgresConnection(conninfo: db ?? ProcessInfo.processInfo.environment["PGSEAL_DB"] ?? "")
+        let name = try profile ?? {
+            let database = try connection.execute("SELECT current_database()").scalar ?? ""
+            return (try? ArchiveNames.checkProfile(database)) != nil ? database : "tables"
+        }()
+        try ArchiveNames.checkProfile(name)
+        let draft = try ProfileDraft.read(connection, schema: schema, profile: name)
+        guard !draft.tables.isEmpty else { throw ValidationError("schema \(schema.debugDescription) has no tables") }
+        if let out {
+            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists: pgseal config init never replaces a file") }
+            try draft.yaml.write(toFile: out, atomically: true, encoding: .utf8)
+        } else {
+            print(draft.yaml, terminator: "")
+        }
+        let secrets = draft.tables.flatMap { table in table.secretLooking.map { table.name + "." + $0 } }
+        let keyless = draft.tables.filter { !$0.hasPrimaryKey }.map(\.name)
+        HumanOutput.err(["profile \(name): \(draft.tables.count) table\(draft.tables.count == 1 ? "" : "s") of schema \(schema)"]
+            + (secrets.isEmpty ? [] : ["left out, as their names look secret: \(secrets.joined(separator: ", "))"])
+            + (keyless.isEmpty ? [] : ["without a primary key (compared as multisets): \(keyless.joined(separator: ", "))"]))
+    }
 }
 
 struct ConfigCheckCommand: ParsableCommand {

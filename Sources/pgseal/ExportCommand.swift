@@ -17,9 +17,15 @@ struct ExportCommand: AsyncParsableCommand {
             credentials come from the AWS environment variables or ~/.aws/credentials (AWS_PROFILE).
             The database URL also takes libpq's PG* variables, ~/.pgpass and service files.
 
-            Example:
-              pgseal export --db postgres://export@db/kessan --to /var/backups/pgseal \\
-                --recipients-file /etc/pgseal/recipients.txt --sign-key /etc/pgseal/signing-key
+            What to export: a profile (--profile; the built-in kessan-user-data, or one of the \
+            config file), or tables named on the command line (--table, with --exclude-column \
+            for secrets). There is no default: an export says what it exports.
+
+            Examples:
+              pgseal export --profile kessan-user-data --db postgres://export@db/kessan \\
+                --to /var/backups/pgseal -R /etc/pgseal/recipients.txt --sign-key /etc/pgseal/signing-key
+              pgseal export --table public.orders --table public.customers \\
+                --exclude-column customers.password_hash --db "$DB" --to /var/backups/pgseal -R r.txt --sign-key k
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -27,8 +33,17 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("YAML config file with settings and profiles.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Profile to export (default: kessan-user-data).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Profile to export: built in (kessan-user-data) or from the config file (default: PGSEAL_PROFILE, `profile:` in the config file). Without it, --table.", valueName: "name"))
     var profile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Export this table (schema.table, or table for public), every column, keyed by its primary key; repeatable. Instead of a profile.", valueName: "table"))
+    var table: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("With --table: leave this column out (repeatable), e.g. users.password_hash.", valueName: "table.column"))
+    var excludeColumn: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("With --table: the archive's name (default adhoc), which names its folder in the store.", valueName: "name"))
+    var name: String?
 
     @Option(name: .long, help: ArgumentHelp("libpq connection URL or string; default: the PG* environment.", valueName: "url"))
     var db: String?
@@ -90,6 +105,9 @@ struct ExportCommand: AsyncParsableCommand {
         flags.database = db
         flags.destination = to
         flags.profile = profile
+        flags.tables = table
+        flags.excludeColumns = excludeColumn
+        flags.name = name
         flags.compression = compression
         flags.compressionLevel = compressionLevel
         flags.zstdThreads = zstdThreads

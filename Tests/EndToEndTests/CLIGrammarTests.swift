@@ -100,7 +100,7 @@ final class LatestArchiveTests: XCTestCase {
         let trusted = ["--trusted-key", keys.file("allowed_signers")]
         for store in [local.path, "s3://\(bucket)/nightly/"] {
             func export() throws -> String {
-                let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store, "-R", keys.file("age-recipient.txt"),
+                let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store, "-R", keys.file("age-recipient.txt"),
                                                 "--sign-key", keys.file("signing-key")], environment: s3.environment())
                 XCTAssertEqual(result.status, 0, result.err)
                 return result.out.trimmingCharacters(in: .newlines)
@@ -123,7 +123,7 @@ final class LatestArchiveTests: XCTestCase {
         }
         // A newer archive whose signature is gone is not the newest archive.
         Thread.sleep(forTimeInterval: 1.1)
-        let unsigned = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", local.path, "--no-encrypt", "--no-sign"])
+        let unsigned = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", local.path, "--no-encrypt", "--no-sign"])
         XCTAssertEqual(unsigned.status, 0, unsigned.err)
         let chosen = try PGSealCLI.run(["verify", local.path, "--latest", "--level", "seal"] + trusted)
         XCTAssertEqual(chosen.status, 0, chosen.err)

@@ -15,7 +15,7 @@ final class CheckTests: XCTestCase {
     }
 
     func export() throws -> String {
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path,
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path,
                                         "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
         XCTAssertEqual(result.status, 0, result.err)
         return result.out.trimmingCharacters(in: .newlines)

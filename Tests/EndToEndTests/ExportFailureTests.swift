@@ -13,7 +13,7 @@ final class ExportFailureTests: XCTestCase {
 
     func exportFailing(_ arguments: [String], db: String? = nil, expecting fragments: [String],
                        file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try PGSealCLI.run(["export", "--db", try db ?? ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign"] + arguments)
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try db ?? ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign"] + arguments)
         XCTAssertEqual(result.status, 2, "stderr: \(result.err)", file: file, line: line)
         XCTAssertEqual(result.out, "", "nothing may be printed on stdout when the export fails", file: file, line: line)
         for fragment in fragments {
@@ -36,7 +36,7 @@ final class ExportFailureTests: XCTestCase {
 
     func testAuthenticationFailureDoesNotEchoThePassword() throws {
         let url = try PostgresServer.shared().url(database: ExportFixture.database(), user: "postgres", password: "wrong-secret-pw")
-        let result = try PGSealCLI.run(["export", "--db", url, "--to", store.path, "--no-encrypt", "--no-sign"])
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", url, "--to", store.path, "--no-encrypt", "--no-sign"])
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.err.contains("password authentication failed"), result.err)
         XCTAssertFalse(result.err.contains("wrong-secret-pw"), "the password must not appear in messages: \(result.err)")
@@ -71,10 +71,10 @@ final class ExportFailureTests: XCTestCase {
     }
 
     func testUsageErrorsExitWithTwo() throws {
-        let noEncryptChoice = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path])
+        let noEncryptChoice = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path])
         XCTAssertEqual(noEncryptChoice.status, 2)
         XCTAssertTrue(noEncryptChoice.err.contains("--no-encrypt"), noEncryptChoice.err)
-        let noDestination = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--no-encrypt", "--no-sign"], environment: ["PGSEAL_TO": ""])
+        let noDestination = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--no-encrypt", "--no-sign"], environment: ["PGSEAL_TO": ""])
         XCTAssertEqual(noDestination.status, 2)
         let unknownFlag = try PGSealCLI.run(["export", "--frobnicate"])
         XCTAssertEqual(unknownFlag.status, 2)

@@ -5,7 +5,7 @@ import XCTest
 /// Exports of the fixture, opened and checked with tools that are not pgseal.
 final class ExportTests: XCTestCase {
     func export(_ arguments: [String], into store: TemporaryDirectory) throws -> (archive: String, result: CommandResult) {
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign"] + arguments)
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign"] + arguments)
         XCTAssertEqual(result.status, 0, result.err)
         let archive = result.out.trimmingCharacters(in: .newlines)
         return (archive, result)
@@ -159,7 +159,7 @@ final class ExportTests: XCTestCase {
 
     func testReportFileDescribesTheExport() throws {
         let store = try TemporaryDirectory()
-        let summary = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign", "--report", store.file("report.json")])
+        let summary = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign", "--report", store.file("report.json")])
         XCTAssertEqual(summary.status, 0, summary.err)
         XCTAssertTrue(summary.err.contains("public.user_watchlist") && summary.err.contains("sha256"), summary.err)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: store.file("report.json")))) as? [String: Any]
@@ -172,7 +172,7 @@ final class ExportTests: XCTestCase {
 
     func testJSONLogLinesForLogShippers() throws {
         let store = try TemporaryDirectory()
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign",
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt", "--no-sign",
                                         "-v", "--log-format", "json", "--progress", "never"])
         XCTAssertEqual(result.status, 0, result.err)
         let logLines = result.err.split(separator: "\n").filter { $0.hasPrefix("{") }
@@ -200,7 +200,7 @@ final class ExportTests: XCTestCase {
         let store = try TemporaryDirectory()
         let other = try TemporaryDirectory()
         let config = store.file("pgseal.yaml")
-        try "to: /nonexistent/never-used\ncompression: gzip\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "to: /nonexistent/never-used\ncompression: gzip\nprofile: kessan-user-data\n".write(toFile: config, atomically: true, encoding: .utf8)
         // Environment beats the file.
         let fromEnvironment = try PGSealCLI.run(["export", "--no-encrypt", "--no-sign", "--config", config],
                                                 environment: ["PGSEAL_DB": try ExportFixture.url(), "PGSEAL_TO": store.path])

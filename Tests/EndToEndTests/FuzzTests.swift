@@ -37,7 +37,7 @@ final class FuzzTests: XCTestCase {
         let keys = try TemporaryDirectory()
         let store = try TemporaryDirectory()
         XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
-        let exported = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--chunk-size", "1",
+        let exported = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--chunk-size", "1",
                                           "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key"),
                                           "--progress", "never"])
         XCTAssertEqual(exported.status, 0, exported.err)

@@ -15,7 +15,7 @@ class StoreTestCase: XCTestCase {
 
     /// Exports the fixture to `store` (a directory or s3:// prefix); returns the archive's location.
     func export(to store: String, environment: [String: String] = [:], database: String? = nil) throws -> String {
-        var arguments = ["export", "--db", try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url(),
+        var arguments = ["export", "--profile", "kessan-user-data", "--db", try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url(),
                          "--to", store, "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")]
         if database != nil {
             try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: keys.file("big.yaml"), atomically: true, encoding: .utf8)

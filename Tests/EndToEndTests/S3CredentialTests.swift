@@ -23,7 +23,7 @@ final class S3CredentialTests: XCTestCase {
     }
 
     func export(_ environment: [String: String], database: String? = nil) throws -> CommandResult {
-        var arguments = ["export", "--db", try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url(),
+        var arguments = ["export", "--profile", "kessan-user-data", "--db", try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url(),
                          "--to", "s3://\(bucket!)/c/", "--no-encrypt", "--no-sign"]
         if database != nil {
             try "profiles:\n  - name: big\n    tables:\n      - table: big\n".write(toFile: scratch.file("big.yaml"), atomically: true, encoding: .utf8)
@@ -195,7 +195,7 @@ final class S3TLSTests: XCTestCase {
         let proxy = try FaultProxy(upstream: s3.endpoint, rate: 0, seed: 1, tls: (certs.file("cert.pem"), certs.file("key.pem")))
         var environment = s3.environment()
         environment["PGSEAL_S3_ENDPOINT"] = proxy.endpoint
-        let arguments = ["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/tls/", "--no-encrypt", "--no-sign"]
+        let arguments = ["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/tls/", "--no-encrypt", "--no-sign"]
         let untrusted = try PGSealCLI.run(arguments, environment: environment)
         XCTAssertEqual(untrusted.status, 2, untrusted.err)
         XCTAssertTrue(untrusted.err.contains("certificate"), untrusted.err)

@@ -15,7 +15,7 @@ final class S3ExportTests: XCTestCase {
 
     func export(to bucket: String, database: String? = nil, environment: [String: String]? = nil, _ extra: [String] = []) throws -> CommandResult {
         let db = try database.map { try PostgresServer.shared().url(database: $0) } ?? ExportFixture.url()
-        return try PGSealCLI.run(["export", "--db", db, "--to", "s3://\(bucket)/nightly/",
+        return try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", db, "--to", "s3://\(bucket)/nightly/",
                                   "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")] + extra,
                                  environment: environment ?? s3.environment())
     }
@@ -303,7 +303,7 @@ final class S3ObjectOptionsTests: XCTestCase {
         environment["PGSEAL_S3_OBJECT_LOCK_MODE"] = "GOVERNANCE"
         environment["PGSEAL_S3_RETAIN_DAYS"] = "30"
         environment["PGSEAL_S3_TAGS"] = "team=data,kind=pgseal"
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/x/",
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/x/",
                                         "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")],
                                        environment: environment)
         XCTAssertEqual(result.status, 0, result.err)
@@ -319,7 +319,7 @@ final class S3ObjectOptionsTests: XCTestCase {
         }
         var bad = s3.environment()
         bad["PGSEAL_S3_OBJECT_LOCK_MODE"] = "FOREVER"
-        let refused = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/x/", "--no-encrypt", "--no-sign"], environment: bad)
+        let refused = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/x/", "--no-encrypt", "--no-sign"], environment: bad)
         XCTAssertEqual(refused.status, 2)
         XCTAssertTrue(refused.err.contains("GOVERNANCE or COMPLIANCE"), refused.err)
     }
@@ -332,7 +332,7 @@ final class S3SettingsTests: XCTestCase {
         var environment = s3.environment()
         environment["PGSEAL_S3_ENDPOINT"] = ""
         let store = try TemporaryDirectory()
-        let base = ["export", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/p/", "--no-encrypt", "--no-sign"]
+        let base = ["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/p/", "--no-encrypt", "--no-sign"]
         let flag = try PGSealCLI.run(base + ["--endpoint-url", s3.endpoint, "--region", "us-east-1"], environment: environment)
         XCTAssertEqual(flag.status, 0, flag.err)
         Thread.sleep(forTimeInterval: 1.1)

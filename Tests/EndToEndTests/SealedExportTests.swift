@@ -13,7 +13,7 @@ final class SealedExportTests: XCTestCase {
     }
 
     func sealedExport(into store: TemporaryDirectory, _ extra: [String] = []) throws -> String {
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path,
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path,
                                         "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")] + extra)
         XCTAssertEqual(result.status, 0, result.err)
         return result.out.trimmingCharacters(in: .newlines)
@@ -75,7 +75,7 @@ final class SealedExportTests: XCTestCase {
 
     func testEncryptionAndSigningAreExplicitChoices() throws {
         let store = try TemporaryDirectory()
-        let base = ["export", "--db", try ExportFixture.url(), "--to", store.path]
+        let base = ["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path]
         let noRecipients = try PGSealCLI.run(base + ["--sign-key", keys.file("signing-key")])
         XCTAssertEqual(noRecipients.status, 2)
         XCTAssertTrue(noRecipients.err.contains("no recipients") && noRecipients.err.contains("--no-encrypt"), noRecipients.err)
@@ -94,7 +94,7 @@ final class SealedExportTests: XCTestCase {
         let store = try TemporaryDirectory()
         chmod(keys.file("signing-key"), 0o644)
         let recipient = try String(contentsOfFile: keys.file("age-recipient.txt"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path],
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path],
                                        environment: ["PGSEAL_RECIPIENTS": recipient, "PGSEAL_SIGN_KEY": keys.file("signing-key")])
         XCTAssertEqual(result.status, 0, result.err)
         XCTAssertTrue(result.err.contains("readable by other users"), result.err)

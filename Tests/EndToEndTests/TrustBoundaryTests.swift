@@ -17,7 +17,7 @@ final class TrustBoundaryTests: XCTestCase {
         keys = try TemporaryDirectory()
         store = try TemporaryDirectory()
         XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
                                         "--sign-key", keys.file("signing-key"), "--progress", "never"])
         XCTAssertEqual(result.status, 0, result.err)
         archive = result.out.trimmingCharacters(in: .newlines)
@@ -185,7 +185,7 @@ final class TrustBoundaryTests: XCTestCase {
 
     func testAForgedSealNeverTakesAGenuineArchivesPlace() throws {
         Thread.sleep(forTimeInterval: 1.1)
-        let second = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
+        let second = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
                                         "--sign-key", keys.file("signing-key"), "--progress", "never"])
         XCTAssertEqual(second.status, 0, second.err)
         let newest = second.out.trimmingCharacters(in: .newlines)

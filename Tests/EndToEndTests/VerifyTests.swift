@@ -14,7 +14,7 @@ final class VerifyTests: XCTestCase {
         keys = try TemporaryDirectory()
         store = try TemporaryDirectory()
         XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
-        let result = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--chunk-size", "1",
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--chunk-size", "1",
                                         "--recipients-file", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key")])
         XCTAssertEqual(result.status, 0, result.err)
         archive = result.out.trimmingCharacters(in: .newlines)

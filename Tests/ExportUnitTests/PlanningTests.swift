@@ -43,4 +43,32 @@ final class PlanningTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("Unicode normalisation"), "\(error)")
         }
     }
+
+    func testColumnsThatLookSecretAreFlaggedForConfigInit() {
+        for secret in ["password_hash", "mfa_secret", "API_KEY", "reset_token", "otp", "user_pin", "totp_seed", "PrivateKey_private_key"] {
+            XCTAssertTrue(ProfileDraft.isSecretLooking(secret), secret)
+        }
+        for plain in ["footprint", "pinned", "email", "salted_by", "keyboard", "id", "is_active", "ticker"] {
+            XCTAssertFalse(ProfileDraft.isSecretLooking(plain), plain)
+        }
+    }
+
+    func testTheStatusLineFitsTheTerminalAndCountsInWords() {
+        let progress = TerminalProgress(width: { 80 }, output: { _ in })
+        let long = "public." + String(repeating: "a_long_table_name_", count: 6)
+        progress.started(tables: [ProgressTable(name: long, estimatedRows: 1_000_000), ProgressTable(name: "public.b", estimatedRows: 10),
+                                  ProgressTable(name: "public.c", estimatedRows: nil)])
+        progress.tableStarted(table: long)
+        progress.chunkWritten(table: long, rows: 250_000, bytes: 100 << 20)
+        for width in [40, 80, 200] {
+            let line = progress.statusLine(now: Date().addingTimeInterval(10), width: width)
+            XCTAssertLessThanOrEqual(line.count, width - 1, line)
+            XCTAssertTrue(line.contains("24% 250,000/1,000,010 rows"), line)
+        }
+        let wide = progress.statusLine(now: Date().addingTimeInterval(10), width: 200)
+        XCTAssertTrue(wide.contains("ETA") && wide.contains("(+2 queued)"), wide)
+        XCTAssertEqual(Format.plural(1, "row"), "1 row")
+        XCTAssertEqual(Format.plural(1_000, "row"), "1,000 rows")
+        XCTAssertEqual(Format.plural(2, "chunk"), "2 chunks")
+    }
 }

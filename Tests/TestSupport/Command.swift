@@ -20,6 +20,15 @@ public enum Command {
         return process.wait()
     }
 
+    /// Runs a program that leaves a daemon behind (tmux's server): Foundation's Process on
+    /// Linux waits for a descriptor the child inherits, which a daemon would hold for its whole
+    /// life; the program runs with every descriptor above stderr closed.
+    @discardableResult
+    public static func runLeavingDaemon(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+        let script = #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null; done; exec "$@""#
+        return try run(["bash", "-c", script, "bash"] + arguments, environment: environment)
+    }
+
     public static func start(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
                              directory: String? = nil) throws -> RunningCommand {
         let process = Process()
