@@ -99,6 +99,10 @@ struct ConfigFile: Decodable {
     var metricsFile: String?
     var keepDays: Int?
     var keepLast: Int?
+    var keepDaily: Int?
+    var keepWeekly: Int?
+    var keepMonthly: Int?
+    var keepWithin: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case s3Endpoint = "s3_endpoint"
@@ -112,6 +116,10 @@ struct ConfigFile: Decodable {
         case metricsFile = "metrics_file"
         case keepDays = "keep_days"
         case keepLast = "keep_last"
+        case keepDaily = "keep_daily"
+        case keepWeekly = "keep_weekly"
+        case keepMonthly = "keep_monthly"
+        case keepWithin = "keep_within"
         case db, to, profile, compression, jobs, progress, profiles, recipients
         case recipientsFile = "recipients_file"
         case signKey = "sign_key"

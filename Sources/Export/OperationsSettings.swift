@@ -4,7 +4,8 @@ import Foundation
 /// The settings of the unattended jobs around the export — the monitor (`check`) and retention
 /// (`prune`) — from the same layers as the export's: the config file < `PGSEAL_…` environment
 /// variables < flags. Keys: `to`, `max_age`, `trusted_keys`, `alert_webhook`,
-/// `alert_sns_topic`, `metrics_file`, `keep_days`, `keep_last`, `stale_upload_hours`.
+/// `alert_sns_topic`, `metrics_file`, `keep_days`, `keep_last`, `keep_daily`, `keep_weekly`,
+/// `keep_monthly`, `keep_within`, `stale_upload_hours`.
 public struct OperationsSettings: Sendable {
     public var store: String?
     public var maxAge: String?
@@ -14,6 +15,11 @@ public struct OperationsSettings: Sendable {
     public var metricsFile: String?
     public var keepDays: Int?
     public var keepLast: Int
+    public var keepDaily: Int
+    public var keepWeekly: Int
+    public var keepMonthly: Int
+    /// A span such as `30d` (the form `--max-age` takes).
+    public var keepWithin: String?
     public var staleUploadHours: Int
 
     /// Flags given on the command line; nil or empty where not given.
@@ -27,6 +33,10 @@ public struct OperationsSettings: Sendable {
         public var metricsFile: String?
         public var keepDays: Int?
         public var keepLast: Int?
+        public var keepDaily: Int?
+        public var keepWeekly: Int?
+        public var keepMonthly: Int?
+        public var keepWithin: String?
         public var staleUploadHours: Int?
 
         public init() {}
@@ -42,6 +52,10 @@ public struct OperationsSettings: Sendable {
             values.set("metrics_file", metricsFile.map { .string($0) })
             values.set("keep_days", keepDays.map { .int($0) })
             values.set("keep_last", keepLast.map { .int($0) })
+            values.set("keep_daily", keepDaily.map { .int($0) })
+            values.set("keep_weekly", keepWeekly.map { .int($0) })
+            values.set("keep_monthly", keepMonthly.map { .int($0) })
+            values.set("keep_within", keepWithin.map { .string($0) })
             values.set("stale_upload_hours", staleUploadHours.map { .int($0) })
             return values
         }
@@ -63,6 +77,10 @@ public struct OperationsSettings: Sendable {
             file.metricsFile = config.metricsFile
             file.keepDays = config.keepDays
             file.keepLast = config.keepLast
+            file.keepDaily = config.keepDaily
+            file.keepWeekly = config.keepWeekly
+            file.keepMonthly = config.keepMonthly
+            file.keepWithin = config.keepWithin
             file.staleUploadHours = config.staleUploadHours
             providers.append(InMemoryProvider(name: "config file", values: file.values))
         }
@@ -72,6 +90,8 @@ public struct OperationsSettings: Sendable {
             trustedKeys: config.stringArray(forKey: "trusted_keys", default: []),
             alertWebhook: config.string(forKey: "alert_webhook", isSecret: true), alertSNSTopic: config.string(forKey: "alert_sns_topic"),
             metricsFile: config.string(forKey: "metrics_file"), keepDays: config.int(forKey: "keep_days"),
-            keepLast: config.int(forKey: "keep_last", default: 1), staleUploadHours: config.int(forKey: "stale_upload_hours", default: 24))
+            keepLast: config.int(forKey: "keep_last", default: 1), keepDaily: config.int(forKey: "keep_daily", default: 0),
+            keepWeekly: config.int(forKey: "keep_weekly", default: 0), keepMonthly: config.int(forKey: "keep_monthly", default: 0),
+            keepWithin: config.string(forKey: "keep_within"), staleUploadHours: config.int(forKey: "stale_upload_hours", default: 24))
     }
 }

@@ -2,33 +2,57 @@ import Foundation
 import ObjectStore
 import Seal
 
-/// `pgseal prune`: deletes archives past their retention with their sidecars — the seal's
-/// signature first, so that an archive pruned halfway is never taken for a sealed one —
-/// never the newest `keepLast` sealed archives of a profile, never an object still under
-/// Object Lock retention (reported instead), and aborts stale incomplete uploads.
+/// `pgseal prune`: deletes archives past their retention (`RetentionPolicy`) with their
+/// sidecars — the seal's signature first, so that an archive pruned halfway is never taken for a
+/// sealed one — never an archive a rule keeps, never an object still under Object Lock
+/// retention (reported instead), and aborts stale incomplete uploads. Every archive it looked
+/// at gets a decision with its reasons.
 public struct Pruner {
     public struct Request: Sendable {
         public var store: String
-        public var keepDays: Int
-        public var keepLast: Int
+        public var retention: RetentionPolicy
         public var profile: String?
         public var dryRun: Bool
         public var staleUploadAge: TimeInterval
         public var now: Date
         /// Only archives whose seal verifies against these count as sealed: a forged or broken
-        /// seal never takes a keep-last place and is never deleted.
+        /// seal never takes a keep place and is never deleted.
         public var signers: AllowedSigners
 
-        public init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
+        public init(store: String, retention: RetentionPolicy, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
                     staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
             self.store = store
+            self.retention = retention
             self.signers = signers
-            self.keepDays = keepDays
-            self.keepLast = keepLast
             self.profile = profile
             self.dryRun = dryRun
             self.staleUploadAge = staleUploadAge
             self.now = now
+        }
+
+        /// `--keep-days N --keep-last M`: keep the newest M and everything of the last N days.
+        public init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
+                    staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
+            self.init(store: store, retention: RetentionPolicy(last: keepLast, within: Double(keepDays) * 86_400), signers: signers,
+                      profile: profile, dryRun: dryRun, staleUploadAge: staleUploadAge, now: now)
+        }
+    }
+
+    /// What happened to one archive, and why.
+    public struct Decision: Codable, Sendable {
+        public enum Action: String, Codable, Sendable {
+            case keep, delete, locked, failed, unverified
+        }
+        public let key: String
+        public let profile: String
+        public let createdAt: String
+        public var action: Action
+        /// The rules that keep it (`last 7`, `daily 2026-12-01`, `within 30d`), or why it goes.
+        public var reasons: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case key, profile, action, reasons
+            case createdAt = "created_at"
         }
     }
 
@@ -41,6 +65,7 @@ public struct Pruner {
             public let key: String
             public let reason: String
         }
+        public var decisions: [Decision] = []
         public var deleted: [String] = []
         public var kept: [String] = []
         /// Archives with a seal that does not verify: left alone, with the reason.
@@ -51,7 +76,7 @@ public struct Pruner {
         public var dryRun = false
 
         enum CodingKeys: String, CodingKey {
-            case deleted, kept, locked, failed, unverified
+            case decisions, deleted, kept, locked, failed, unverified
             case abortedUploads = "aborted_uploads"
             case dryRun = "dry_run"
         }
@@ -67,43 +92,64 @@ public struct Pruner {
     /// The same, on a store already open.
     public static func run(_ request: Request, in store: ObjectStore) throws -> Outcome {
         let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.signers)
-        let cutoff = request.now.addingTimeInterval(-Double(request.keepDays) * 86_400)
         var outcome = Outcome(dryRun: request.dryRun)
-        outcome.unverified = catalog.unverified.map { .init(key: $0.key, reason: $0.problem ?? "not verified") }
-        var candidates: [ArchiveCatalog.Entry] = []
+        for entry in catalog.unverified {
+            let reason = entry.problem ?? "not verified"
+            outcome.unverified.append(.init(key: entry.key, reason: reason))
+            outcome.decisions.append(Decision(key: entry.key, profile: entry.profile, createdAt: entry.createdAt, action: .unverified,
+                                              reasons: ["its seal does not verify (\(reason)): never counted, never deleted"]))
+        }
+        var candidates: [Decision] = []
         for profile in Set(catalog.sealed.map(\.profile)).sorted() {
             let archives = catalog.sealed.filter { $0.profile == profile }  // newest first
-            for (index, entry) in archives.enumerated() {
-                if index < request.keepLast || !isOlder(entry, than: cutoff) { outcome.kept.append(entry.key) } else { candidates.append(entry) }
+            let reasons = request.retention.reasons(for: archives.map { created($0) ?? .distantFuture }, now: request.now)
+            for (entry, kept) in zip(archives, reasons) {
+                if kept.isEmpty {
+                    candidates.append(Decision(key: entry.key, profile: profile, createdAt: entry.createdAt, action: .delete, reasons: ["no rule keeps it"]))
+                } else {
+                    outcome.kept.append(entry.key)
+                    outcome.decisions.append(Decision(key: entry.key, profile: profile, createdAt: entry.createdAt, action: .keep, reasons: kept))
+                }
             }
         }
-        // An unsealed object past the retention is the remains of a failed export.
-        candidates += catalog.incomplete.filter { isOlder($0, than: cutoff) }
-        for entry in candidates {
-            if let until = try store.retainedUntil(key: entry.key) {
-                outcome.locked.append(.init(key: entry.key, until: until == .distantFuture ? "legal hold" : ISO8601DateFormatter().string(from: until)))
+        // An unsealed object older than the retention span (or the stale age) is the remains
+        // of a failed export; a younger one may be an export still running.
+        let cutoff = request.now.addingTimeInterval(-(request.retention.within ?? request.staleUploadAge))
+        for entry in catalog.incomplete where (created(entry).map { $0 < cutoff } ?? false) {
+            candidates.append(Decision(key: entry.key, profile: entry.profile, createdAt: entry.createdAt, action: .delete,
+                                       reasons: ["unsealed: the remains of a failed or unsigned export"]))
+        }
+        for var decision in candidates {
+            defer { outcome.decisions.append(decision) }
+            if let until = try store.retainedUntil(key: decision.key) {
+                let when = until == .distantFuture ? "legal hold" : ISO8601DateFormatter().string(from: until)
+                outcome.locked.append(.init(key: decision.key, until: when))
+                decision.action = .locked
+                decision.reasons.append("kept: under retention until \(when)")
                 continue
             }
-            if request.dryRun { outcome.deleted.append(entry.key); continue }
+            if request.dryRun { outcome.deleted.append(decision.key); continue }
             var removed = true
             for suffix in deletionOrder {
                 // One call per step: the next step starts only when the previous one is done.
-                if let failure = try store.delete(keys: [entry.key + suffix]).first {
+                if let failure = try store.delete(keys: [decision.key + suffix]).first {
                     outcome.failed.append(.init(key: failure.key, reason: failure.reason))
+                    decision.action = .failed
+                    decision.reasons.append("deleting \(failure.key) failed: \(failure.reason)")
                     removed = false
                     break
                 }
             }
-            if removed { outcome.deleted.append(entry.key) }
+            if removed { outcome.deleted.append(decision.key) }
         }
+        outcome.decisions.sort { ($0.profile, $1.createdAt) < ($1.profile, $0.createdAt) }
         if !request.dryRun {
             outcome.abortedUploads = try store.removeStaleUploads(under: request.profile.map { $0 + "/" } ?? "", olderThan: request.staleUploadAge)
         }
         return outcome
     }
 
-    static func isOlder(_ entry: ArchiveCatalog.Entry, than cutoff: Date) -> Bool {
-        guard let created = ISO8601DateFormatter().date(from: entry.createdAt) else { return false }
-        return created < cutoff
+    static func created(_ entry: ArchiveCatalog.Entry) -> Date? {
+        ISO8601DateFormatter().date(from: entry.createdAt)
     }
 }

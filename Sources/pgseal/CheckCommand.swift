@@ -33,13 +33,13 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only this profile (default: every profile in the store).", valueName: "name"))
     var profile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Verification level of the newest archive: seal (default) or deep.", valueName: "level"))
-    var verify = "seal"
+    @Option(name: .long, help: ArgumentHelp("Verification level of the newest archive: seal (default) or deep, as verify --level.", valueName: "level"))
+    var level = "seal"
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity, for --verify deep.", valueName: "file"))
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity, for --level deep.", valueName: "file"))
     var identity: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("POST an alert here when the check fails.", valueName: "url"))
@@ -51,8 +51,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file.", valueName: "file"))
     var metricsFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
-    var report: String?
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @OptionGroup(title: "S3")
     var s3: S3Options
@@ -74,18 +73,16 @@ struct CheckCommand: ParsableCommand {
         guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
         guard let maxAgeText = settings.maxAge else { throw ValidationError("no --max-age: give the oldest acceptable age, such as 26h (or max_age in the config file)") }
         guard let maxAge = FreshnessCheck.parseDuration(maxAgeText) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
-        guard let level = VerificationReport.Level(rawValue: verify), level != .restore else { throw ValidationError("--verify takes seal or deep") }
+        guard let level = VerificationReport.Level(rawValue: level), level != .restore else { throw ValidationError("--level takes seal or deep") }
         let policy = try trust.policy(files: settings.trustedKeys)
         let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
         let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys))
         if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }
-        if let report { try ReportFile.write(result, to: report) }
-        for profile in result.profiles {
-            HumanOutput.out("\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? "")))
-        }
-        if result.profiles.isEmpty { HumanOutput.out("no archive of any profile in \(store)") }
+        try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.map { profile in
+            "\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))
+        })
         guard result.ok else {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
                 .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")

@@ -33,8 +33,7 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Keys to list per kind of difference (default 10).", valueName: "n"))
     var show = 10
 
-    @Option(name: .long, help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
-    var report: String?
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -60,8 +59,7 @@ struct DiffCommand: ParsableCommand {
         request.limits = limits.limits
         request.maxConnections = maxConnections
         let result = try DiffEngine.run(request)
-        if let report { try ReportFile.write(result, to: report) }
-        HumanOutput.out(DiffSummary.lines(result))
+        try output.emit(result, human: DiffSummary.lines(result))
         if result.differs { throw ExitCode(1) }
     }
 }

@@ -87,8 +87,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Progress on stderr: auto (when it is a terminal), always, never.", valueName: "when"))
     var progress: String?
 
-    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
-    var report: String?
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() async throws {
         let logger = global.bootstrapLogging()
@@ -121,8 +120,6 @@ struct ExportCommand: AsyncParsableCommand {
         let job = ExportJob(settings: settings, logger: logger, progress: showProgress ? TerminalProgress() : SilentProgress())
         let result = try job.run()
 
-        if let report { try ReportFile.write(result, to: report) }
-        if !global.quiet { FileHandle.standardError.write(Data(ExportSummary.text(result).utf8)) }
-        print(result.archive)
+        try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
     }
 }

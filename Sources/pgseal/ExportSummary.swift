@@ -1,9 +1,9 @@
 import Export
 import Foundation
 
-/// The human summary after an export, on stderr.
+/// The human summary after an export, on stderr (stdout carries the archive's location).
 enum ExportSummary {
-    static func text(_ result: ExportResult) -> String {
+    static func lines(_ result: ExportResult) -> [String] {
         var lines = ["exported profile \(result.profile) in \(Format.seconds(result.seconds)) (snapshot \(result.snapshot), WAL \(result.walLSN))"]
         let width = result.tables.map(\.table.count).max() ?? 0
         for table in result.tables {
@@ -14,7 +14,7 @@ enum ExportSummary {
         let ratio = result.objectBytes > 0 ? Double(json) / Double(result.objectBytes) : 0
         lines.append("  archive \(result.archive)")
         lines.append("  \(Format.bytes(result.objectBytes)) (\(result.compression), \(String(format: "%.1f", ratio))× smaller than the JSON), sha256 \(result.objectSHA256)")
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 }
 

@@ -44,23 +44,29 @@ struct ListCommand: ParsableCommand {
             print(try ReportFile.json(catalog))
             return
         }
-        for entry in catalog.sealed {
-            let contents = entry.files.map { "\(Format.count($0).leftPad(12)) files" } ?? "\(Format.count(entry.rows.values.reduce(0, +)).leftPad(12)) rows "
-            HumanOutput.out("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(contents)  sealed  \(entry.location)")
-            if !entry.rows.isEmpty {
-                HumanOutput.out("    " + entry.rows.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · "))
+        if catalog.sealed.isEmpty {
+            HumanOutput.out(files.isEmpty ? "no archive verified (give --trusted-key to check the seals)" : "no sealed archive")
+        } else {
+            // One aligned line per archive, its tables' rows on the line below.
+            let rows = catalog.sealed.map { entry -> [String] in
+                let contents = entry.files.map { Format.plural($0, "file") } ?? Format.plural(entry.rows.values.reduce(0, +), "row")
+                return [entry.createdAt, entry.profile, Format.bytes(entry.bytes), contents, entry.location]
+            }
+            for (line, entry) in zip(TextTable.lines(rows, rightAligned: [2, 3]), catalog.sealed) {
+                HumanOutput.out(line)
+                if !entry.rows.isEmpty {
+                    HumanOutput.out("    " + entry.rows.sorted { $0.key < $1.key }.map { "\($0.key) \(Format.count($0.value))" }.joined(separator: " · "))
+                }
             }
         }
-        if catalog.sealed.isEmpty { HumanOutput.out(files.isEmpty ? "no archive verified (give --trusted-key to check the seals)" : "no sealed archive") }
         if !catalog.unverified.isEmpty {
             HumanOutput.out(["", "unverified (a seal and signature, " + (files.isEmpty ? "not checked: no --trusted-key" : "which do not verify") + "):"])
-            for entry in catalog.unverified {
-                HumanOutput.out("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)" + (entry.problem.map { "  — " + $0 } ?? ""))
-            }
+            HumanOutput.out(TextTable.lines(catalog.unverified.map { [$0.createdAt, $0.profile, Format.bytes($0.bytes), $0.location + ($0.problem.map { "  — " + $0 } ?? "")] },
+                                            rightAligned: [2]))
         }
         if !catalog.incomplete.isEmpty {
             HumanOutput.out(["", "incomplete (no signed seal: interrupted or unsigned exports):"])
-            for entry in catalog.incomplete { HumanOutput.out("\(entry.createdAt)  \(entry.profile)  \(Format.bytes(entry.bytes).leftPad(10))  \(entry.location)") }
+            HumanOutput.out(TextTable.lines(catalog.incomplete.map { [$0.createdAt, $0.profile, Format.bytes($0.bytes), $0.location] }, rightAligned: [2]))
         }
         if !catalog.uploads.isEmpty {
             HumanOutput.out(["", "uploads not completed (running now, or left by a killed export; export and prune abort them once stale):"])

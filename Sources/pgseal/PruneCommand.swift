@@ -10,41 +10,59 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Delete archives past their retention, with their sidecars; abort stale incomplete uploads.",
         discussion: """
-            An archive is deleted when it is older than --keep-days and is not among the newest \
-            --keep-last sealed archives of its profile. Its seal's signature (.seal.sig) goes \
-            first, then the seal, the .sha256 and the object: an archive pruned halfway is \
-            never taken for a sealed one. Objects still under S3 Object Lock retention or a \
-            legal hold are reported and kept, not a failure. Running prune twice is harmless.
+            Retention as restic spells it, per profile, among archives whose seal verifies: \
+            --keep-last N (always; default 1), --keep-daily N, --keep-weekly N, --keep-monthly N \
+            (the newest archive of each of the N most recent days, ISO weeks, months that have \
+            archives, in UTC), --keep-within SPAN (everything created within SPAN of now, e.g. \
+            30d, 36h; --keep-days N is --keep-within Nd). An archive any rule keeps is kept; \
+            every archive is listed with what was decided and why. At least one rule besides \
+            --keep-last is needed.
+            An archive's seal signature (.seal.sig) goes first, then the seal, the .sha256 and \
+            the object: an archive pruned halfway is never taken for a sealed one. Objects still \
+            under S3 Object Lock retention or a legal hold are reported and kept, not a failure. \
+            Running prune twice is harmless.
             Exit codes: 0 done (also when objects are locked); 1 some deletion failed; 2 could \
             not run.
 
             Examples:
-              pgseal prune s3://kessan-backups/pgseal/ --keep-days 35 --keep-last 7 --dry-run
-              pgseal prune /var/backups/pgseal --keep-days 14
+              pgseal prune s3://kessan-backups/pgseal/ --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run
+              pgseal prune /var/backups/pgseal --keep-within 14d --keep-last 3
             """)
 
     @Argument(help: ArgumentHelp("A store: a directory or s3://bucket/prefix/ (default: `to` of the config file, PGSEAL_TO).", valueName: "store"))
     var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("The configuration file (default: PGSEAL_CONFIG): keep_days, keep_last, stale_upload_hours.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The configuration file (default: PGSEAL_CONFIG): keep_*, stale_upload_hours.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Keep archives younger than this many days (PGSEAL_KEEP_DAYS).", valueName: "days"))
-    var keepDays: Int?
-
-    @Option(name: .long, help: ArgumentHelp("Always keep this many newest sealed archives of each profile (default 1; PGSEAL_KEEP_LAST).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Always keep this many newest archives of each profile (default 1; PGSEAL_KEEP_LAST).", valueName: "n"))
     var keepLast: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Keep the newest archive of each of the last N days with archives (PGSEAL_KEEP_DAILY).", valueName: "n"))
+    var keepDaily: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Keep the newest archive of each of the last N ISO weeks with archives (PGSEAL_KEEP_WEEKLY).", valueName: "n"))
+    var keepWeekly: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Keep the newest archive of each of the last N months with archives (PGSEAL_KEEP_MONTHLY).", valueName: "n"))
+    var keepMonthly: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Keep everything created within this span of now: 30d, 36h, 90m (PGSEAL_KEEP_WITHIN).", valueName: "span"))
+    var keepWithin: String?
+
+    @Option(name: .long, help: ArgumentHelp("Same as --keep-within Nd (PGSEAL_KEEP_DAYS).", valueName: "days"))
+    var keepDays: Int?
 
     @Option(name: .long, help: ArgumentHelp("Only this profile's archives.", valueName: "name"))
     var profile: String?
 
-    @Flag(name: .long, help: "Show what would be deleted; delete nothing.")
+    @Flag(name: .long, help: "Show what would be deleted, and why; delete nothing.")
     var dryRun = false
 
     @Option(name: .long, help: ArgumentHelp("Abort incomplete uploads older than this (default 24).", valueName: "hours"))
     var staleUploadHours: Int?
 
-    @Flag(name: .long, help: "Print the outcome as JSON.")
+    @Flag(name: .long, help: "Print the outcome as JSON (every decision with its reasons).")
     var json = false
 
     @OptionGroup(title: "Trust (only archives whose seal verifies count as sealed)")
@@ -63,26 +81,60 @@ struct PruneCommand: ParsableCommand {
         flags.store = store
         flags.keepDays = keepDays
         flags.keepLast = keepLast
+        flags.keepDaily = keepDaily
+        flags.keepWeekly = keepWeekly
+        flags.keepMonthly = keepMonthly
+        flags.keepWithin = keepWithin
         flags.staleUploadHours = staleUploadHours
         flags.trustedKeys = trust.trustedKey
         let settings = try OperationsSettings.resolve(flags: flags)
         guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
-        guard let keepDays = settings.keepDays else { throw ValidationError("no retention: give --keep-days N (or keep_days in the config file)") }
-        guard keepDays >= 0 else { throw ValidationError("--keep-days must be 0 or more") }
-        guard settings.keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1: prune never deletes the newest archive") }
+        let retention = try Self.retention(settings)
         let policy = try trust.policy(files: settings.trustedKeys)
-        let outcome = try Pruner.run(.init(store: store, keepDays: keepDays, keepLast: settings.keepLast, signers: policy.signers, profile: profile, dryRun: dryRun,
+        let outcome = try Pruner.run(.init(store: store, retention: retention, signers: policy.signers, profile: profile, dryRun: dryRun,
                                            staleUploadAge: TimeInterval(settings.staleUploadHours * 3600)))
         if json {
             print(try ReportFile.json(outcome))
         } else {
-            for key in outcome.deleted { HumanOutput.out("\(dryRun ? "would delete" : "deleted")  \(key)") }
-            for locked in outcome.locked { HumanOutput.out("locked  \(locked.key) (retained until \(locked.until); kept)") }
-            for failed in outcome.failed { HumanOutput.out("failed  \(failed.key): \(failed.reason)") }
-            for skipped in outcome.unverified { HumanOutput.out("unverified  \(skipped.key) (kept: its seal does not verify — \(skipped.reason))") }
-            HumanOutput.out("\(outcome.deleted.count) archive(s) \(dryRun ? "would be deleted" : "deleted"), \(outcome.kept.count) kept, \(outcome.locked.count) locked"
-                  + (dryRun ? "" : ", \(outcome.abortedUploads) incomplete upload(s) aborted"))
+            HumanOutput.out(PruneSummary.lines(outcome))
         }
         if !outcome.failed.isEmpty { throw CheckFailure(message: "\(outcome.failed.count) deletion(s) failed; the signatures of those archives are deleted or untouched, never the object alone") }
+    }
+
+    /// The rules from the settings, refused when they would keep nothing but the newest by
+    /// accident, or when a number is out of range.
+    static func retention(_ settings: OperationsSettings) throws -> RetentionPolicy {
+        guard settings.keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1: prune never deletes the newest archive") }
+        for (name, value) in [("--keep-daily", settings.keepDaily), ("--keep-weekly", settings.keepWeekly), ("--keep-monthly", settings.keepMonthly)] where value < 0 {
+            throw ValidationError("\(name) must be 0 or more")
+        }
+        if let days = settings.keepDays, days < 0 { throw ValidationError("--keep-days must be 0 or more") }
+        if settings.keepDays != nil, settings.keepWithin != nil { throw ValidationError("--keep-days and --keep-within are one rule: give one") }
+        var within = settings.keepDays.map { TimeInterval($0) * 86_400 }
+        if let text = settings.keepWithin {
+            guard let span = FreshnessCheck.parseDuration(text) else { throw ValidationError("--keep-within takes a span such as 30d, 36h or 90m, not \(text)") }
+            within = span
+        }
+        let policy = RetentionPolicy(last: settings.keepLast, daily: settings.keepDaily, weekly: settings.keepWeekly, monthly: settings.keepMonthly, within: within)
+        guard policy.hasTimeRule else {
+            throw ValidationError("no retention: give --keep-within 30d, --keep-daily 7, --keep-weekly 5, --keep-monthly 12 (or keep_* in the config file)")
+        }
+        return policy
+    }
+}
+
+/// Every archive prune looked at, as an aligned table: what was decided and why.
+enum PruneSummary {
+    static func lines(_ outcome: Pruner.Outcome) -> [String] {
+        let rows = outcome.decisions.map { decision -> [String] in
+            let action = decision.action == .delete && outcome.dryRun ? "would delete" : decision.action == .delete ? "deleted" : decision.action.rawValue
+            return [action, decision.createdAt, decision.profile, decision.reasons.joined(separator: ", "), decision.key]
+        }
+        let deleted = outcome.deleted.count
+        let summary = (outcome.dryRun ? "\(Format.plural(deleted, "archive")) would be deleted" : "\(Format.plural(deleted, "archive")) deleted")
+            + ", \(outcome.kept.count) kept, \(outcome.locked.count) locked"
+            + (outcome.unverified.isEmpty ? "" : ", \(outcome.unverified.count) unverified (never deleted)")
+            + (outcome.dryRun ? "" : ", \(Format.plural(outcome.abortedUploads, "incomplete upload")) aborted")
+        return TextTable.lines(rows) + [summary]
     }
 }

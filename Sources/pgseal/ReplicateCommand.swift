@@ -1,4 +1,5 @@
 import ArgumentParser
+import Export
 import Logging
 import Foundation
 import Operations
@@ -19,7 +20,7 @@ struct ReplicateCommand: ParsableCommand {
 
             Example (a second region):
               pgseal replicate s3://kessan-backups/pgseal/kessan-user-data/2026/11/24/kessan-user-data-20261124T020000Z.tar.zst.age \\
-                --to s3://kessan-backups-dr/pgseal/ --region eu-west-1 --trusted-key allowed_signers
+                --to s3://kessan-backups-dr/pgseal/ --to-region eu-west-1 --trusted-key allowed_signers
             """)
 
     @OptionGroup var target: ArchiveArgument
@@ -30,8 +31,8 @@ struct ReplicateCommand: ParsableCommand {
     @OptionGroup(title: "Trust (the source's seal must verify)")
     var trust: TrustOptions
 
-    @Option(name: .long, help: ArgumentHelp("The destination's S3 region (default: AWS_REGION, as the source's).", valueName: "region"))
-    var region: String?
+    @Option(name: .long, help: ArgumentHelp("The destination's S3 region (default: the source's; --region is the source's, as on every command).", valueName: "region"))
+    var toRegion: String?
 
     @Option(name: .long, help: ArgumentHelp("S3-compatible endpoint of both stores (default: PGSEAL_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS).", valueName: "url"))
     var endpointUrl: String?
@@ -45,14 +46,14 @@ struct ReplicateCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let logger = global.bootstrapLogging()
+        _ = global.bootstrapLogging()
         S3Options(endpointUrl: endpointUrl, caBundle: caBundle).apply()
         let policy = try trust.policy()
-        let outcome = try Replicator.run(Replicator.Request(archive: try target.location(policy: policy), destination: to, region: region, policy: policy))
+        let outcome = try Replicator.run(Replicator.Request(archive: try target.location(policy: policy), destination: to, region: toRegion, policy: policy))
         if json {
             print(try ReportFile.json(outcome))
         } else {
-            logger.notice("\(outcome.method): \(outcome.bytes) bytes, SHA-256 \(outcome.sha256) proven at the destination")
+            HumanOutput.err("replicated by \(outcome.method): \(Format.bytes(outcome.bytes)), SHA-256 \(outcome.sha256) proven at the destination")
             print(outcome.destination)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ByteStreams
 import Logging
+import Export
 import Foundation
 import Seal
 import Verify
@@ -39,8 +40,7 @@ struct RestoreCommand: ParsableCommand {
     @Flag(name: .long, help: "Replace the rows of non-empty tables (TRUNCATE in the same transaction).")
     var truncate = false
 
-    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
-    var report: String?
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -65,10 +65,8 @@ struct RestoreCommand: ParsableCommand {
         request.createTables = createTables
         request.truncate = truncate
         let result = try Restorer.run(request) { HumanOutput.err($0) }
-        if let report { try ReportFile.write(result, to: report) }
         for note in result.notRecreated { HumanOutput.err("note: \(note)") }
         let rows = result.tables.reduce(0) { $0 + $1.rows }
-        FileHandle.standardError.write(Data(String(format: "restored %d rows in %d tables into %@ in %.1f s\n",
-                                                   rows, result.tables.count, result.database, result.seconds).utf8))
+        try output.emit(result, human: ["restored \(Format.plural(rows, "row")) in \(Format.plural(result.tables.count, "table")) into \(result.database) in \(Format.seconds(result.seconds))"])
     }
 }

@@ -49,8 +49,7 @@ struct SealCommand: ParsableCommand {
     @Flag(name: .long, help: "Write no seal: list, check and verify will not accept the archive.")
     var noSign = false
 
-    @Option(name: .long, help: ArgumentHelp("Also write the result as JSON to this file.", valueName: "file"))
-    var report: String?
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @OptionGroup(title: "S3")
     var s3: S3Options
@@ -66,8 +65,10 @@ struct SealCommand: ParsableCommand {
         for warning in keys.warnings { logger.warning("\(warning)") }
         let settings = FileSealSettings(paths: paths, destination: destination, name: name, recipients: keys.recipients, signingKey: keys.signingKey)
         let result = try FileSealJob(settings: settings).run(storeOptions: (s3.endpointUrl, s3.region, s3.caBundle))
-        if let report { try ReportFile.write(result, to: report) }
-        logger.notice("sealed \(result.files) entries (\(result.bytes) bytes of files) into \(result.objectBytes) bytes, SHA-256 \(result.objectSHA256)")
-        print(result.archive)
+        try output.emitLocation(result, location: result.archive, summary: [
+            "sealed \(Format.plural(result.files, "entry", "entries")) (\(Format.bytes(result.bytes)) of files) as \(name)",
+            "  archive \(result.archive)",
+            "  \(Format.bytes(result.objectBytes)), sha256 \(result.objectSHA256)",
+        ], quiet: global.quiet)
     }
 }

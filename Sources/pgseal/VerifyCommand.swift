@@ -49,8 +49,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, for deep verification of an encrypted archive.", valueName: "file"))
     var identity: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
-    var report: String?
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @OptionGroup(title: "S3")
     var s3: S3Options
@@ -75,8 +74,7 @@ struct VerifyCommand: ParsableCommand {
         request.keepScratch = keepScratch
         request.limits = limits.limits
         let result = try Verifier.run(request)
-        if let report { try ReportFile.write(result, to: report) }
-        HumanOutput.err(VerifySummary.lines(result))
+        try output.emit(result, human: VerifySummary.lines(result))
         if !result.ok { throw ExitCode(1) }
     }
 }

@@ -29,6 +29,7 @@ final class CLIGrammarTests: XCTestCase {
         let identities: Set = ["verify", "restore", "diff", "inspect", "check", "decrypt"]
         let recipients: Set = ["export", "seal", "encrypt"]
         let trusting: Set = ["verify", "restore", "diff", "inspect", "replicate", "list", "check", "prune"]
+        let reporting: Set = ["export", "seal", "verify", "diff", "restore", "inspect", "list", "check", "prune", "replicate"]
         for command in try commands() {
             let help = try PGSealCLI.run(command + ["--help"])
             let name = command.joined(separator: " ")
@@ -45,6 +46,7 @@ final class CLIGrammarTests: XCTestCase {
                 XCTAssertTrue(text.contains("-r, --recipient"), "pgseal \(name) lacks -r, --recipient")
                 XCTAssertTrue(text.contains("-R, --recipients-file <file>"), "pgseal \(name) lacks -R, --recipients-file <file>")
             }
+            if reporting.contains(name) { XCTAssertTrue(text.contains("--json"), "pgseal \(name) lacks --json") }
             if trusting.contains(name) { XCTAssertTrue(text.contains("--trusted-key <file>"), "pgseal \(name) lacks --trusted-key <file>") }
             // No option is spelled in two ways across commands: a flag of one name takes one value name.
             let definitions = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("-") }
@@ -71,6 +73,34 @@ final class CLIGrammarTests: XCTestCase {
         let unknown = try PGSealCLI.run(["frobnicate"])
         XCTAssertEqual(unknown.status, 2)
         XCTAssertTrue(unknown.err.hasPrefix("pgseal: error: ") && unknown.err.contains("pgseal --help"), unknown.err)
+    }
+
+    /// Reports on stdout (so that `> report.txt` holds them), logs and summaries on stderr, and
+    /// with `--log-format json` every stderr line is JSON.
+    func testReportsGoToStdoutAndEveryLogLineCanBeJSON() throws {
+        let store = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", store.file("keys")]).status, 0)
+        let exported = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.file("a"),
+                                          "-R", store.file("keys/age-recipient.txt"), "--sign-key", store.file("keys/signing-key"),
+                                          "--log-format", "json", "--progress", "never"])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let archive = exported.out.trimmingCharacters(in: .newlines)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: archive), "stdout holds the archive's path: \(exported.out)")
+        let logLines = exported.err.split(separator: "\n")
+        XCTAssertGreaterThan(logLines.count, 2, exported.err)
+        for line in logLines {
+            XCTAssertNoThrow(try JSONDocument(data: Data(line.utf8))["message"].string(), "not a JSON log line: \(line)")
+        }
+        let trusted = ["--trusted-key", store.file("keys/allowed_signers")]
+        let verified = try PGSealCLI.run(["verify", archive, "--level", "seal"] + trusted)
+        XCTAssertEqual(verified.status, 0, verified.err)
+        XCTAssertTrue(verified.out.hasPrefix("verified at level seal: "), "the report belongs on stdout: \(verified.out)")
+        XCTAssertEqual(verified.err, "")
+        for command in [["verify", archive, "--level", "seal"], ["inspect", archive], ["list", store.file("a")], ["check", store.file("a"), "--max-age", "1h"]] {
+            let result = try PGSealCLI.run(command + trusted + ["--json"])
+            XCTAssertEqual(result.status, 0, "\(command): \(result.err)")
+            XCTAssertNoThrow(try JSONDocument(data: result.stdout), "\(command) --json: \(result.out)")
+        }
     }
 
     func testAMisspelledConfigKeyIsAnErrorNamingTheNearestKey() throws {

@@ -43,7 +43,7 @@ final class PruneTests: StoreTestCase {
         let archives = try (0..<3).map { _ in try export(to: store.path) }
         let dry = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--dry-run", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(dry.status, 0, dry.err)
-        XCTAssertTrue(dry.out.contains("2 archive(s) would be deleted"), dry.out)
+        XCTAssertTrue(dry.out.contains("2 archives would be deleted"), dry.out)
         for archive in archives { XCTAssertTrue(FileManager.default.fileExists(atPath: archive + ".seal.sig"), "dry run deleted \(archive)") }
 
         let real = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--json", "--trusted-key", keys.file("allowed_signers")])
@@ -55,14 +55,23 @@ final class PruneTests: StoreTestCase {
                 XCTAssertFalse(FileManager.default.fileExists(atPath: archive + suffix), "\(archive)\(suffix) survived")
             }
         }
-        let verify = try pgseal(["verify", archives.last!, "--trusted-key", keys.file("allowed_signers")])
+        let verify = try pgseal(["verify", try XCTUnwrap(archives.last), "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(verify.status, 0, verify.err)
         let again = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(again.status, 0, again.err)
-        XCTAssertTrue(again.out.contains("0 archive(s) deleted, 1 kept"), again.out)
+        XCTAssertTrue(again.out.contains("0 archives deleted, 1 kept"), again.out)
+        // Every archive on a line of its own, with the decision and the rule behind it.
+        let explained = try pgseal(["prune", store.path, "--keep-daily", "7", "--keep-last", "1", "--dry-run", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(explained.status, 0, explained.err)
+        let newestKey = String(try XCTUnwrap(archives.last).dropFirst(store.path.count + 1))
+        let line = explained.out.split(separator: "\n").first { $0.hasSuffix(newestKey) }
+        XCTAssertTrue(line.map { $0.hasPrefix("keep ") && $0.contains("last 1, daily ") } ?? false, explained.out)
+        let noRule = try pgseal(["prune", store.path, "--keep-last", "3", "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(noRule.status, 2, noRule.err)
+        XCTAssertTrue(noRule.err.contains("no retention"), noRule.err)
         // A retention of days keeps today's archive whatever --keep-last says.
         let young = try pgseal(["prune", store.path, "--keep-days", "7", "--trusted-key", keys.file("allowed_signers")])
-        XCTAssertTrue(young.out.contains("0 archive(s) deleted"), young.out)
+        XCTAssertTrue(young.out.contains("0 archives deleted"), young.out)
     }
 
     func testPruneInABucketReportsLockedObjectsAndAbortsStaleUploads() throws {
@@ -76,8 +85,9 @@ final class PruneTests: StoreTestCase {
         _ = try s3.boto("s3.create_multipart_upload(Bucket='\(bucket)', Key='p/kessan-user-data/2026/11/26/left-by-a-killed-export.tar.zst.age')")
         let result = try pgseal(["prune", store, "--keep-days", "0", "--stale-upload-hours", "0", "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(result.status, 0, result.err)
-        XCTAssertTrue(result.out.contains("locked  " + first.dropFirst("s3://\(bucket)/p/".count)), result.out)
-        XCTAssertTrue(result.out.contains("1 archive(s) deleted, 1 kept, 1 locked, 1 incomplete upload(s) aborted"), result.out)
+        let firstKey = String(first.dropFirst("s3://\(bucket)/p/".count))
+        XCTAssertTrue(result.out.split(separator: "\n").contains { $0.hasPrefix("locked ") && $0.contains("under retention until") && $0.hasSuffix(firstKey) }, result.out)
+        XCTAssertTrue(result.out.contains("1 archive deleted, 1 kept, 1 locked, 1 incomplete upload aborted"), result.out)
         let remaining = try keysIn(bucket)
         XCTAssertTrue(remaining.contains(String(first.dropFirst("s3://\(bucket)/".count)) + ".seal.sig"), "the locked archive lost its signature")
         XCTAssertFalse(remaining.contains { $0.hasPrefix(String(second.dropFirst("s3://\(bucket)/".count))) }, "\(remaining)")

@@ -89,11 +89,11 @@ final class S3ExportTests: XCTestCase {
         // Read in place from S3: verify at both levels, inspect, diff.
         let sealOnly = try PGSealCLI.run(["verify", url, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
         XCTAssertEqual(sealOnly.status, 0, sealOnly.err)
-        XCTAssertTrue(sealOnly.err.contains("verified at level seal"), sealOnly.err)
+        XCTAssertTrue(sealOnly.out.contains("verified at level seal"), sealOnly.out + sealOnly.err)
         let deep = try PGSealCLI.run(["verify", url, "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt")],
                                      environment: s3.environment())
         XCTAssertEqual(deep.status, 0, deep.err)
-        XCTAssertTrue(deep.err.contains("verified at level deep"), deep.err)
+        XCTAssertTrue(deep.out.contains("verified at level deep"), deep.out + deep.err)
         let inspect = try PGSealCLI.run(["inspect", url, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
         XCTAssertTrue(inspect.out.contains("encryption  age-x25519"), inspect.out + inspect.err)
         let diff = try PGSealCLI.run(["diff", url, "--db", try ExportFixture.url(), "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
@@ -105,7 +105,7 @@ final class S3ExportTests: XCTestCase {
             """)
         let damaged = try PGSealCLI.run(["verify", url, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
         XCTAssertEqual(damaged.status, 1, damaged.err)
-        XCTAssertTrue(damaged.err.contains("object: SHA-256"), damaged.err)
+        XCTAssertTrue(damaged.out.contains("object: SHA-256"), damaged.out + damaged.err)
     }
 
     func testLargeObjectsGoUpInPartsByteIdentical() throws {
@@ -251,7 +251,7 @@ final class S3FaultTests: XCTestCase {
         let altering = try FaultProxy(upstream: s3.endpoint, rate: 1.0, seed: 12, only: .objectReads, faults: [.corruptRead])
         let refused = try PGSealCLI.run(verify, environment: environment(altering))
         XCTAssertEqual(refused.status, 1, refused.err)
-        XCTAssertTrue(refused.err.contains("SHA-256"), refused.err)
+        XCTAssertTrue(refused.out.contains("SHA-256"), refused.out + refused.err)
         XCTAssertGreaterThanOrEqual(try altering.counts()["corrupt-read"] ?? 0, 1)
         // The object itself was never damaged.
         let direct = try PGSealCLI.run(verify, environment: s3.environment())

@@ -47,7 +47,7 @@ final class SealFilesTests: XCTestCase {
 
         let verify = try PGSealCLI.run(["verify", archive, "--trusted-key", work.file("keys/allowed_signers"), "-i", work.file("keys/age-identity.txt")])
         XCTAssertEqual(verify.status, 0, verify.out + verify.err)
-        XCTAssertTrue(verify.err.contains("verified at level deep"), verify.err)
+        XCTAssertTrue(verify.out.contains("verified at level deep"), verify.out + verify.err)
 
         let check = try Command.run(["bash", "-c", """
             set -euo pipefail; mkdir "$2/x"
@@ -85,13 +85,13 @@ final class SealFilesTests: XCTestCase {
         let newest = try seal([tree], to: store)
         XCTAssertEqual(newest.status, 0, newest.err)
         let listed = try PGSealCLI.run(["list", store, "--profile", "kessan-config", "--trusted-key", work.file("keys/allowed_signers")])
-        XCTAssertEqual(listed.out.components(separatedBy: " files  sealed").count - 1, 2, listed.out)
-        let check = try PGSealCLI.run(["check", store, "--max-age", "1h", "--profile", "kessan-config", "--verify", "deep",
+        XCTAssertEqual(listed.out.components(separatedBy: " files  ").count - 1, 2, listed.out)
+        let check = try PGSealCLI.run(["check", store, "--max-age", "1h", "--profile", "kessan-config", "--level", "deep",
                                        "--trusted-key", work.file("keys/allowed_signers"), "-i", work.file("keys/age-identity.txt")])
         XCTAssertEqual(check.status, 0, check.out + check.err)
         let prune = try PGSealCLI.run(["prune", store, "--keep-days", "0", "--trusted-key", work.file("keys/allowed_signers")])
         XCTAssertEqual(prune.status, 0, prune.err)
-        XCTAssertTrue(prune.out.contains("1 archive(s) deleted, 1 kept"), prune.out + prune.err)
+        XCTAssertTrue(prune.out.contains("1 archive deleted, 1 kept"), prune.out + prune.err)
         let copy = try PGSealCLI.run(["replicate", newest.out.trimmingCharacters(in: .newlines), "--to", work.file("dr"),
                                       "--trusted-key", work.file("keys/allowed_signers")])
         XCTAssertEqual(copy.status, 0, copy.err)

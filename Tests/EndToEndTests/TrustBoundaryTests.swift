@@ -126,9 +126,9 @@ final class TrustBoundaryTests: XCTestCase {
                           ["restore", copy, "--db", try PostgresServer.shared().url(database: try emptyDatabase("surrogate")), "--create-tables"]] {
             let result = try PGSealCLI.run(arguments + trusted)
             XCTAssertEqual(result.status, 1, "\(arguments[0]): \(result.err)")
-            XCTAssertTrue(result.err.contains("object: "), "\(arguments[0]): \(result.err)")
+            XCTAssertTrue((result.out + result.err).contains("object: "), "\(arguments[0]): \(result.out)\(result.err)")
         }
-        let check = try PGSealCLI.run(["check", (copy as NSString).deletingLastPathComponent, "--max-age", "1h", "--verify", "deep",
+        let check = try PGSealCLI.run(["check", (copy as NSString).deletingLastPathComponent, "--max-age", "1h", "--level", "deep",
                                        "--metrics-file", prometheus] + trusted)
         XCTAssertEqual(check.status, 1, check.out + check.err)
         XCTAssertTrue(try String(contentsOfFile: prometheus, encoding: .utf8).contains("pgseal_archive_ok{profile=\"kessan-user-data\"} 0"))
@@ -136,7 +136,7 @@ final class TrustBoundaryTests: XCTestCase {
         try Tampering.reseal(copy, work: work, keys: keys.path)
         let deep = try PGSealCLI.run(["verify", copy, "--level", "deep"] + trusted)
         XCTAssertEqual(deep.status, 1, deep.err)
-        XCTAssertTrue(deep.err.contains("data/public.users/000001.jsonl:1") && deep.err.contains("surrogate"), deep.err)
+        XCTAssertTrue(deep.out.contains("data/public.users/000001.jsonl:1") && deep.out.contains("surrogate"), deep.out + deep.err)
     }
 
     func testRowsThatAreNotTheDeclaredShapeFailTheDeepLevel() throws {
@@ -146,13 +146,14 @@ final class TrustBoundaryTests: XCTestCase {
         try Tampering.reseal(copy, work: work, keys: keys.path)
         let deep = try PGSealCLI.run(["verify", copy, "--level", "deep"] + trusted)
         XCTAssertEqual(deep.status, 1, deep.err)
-        XCTAssertTrue(deep.err.contains("data/public.user_profiles/000001.jsonl:2") && deep.err.contains("not a canonical pgseal row"), deep.err)
+        XCTAssertTrue(deep.out.contains("data/public.user_profiles/000001.jsonl:2") && deep.out.contains("not a canonical pgseal row"), deep.out + deep.err)
     }
 
     /// Peak RSS (KiB) and exit status of a pgseal run, measured by the parent's getrusage.
+    /// Runs pgseal under getrusage; `err` holds its stdout and stderr.
     func measured(_ arguments: [String]) throws -> (status: Int32, kib: Int, err: String, seconds: Double) {
         let started = Date()
-        let script = "import resource, subprocess, sys\np = subprocess.run(sys.argv[1:], capture_output=True)\nsys.stderr.buffer.write(p.stderr)\nprint(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        let script = "import resource, subprocess, sys\np = subprocess.run(sys.argv[1:], capture_output=True)\nsys.stderr.buffer.write(p.stdout + p.stderr)\nprint(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
         let result = try Command.run(["python3", "-c", script, Repository.pgsealBinary] + arguments)
         let fields = result.out.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return (Int32(fields.first ?? -1), fields.last ?? -1, result.err, Date().timeIntervalSince(started))
@@ -252,8 +253,8 @@ final class TrustBoundaryTests: XCTestCase {
         try Tampering.reseal(copy, work: work, keys: keys.path)
         let deep = try PGSealCLI.run(["verify", copy, "--level", "deep"] + trusted)
         XCTAssertEqual(deep.status, 1, deep.err)
-        XCTAssertFalse(deep.err.contains("\u{1b}"), "an escape sequence reached the terminal")
-        XCTAssertTrue(deep.err.contains("\\u{1b}[2J"), deep.err)
+        XCTAssertFalse((deep.out + deep.err).contains("\u{1b}"), "an escape sequence reached the terminal")
+        XCTAssertTrue(deep.out.contains("\\u{1b}[2J"), deep.out + deep.err)
     }
 
     func testAStaleScratchDatabaseIsRemovedByTheNextRestoreVerification() throws {

@@ -40,9 +40,9 @@ final class VerifyTests: XCTestCase {
     }
 
     func expectFailure(_ result: CommandResult, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(result.status, 1, result.err, file: file, line: line)
+        XCTAssertEqual(result.status, 1, result.out + result.err, file: file, line: line)
         for fragment in fragments {
-            XCTAssertTrue(result.err.contains(fragment), "expected «\(fragment)» in: \(result.err)", file: file, line: line)
+            XCTAssertTrue(result.out.contains(fragment), "expected «\(fragment)» in the report: \(result.out)\(result.err)", file: file, line: line)
         }
     }
 
@@ -51,7 +51,7 @@ final class VerifyTests: XCTestCase {
         XCTAssertEqual(seal.status, 0, seal.err)
         let deep = try verify(archive, level: "deep")
         XCTAssertEqual(deep.status, 0, deep.err)
-        XCTAssertTrue(deep.err.contains("public.user_watchlist: 10004 rows, ") && deep.err.contains("digest ok"), deep.err)
+        XCTAssertTrue(deep.out.contains("public.user_watchlist: 10004 rows, ") && deep.out.contains("digest ok"), deep.out + deep.err)
         let report = try PGSealCLI.run(["verify", archive, "--trusted-key", keys.file("allowed_signers"), "-i", keys.file("age-identity.txt"),
                                         "--report", store.file("report.json")])
         XCTAssertEqual(report.status, 0)
@@ -71,9 +71,9 @@ final class VerifyTests: XCTestCase {
             // Beyond the object's mismatch, the layer that met the altered byte is named on a
             // failure line of its own ("  age: …", "  tar: …") or as a key that no longer matches;
             // the archive's path (which ends in .age) does not count.
-            let lines = deep.err.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let lines = deep.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             XCTAssertTrue(lines.contains { $0.hasPrefix("age: ") || $0.hasPrefix("tar: ") || $0.hasPrefix("data/") || $0.hasPrefix("tables.json") },
-                          "position \(position): \(deep.err)")
+                          "position \(position): \(deep.out)\(deep.err)")
         }
     }
 
@@ -171,9 +171,9 @@ final class VerifyTests: XCTestCase {
         let restored = try verifyRestore(result.out.trimmingCharacters(in: .newlines))
         XCTAssertEqual(restored.status, 0, restored.err)
         for table in ["public.users", "public.user_profiles", "public.user_watchlist", "public.user_subscriptions", "public.edge_values", "public.empty_table"] {
-            XCTAssertTrue(restored.err.contains("\(table): ") && restored.err.contains("restored ok"), "\(table): \(restored.err)")
+            XCTAssertTrue(restored.out.contains("\(table): ") && restored.out.contains("restored ok"), "\(table): \(restored.out)\(restored.err)")
         }
-        XCTAssertFalse(restored.err.contains("MISMATCH"), restored.err)
+        XCTAssertFalse(restored.out.contains("MISMATCH"), restored.out)
         XCTAssertEqual(try scratchDatabases(), [])
     }
 
