@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release demo test bench fuzz clean
+.PHONY: setup build release demo test bench fuzz docs clean
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,12 @@ test: setup
 # Longer fuzzing than the short pass in `make test`: FUZZ_SECONDS per target (default 60).
 fuzz: setup
 	@scripts/fuzz.sh
+
+# PGSealKit's documentation (DocC), as a static site in .build/docs.
+docs: setup
+	@$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target PGSealKit \
+		--output-path .build/docs --transform-for-static-hosting --hosting-base-path pgseal
+	@echo "PGSealKit documentation: .build/docs/index.html"
 
 bench: release
 	@benchmarks/run.sh

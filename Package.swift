@@ -10,12 +10,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pgseal", targets: ["pgseal"]),
+        .library(name: "PGSealKit", targets: ["PGSealKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["YAML"]),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `swift package generate-documentation --target PGSealKit` (make docs).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // Thin module maps over the given C libraries.
@@ -39,8 +42,14 @@ let package = Package(
         ], swiftSettings: hotPath),
         .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams", "Postgres", "Export"], swiftSettings: hotPath),
         .target(name: "Operations", dependencies: ["ObjectStore", "Archive", "Verify", "Seal", "ByteStreams"]),
+        // The library: a chosen public face over the modules above, which the CLI is built on.
+        .target(name: "PGSealKit", dependencies: [
+            "Export", "Verify", "Operations", "ObjectStore", "Seal", "ByteStreams",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "pgseal-example-verify-newest", dependencies: ["PGSealKit"], path: "Examples/VerifyNewest"),
         .executableTarget(name: "pgseal", dependencies: [
-            "Export", "Verify", "Operations", "Archive", "ObjectStore", "Seal", "ByteStreams",
+            "PGSealKit", "Export", "Verify", "Operations", "Archive", "ObjectStore", "Seal", "ByteStreams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -16,6 +16,9 @@ rm -rf "$demo"
 mkdir -p "$demo"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+# Every pgseal command is printed in full before it runs, as it could be typed.
+pgseal() { printf '\033[2m$ pgseal%s\033[0m\n' "$(printf ' %q' "$@")" >&2; "$PWD/$bin" "$@"; }
+shown() { printf '\033[2m$%s\033[0m\n' "$(printf ' %q' "$@")" >&2; "$@"; }
 
 step "starting a throwaway PostgreSQL 15"
 url=$(scripts/pgcluster.sh start "$cluster")
@@ -23,28 +26,28 @@ step "loading the fixture: $users users"
 db=$(scripts/load-fixtures.sh "$url" kessan "$users")
 
 step "pgseal keygen --out $demo/keys"
-"$bin" keygen --out "$demo/keys" --signer demo
+pgseal keygen --out "$demo/keys" --signer demo
 
 step "pgseal export --profile kessan-user-data --to $demo/archives (encrypted to the demo recipient, seal signed)"
-archive=$("$bin" export --profile kessan-user-data --db "$db" --to "$demo/archives" --progress always \
+archive=$(pgseal export --profile kessan-user-data --db "$db" --to "$demo/archives" --progress always \
   --recipients-file "$demo/keys/age-recipient.txt" --sign-key "$demo/keys/signing-key")
 echo "stdout: $archive"
 
 step "checking it with standard tools: sha256sum, ssh-keygen -Y verify, age -d | zstd -d | tar -t"
 dir=$(dirname "$archive")
 name=$(basename "$archive")
-(cd "$dir" && sha256sum -c "$name.sha256")
-ssh-keygen -Y verify -f "$demo/keys/allowed_signers" -I demo -n pgseal -s "$archive.seal.sig" < "$archive.seal"
+(cd "$dir" && shown sha256sum -c "$name.sha256")
+shown ssh-keygen -Y verify -f "$demo/keys/allowed_signers" -I demo -n pgseal -s "$archive.seal.sig" < "$archive.seal"
 age -d -i "$demo/keys/age-identity.txt" "$archive" | zstd -d | tar -t | sed 's/^/  /'
 
 step "pgseal inspect (no key: the seal, what an auditor sees)"
-"$bin" inspect "$archive" --trusted-key "$demo/keys/allowed_signers"
+pgseal inspect "$archive" --trusted-key "$demo/keys/allowed_signers"
 
 step "pgseal inspect --identity (the manifest)"
-"$bin" inspect --identity "$demo/keys/age-identity.txt" "$archive" --trusted-key "$demo/keys/allowed_signers"
+pgseal inspect --identity "$demo/keys/age-identity.txt" "$archive" --trusted-key "$demo/keys/allowed_signers"
 
 step "pgseal verify --level restore (seal, every chunk and row, then a scratch database)"
-"$bin" verify "$archive" --level restore --trusted-key "$demo/keys/allowed_signers" \
+pgseal verify "$archive" --level restore --trusted-key "$demo/keys/allowed_signers" \
   --identity "$demo/keys/age-identity.txt" --scratch-db "$url"
 
 [ "${DEMO_S3:-1}" = 0 ] && exit 0
@@ -55,13 +58,23 @@ export PGSEAL_S3_ENDPOINT=$endpoint AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY
 python3 -c 'import boto3, os; c = boto3.client("s3", endpoint_url=os.environ["PGSEAL_S3_ENDPOINT"]); [c.create_bucket(Bucket=b) for b in ("demo", "demo-dr")]'
 
 step "pgseal export --profile kessan-user-data --to s3://demo/pgseal/ (parts, or one PUT when small; Content-MD5, SHA-256 and ETag checked)"
-s3archive=$("$bin" export --profile kessan-user-data --db "$db" --to s3://demo/pgseal/ --progress never \
+s3archive=$(pgseal export --profile kessan-user-data --db "$db" --to s3://demo/pgseal/ --progress never \
   --recipients-file "$demo/keys/age-recipient.txt" --sign-key "$demo/keys/signing-key")
 echo "stdout: $s3archive"
 
 step "pgseal replicate to s3://demo-dr/pgseal/ (server-side copy, proven against the seal)"
-"$bin" replicate "$s3archive" --to s3://demo-dr/pgseal/ --trusted-key "$demo/keys/allowed_signers"
+pgseal replicate "$s3archive" --to s3://demo-dr/pgseal/ --trusted-key "$demo/keys/allowed_signers"
 
 step "pgseal check s3://demo-dr/pgseal/ (the monitor: fresh and verified)"
-"$bin" check s3://demo-dr/pgseal/ --max-age 26h --trusted-key "$demo/keys/allowed_signers" --metrics-file "$demo/pgseal.prom"
+pgseal check s3://demo-dr/pgseal/ --max-age 26h --trusted-key "$demo/keys/allowed_signers" --metrics-file "$demo/pgseal.prom"
 sed 's/^/  /' "$demo/pgseal.prom" | grep -v '^  #'
+
+step "next steps"
+cat >&2 <<NEXT
+  Your own tables, without YAML:   pgseal export --table orders --table customers --exclude-column customers.password_hash
+                                     --db postgres://… --to /var/backups/pgseal -R age-recipient.txt --sign-key signing-key
+  A profile from your catalog:     pgseal config init --db postgres://… -o pgseal.yaml && pgseal config check --config pgseal.yaml
+  The newest archive, anywhere:    pgseal verify s3://bucket/pgseal/ --latest --profile P --trusted-key allowed_signers
+  Nightly job, monitor, retention: docs/OPERATIONS.md    Auditors: docs/AUDITORS.md    After a restore: docs/POST-RESTORE.md
+  The demo's files:                $demo (keys, archives)
+NEXT

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PGSealKit
 import ByteStreams
 import ObjectStore
 import Operations
@@ -29,8 +30,7 @@ struct ArchiveArgument: ParsableArguments {
         guard !policy.signers.isEmpty else {
             throw ValidationError("--latest chooses among archives whose seal verifies: give --trusted-key")
         }
-        let store = try openStore(archive)
-        let chosen = try LatestArchive.location(in: store, named: archive, profile: profile, signers: policy.signers)
+        let chosen = try PGSeal.latestArchive(in: archive, profile: profile, signers: policy.signers)
         HumanOutput.err("pgseal: the newest verified archive: \(chosen)")
         return chosen
     }

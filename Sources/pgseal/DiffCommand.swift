@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import Foundation
+import PGSealKit
 import Seal
 import Verify
 
@@ -58,7 +59,7 @@ struct DiffCommand: ParsableCommand {
         var request = DiffRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys, show: show, policy: policy)
         request.limits = limits.limits
         request.maxConnections = maxConnections
-        let result = try DiffEngine.run(request)
+        let result = try PGSeal.diff(request)
         try output.emit(result, human: DiffSummary.lines(result))
         if result.differs { throw ExitCode(1) }
     }

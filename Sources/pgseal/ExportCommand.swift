@@ -1,6 +1,7 @@
 import ArgumentParser
 import Export
 import Foundation
+import PGSealKit
 
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -117,8 +118,7 @@ struct ExportCommand: AsyncParsableCommand {
         for warning in settings.warnings { logger.warning("\(warning)") }
 
         let showProgress = settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1)
-        let job = ExportJob(settings: settings, logger: logger, progress: showProgress ? TerminalProgress() : SilentProgress())
-        let result = try job.run()
+        let result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
 
         try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
     }

@@ -3,6 +3,7 @@ import ByteStreams
 import Logging
 import Export
 import Foundation
+import PGSealKit
 import Seal
 import Verify
 
@@ -64,7 +65,7 @@ struct RestoreCommand: ParsableCommand {
         request.limits = limits.limits
         request.createTables = createTables
         request.truncate = truncate
-        let result = try Restorer.run(request) { HumanOutput.err($0) }
+        let result = try PGSeal.restore(request) { HumanOutput.err($0) }
         for note in result.notRecreated { HumanOutput.err("note: \(note)") }
         let rows = result.tables.reduce(0) { $0 + $1.rows }
         try output.emit(result, human: ["restored \(Format.plural(rows, "row")) in \(Format.plural(result.tables.count, "table")) into \(result.database) in \(Format.seconds(result.seconds))"])

@@ -4,6 +4,7 @@ import Logging
 import Export
 import Foundation
 import Seal
+import PGSealKit
 import Verify
 
 struct VerifyCommand: ParsableCommand {
@@ -73,7 +74,7 @@ struct VerifyCommand: ParsableCommand {
         request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
         request.keepScratch = keepScratch
         request.limits = limits.limits
-        let result = try Verifier.run(request)
+        let result = try PGSeal.verify(request)
         try output.emit(result, human: VerifySummary.lines(result))
         if !result.ok { throw ExitCode(1) }
     }

@@ -6,9 +6,11 @@
 
 Prints its port, then forwards every request to UPSTREAM (Host header unchanged, so that
 signatures still verify), except that a fraction R of the requests --only selects gets a
-fault. Whether a request is faulted depends only on the seed, the method, the path (without
-the upload id), the Range and how often that request was seen, never on thread timing; the
-kind rotates through the --kinds that apply to the request:
+fault. Whether a request is faulted depends only on the seed, the method, the request's shape
+(its path without the bucket and with digits masked, its query without the upload id), the
+Range and how often that request was seen — never on thread timing, the bucket's random name
+or the archive's timestamp, so a seed replays a run; the kind rotates through the --kinds that
+apply to the request:
 
   reset         the connection is reset before an answer
   slowdown      503 SlowDown
@@ -40,6 +42,7 @@ import socketserver
 import ssl
 import threading
 import time
+import urllib.parse
 
 ALL_KINDS = ["reset", "slowdown", "internal", "truncate", "corrupt-body", "corrupt-etag", "corrupt-read"]
 parser = argparse.ArgumentParser()
@@ -90,6 +93,15 @@ def selected(method, path, headers):
     return True
 
 
+def request_shape(path):
+    """What a request is, without what differs from run to run: the bucket (random per test),
+    digits (the archive's timestamp), the upload id. The same export meets the same faults."""
+    path, _, query = path.partition("?")
+    shape = re.sub(r"[0-9]", "#", "/".join(path.split("/")[2:]))
+    keys = sorted(k + ("=" + v if k == "partNumber" else "") for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k != "uploadId")
+    return shape + "?" + "&".join(keys)
+
+
 def expired(headers):
     if not options.expiry_log:
         return False
@@ -129,7 +141,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(400, EXPIRED)
         if options.delay:
             time.sleep(options.delay)
-        identity = f"{options.seed}|{self.command}|{re.sub(r'uploadId=[^&]*', '', self.path)}|{self.headers.get('Range', '')}"
+        identity = f"{options.seed}|{self.command}|{request_shape(self.path)}|{self.headers.get('Range', '')}"
         with lock:
             counts["requests"] += 1
             seen[identity] += 1
@@ -157,9 +169,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         connection.request(self.command, self.path, body=body if body or self.command in ("PUT", "POST") else None, headers=headers)
         response = connection.getresponse()
         data = response.read()
+        if kind == "truncate" and self.command == "HEAD":
+            # A HEAD answer has no body to cut: the connection drops before the answer instead.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            self.close_connection = True
+            return
         if kind == "truncate" and not data:
-            # Nothing to cut in an empty body: announce one and send half of it.
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + b"x" * 32)
+            # Nothing to cut in an empty body: the server's own status, a body announced and
+            # half of it sent. (Never another status than the server's: a network cuts
+            # answers, it does not turn a 404 into a 200.)
+            self.wfile.write(f"HTTP/1.1 {response.status} {response.reason}\r\nContent-Length: 64\r\n\r\n".encode() + b"x" * 32)
             self.close_connection = True
             return
         if kind == "corrupt-read" and data:

@@ -5,7 +5,7 @@ import ObjectStore
 import Seal
 
 @main
-struct PGSeal: AsyncParsableCommand {
+struct PGSealCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pgseal",
         abstract: "Seal PostgreSQL tables into verifiable archives, and prove them later.",
@@ -56,7 +56,7 @@ struct PGSeal: AsyncParsableCommand {
     /// checking what it was given): `pgseal: error: …`, then the usage of the command at hand
     /// and where its help is. Exit 2.
     private static func usageError(_ error: Error, subcommand: ParsableCommand.Type?) -> Never {
-        let command = subcommand.flatMap { $0 == PGSeal.self ? nil : $0 }
+        let command = subcommand.flatMap { $0 == PGSealCommand.self ? nil : $0 }
         var lines = ["error: " + message(for: error)]
         if let command {
             let usage = usageString(for: command)

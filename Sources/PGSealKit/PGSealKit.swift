@@ -1,0 +1,97 @@
+import ByteStreams
+import Export
+import Foundation
+import Logging
+import ObjectStore
+import Operations
+import Seal
+import Verify
+
+// The library's vocabulary: the value types a caller builds requests from and reads results
+// of. They live in the modules that implement them; these names are the public face.
+public typealias ExportSettings = Export.ExportSettings
+public typealias ExportFlags = Export.ExportFlags
+public typealias ExportResult = Export.ExportResult
+public typealias ExportProgress = Export.ExportProgress
+public typealias ProgressTable = Export.ProgressTable
+public typealias VerificationRequest = Verify.VerificationRequest
+public typealias VerificationReport = Verify.VerificationReport
+public typealias DiffRequest = Verify.DiffRequest
+public typealias DiffReport = Verify.DiffReport
+public typealias RestoreRequest = Verify.RestoreRequest
+public typealias RestoreResult = Verify.RestoreResult
+public typealias TrustPolicy = Verify.TrustPolicy
+public typealias ReadLimits = Verify.ReadLimits
+public typealias AllowedSigners = Seal.AllowedSigners
+public typealias AgeKeyring = Seal.AgeKeyring
+public typealias AgeIdentity = Seal.AgeIdentity
+
+/// What went wrong, in the two kinds pgseal's exit codes tell apart.
+public struct PGSealError: Error, CustomStringConvertible, IntegrityViolation {
+    public enum Kind: Sendable {
+        /// The thing checked is bad: tampered, truncated, not what its seal says (exit 1).
+        case integrity
+        /// pgseal could not do its job: configuration, credentials, an unreachable database or
+        /// store, a missing key (exit 2).
+        case unavailable
+    }
+
+    public let kind: Kind
+    /// The error of the layer that failed, with its own message.
+    public let underlying: Error
+
+    public init(_ error: Error) {
+        if let known = error as? PGSealError {
+            self = known
+            return
+        }
+        underlying = error
+        kind = (error as? IntegrityViolation)?.isIntegrityFailure == true ? .integrity : .unavailable
+    }
+
+    public var description: String { "\(underlying)" }
+    public var isIntegrityFailure: Bool { kind == .integrity }
+    /// The command line's exit code for this error.
+    public var exitCode: Int32 { kind == .integrity ? 1 : 2 }
+}
+
+/// pgseal's operations, as its command line runs them: export a profile into a store, prove an
+/// archive, compare it with a database, restore it, find the newest archive of a profile.
+/// Every operation streams with bounded memory and believes nothing of an archive before its
+/// seal verifies against the request's `TrustPolicy`.
+public enum PGSeal {
+    /// Exports `settings.profile`'s tables, in one snapshot, into one new sealed archive, and
+    /// returns what it wrote. `progress` hears of tables starting, chunks written and tables
+    /// finished, on the writer thread.
+    public static func export(_ settings: ExportSettings, progress: ExportProgress = SilentProgress(),
+                              logger: Logger = Logger(label: "pgseal")) throws(PGSealError) -> ExportResult {
+        try wrapped { try ExportJob(settings: settings, logger: logger, progress: progress).run() }
+    }
+
+    /// Verifies an archive at the request's level. A bad archive is not an error: the report
+    /// says so (`ok` false, each failure named); errors mean the verification could not run.
+    public static func verify(_ request: VerificationRequest) throws(PGSealError) -> VerificationReport {
+        try wrapped { try Verifier.run(request) }
+    }
+
+    /// Compares an archive with a database, row by row, in one read-only snapshot.
+    public static func diff(_ request: DiffRequest) throws(PGSealError) -> DiffReport {
+        try wrapped { try DiffEngine.run(request) }
+    }
+
+    /// Loads an archive's rows into a database in one transaction, every byte held to the
+    /// seal before the commit. `progress` hears a line per table loaded.
+    public static func restore(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws(PGSealError) -> RestoreResult {
+        try wrapped { try Restorer.run(request, progress: progress) }
+    }
+
+    /// The location of the newest archive in `store` (a directory or `s3://bucket/prefix/`)
+    /// whose seal verifies against `signers`, of `profile` (needed when the store holds several).
+    public static func latestArchive(in store: String, profile: String?, signers: AllowedSigners) throws(PGSealError) -> String {
+        try wrapped { try LatestArchive.location(in: try openStore(store), named: store, profile: profile, signers: signers) }
+    }
+
+    private static func wrapped<T>(_ body: () throws -> T) throws(PGSealError) -> T {
+        do { return try body() } catch { throw PGSealError(error) }
+    }
+}
