@@ -65,6 +65,6 @@ enum KeyOptions {
     }
 
     static func warn(_ message: String) {
-        FileHandle.standardError.write(Data("pgseal: warning: \(message)\n".utf8))
+        HumanOutput.err("pgseal: warning: \(message)")
     }
 }

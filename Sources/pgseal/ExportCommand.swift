@@ -117,7 +117,8 @@ struct ExportCommand: AsyncParsableCommand {
         let settings = try ExportSettings.resolve(flags: flags)
         for warning in settings.warnings { logger.warning("\(warning)") }
 
-        let showProgress = settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1)
+        // A progress line is for a terminal; under --log-format json every stderr line is JSON.
+        let showProgress = global.logFormat != "json" && (settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1))
         let result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
 
         try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)

@@ -8,7 +8,7 @@ enum ExportSummary {
         let width = result.tables.map(\.table.count).max() ?? 0
         for table in result.tables {
             let name = table.table.padding(toLength: width, withPad: " ", startingAt: 0)
-            lines.append("  \(name)  \(Format.count(table.rows).leftPad(12)) rows  \(Format.bytes(table.bytes).leftPad(10)) JSON  \(table.chunks) chunks  digest \(table.digest.prefix(16))…")
+            lines.append("  \(name)  \(Format.count(table.rows).leftPad(12)) rows  \(Format.bytes(table.bytes).leftPad(10)) JSON  \(Format.plural(table.chunks, "chunk"))  digest \(table.digest.prefix(16))…")
         }
         let json = result.tables.reduce(Int64(0)) { $0 + $1.bytes }
         let ratio = result.objectBytes > 0 ? Double(json) / Double(result.objectBytes) : 0

@@ -12,7 +12,7 @@ enum ManifestSummary {
             "snapshot  \(manifest.source.snapshot) at WAL \(manifest.source.walLSN) (\(manifest.source.isolation); one point in time for all tables)",
         ]
         for table in manifest.tables {
-            out += ["", "table \(table.qualifiedName): \(Format.count(table.rows)) rows, \(Format.bytes(table.bytes)) JSON in \(table.chunks.count) chunks"]
+            out += ["", "table \(table.qualifiedName): \(Format.plural(table.rows, "row")), \(Format.bytes(table.bytes)) JSON in \(Format.plural(table.chunks.count, "chunk"))"]
             out.append("  key      \(table.key.isEmpty ? "(none: compared as a multiset)" : table.key.joined(separator: ", "))")
             if let filter = table.filter { out.append("  filter   \(filter)") }
             out.append("  digest   \(table.digest)")

@@ -90,7 +90,7 @@ enum VerifySummary {
             for failure in report.failures { lines.append("  \(failure.location): \(failure.problem)") }
         }
         if let signer = report.signer { lines.append("  seal signed by \(signer)") }
-        if let hash = report.objectSHA256 { lines.append("  object \(report.objectBytes) bytes, sha256 \(hash)") }
+        if let hash = report.objectSHA256 { lines.append("  object \(Format.bytes(report.objectBytes)) (\(Format.plural(Int(report.objectBytes), "byte"))), sha256 \(hash)") }
         for table in report.tables {
             let restored = table.restoredDigestMatches.map { $0 ? ", restored ok" : ", restored MISMATCH" } ?? ""
             lines.append("  \(table.name): \(table.rows) rows, \(Format.bytes(table.bytes)), digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
