@@ -4,12 +4,15 @@ import XCTest
 
 /// `pgseal seal`: directory trees with odd names and permissions into the archive format, read
 /// back with the standard tools, and handled by verify, list, check, prune and replicate.
-final class SealFilesTests: XCTestCase {
-    var work: TemporaryDirectory!
+/// Keys in a temporary directory, a tree with the names and modes that break naive tools, and
+/// `pgseal seal` of it: shared by the tests of seal and extract.
+struct SealedTrees {
+    let work: TemporaryDirectory
 
-    override func setUpWithError() throws {
+    init() throws {
         work = try TemporaryDirectory()
-        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", work.file("keys")]).status, 0)
+        let made = try PGSealCLI.run(["keygen", "--out", work.file("keys")])
+        guard made.status == 0 else { throw TestSetupError("keygen failed: \(made.err)") }
     }
 
     func seal(_ paths: [String], to store: String, name: String = "kessan-config") throws -> CommandResult {
@@ -31,9 +34,24 @@ final class SealFilesTests: XCTestCase {
             chmod 750 tree/empty; printf '#!/bin/sh\\n' > tree/run.sh; chmod 755 tree/run.sh
             """
         let result = try Command.run(["bash", "-c", script, work.path])
-        XCTAssertEqual(result.status, 0, result.err)
+        guard result.status == 0 else { throw TestSetupError("making the tree failed: \(result.err)") }
         return work.file("tree")
     }
+}
+
+final class SealFilesTests: XCTestCase {
+    var trees: SealedTrees!
+    var work: TemporaryDirectory { trees.work }
+
+    override func setUpWithError() throws {
+        trees = try SealedTrees()
+    }
+
+    func seal(_ paths: [String], to store: String, name: String = "kessan-config") throws -> CommandResult {
+        try trees.seal(paths, to: store, name: name)
+    }
+
+    func makeTree() throws -> String { try trees.makeTree() }
 
     func testATreeWithOddNamesAndModesRoundTripsThroughStandardTools() throws {
         let tree = try makeTree()

@@ -22,7 +22,8 @@ public struct ExtractedArchive {
     public init(archive: String, identity: String? = nil) throws {
         storage = try TemporaryDirectory("pgseal-extracted")
         let decrypt = identity == nil ? "cat \"$0\"" : "age -d -i \"$2\" \"$0\""
-        let result = try Command.run(["bash", "-c", "set -o pipefail; \(decrypt) | zstd -dc | tar -x -C \"$1\"", archive, storage.path, identity ?? ""])
+        // zstd -f passes an uncompressed tar (--compression none) through unchanged.
+        let result = try Command.run(["bash", "-c", "set -o pipefail; \(decrypt) | zstd -dcf | tar -x -C \"$1\"", archive, storage.path, identity ?? ""])
         guard result.status == 0 else { throw TestSetupError("age -d | zstd -d | tar -x failed: \(result.err)") }
     }
 
