@@ -35,9 +35,7 @@ public struct DiffRequest {
 public enum DiffEngine {
     public static func run(_ request: DiffRequest) throws -> DiffReport {
         let started = Date()
-        let archive = try ArchiveLocation(request.archive)
-        let gated = try GatedArchive.open(archive, policy: request.policy, limits: request.limits)
-        if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
         let read = try ArchiveDefinitions.read(gated, keys: request.keys)
         let definitions = read.definitions
         // A filter is SQL: only a signed archive's is run, and then only in a read-only snapshot.

@@ -89,11 +89,8 @@ public enum FileExtractor {
 
     public static func run(_ request: ExtractRequest) throws -> ExtractResult {
         let started = Date()
-        let location = try ArchiveLocation(request.archive)
-        let gated = try GatedArchive.open(location, policy: request.policy, limits: request.limits)
-        guard let seal = gated.seal else { throw ExtractError.notFiles(request.archive) }
-        guard seal.isFilesArchive else { throw ExtractError.notFiles(request.archive) }
-        if location.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
+        guard let seal = gated.seal, seal.isFilesArchive else { throw ExtractError.notFiles(request.archive) }
         let selection = try request.paths.map(Self.relativePath)
 
         try FileManager.default.createDirectory(atPath: request.destination, withIntermediateDirectories: true)

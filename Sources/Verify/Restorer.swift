@@ -89,9 +89,7 @@ extension RestoreError: IntegrityViolation {
 public enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
-        let archive = try ArchiveLocation(request.archive)
-        let gated = try GatedArchive.open(archive, policy: request.policy, limits: request.limits)
-        if archive.isEncrypted && request.keys.isEmpty { throw VerificationError.missingIdentity(request.archive) }
+        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
         let definitions = try ArchiveDefinitions.read(gated, keys: request.keys).definitions
         var selected = definitions.tables
         if !request.tables.isEmpty {

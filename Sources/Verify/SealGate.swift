@@ -128,6 +128,15 @@ public struct GatedArchive {
         }
     }
 
+    /// Opens `archive` through the gate for a reader that decrypts it: an encrypted archive
+    /// without a key is refused here, before any byte of it is read.
+    public static func openDecrypting(_ archive: String, policy: TrustPolicy, limits: ReadLimits, keys: AgeKeyring) throws -> GatedArchive {
+        let location = try ArchiveLocation(archive)
+        let gated = try open(location, policy: policy, limits: limits)
+        if location.isEncrypted && keys.isEmpty { throw VerificationError.missingIdentity(archive) }
+        return gated
+    }
+
     /// A fresh pass over the archive's tar stream.
     public func openTar(keys: AgeKeyring) throws -> (TarReader, SealBoundSource) {
         let object = try openObject()

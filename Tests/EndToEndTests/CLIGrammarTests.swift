@@ -25,11 +25,11 @@ final class CLIGrammarTests: XCTestCase {
     }
 
     func testEveryCommandSpellsTheSharedOptionsTheSameWay() throws {
-        let readers: Set = ["verify", "restore", "diff", "inspect", "replicate", "extract"]
-        let identities: Set = ["verify", "restore", "diff", "inspect", "check", "decrypt", "extract"]
+        let readers: Set = ["verify", "restore", "diff", "inspect", "replicate", "extract", "recover"]
+        let identities: Set = ["verify", "restore", "diff", "inspect", "check", "decrypt", "extract", "recover"]
         let recipients: Set = ["export", "seal", "encrypt"]
-        let trusting: Set = ["verify", "restore", "diff", "inspect", "replicate", "list", "check", "prune", "extract"]
-        let reporting: Set = ["export", "seal", "verify", "diff", "restore", "inspect", "list", "check", "prune", "replicate", "extract"]
+        let trusting: Set = ["verify", "restore", "diff", "inspect", "replicate", "list", "check", "prune", "extract", "recover"]
+        let reporting: Set = ["export", "seal", "verify", "diff", "restore", "inspect", "list", "check", "prune", "replicate", "extract", "recover"]
         for command in try commands() {
             let help = try PGSealCLI.run(command + ["--help"])
             let name = command.joined(separator: " ")
