@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release demo test bench fuzz docs clean
+.PHONY: setup build release demo test bench fuzz docs install clean
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,11 @@ test: setup
 # Longer fuzzing than the short pass in `make test`: FUZZ_SECONDS per target (default 60).
 fuzz: setup
 	@scripts/fuzz.sh
+
+# The release binary with the Swift runtime linked in, completions, manual pages, docs.
+PREFIX ?= /usr/local
+install: setup
+	@SWIFT=$(SWIFT) scripts/install.sh "$(DESTDIR)$(PREFIX)"
 
 # PGSealKit's documentation (DocC), as a static site in .build/docs.
 docs: setup

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteStreams
 import Foundation
 import Logging
 import ObjectStore
@@ -8,13 +9,13 @@ import Seal
 struct PGSealCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pgseal",
-        abstract: "Seal PostgreSQL tables into verifiable archives, and prove them later.",
+        abstract: "Seal PostgreSQL tables into verifiable archives, and prove them later (pgseal \(PGSealVersion.current)).",
         discussion: """
             Exit codes: 0 all good; 1 the thing checked is bad (integrity failure, difference \
             found, archive too old); 2 pgseal could not do its job (usage, configuration, \
             unreachable database or store, missing key).
             """,
-        version: "0.1.0",
+        version: PGSealVersion.current,
         subcommands: [ExportCommand.self, SealCommand.self, VerifyCommand.self, DiffCommand.self, RestoreCommand.self, RecoverCommand.self, ExtractCommand.self, InspectCommand.self, ListCommand.self, CheckCommand.self, PruneCommand.self, ReplicateCommand.self, ConfigCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self])
 
     /// Runs the command line and turns every error into the documented exit code: ArgumentParser

@@ -1,3 +1,4 @@
+import ByteStreams
 import CanonicalJSON
 @testable import Export
 import Foundation
@@ -70,5 +71,15 @@ final class PlanningTests: XCTestCase {
         XCTAssertEqual(Format.plural(1, "row"), "1 row")
         XCTAssertEqual(Format.plural(1_000, "row"), "1,000 rows")
         XCTAssertEqual(Format.plural(2, "chunk"), "2 chunks")
+    }
+
+    /// One version: what the binary, the manifests and the seals say is the changelog's newest.
+    func testTheVersionIsTheChangelogsNewest() throws {
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let changelog = try String(contentsOf: root.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        let newest = changelog.split(separator: "\n").first { $0.hasPrefix("## ") }
+        XCTAssertTrue(newest?.hasPrefix("## \(PGSealVersion.current) — ") ?? false, "CHANGELOG.md's newest entry is \(newest ?? "none")")
+        XCTAssertEqual(ExportJob.toolVersion, PGSealVersion.current)
     }
 }
