@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release demo test bench fuzz docs install clean
+.PHONY: setup build release demo test test-install image bench fuzz docs install clean
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,15 @@ fuzz: setup
 PREFIX ?= /usr/local
 install: setup
 	@SWIFT=$(SWIFT) scripts/install.sh "$(DESTDIR)$(PREFIX)"
+
+# The installed binary in a minimal Debian 12 root with only the run-time packages (as root;
+# about two minutes after a release build): keygen, export, verify --level deep.
+test-install: setup
+	@SWIFT=$(SWIFT) scripts/test-install.sh
+
+# The container image of that root (Containerfile), where podman or docker can build.
+image: setup
+	@SWIFT=$(SWIFT) scripts/image.sh
 
 # PGSealKit's documentation (DocC), as a static site in .build/docs.
 docs: setup

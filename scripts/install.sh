@@ -11,7 +11,8 @@ swift=${SWIFT:-swift}
 # installed, in a build directory of its own so that nothing overwrites it.
 man=.build/man
 rm -rf "$man" && mkdir -p "$man"
-"$swift" package --allow-writing-to-package-directory generate-manual --multi-page --output-directory "$man" >/dev/null
+"$swift" package --allow-writing-to-package-directory generate-manual --multi-page --output-directory "$man" >/dev/null 2>&1 \
+  || { echo "install: generating the manual pages failed" >&2; exit 2; }
 "$swift" build -c release --static-swift-stdlib --scratch-path .build-static --product pgseal >/dev/null
 bin=$("$swift" build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/pgseal
 
