@@ -54,6 +54,9 @@ public final class LineSplitter {
         partial.append(piece)
     }
 
+    /// What every reader says of a chunk that ends in the middle of a line.
+    public static let cutLastLine = "the last line has no newline: the chunk was cut"
+
     /// True when the stream ended in the middle of a line; clears it for the next stream.
     public func endHasPartialLine() -> Bool {
         defer {

@@ -228,7 +228,7 @@ struct DeepCheck {
                 report.fail(entry.path, keyProblem)
                 observed.keyFailureReported = true
             }
-            if lines.endHasPartialLine() { report.fail(entry.path, "the last line has no newline: the chunk was cut") }
+            if lines.endHasPartialLine() { report.fail(entry.path, LineSplitter.cutLastLine) }
             if let invalidLine { report.fail("\(entry.path):\(invalidLine.line)", invalidLine.reason) }
             observed.chunks.append(ObservedChunk(
                 path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex,

@@ -105,7 +105,7 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
         case .unsignedFilter(let table):
             "table \(Terminal.escaped(table)) of this unsigned archive has a row filter, which is SQL: pgseal runs a filter only from an archive whose seal verifies against --trusted-key"
         case .cutLine(let entry):
-            "\(Terminal.escaped(entry))'s last line has no newline: the archive was cut"
+            "\(Terminal.escaped(entry)): \(LineSplitter.cutLastLine)"
         case .badRow(let entry, let line, let reason):
             "\(Terminal.escaped(entry)):\(line): \(reason)"
         }

@@ -186,7 +186,7 @@ public enum Restorer {
                 }
             }
             if lines.endHasPartialLine() {
-                throw RestoreError.mismatch(table: table.qualifiedName, problem: "\(Terminal.escaped(entry.path))'s last line has no newline: the archive was cut")
+                throw RestoreError.mismatch(table: table.qualifiedName, problem: "\(Terminal.escaped(entry.path)): \(LineSplitter.cutLastLine)")
             }
         }
         // Nothing is committed unless the object read is, to its last byte, the sealed one.

@@ -205,6 +205,9 @@ public enum RowRecovery {
                         }
                     }
                 }
+                if lines.endHasPartialLine() {
+                    throw RestoreError.mismatch(table: table.qualifiedName, problem: "\(Terminal.escaped(entry.path)): \(LineSplitter.cutLastLine)")
+                }
             }
             try object.finish()
             try writer.write(buffer.bytes)
