@@ -214,12 +214,33 @@ extension RowDecoder {
         }
     }
 
-    /// The raw JSON texts of the members at `indexes` (ascending): the key values, for merging
-    /// an archive with a database.
+    /// The raw JSON texts of the members at `indexes`, in the order given.
     public static func memberValues(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int]) throws(DecodingError) -> [[UInt8]] {
-        var ranges = [Range<Int>](repeating: 0..<0, count: indexes.count)
-        try memberRanges(of: line, memberCount: memberCount, indexes: indexes, into: &ranges)
-        return ranges.map { Array(line[$0]) }
+        try MemberSelection(memberCount: memberCount, indexes: indexes).values(of: line)
+    }
+}
+
+/// The members a reader wants from every row (a key's columns in key order, filter columns),
+/// in the order it wants them: found in one pass in column order, handed back in its order.
+/// Made once per table, used per row.
+public struct MemberSelection: Sendable {
+    public let memberCount: Int
+    /// The wanted members, ascending and each once: the order a row is read in.
+    private let columnOrder: [Int]
+    /// For each wanted index, its place in `columnOrder`.
+    private let positions: [Int]
+
+    public init(memberCount: Int, indexes: [Int]) {
+        self.memberCount = memberCount
+        let order = Array(Set(indexes)).sorted()
+        columnOrder = order
+        positions = indexes.map { index in order.firstIndex(of: index) ?? 0 }
+    }
+
+    public func values(of line: UnsafeRawBufferPointer) throws(RowDecoder.DecodingError) -> [[UInt8]] {
+        var ranges = [Range<Int>](repeating: 0..<0, count: columnOrder.count)
+        try RowDecoder.memberRanges(of: line, memberCount: memberCount, indexes: columnOrder, into: &ranges)
+        return positions.map { Array(line[ranges[$0]]) }
     }
 }
 

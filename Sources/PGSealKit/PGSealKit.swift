@@ -20,6 +20,10 @@ public typealias DiffRequest = Verify.DiffRequest
 public typealias DiffReport = Verify.DiffReport
 public typealias RestoreRequest = Verify.RestoreRequest
 public typealias RestoreResult = Verify.RestoreResult
+public typealias RecoveryRequest = Verify.RecoveryRequest
+public typealias RecoveryResult = Verify.RecoveryResult
+public typealias ExtractRequest = Verify.ExtractRequest
+public typealias ExtractResult = Verify.ExtractResult
 public typealias TrustPolicy = Verify.TrustPolicy
 public typealias ReadLimits = Verify.ReadLimits
 public typealias AllowedSigners = Seal.AllowedSigners
@@ -83,6 +87,17 @@ public enum PGSeal {
     /// seal before the commit. `progress` hears a line per table loaded.
     public static func restore(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws(PGSealError) -> RestoreResult {
         try wrapped { try Restorer.run(request, progress: progress) }
+    }
+
+    /// Puts selected rows of one table back into a live database, in one transaction, by the
+    /// request's conflict policy (or, with `dryRun`, says what it would do).
+    public static func recover(_ request: RecoveryRequest) throws(PGSealError) -> RecoveryResult {
+        try wrapped { try RowRecovery.run(request) }
+    }
+
+    /// Puts an archive of files back on disk, after proving its seal and every entry.
+    public static func extract(_ request: ExtractRequest) throws(PGSealError) -> ExtractResult {
+        try wrapped { try FileExtractor.run(request) }
     }
 
     /// The location of the newest archive in `store` (a directory or `s3://bucket/prefix/`)

@@ -119,8 +119,9 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
 
 /// One table's merge: archive lines are pushed in, database rows pulled as needed.
 final class TableMerge {
-    private let keyIndexes: [Int]
-    private let memberCount: Int
+    /// The key's members in key order (which need not be column order).
+    private let keyMembers: MemberSelection
+    private let keyCount: Int
     private let order: KeyComparator
     private let show: Int
     private let encoder: RowEncoder
@@ -138,8 +139,8 @@ final class TableMerge {
 
     init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int, comparator: KeyComparator) throws {
         self.connection = connection
-        keyIndexes = plan.keyColumnIndexes
-        memberCount = plan.columns.count
+        keyMembers = MemberSelection(memberCount: plan.columns.count, indexes: plan.keyColumnIndexes)
+        keyCount = plan.keyColumnIndexes.count
         order = comparator
         self.show = show
         encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
@@ -157,7 +158,7 @@ final class TableMerge {
             let range = try encoder.encode(copyLine: copyLine, into: current)
             databaseHash = databaseHasher.hash(current.bytes(range))
             databaseDigest.add(rowHash: databaseHash)
-            databaseKey = (0..<keyIndexes.count).map { Array(current.bytes(encoder.keyValueRange($0))) }
+            databaseKey = (0..<keyCount).map { Array(current.bytes(encoder.keyValueRange($0))) }
             got = true
         }
         if !hasRow || !got {
@@ -170,7 +171,7 @@ final class TableMerge {
         let hash = archiveHasher.hash(line)
         archiveDigest.add(rowHash: hash)
         guard result.keyed else { return }
-        let key = try RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes)
+        let key = try keyMembers.values(of: line)
         while let databaseKey, try order.compare(databaseKey, key) == .orderedAscending {
             note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, databaseKey)
             try advance()

@@ -132,24 +132,29 @@ public enum RowRecovery {
             let same = "ROW(\(columns.map { "t." + $0 }.joined(separator: ", ")))::text = ROW(\(columns.map { "r." + $0 }.joined(separator: ", ")))::text"
             // The key as diff prints it: JSON values, comma-separated, no spaces.
             let keyText = "'[' || concat_ws(',', \(keyColumns.map { "to_json(r.\($0))::text" }.joined(separator: ", "))) || ']'"
-            let classified = try connection.execute("""
-                SELECT \(keyText), CASE WHEN NOT EXISTS (SELECT 1 FROM \(target) t WHERE \(matches)) THEN 'insert'
-                                        WHEN EXISTS (SELECT 1 FROM \(target) t WHERE \(matches) AND \(same)) THEN 'unchanged'
-                                        ELSE 'differs' END
-                FROM pgseal_recovered r ORDER BY 1
-                """).rows
-            for row in classified {
-                let key = row[0] ?? ""
-                let action: String
-                switch (row[1] ?? "", request.onConflict) {
-                case ("insert", _): action = "insert"; result.inserted += 1
-                case ("unchanged", _): action = "unchanged"; result.unchanged += 1
-                case (_, .update): action = "update"; result.updated += 1
-                case (_, .skip): action = "left alone"; result.leftAlone += 1
-                case (_, .fail): throw RecoveryError.conflict(table: table.qualifiedName, key: key)
+            // Classified by the server, so that a selection of millions costs no memory here:
+            // counts per class, the first differing key (for fail), the first rows to list.
+            let classified = """
+                SELECT \(keyText) AS key, CASE WHEN NOT EXISTS (SELECT 1 FROM \(target) t WHERE \(matches)) THEN 'insert'
+                                               WHEN EXISTS (SELECT 1 FROM \(target) t WHERE \(matches) AND \(same)) THEN 'unchanged'
+                                               ELSE 'differs' END AS class
+                FROM pgseal_recovered r
+                """
+            for row in try connection.execute("SELECT class, count(*) FROM (\(classified)) c GROUP BY class").rows {
+                let count = Int(row[1] ?? "") ?? 0
+                switch (row[0] ?? "", request.onConflict) {
+                case ("insert", _): result.inserted = count
+                case ("unchanged", _): result.unchanged = count
+                case (_, .update): result.updated = count
+                case (_, .skip): result.leftAlone = count
+                case (_, .fail):
+                    let first = try connection.execute("SELECT key FROM (\(classified)) c WHERE class = 'differs' ORDER BY key LIMIT 1").scalar
+                    throw RecoveryError.conflict(table: table.qualifiedName, key: first ?? "?")
                 }
-                if result.rows.count < request.show { result.rows.append(.init(key: key, action: action)) }
             }
+            let action = ["insert": "insert", "unchanged": "unchanged", "differs": request.onConflict == .update ? "update" : "left alone"]
+            result.rows = try connection.execute("SELECT key, class FROM (\(classified)) c ORDER BY key LIMIT \(max(0, request.show))").rows
+                .map { RecoveryResult.Row(key: $0[0] ?? "", action: action[$0[1] ?? ""] ?? "?") }
             if request.dryRun {
                 try connection.execute("ROLLBACK")
             } else {
@@ -220,15 +225,15 @@ public enum RowRecovery {
 /// Which of the archive's rows a recovery takes: by key text (as `diff` prints keys), or by
 /// the PostgreSQL text of named columns.
 struct RowSelector {
-    let keyIndexes: [Int]
-    let memberCount: Int
+    /// The key's members (when keys are given), then each equality's member.
+    let members: MemberSelection
+    let keyCount: Int
     let keys: Set<String>
     let equalities: [(index: Int, encoding: ColumnEncoding, value: String)]
     let decoder: RowDecoder
 
     init(table: TableDefinitions.Table, keys: [String], equalities: [(column: String, value: String)]) throws {
-        memberCount = table.columns.count
-        keyIndexes = table.key.compactMap { key in table.columns.firstIndex { $0.name.isByteEqual(to: key) } }
+        let keyIndexes = table.key.compactMap { key in table.columns.firstIndex { $0.name.isByteEqual(to: key) } }
         decoder = try table.rowDecoder()
         // A bare value of a one-column key matches it as a JSON string or as a number.
         self.keys = Set(keys.flatMap { key -> [String] in
@@ -241,16 +246,19 @@ struct RowSelector {
             }
             return (index, encoding, equality.value)
         }
+        keyCount = keys.isEmpty ? 0 : keyIndexes.count
+        members = MemberSelection(memberCount: table.columns.count,
+                                  indexes: (keys.isEmpty ? [] : keyIndexes) + self.equalities.map(\.index))
     }
 
+    /// One pass over the line for every member the selection looks at.
     func selects(_ line: UnsafeRawBufferPointer) throws -> Bool {
-        if !keys.isEmpty {
-            let values = try RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: keyIndexes)
-            guard keys.contains("[" + values.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]") else { return false }
+        let values = try members.values(of: line)
+        if keyCount > 0 {
+            guard keys.contains("[" + values.prefix(keyCount).map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]") else { return false }
         }
-        for equality in equalities {
-            let raw = try RowDecoder.memberValues(of: line, memberCount: memberCount, indexes: [equality.index])
-            let text = try raw.first.flatMap { value in try value.withUnsafeBytes { try decoder.postgresText(of: $0, as: equality.encoding) } }
+        for (equality, value) in zip(equalities, values.dropFirst(keyCount)) {
+            let text = try value.withUnsafeBytes { try decoder.postgresText(of: $0, as: equality.encoding) }
             guard text == equality.value else { return false }
         }
         return true

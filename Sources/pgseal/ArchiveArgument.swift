@@ -1,9 +1,5 @@
 import ArgumentParser
 import PGSealKit
-import ByteStreams
-import ObjectStore
-import Operations
-import Seal
 import Verify
 
 /// The archive a command reads, spelled the same on every command: a path or s3://bucket/key —

@@ -39,8 +39,7 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity, for --level deep.", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @Option(name: .long, help: ArgumentHelp("POST an alert here when the check fails.", valueName: "url"))
     var alertWebhook: String?
@@ -75,7 +74,7 @@ struct CheckCommand: ParsableCommand {
         guard let maxAge = FreshnessCheck.parseDuration(maxAgeText) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
         guard let level = VerificationReport.Level(rawValue: level), level != .restore else { throw ValidationError("--level takes seal or deep") }
         let policy = try trust.policy(files: settings.trustedKeys)
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let keys = try identities.keyring()
         let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys))
         if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)

@@ -28,8 +28,7 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The database to compare with (libpq URL).", valueName: "url"))
     var db: String
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file (repeatable).", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @Option(name: .long, help: ArgumentHelp("Keys to list per kind of difference (default 10).", valueName: "n"))
     var show = 10
@@ -54,7 +53,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         s3.apply()
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let keys = try identities.keyring()
         let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
         var request = DiffRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys, show: show, policy: policy)
         request.limits = limits.limits

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Export
 import Foundation
+import PGSealKit
 import Seal
 import Verify
 
@@ -40,8 +41,7 @@ struct ExtractCommand: ParsableCommand {
     @Flag(name: .long, help: "Replace files that already exist (never a directory, never through a link).")
     var overwrite = false
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file (repeatable).", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -57,11 +57,11 @@ struct ExtractCommand: ParsableCommand {
         _ = global.bootstrapLogging()
         s3.apply()
         let policy = try trust.policy()
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let keys = try identities.keyring()
         var request = ExtractRequest(archive: try target.location(policy: policy), destination: to, policy: policy, keys: keys)
         request.paths = paths
         request.overwrite = overwrite
-        let result = try FileExtractor.run(request)
+        let result = try PGSeal.extract(request)
         try output.emit(result, human: [
             "extracted \(Format.plural(result.files, "file")) (\(Format.bytes(result.bytes))), \(Format.plural(result.directories, "directory", "directories")) and \(Format.plural(result.symlinks, "symbolic link")) into \(result.destination)"
                 + (result.skipped > 0 ? "; \(result.skipped) entries not selected" : "") + " in \(Format.seconds(result.seconds))",

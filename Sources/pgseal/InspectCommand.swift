@@ -29,8 +29,7 @@ struct InspectCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "List every chunk too.")
     var chunks = false
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, to read the manifest of an encrypted archive (repeatable).", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -47,7 +46,7 @@ struct InspectCommand: AsyncParsableCommand {
         let archive = try target.location(policy: policy)
         let location = try ArchiveLocation(archive)
         let gated = try GatedArchive.open(location, policy: policy)
-        if location.isEncrypted && identity.isEmpty {
+        if location.isEncrypted && identities.isEmpty {
             // Without a key only the seal can be shown: what an auditor without data access sees.
             guard let seal = gated.seal else {
                 throw ArchiveManifest.ReadError.malformed("\(archive) has no signed seal, and without --identity nothing else can be shown")
@@ -59,7 +58,7 @@ struct InspectCommand: AsyncParsableCommand {
             }
             return
         }
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let keys = try identities.keyring()
         let object = try gated.openObject()
         let manifestBytes = try ArchiveManifest.read(from: try location.plaintext(of: object, keys: keys))
         // The manifest counts only as part of the sealed object.

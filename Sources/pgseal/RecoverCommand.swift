@@ -1,6 +1,7 @@
 import ArgumentParser
 import Export
 import Foundation
+import PGSealKit
 import Seal
 import Verify
 
@@ -51,8 +52,7 @@ struct RecoverCommand: ParsableCommand {
     @Flag(name: .long, help: "Say what would be done, key by key; write nothing.")
     var dryRun = false
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file (repeatable).", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -76,7 +76,7 @@ struct RecoverCommand: ParsableCommand {
         _ = global.bootstrapLogging()
         s3.apply()
         let policy = try trust.policy()
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let keys = try identities.keyring()
         var request = RecoveryRequest(archive: try target.location(policy: policy), databaseURL: db, table: table,
                                       onConflict: RecoveryRequest.Conflict(rawValue: onConflict) ?? .fail, policy: policy, identities: keys)
         request.keys = key
@@ -86,7 +86,7 @@ struct RecoverCommand: ParsableCommand {
         }
         request.dryRun = dryRun
         request.limits = limits.limits
-        let result = try RowRecovery.run(request)
+        let result = try PGSeal.recover(request)
         try output.emit(result, human: RecoverySummary.lines(result))
     }
 }

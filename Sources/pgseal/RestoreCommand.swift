@@ -29,8 +29,7 @@ struct RestoreCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The target database (libpq URL).", valueName: "url"))
     var db: String
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file (repeatable).", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only these tables (schema.table or table; comma-separated or repeated).", valueName: "tables"))
     var tables: [String] = []
@@ -58,7 +57,7 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         _ = global.bootstrapLogging()
         s3.apply()
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+        let keys = try identities.keyring()
         let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
         var request = RestoreRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys,
                                      tables: tables.flatMap { $0.split(separator: ",").map(String.init) }, policy: policy)

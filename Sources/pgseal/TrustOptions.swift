@@ -56,3 +56,17 @@ struct UnsignedOption: ParsableArguments {
     @Flag(name: .long, help: "Read an archive that has no .seal/.seal.sig (or without --trusted-key): its origin is then unproven. Its rows are still parsed under every bound; a row filter in it is never run.")
     var insecureUnsigned = false
 }
+
+/// `-i/--identity`: the age identities that open an encrypted archive, the same on every
+/// command that reads inside one.
+struct IdentityOptions: ParsableArguments {
+    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file (repeatable): needed to read inside an encrypted archive.", valueName: "file"))
+    var identity: [String] = []
+
+    var isEmpty: Bool { identity.isEmpty }
+
+    /// The identities' keyring; empty when none was given (seal-level work needs none).
+    func keyring() throws -> AgeKeyring {
+        identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
+    }
+}

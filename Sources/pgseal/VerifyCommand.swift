@@ -47,8 +47,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var limits: LimitOptions
 
-    @Option(name: [.customShort("i"), .long], help: ArgumentHelp("age identity file, for deep verification of an encrypted archive.", valueName: "file"))
-    var identity: [String] = []
+    @OptionGroup var identities: IdentityOptions
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
@@ -68,8 +67,8 @@ struct VerifyCommand: ParsableCommand {
         s3.apply()
         let policy = try trust.policy()
         let archive = try target.location(policy: policy)
-        let keys = identity.isEmpty ? AgeKeyring() : try KeyOptions.keyring(identities: identity, passphraseFile: nil)
-        let chosen = level.flatMap(VerificationReport.Level.init(rawValue:)) ?? (!identity.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
+        let keys = try identities.keyring()
+        let chosen = level.flatMap(VerificationReport.Level.init(rawValue:)) ?? (!identities.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
         var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
         request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
         request.keepScratch = keepScratch

@@ -79,4 +79,14 @@ final class RowDecoderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("6 dimensions"), "\(error)")
         }
     }
+
+    /// Members are handed back in the order asked for — a key declared (ticker, user_id) over
+    /// columns (user_id, ticker) — and may be asked for twice.
+    func testMembersComeBackInTheOrderAskedFor() throws {
+        let line = Array(#"{"id":"a","n":7,"at":null,"doc":"{}"}"#.utf8)
+        let values = try line.withUnsafeBytes { try MemberSelection(memberCount: 4, indexes: [3, 0, 1, 0]).values(of: $0) }
+        XCTAssertEqual(values.map { String(decoding: $0, as: UTF8.self) }, [#""{}""#, #""a""#, "7", #""a""#])
+        let one = try line.withUnsafeBytes { try RowDecoder.memberValues(of: $0, memberCount: 4, indexes: [1]) }
+        XCTAssertEqual(one.map { String(decoding: $0, as: UTF8.self) }, ["7"])
+    }
 }

@@ -120,4 +120,19 @@ final class DiffTests: XCTestCase {
         let fewer = try diff()
         XCTAssertEqual(fewer.status, 1, fewer.out + fewer.err)
     }
+
+    /// A key declared in another order than the table's columns: (ticker, user_id) over
+    /// columns (user_id, ticker, …). The diff reads the key in key order and finds nothing.
+    func testAKeyInAnotherOrderThanTheColumnsIsReadInKeyOrder() throws {
+        let server = try PostgresServer.shared()
+        let database = try ExportFixture.database()
+        let store = try TemporaryDirectory()
+        try ExportedTable.config(profile: "by-ticker", tables: [ExportedTable("public.user_watchlist", key: ["ticker", "user_id"])], at: store.file("p.yaml"))
+        let exported = try PGSealCLI.run(["export", "--db", server.url(database: database), "--to", store.path, "--no-encrypt", "--no-sign",
+                                          "--config", store.file("p.yaml"), "--profile", "by-ticker"])
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let diff = try PGSealCLI.run(["diff", exported.out.trimmingCharacters(in: .newlines), "--db", server.url(database: database), "--insecure-unsigned"])
+        XCTAssertEqual(diff.status, 0, diff.out + diff.err)
+        XCTAssertTrue(diff.out.contains("no difference"), diff.out)
+    }
 }

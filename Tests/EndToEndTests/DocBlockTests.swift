@@ -32,6 +32,15 @@ final class DocBlockTests: XCTestCase {
         return try Command.run(["bash", "-c", "set -euo pipefail\n" + script], environment: environment, directory: directory)
     }
 
+    /// Keys in `work/keys`, and in `work` what an auditor or the on-call engineer holds:
+    /// `allowed_signers` and `age-identity.txt`.
+    func auditorsKeys(in work: TemporaryDirectory) throws {
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", work.file("keys")]).status, 0)
+        for file in ["allowed_signers", "age-identity.txt"] {
+            try FileManager.default.copyItem(atPath: work.file("keys/" + file), toPath: work.file(file))
+        }
+    }
+
     /// An export of the built-in profile into the bucket `kessan-backups` of the test S3 server,
     /// with the keys an auditor holds in `work`; returns the substitutions that name it.
     func auditorsArchive(in work: TemporaryDirectory) throws -> [(String, String)] {
@@ -40,10 +49,7 @@ final class DocBlockTests: XCTestCase {
             try: s3.create_bucket(Bucket='kessan-backups')
             except s3.exceptions.BucketAlreadyOwnedByYou: pass
             """)
-        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", work.file("keys")]).status, 0)
-        for file in ["allowed_signers", "age-identity.txt"] {
-            try FileManager.default.copyItem(atPath: work.file("keys/" + file), toPath: work.file(file))
-        }
+        try auditorsKeys(in: work)
         let exported = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", "s3://kessan-backups/pgseal/",
                                           "-R", work.file("keys/age-recipient.txt"), "--sign-key", work.file("keys/signing-key")],
                                          environment: s3.environment())
@@ -83,10 +89,7 @@ final class DocBlockTests: XCTestCase {
 
     func testThePostRestoreGuideRunsAsWritten() throws {
         let work = try TemporaryDirectory()
-        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", work.file("keys")]).status, 0)
-        for file in ["allowed_signers", "age-identity.txt"] {
-            try FileManager.default.copyItem(atPath: work.file("keys/" + file), toPath: work.file(file))
-        }
+        try auditorsKeys(in: work)
         let exported = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", work.file("store"),
                                           "-R", work.file("keys/age-recipient.txt"), "--sign-key", work.file("keys/signing-key")])
         XCTAssertEqual(exported.status, 0, exported.err)
