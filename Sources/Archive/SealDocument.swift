@@ -43,6 +43,11 @@ public struct SealDocument: Codable, Sendable, Equatable {
     /// the definitions (keys, filters) when it reads them, before the object's end. Absent in
     /// seals written before it was added.
     public var tablesSHA256: String?
+    /// The link to the seal before this one in the profile's series (docs/FORMAT.md, "The
+    /// series"). Absent in seals written before series were chained.
+    public var chain: SealChain?
+    /// How long the export took, from its start to the object's end. Absent in older seals.
+    public var durationSeconds: Double?
 
     public var isFilesArchive: Bool { contents == "files" }
 
@@ -72,6 +77,8 @@ public struct SealDocument: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case walLSN = "wal_lsn"
         case tablesSHA256 = "tables_sha256"
+        case chain
+        case durationSeconds = "duration_seconds"
     }
 
     /// The bytes written to `<object>.seal` (and signed): pretty JSON with sorted keys.
@@ -87,5 +94,41 @@ public struct SealDocument: Codable, Sendable, Equatable {
             throw ArchiveManifest.ReadError.malformed("the seal declares format \(seal.format), not \(formatIdentifier)")
         }
         return seal
+    }
+}
+
+/// A seal's place in its series: the seal written before it for the same profile in the same
+/// store, named and bound by the SHA-256 of its bytes — or `previous: null` for the first.
+public struct SealChain: Codable, Sendable, Equatable {
+    public struct Link: Codable, Sendable, Equatable {
+        /// The previous archive's object name (its base name: unique within a profile).
+        public var object: String
+        /// SHA-256 of the previous archive's `.seal` bytes, as stored.
+        public var sealSHA256: String
+
+        public init(object: String, sealSHA256: String) {
+            self.object = object
+            self.sealSHA256 = sealSHA256
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case object
+            case sealSHA256 = "seal_sha256"
+        }
+    }
+
+    public var previous: Link?
+
+    public init(previous: Link?) {
+        self.previous = previous
+    }
+
+    enum CodingKeys: String, CodingKey { case previous }
+
+    /// `previous` is written even when null: "the first of its series" is a signed statement,
+    /// unlike a seal that predates chaining and has no `chain` at all.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(previous, forKey: .previous)
     }
 }

@@ -8,6 +8,8 @@ public enum ExportError: Error, CustomStringConvertible {
     case temporaryFile(operation: String, errno: Int32)
     case cancelled
     case workerFailed(table: String, underlying: Error)
+    /// A state the code guarantees did not hold: a bug of pgseal's, reported rather than trapped.
+    case internalInvariant(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum ExportError: Error, CustomStringConvertible {
             "the export was cancelled"
         case .workerFailed(let table, let underlying):
             "exporting \(table): \(underlying)"
+        case .internalInvariant(let what):
+            "internal error: \(what); nothing was sealed — please report this"
         }
     }
 }

@@ -12,13 +12,18 @@ final class SealedArchiveWriter {
     let key: String
     let tar: TarWriter
     let encrypted: Bool
+    let profile: String
+    let started: Date
     private let object: ObjectWriter
     private let hashing: HashingSink
 
     var basename: String { (key as NSString).lastPathComponent }
 
-    init(store: ObjectStore, naming: ObjectNaming, compression: Compression, recipients: [AgeRecipient], modificationTime: Int) throws {
+    init(store: ObjectStore, naming: ObjectNaming, compression: Compression, recipients: [AgeRecipient]) throws {
         self.store = store
+        profile = naming.profile
+        started = naming.time
+        let modificationTime = Int(naming.time.timeIntervalSince1970)
         encrypted = !recipients.isEmpty
         key = naming.objectKey(extension: ".tar" + compression.fileExtension + (encrypted ? ".age" : ""))
         object = try store.createObject(key: key)
@@ -46,13 +51,20 @@ final class SealedArchiveWriter {
     }
 
     /// Ends the tar and publishes the object, its `.sha256`, and when there is a signing key,
-    /// the seal `makeSeal` returns for the object's size and SHA-256, then its signature.
+    /// the seal `makeSeal` returns for the object's size and SHA-256 — linked to the series'
+    /// newest seal and timed by this writer — then its signature.
     func finish(signingKey: SSHSigningKey?, makeSeal: (_ size: Int64, _ sha256: Digest) -> SealDocument) throws -> (size: Int64, sha256: Digest) {
+        // Before the object is published: a store that cannot be listed fails the export
+        // while nothing is under the final name yet.
+        let previous = signingKey == nil ? nil : try SeriesTip.link(in: store, profile: profile, excluding: key)
         try tar.close()
-        let digest = hashing.digest!
+        guard let digest = hashing.digest else { throw ExportError.internalInvariant("the object's digest is missing after its end") }
         try store.put(key: key + ".sha256", contents: Array("\(digest.hex)  \(basename)\n".utf8))
         if let signingKey {
-            let sealBytes = try makeSeal(hashing.count, digest).encoded()
+            var seal = makeSeal(hashing.count, digest)
+            seal.chain = SealChain(previous: previous)
+            seal.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            let sealBytes = try seal.encoded()
             try store.put(key: key + ".seal", contents: sealBytes)
             // The signature goes last: an archive with a signature is complete.
             let signature = try SSHSignature.sign(sealBytes, namespace: SealDocument.signatureNamespace, key: signingKey)

@@ -64,11 +64,6 @@ public struct ArchiveLocation {
     /// A small file beside the archive (`.seal`, `.seal.sig`, `.sha256`), or nil when it does not exist.
     public func sidecar(_ suffix: String, limit: Int = 1 << 20) throws -> [UInt8]? {
         guard try store.presence(of: key + suffix) else { return nil }
-        var bytes: [UInt8] = []
-        try store.open(key: key + suffix).forEachBlock(size: 64 * 1024) { block in
-            guard bytes.count + block.count <= limit else { throw StoreError.invalidLocation(display + suffix, reason: "larger than \(limit) bytes") }
-            bytes.append(contentsOf: block)
-        }
-        return bytes
+        return try store.readSmall(key: key + suffix, limit: limit)
     }
 }

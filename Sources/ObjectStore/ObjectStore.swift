@@ -46,6 +46,17 @@ public struct PendingUpload: Sendable, Codable {
 }
 
 extension ObjectStore {
+    /// A small object's bytes (a seal, a signature, an attestation), refused past `limit`
+    /// whatever the store holds: such files come from outside and are read whole.
+    public func readSmall(key: String, limit: Int = 1 << 20) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try open(key: key).forEachBlock(size: 64 * 1024) { block in
+            guard bytes.count + block.count <= limit else { throw StoreError.invalidLocation(location(of: key), reason: "larger than \(limit) bytes") }
+            bytes.append(contentsOf: block)
+        }
+        return bytes
+    }
+
     /// Removes what killed writers left under `prefix` more than `age` seconds ago, and returns
     /// how many.
     public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {

@@ -59,6 +59,20 @@ public struct ArchiveCatalog: Sendable, Codable {
     public var unverified: [Entry] = []
     public var incomplete: [Entry] = []
     public var uploads: [Upload] = []
+    /// Seals (with their signatures) whose object `prune` removed: the series' record of them.
+    /// Not read here — `pgseal chain` and `pgseal report` check them.
+    public var tombstones: [Tombstoned] = []
+
+    public struct Tombstoned: Codable, Sendable {
+        public let key: String
+        public let profile: String
+        public let createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case key, profile
+            case createdAt = "created_at"
+        }
+    }
 
     static let archiveSuffixes = [".tar.zst.age", ".tar.gz.age", ".tar.age", ".tar.zst", ".tar.gz", ".tar"]
 
@@ -96,6 +110,13 @@ public struct ArchiveCatalog: Sendable, Codable {
             case .unverified, .invalid: catalog.unverified.append(entry)
             }
         }
+        for (key, _) in objects where key.hasSuffix(".seal") && sizes[key + ".sig"] != nil {
+            let object = String(key.dropLast(".seal".count))
+            guard sizes[object] == nil else { continue }
+            catalog.tombstones.append(Tombstoned(key: object, profile: String(object.split(separator: "/").first ?? ""),
+                                                 createdAt: Self.time(fromName: (object as NSString).lastPathComponent) ?? ""))
+        }
+        catalog.tombstones.sort { $0.createdAt > $1.createdAt }
         catalog.uploads = try store.pendingUploads(under: profile.map { $0 + "/" } ?? "")
             .map { Upload(key: $0.key, startedAt: ISO8601DateFormatter().string(from: $0.started)) }
             .sorted { $0.startedAt > $1.startedAt }

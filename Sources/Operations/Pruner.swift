@@ -1,12 +1,15 @@
+import Archive
+import ByteStreams
 import Foundation
 import ObjectStore
 import Seal
 
-/// `pgseal prune`: deletes archives past their retention (`RetentionPolicy`) with their
-/// sidecars — the seal's signature first, so that an archive pruned halfway is never taken for a
-/// sealed one — never an archive a rule keeps, never an object still under Object Lock
-/// retention (reported instead), and aborts stale incomplete uploads. Every archive it looked
-/// at gets a decision with its reasons.
+/// `pgseal prune`: deletes the objects of archives past their retention (`RetentionPolicy`) and
+/// leaves a tombstone — the seal and its signature stay, with a `.tombstone` note of when and
+/// why, written first — so that the series stays verifiable; never an archive a rule keeps,
+/// never an object still under Object Lock retention (reported instead). The remains of failed
+/// exports (no signed seal) go whole. It aborts stale incomplete uploads. Every archive it
+/// looked at gets a decision with its reasons.
 public struct Pruner {
     public struct Request: Sendable {
         public var store: String
@@ -82,8 +85,11 @@ public struct Pruner {
         }
     }
 
-    /// Sidecars in deletion order: the signature first, the object last.
-    static let deletionOrder = [".seal.sig", ".seal", ".sha256", ""]
+    /// What goes of a sealed archive, in order: the object last, the seal and its signature
+    /// never (they are the tombstone).
+    static let sealedDeletionOrder = [".sha256", ""]
+    /// What goes of the remains of a failed export: everything, a stray seal first.
+    static let unsealedDeletionOrder = [".seal.sig", ".seal", ".sha256", ""]
 
     public static func run(_ request: Request) throws -> Outcome {
         try run(request, in: try openStore(request.store))
@@ -100,11 +106,13 @@ public struct Pruner {
                                               reasons: ["its seal does not verify (\(reason)): never counted, never deleted"]))
         }
         var candidates: [Decision] = []
+        var sealedCandidates: Set<String> = []
         for profile in Set(catalog.sealed.map(\.profile)).sorted() {
             let archives = catalog.sealed.filter { $0.profile == profile }  // newest first
             let reasons = request.retention.reasons(for: archives.map { created($0) ?? .distantFuture }, now: request.now)
             for (entry, kept) in zip(archives, reasons) {
                 if kept.isEmpty {
+                    sealedCandidates.insert(entry.key)
                     candidates.append(Decision(key: entry.key, profile: profile, createdAt: entry.createdAt, action: .delete, reasons: ["no rule keeps it"]))
                 } else {
                     outcome.kept.append(entry.key)
@@ -129,8 +137,17 @@ public struct Pruner {
                 continue
             }
             if request.dryRun { outcome.deleted.append(decision.key); continue }
+            let sealed = sealedCandidates.contains(decision.key)
+            if sealed {
+                do { try leaveTombstone(for: decision.key, in: store, reason: decision.reasons.joined(separator: "; "), at: request.now) } catch {
+                    outcome.failed.append(.init(key: decision.key, reason: "\(error)"))
+                    decision.action = .failed
+                    decision.reasons.append("writing its tombstone failed, nothing deleted: \(error)")
+                    continue
+                }
+            }
             var removed = true
-            for suffix in deletionOrder {
+            for suffix in sealed ? sealedDeletionOrder : unsealedDeletionOrder {
                 // One call per step: the next step starts only when the previous one is done.
                 if let failure = try store.delete(keys: [decision.key + suffix]).first {
                     outcome.failed.append(.init(key: failure.key, reason: failure.reason))
@@ -147,6 +164,17 @@ public struct Pruner {
             outcome.abortedUploads = try store.removeStaleUploads(under: request.profile.map { $0 + "/" } ?? "", olderThan: request.staleUploadAge)
         }
         return outcome
+    }
+
+    /// `<object>.tombstone`, bound to the seal that stays by its SHA-256.
+    /// A note left by an earlier, interrupted prune stays: it records when the removal began.
+    static func leaveTombstone(for key: String, in store: ObjectStore, reason: String, at time: Date) throws {
+        if try store.presence(of: key + Tombstone.suffix) { return }
+        let sealSHA256 = SHA256Hasher.hash(try store.readSmall(key: key + ".seal")).hex
+        let object = String(key.split(separator: "/").last ?? "")
+        let note = Tombstone(object: object, sealSHA256: sealSHA256, removedAt: StampFormat.rfc3339(time),
+                             reason: "retention: " + reason, tool: "pgseal \(PGSealVersion.current)")
+        try store.put(key: key + Tombstone.suffix, contents: try note.encoded())
     }
 
     static func created(_ entry: ArchiveCatalog.Entry) -> Date? {

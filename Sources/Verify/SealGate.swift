@@ -57,6 +57,8 @@ public struct GatedArchive {
     /// Nil only for an archive without a seal, read under `--insecure-unsigned`.
     public let seal: SealDocument?
     public let signer: SSHSignature.Signer?
+    /// SHA-256 of the seal's bytes: what attestations and the next seal of the series bind to.
+    public var sealSHA256: String? = nil
     public let limits: ReadLimits
 
     /// Checks the seal of `location`; throws `SealProblem` (exit 1) when it does not verify.
@@ -77,23 +79,8 @@ public struct GatedArchive {
             return GatedArchive(location: location, seal: nil, signer: nil, limits: limits)
         }
         guard !policy.signers.isEmpty else { throw GateError.noTrustedSigners(location.display) }
-        let signer: SSHSignature.Signer
-        do {
-            signer = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
-                                             namespace: SealDocument.signatureNamespace, signers: policy.signers,
-                                             principal: policy.principal, at: policy.time)
-        } catch {
-            throw SealProblem(location: "seal.sig", problem: "\(error)")
-        }
-        let seal: SealDocument
-        do { seal = try SealDocument.decode(sealBytes) } catch {
-            throw SealProblem(location: "seal", problem: "the signed seal cannot be read: \(error)")
-        }
-        guard seal.object == location.name else {
-            throw SealProblem(location: "seal", problem: "the seal is for \(Terminal.escaped(seal.object)), not for this object")
-        }
-        guard seal.size >= 0 else { throw SealProblem(location: "seal", problem: "the seal states a negative size") }
-        return GatedArchive(location: location, seal: seal, signer: signer, limits: limits)
+        let signed = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: location.name, policy: policy)
+        return GatedArchive(location: location, seal: signed.seal, signer: signed.signer, sealSHA256: signed.sha256, limits: limits)
     }
 
     /// The object's bytes, held to the seal: more bytes than it states stop the read at once;

@@ -68,6 +68,10 @@ struct ListCommand: ParsableCommand {
             HumanOutput.out(["", "incomplete (no signed seal: interrupted or unsigned exports):"])
             HumanOutput.out(TextTable.lines(catalog.incomplete.map { [$0.createdAt, $0.profile, Format.bytes($0.bytes), $0.location] }, rightAligned: [2]))
         }
+        if !catalog.tombstones.isEmpty {
+            let newest = catalog.tombstones.first?.createdAt ?? ""
+            HumanOutput.out(["", "\(Format.plural(catalog.tombstones.count, "tombstone")) (objects removed by prune, seals kept for the series; newest \(newest)): pgseal chain checks them"])
+        }
         if !catalog.uploads.isEmpty {
             HumanOutput.out(["", "uploads not completed (running now, or left by a killed export; export and prune abort them once stale):"])
             for upload in catalog.uploads { HumanOutput.out("\(upload.startedAt)  \(upload.key)") }

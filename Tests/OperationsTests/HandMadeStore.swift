@@ -23,7 +23,8 @@ final class HandMadeStore {
     /// An archive created `age` seconds before `now`: the object, and unless `sealed` is false,
     /// its seal and signature.
     @discardableResult
-    func archive(age: TimeInterval, sealed: Bool = true, profile: String = "p") throws -> String {
+    func archive(age: TimeInterval, sealed: Bool = true, profile: String = "p", chain: SealChain? = nil,
+                 signedBy signer: SSHSigningKey? = nil) throws -> String {
         let created = now.addingTimeInterval(-age)
         let stamp = DateFormatter()
         stamp.locale = Locale(identifier: "en_US_POSIX")
@@ -36,10 +37,18 @@ final class HandMadeStore {
         let seal = SealDocument(object: name, size: 6, sha256: SHA256Hasher.hash(Array("object".utf8)).hex, manifestSHA256: "",
                                 createdAt: ISO8601DateFormatter().string(from: created), profile: profile, encryption: "none",
                                 recipients: [], compression: "zstd", snapshot: "", walLSN: "", tables: [],
-                                signer: self.key.publicKey.fingerprint, tool: "test")
-        let bytes = try seal.encoded()
+                                signer: (signer ?? self.key).publicKey.fingerprint, tool: "test")
+        var chained = seal
+        chained.chain = chain
+        let bytes = try chained.encoded()
         try store.put(key: key + ".seal", contents: bytes)
-        try store.put(key: key + ".seal.sig", contents: Array(try SSHSignature.sign(bytes, namespace: "pgseal", key: self.key).utf8))
+        try store.put(key: key + ".seal.sig", contents: Array(try SSHSignature.sign(bytes, namespace: "pgseal", key: signer ?? self.key).utf8))
         return key
+    }
+
+    /// The link to `key`'s seal as it is stored now.
+    func link(to key: String) throws -> SealChain {
+        let object = String(key.split(separator: "/").last ?? "")
+        return SealChain(previous: .init(object: object, sealSHA256: SHA256Hasher.hash(try store.readSmall(key: key + ".seal")).hex))
     }
 }

@@ -37,8 +37,9 @@ final class PrunerTests: XCTestCase {
         let outcome = try prune(keepDays: 7)
         XCTAssertEqual(outcome.deleted, [outside])
         XCTAssertEqual(Set(outcome.kept), [newest, inside])
-        XCTAssertFalse(store.exists(key: outside + ".seal.sig"))
-        XCTAssertTrue(store.exists(key: inside + ".seal.sig"))
+        XCTAssertFalse(store.exists(key: outside))
+        XCTAssertTrue(store.exists(key: outside + ".seal.sig") && store.exists(key: outside + ".tombstone"), "a pruned archive leaves its tombstone")
+        XCTAssertTrue(store.exists(key: inside))
     }
 
     func testANewerUnsealedObjectTakesNoKeepLastPlace() throws {
@@ -75,23 +76,43 @@ final class PrunerTests: XCTestCase {
 
     /// The signature goes first; when a later deletion fails, the archive is no longer sealed
     /// (nothing takes it for one), the failure is reported, and the next prune finishes it.
-    func testADeletionThatFailsAfterTheSignatureWentIsFinishedNextTime() throws {
+    func testADeletionThatFailsHalfwayLeavesASealedArchiveAndIsFinishedNextTime() throws {
         let day: TimeInterval = 86_400
         try archive(age: 1 * day)
         let old = try archive(age: 30 * day)
         try store.put(key: old + ".sha256", contents: Array("digest".utf8))
         let failing = DeletionRecordingStore(store, failing: [old])
         let outcome = try Pruner.run(.init(store: directory.path, keepDays: 7, keepLast: 1, signers: signers, now: now), in: failing)
-        XCTAssertEqual(failing.deleted, [old + ".seal.sig", old + ".seal", old + ".sha256", old], "the signature must go first, the object last")
+        XCTAssertEqual(failing.deleted, [old + ".sha256", old], "the object goes last, and the seal and its signature never")
         XCTAssertEqual(outcome.failed.map(\.key), [old])
         XCTAssertEqual(outcome.deleted, [])
-        XCTAssertFalse(store.exists(key: old + ".seal.sig"))
+        XCTAssertTrue(store.exists(key: old + ".seal.sig"))
+        XCTAssertTrue(store.exists(key: old + ".tombstone"), "the tombstone note is written before anything is deleted")
         XCTAssertTrue(store.exists(key: old))
         let catalog = try ArchiveCatalog.scan(store, profile: nil, signers: signers)
-        XCTAssertFalse(catalog.sealed.map(\.key).contains(old), "an archive without its signature must not count as sealed")
+        XCTAssertTrue(catalog.sealed.map(\.key).contains(old), "an archive whose object is still whole is still sealed")
         let next = try prune(keepDays: 7)
         XCTAssertEqual(next.deleted, [old])
         XCTAssertFalse(store.exists(key: old))
+        XCTAssertTrue(store.exists(key: old + ".seal") && store.exists(key: old + ".seal.sig"), "the seal stays as the tombstone")
+        let note = try Tombstone.decode(try store.readSmall(key: old + ".tombstone"))
+        XCTAssertEqual(note.sealSHA256, SHA256Hasher.hash(try store.readSmall(key: old + ".seal")).hex)
+        XCTAssertTrue(note.reason.contains("no rule keeps it"), note.reason)
+        let after = try ArchiveCatalog.scan(store, profile: nil, signers: signers)
+        XCTAssertFalse(after.sealed.map(\.key).contains(old), "a tombstone is no archive")
+        XCTAssertEqual(after.tombstones.map(\.key), [old])
+    }
+
+    func testAnUnsealedRemainIsDeletedWhole() throws {
+        let day: TimeInterval = 86_400
+        try archive(age: 1 * day)
+        let remains = "nightly/2026/10/01/nightly-20261001T020000Z.tar.zst"
+        try store.put(key: remains, contents: Array("partial".utf8))
+        try store.put(key: remains + ".seal", contents: Array("{}".utf8))
+        let outcome = try prune(keepDays: 7)
+        XCTAssertEqual(outcome.deleted, [remains])
+        XCTAssertFalse(store.exists(key: remains + ".seal"))
+        XCTAssertFalse(store.exists(key: remains + ".tombstone"))
     }
 }
 

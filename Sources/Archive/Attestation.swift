@@ -1,0 +1,173 @@
+import Foundation
+
+/// `<object>.attestation.<YYYYMMDDTHHMMSSZ>-<level>.json`: a verification's result, signed by the
+/// verifier (`.json.sig`, SSHSIG namespace `pgseal-attestation`), so that "restore-verified on D
+/// by K" is a fact others can check. Bound to one seal by its SHA-256. (docs/FORMAT.md, "Attestations".)
+public struct Attestation: Codable, Sendable, Equatable {
+    public static let formatIdentifier = "pgseal-attestation/1"
+    public static let signatureNamespace = "pgseal-attestation"
+    /// The key infix between the object's key and the attestation's time.
+    public static let keyInfix = ".attestation."
+
+    public struct Table: Codable, Sendable, Equatable {
+        public var name: String
+        public var rows: Int
+        public var digest: String
+
+        public init(name: String, rows: Int, digest: String) {
+            self.name = name
+            self.rows = rows
+            self.digest = digest
+        }
+    }
+
+    public var format: String
+    public var object: String
+    public var sealSHA256: String
+    /// `seal`, `deep` or `restore`.
+    public var level: String
+    /// `verified` or `failed`.
+    public var result: String
+    public var verifiedAt: String
+    public var durationSeconds: Double
+    public var tool: String
+    /// The fingerprint of the key that signed this attestation.
+    public var verifier: String
+    /// The object's SHA-256 as the verifier computed it (absent when it could not read it).
+    public var objectSHA256: String?
+    /// The tables whose digests the verifier checked (deep and restore levels).
+    public var tables: [Table]
+    /// Each failure, `location: problem`.
+    public var failures: [String]
+
+    public var verified: Bool { result == "verified" }
+
+    public init(object: String, sealSHA256: String, level: String, verified: Bool, verifiedAt: String, durationSeconds: Double,
+                tool: String, verifier: String, objectSHA256: String?, tables: [Table], failures: [String]) {
+        self.format = Self.formatIdentifier
+        self.object = object
+        self.sealSHA256 = sealSHA256
+        self.level = level
+        self.result = verified ? "verified" : "failed"
+        self.verifiedAt = verifiedAt
+        self.durationSeconds = durationSeconds
+        self.tool = tool
+        self.verifier = verifier
+        self.objectSHA256 = objectSHA256
+        self.tables = tables
+        self.failures = failures
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, object, level, result, tool, verifier, tables, failures
+        case sealSHA256 = "seal_sha256"
+        case verifiedAt = "verified_at"
+        case durationSeconds = "duration_seconds"
+        case objectSHA256 = "object_sha256"
+    }
+
+    /// `<object key>.attestation.20261202T220000Z-restore.json`.
+    public static func key(forObject objectKey: String, verifiedAt: Date, level: String) -> String {
+        objectKey + keyInfix + StampFormat.compact(verifiedAt) + "-" + level + ".json"
+    }
+
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+
+    /// Parses signed bytes; what a signer may still get wrong (a level or result outside the
+    /// vocabulary, an unparsable time) is refused here rather than believed.
+    public static func decode(_ bytes: [UInt8]) throws -> Attestation {
+        let attestation: Attestation
+        do { attestation = try JSONDecoder().decode(Attestation.self, from: Data(bytes)) } catch {
+            throw ArchiveManifest.ReadError.malformed("the attestation cannot be read: \(error)")
+        }
+        guard attestation.format == formatIdentifier else {
+            throw ArchiveManifest.ReadError.malformed("the attestation declares format \(attestation.format), not \(formatIdentifier)")
+        }
+        guard ["seal", "deep", "restore"].contains(attestation.level), ["verified", "failed"].contains(attestation.result),
+              StampFormat.date(attestation.verifiedAt) != nil, attestation.durationSeconds.isFinite, attestation.durationSeconds >= 0 else {
+            throw ArchiveManifest.ReadError.malformed("the attestation's level, result, time or duration is not one pgseal writes")
+        }
+        return attestation
+    }
+}
+
+/// `<object>.tombstone`: what `pgseal prune` leaves when it removes an archive's object under
+/// retention — the seal and its signature stay beside it, so the series stays verifiable. This
+/// note itself is not signed: it is the pruner's account of when and why, which the report
+/// shows as such.
+public struct Tombstone: Codable, Sendable, Equatable {
+    public static let formatIdentifier = "pgseal-tombstone/1"
+    public static let suffix = ".tombstone"
+
+    public var format: String
+    public var object: String
+    public var sealSHA256: String
+    public var removedAt: String
+    public var reason: String
+    public var tool: String
+
+    public init(object: String, sealSHA256: String, removedAt: String, reason: String, tool: String) {
+        self.format = Self.formatIdentifier
+        self.object = object
+        self.sealSHA256 = sealSHA256
+        self.removedAt = removedAt
+        self.reason = reason
+        self.tool = tool
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, object, reason, tool
+        case sealSHA256 = "seal_sha256"
+        case removedAt = "removed_at"
+    }
+
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [0x0A]
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> Tombstone {
+        let tombstone: Tombstone
+        do { tombstone = try JSONDecoder().decode(Tombstone.self, from: Data(bytes)) } catch {
+            throw ArchiveManifest.ReadError.malformed("the tombstone cannot be read: \(error)")
+        }
+        guard tombstone.format == formatIdentifier, StampFormat.date(tombstone.removedAt) != nil else {
+            throw ArchiveManifest.ReadError.malformed("the tombstone's format or time is not one pgseal writes")
+        }
+        return tombstone
+    }
+}
+
+/// The two forms of a UTC time pgseal writes: RFC 3339 in documents, compact in names.
+public enum StampFormat {
+    public static func rfc3339(_ date: Date) -> String {
+        formatter("yyyy-MM-dd'T'HH:mm:ss'Z'").string(from: date)
+    }
+
+    public static func compact(_ date: Date) -> String {
+        formatter("yyyyMMdd'T'HHmmss'Z'").string(from: date)
+    }
+
+    /// `2026-12-02T22:00:00Z` (fractions of a second accepted) → a date; nil for anything else.
+    public static func date(_ text: String) -> Date? {
+        guard text.utf8.count <= 40 else { return nil }
+        let plain = ISO8601DateFormatter()
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
+    }
+
+    private static func formatter(_ pattern: String) -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = pattern
+        return formatter
+    }
+}

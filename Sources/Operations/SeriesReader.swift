@@ -1,0 +1,141 @@
+import Archive
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+import Verify
+
+/// One archive of a series as its signed seal and what lies beside it tell — read from the
+/// listing and the small files only, never the object.
+public struct SeriesEntry: Codable, Sendable {
+    /// The object's key (the object may be gone: a tombstone).
+    public let key: String
+    public let object: String
+    public let profile: String
+    public let createdAt: String
+    /// SHA-256 of the `.seal` bytes as stored.
+    public let sealSHA256: String
+    /// `verified` or `invalid` (the seal or its signature does not verify).
+    public let trust: ArchiveCatalog.Trust
+    public let problem: String?
+    /// The seal, when it verified.
+    public let seal: SealDocument?
+    public let signerPrincipals: [String]
+    public let objectPresent: Bool
+    public let tombstone: Tombstone?
+    /// A tombstone note that is there but cannot be read, or names another seal.
+    public let tombstoneProblem: String?
+    public var attestations: [AttestationRecord]
+
+    enum CodingKeys: String, CodingKey {
+        case key, object, profile, trust, problem, seal, tombstone, attestations
+        case createdAt = "created_at"
+        case sealSHA256 = "seal_sha256"
+        case signerPrincipals = "signer_principals"
+        case objectPresent = "object_present"
+        case tombstoneProblem = "tombstone_problem"
+    }
+}
+
+/// An attestation found beside an archive, and whether it is believed.
+public struct AttestationRecord: Codable, Sendable {
+    public let key: String
+    /// `verified` when its signature verifies against the trusted verifiers and it is bound to
+    /// this archive's seal; `invalid` otherwise, with the reason.
+    public let trust: ArchiveCatalog.Trust
+    public let problem: String?
+    public let attestation: Attestation?
+    public let verifierPrincipals: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case key, trust, problem, attestation
+        case verifierPrincipals = "verifier_principals"
+    }
+}
+
+/// Reads every seal of a store (or one profile), its tombstone note and attestations, checking
+/// each signature. Costs one listing and a few small reads per archive.
+public enum SeriesReader {
+    public struct Limits: Sendable {
+        /// The most archives read at once; a store with more is refused with a message rather
+        /// than read into memory without bound (`--since` narrows it).
+        public var maxArchives = 100_000
+        public var maxAttestationsPerArchive = 64
+        public init() {}
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Entries of `profile` (or of every profile), oldest first; only archives created at or
+    /// after `since`.
+    public static func read(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+                            since: Date? = nil, limits: Limits = Limits()) throws -> [SeriesEntry] {
+        let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "")
+        let present = Set(listing.map(\.key))
+        let sealKeys = listing.map(\.key).filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted()
+        guard sealKeys.count <= limits.maxArchives else {
+            throw Failure(description: "\(sealKeys.count) seals under \(store.location(of: profile.map { $0 + "/" } ?? "")), more than the \(limits.maxArchives) read at once: narrow with --profile or --since")
+        }
+        // Attestation keys by the object they sit beside, from the same listing.
+        var attestationKeys: [String: [String]] = [:]
+        for key in listing.map(\.key) where key.hasSuffix(".json") && present.contains(key + ".sig") {
+            guard let range = key.range(of: Attestation.keyInfix, options: .backwards) else { continue }
+            attestationKeys[String(key[..<range.lowerBound]), default: []].append(key)
+        }
+        var entries: [SeriesEntry] = []
+        for sealKey in sealKeys {
+            let key = String(sealKey.dropLast(".seal".count))
+            let object = String(key.split(separator: "/").last ?? "")
+            let nameTime = ArchiveCatalog.time(fromName: object) ?? ""
+            if let since, let created = StampFormat.date(nameTime), created < since { continue }
+            var sealSHA256 = ""
+            var signed: SignedSeal?
+            var problem: String?
+            do {
+                // A seal too large to be one is refused like one that does not verify.
+                let sealBytes = try store.readSmall(key: sealKey)
+                sealSHA256 = SHA256Hasher.hash(sealBytes).hex
+                let signature = try store.readSmall(key: sealKey + ".sig", limit: 64 * 1024)
+                signed = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: object, policy: policy)
+            } catch {
+                problem = "\(error)"
+            }
+            var tombstone: Tombstone?
+            var tombstoneProblem: String?
+            if present.contains(key + Tombstone.suffix) {
+                do {
+                    let note = try Tombstone.decode(try store.readSmall(key: key + Tombstone.suffix, limit: 64 * 1024))
+                    if note.sealSHA256 == sealSHA256 { tombstone = note } else { tombstoneProblem = "the tombstone note names another seal (SHA-256 \(note.sealSHA256))" }
+                } catch {
+                    tombstoneProblem = "\(error)"
+                }
+            }
+            let attestations = (attestationKeys[key] ?? []).sorted().suffix(limits.maxAttestationsPerArchive).map {
+                readAttestation($0, in: store, sealSHA256: sealSHA256, object: object, verifiers: verifiers)
+            }
+            entries.append(SeriesEntry(
+                key: key, object: object, profile: signed?.seal.profile ?? String(key.split(separator: "/").first ?? ""),
+                createdAt: signed?.seal.createdAt ?? nameTime, sealSHA256: sealSHA256,
+                trust: signed == nil ? .invalid : .verified, problem: problem, seal: signed?.seal,
+                signerPrincipals: signed?.signer.principals ?? [], objectPresent: present.contains(key),
+                tombstone: tombstone, tombstoneProblem: tombstoneProblem, attestations: attestations))
+        }
+        return entries.sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
+    }
+
+    static func readAttestation(_ key: String, in store: ObjectStore, sealSHA256: String, object: String, verifiers: AllowedSigners) -> AttestationRecord {
+        do {
+            let signed = try SignedAttestation.check(bytes: try store.readSmall(key: key, limit: 1 << 20),
+                                                     signature: try store.readSmall(key: key + ".sig", limit: 64 * 1024), verifiers: verifiers)
+            guard signed.attestation.sealSHA256 == sealSHA256, signed.attestation.object == object else {
+                return AttestationRecord(key: key, trust: .invalid, problem: "signed for another seal or object than this archive's",
+                                         attestation: signed.attestation, verifierPrincipals: signed.signer.principals)
+            }
+            return AttestationRecord(key: key, trust: .verified, problem: nil, attestation: signed.attestation, verifierPrincipals: signed.signer.principals)
+        } catch {
+            return AttestationRecord(key: key, trust: .invalid, problem: "\(error)", attestation: nil, verifierPrincipals: [])
+        }
+    }
+}
