@@ -1,3 +1,5 @@
+import Archive
+import ByteStreams
 import Foundation
 import ObjectStore
 import Seal
@@ -14,6 +16,11 @@ public struct FreshnessCheck {
         public var policy: TrustPolicy
         public var keys: AgeKeyring
         public var now = Date()
+        /// Recorded verifications required: a believed attestation at this level (or a
+        /// stronger one) of an archive of the profile, made within the span.
+        public var requiredVerifications: [(level: VerificationReport.Level, within: TimeInterval)] = []
+        /// Whose attestations count (default: the trusted signers of seals).
+        public var verifiers: AllowedSigners?
 
         public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
                     policy: TrustPolicy, keys: AgeKeyring, now: Date = Date()) {
@@ -29,16 +36,25 @@ public struct FreshnessCheck {
 
     public struct ProfileResult: Codable, Sendable {
         public let profile: String
-        public let status: String  // ok, late, missing, failed
-        public let problem: String?
+        public var status: String  // ok, late, missing, failed, unattested
+        public var problem: String?
         public let archive: String?
         public let ageSeconds: Double?
         public let bytes: Int64?
         public let rows: [String: Int]
         public let lastSuccess: Double?
+        /// Per required level: when the newest believed attestation was made (RFC 3339), and by whom.
+        public var lastVerified: [String: VerifiedBy] = [:]
+
+        public struct VerifiedBy: Codable, Sendable {
+            public let at: String
+            public let verifier: String
+            public let archive: String
+        }
 
         enum CodingKeys: String, CodingKey {
             case profile, status, problem, archive, bytes, rows
+            case lastVerified = "last_verified"
             case ageSeconds = "age_seconds"
             case lastSuccess = "last_success"
         }
@@ -90,11 +106,56 @@ public struct FreshnessCheck {
                 status = "late"
                 problem = "the newest archive of \(name) is \(Self.duration(age)) old, more than the allowed \(Self.duration(request.maxAge)) (\(newest.location))"
             }
-            result.profiles.append(ProfileResult(profile: name, status: status, problem: problem, archive: newest.location, ageSeconds: age,
-                                                 bytes: newest.bytes, rows: newest.rows, lastSuccess: created.timeIntervalSince1970))
+            var entry = ProfileResult(profile: name, status: status, problem: problem, archive: newest.location, ageSeconds: age,
+                                      bytes: newest.bytes, rows: newest.rows, lastSuccess: created.timeIntervalSince1970)
+            try checkRecordedVerifications(request, profile: name, catalog: catalog, store: store, into: &entry)
+            result.profiles.append(entry)
         }
         result.seconds = Date().timeIntervalSince(started)
         return result
+    }
+
+    /// The newest believed attestation per required level, among those made within its span;
+    /// a level without one makes the profile `unattested` (unless it is already worse).
+    static func checkRecordedVerifications(_ request: Request, profile: String, catalog: ArchiveCatalog, store: ObjectStore,
+                                           into entry: inout ProfileResult) throws {
+        guard !request.requiredVerifications.isEmpty else { return }
+        let listing = Set(try store.list(prefix: profile + "/").map(\.key))
+        let sealed = Set(catalog.sealed.filter { $0.profile == profile }.map(\.key))
+        let verifiers = request.verifiers ?? request.policy.signers
+        var sealHashes: [String: String] = [:]
+        for (level, within) in request.requiredVerifications {
+            let cutoff = request.now.addingTimeInterval(-within)
+            // Attestations of this profile's sealed archives, newest first by the time in their name.
+            let candidates = listing.compactMap { key -> (time: Date, object: String, key: String)? in
+                guard key.hasSuffix(".json"), listing.contains(key + ".sig"), let range = key.range(of: Attestation.keyInfix, options: .backwards) else { return nil }
+                let object = String(key[..<range.lowerBound])
+                guard sealed.contains(object), let time = ArchiveCatalog.time(fromName: String(key[range.upperBound...])).flatMap(StampFormat.date),
+                      time >= cutoff else { return nil }
+                return (time, object, key)
+            }.sorted { $0.time > $1.time }
+            var found: (Attestation, String)?
+            for candidate in candidates {
+                if sealHashes[candidate.object] == nil {
+                    sealHashes[candidate.object] = (try? store.readSmall(key: candidate.object + ".seal")).map { SHA256Hasher.hash($0).hex } ?? ""
+                }
+                let record = SeriesReader.readAttestation(candidate.key, in: store, sealSHA256: sealHashes[candidate.object] ?? "",
+                                                          object: String(candidate.object.split(separator: "/").last ?? ""), verifiers: verifiers)
+                if record.trust == .verified, let attestation = record.attestation, attestation.verified,
+                   let attested = VerificationReport.Level(rawValue: attestation.level), attested.strength >= level.strength,
+                   let at = StampFormat.date(attestation.verifiedAt), at >= cutoff {
+                    found = (attestation, store.location(of: candidate.object))
+                    break
+                }
+            }
+            if let (attestation, archive) = found {
+                entry.lastVerified[level.rawValue] = .init(at: attestation.verifiedAt, verifier: attestation.verifier, archive: archive)
+            } else if entry.status == "ok" {
+                entry.status = "unattested"
+                entry.problem = "no \(level.rawValue) verification of an archive of \(profile) recorded within \(Self.duration(within)) "
+                    + "(run: pgseal verify --level \(level.rawValue) --attest-key KEY on an archive, and give its key to --trusted-verifier)"
+            }
+        }
     }
 
     /// `90s`, `45m`, `26h`, `7d` → seconds.
@@ -136,7 +197,7 @@ public struct FreshnessCheck {
         family("pgseal_archive_ok", "1 when the newest sealed archive of the profile is fresh and verifies, else 0.",
                profiles.map { ($0.labels, $0.result.status == "ok" ? "1" : "0") })
         family("pgseal_archive_verified", "1 when the newest sealed archive of the profile passed verification, else 0.",
-               profiles.map { ($0.labels, ["ok", "late"].contains($0.result.status) ? "1" : "0") })
+               profiles.map { ($0.labels, ["ok", "late", "unattested"].contains($0.result.status) ? "1" : "0") })
         family("pgseal_last_success_timestamp_seconds", "Creation time of the newest sealed archive (Unix seconds).",
                profiles.compactMap { p in p.result.lastSuccess.map { (p.labels, String(Int($0))) } })
         family("pgseal_archive_age_seconds", "Age of the newest sealed archive.",
@@ -145,6 +206,9 @@ public struct FreshnessCheck {
                profiles.compactMap { p in p.result.bytes.map { (p.labels, String($0)) } })
         family("pgseal_archive_rows", "Rows per table in the newest sealed archive, from its signed seal.",
                profiles.flatMap { p in p.result.rows.sorted { $0.key < $1.key }.map { ("\(p.labels),table=\"\(label($0.key))\"", String($0.value)) } })
+        family("pgseal_last_verified_timestamp_seconds", "When the newest believed attestation at the level was made (Unix seconds).",
+               profiles.flatMap { p in p.result.lastVerified.sorted { $0.key < $1.key }.compactMap { level, by in
+                   StampFormat.date(by.at).map { ("\(p.labels),level=\"\(level)\"", String(Int($0.timeIntervalSince1970))) } } })
         family("pgseal_check_duration_seconds", "How long the check took.", [("", String(format: "%.3f", result.seconds))])
         return lines.joined(separator: "\n") + "\n"
     }

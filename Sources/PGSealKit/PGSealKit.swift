@@ -29,6 +29,10 @@ public typealias ReadLimits = Verify.ReadLimits
 public typealias AllowedSigners = Seal.AllowedSigners
 public typealias AgeKeyring = Seal.AgeKeyring
 public typealias AgeIdentity = Seal.AgeIdentity
+public typealias SSHSigningKey = Seal.SSHSigningKey
+public typealias SeriesEntry = Operations.SeriesEntry
+public typealias ChainState = Operations.ChainState
+public typealias SeriesChain = Operations.SeriesChain
 
 /// What went wrong, in the two kinds pgseal's exit codes tell apart.
 public struct PGSealError: Error, CustomStringConvertible, IntegrityViolation {
@@ -104,6 +108,19 @@ public enum PGSeal {
     /// whose seal verifies against `signers`, of `profile` (needed when the store holds several).
     public static func latestArchive(in store: String, profile: String?, signers: AllowedSigners) throws(PGSealError) -> String {
         try wrapped { try LatestArchive.location(in: try openStore(store), named: store, profile: profile, signers: signers) }
+    }
+
+    /// Signs `report` with the verifier's `key` and stores it beside the archive as an
+    /// attestation (`<archive>.attestation.<time>-<level>.json` and its `.sig`); returns where.
+    public static func attest(_ report: VerificationReport, key: SSHSigningKey) throws(PGSealError) -> String {
+        try wrapped { try Attestations.record(report, key: key) }
+    }
+
+    /// Every seal of `store` (or of `profile`), its tombstone and attestations, each signature
+    /// checked: what `chain` and `report` read. Never opens an archive's object.
+    public static func series(in store: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+                              since: Date? = nil) throws(PGSealError) -> [SeriesEntry] {
+        try wrapped { try SeriesReader.read(try openStore(store), profile: profile, policy: policy, verifiers: verifiers, since: since) }
     }
 
     private static func wrapped<T>(_ body: () throws -> T) throws(PGSealError) -> T {

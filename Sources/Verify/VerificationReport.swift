@@ -1,3 +1,4 @@
+import Archive
 import ByteStreams
 /// What `pgseal verify` found: documented in docs/VERIFY.md, written by `--report F`.
 public struct VerificationReport: Codable, Sendable {
@@ -29,8 +30,34 @@ public struct VerificationReport: Codable, Sendable {
         }
     }
 
+    /// What the signed seal says of the archive, at every level — what was verified against.
+    public struct SealFacts: Codable, Sendable {
+        public var profile: String
+        public var createdAt: String
+        public var snapshot: String
+        public var walLSN: String
+        public var tool: String
+        public var sealSHA256: String
+        public var tables: [SealDocument.Table]
+        public var chain: SealChain?
+
+        enum CodingKeys: String, CodingKey {
+            case profile, snapshot, tool, tables, chain
+            case createdAt = "created_at"
+            case walLSN = "wal_lsn"
+            case sealSHA256 = "seal_sha256"
+        }
+    }
+
     public var archive: String
     public var level: Level
+    /// When this verification began (RFC 3339, UTC).
+    public var verifiedAt: String = ""
+    /// The fingerprints of the keys the seal was checked against.
+    public var trustedKeys: [String] = []
+    public var seal: SealFacts?
+    /// Where the signed attestation of this result was recorded (`verify --attest-key`).
+    public var attestation: String?
     public var signer: String?
     public var objectBytes: Int64 = 0
     public var objectSHA256: String?
@@ -58,7 +85,9 @@ public struct VerificationReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case archive, level, signer, tables, failures, seconds, ok, phases, notes
+        case archive, level, signer, tables, failures, seconds, ok, phases, notes, seal, attestation
+        case verifiedAt = "verified_at"
+        case trustedKeys = "trusted_keys"
         case scratchDatabase = "scratch_database"
         case staleScratchRemoved = "stale_scratch_removed"
         case objectBytes = "object_bytes"
@@ -70,6 +99,10 @@ public struct VerificationReport: Codable, Sendable {
         try container.encode(archive, forKey: .archive)
         try container.encode(level, forKey: .level)
         try container.encode(ok, forKey: .ok)
+        try container.encode(verifiedAt, forKey: .verifiedAt)
+        try container.encode(trustedKeys, forKey: .trustedKeys)
+        try container.encodeIfPresent(seal, forKey: .seal)
+        try container.encodeIfPresent(attestation, forKey: .attestation)
         try container.encodeIfPresent(signer, forKey: .signer)
         try container.encode(objectBytes, forKey: .objectBytes)
         try container.encodeIfPresent(objectSHA256, forKey: .objectSHA256)
@@ -87,6 +120,10 @@ public struct VerificationReport: Codable, Sendable {
         archive = try container.decode(String.self, forKey: .archive)
         level = try container.decode(Level.self, forKey: .level)
         signer = try container.decodeIfPresent(String.self, forKey: .signer)
+        verifiedAt = try container.decodeIfPresent(String.self, forKey: .verifiedAt) ?? ""
+        trustedKeys = try container.decodeIfPresent([String].self, forKey: .trustedKeys) ?? []
+        seal = try container.decodeIfPresent(SealFacts.self, forKey: .seal)
+        attestation = try container.decodeIfPresent(String.self, forKey: .attestation)
         objectBytes = try container.decode(Int64.self, forKey: .objectBytes)
         objectSHA256 = try container.decodeIfPresent(String.self, forKey: .objectSHA256)
         tables = try container.decode([Table].self, forKey: .tables)

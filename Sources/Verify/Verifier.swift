@@ -50,6 +50,8 @@ public enum Verifier {
     public static func run(_ request: VerificationRequest) throws -> VerificationReport {
         let started = Date()
         var report = VerificationReport(archive: request.archive, level: request.level)
+        report.verifiedAt = StampFormat.rfc3339(started)
+        report.trustedKeys = request.policy.signers.entries.map(\.key.fingerprint)
         defer { report.seconds = Date().timeIntervalSince(started) }
 
         let archive = try ArchiveLocation(request.archive)
@@ -64,6 +66,8 @@ public enum Verifier {
         }
         guard let seal = gated.seal else { return finished(report, started) }
         report.signer = gated.signer?.fingerprint
+        report.seal = .init(profile: seal.profile, createdAt: seal.createdAt, snapshot: seal.snapshot, walLSN: seal.walLSN,
+                            tool: seal.tool, sealSHA256: gated.sealSHA256 ?? "", tables: seal.tables, chain: seal.chain)
         if request.level != .seal && archive.isEncrypted && request.keys.isEmpty {
             throw VerificationError.missingIdentity(request.archive)
         }

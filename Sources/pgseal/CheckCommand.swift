@@ -41,6 +41,15 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var identities: IdentityOptions
 
+    @Option(name: .long, help: ArgumentHelp("Require a recorded restore verification (verify --level restore --attest-key) of an archive of each profile within this span, such as 35d: the restore drill as a monitored fact.", valueName: "duration"))
+    var requireRestoreVerifiedWithin: String?
+
+    @Option(name: .long, help: ArgumentHelp("The same for a recorded deep (or restore) verification.", valueName: "duration"))
+    var requireDeepVerifiedWithin: String?
+
+    @Option(name: .long, help: ArgumentHelp("allowed_signers file of the verifiers whose attestations count (repeatable; default: the trusted keys).", valueName: "file"))
+    var trustedVerifier: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("POST an alert here when the check fails.", valueName: "url"))
     var alertWebhook: String?
 
@@ -75,12 +84,21 @@ struct CheckCommand: ParsableCommand {
         guard let level = VerificationReport.Level(rawValue: level), level != .restore else { throw ValidationError("--level takes seal or deep") }
         let policy = try trust.policy(files: settings.trustedKeys)
         let keys = try identities.keyring()
-        let result = try FreshnessCheck.run(.init(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys))
+        var request = FreshnessCheck.Request(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys)
+        for (text, required, option) in [(requireRestoreVerifiedWithin, VerificationReport.Level.restore, "--require-restore-verified-within"),
+                                         (requireDeepVerifiedWithin, .deep, "--require-deep-verified-within")] {
+            guard let text else { continue }
+            guard let span = FreshnessCheck.parseDuration(text) else { throw ValidationError("\(option) takes a duration such as 35d") }
+            request.requiredVerifications.append((required, span))
+        }
+        if !trustedVerifier.isEmpty { request.verifiers = try AllowedSigners.load(files: trustedVerifier) }
+        let result = try FreshnessCheck.run(request)
         if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }
         try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.map { profile in
             "\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))
+                + profile.lastVerified.sorted { $0.key > $1.key }.map { "\n  \($0.key)-verified \($0.value.at) by \($0.value.verifier) (\($0.value.archive))" }.joined()
         })
         guard result.ok else {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }

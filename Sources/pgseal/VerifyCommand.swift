@@ -4,6 +4,7 @@ import Logging
 import Export
 import Foundation
 import Seal
+import Operations
 import PGSealKit
 import Verify
 
@@ -45,6 +46,9 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
 
+    @Option(name: .long, help: ArgumentHelp("Record the result as an attestation signed with this SSH key (the verifier's own, not the exporter's), stored beside the archive as ARCHIVE.attestation.TIME-LEVEL.json and .sig; check --require-restore-verified-within reads it.", valueName: "file"))
+    var attestKey: String?
+
     @OptionGroup var limits: LimitOptions
 
     @OptionGroup var identities: IdentityOptions
@@ -73,8 +77,20 @@ struct VerifyCommand: ParsableCommand {
         request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
         request.keepScratch = keepScratch
         request.limits = limits.limits
-        let result = try PGSeal.verify(request)
+        // Loaded before the verification: a key that cannot be read fails in a second, not
+        // after an hour's restore.
+        let attestationKey = try attestKey.map { try SSHSigningKey.load(file: $0) }
+        var result = try PGSeal.verify(request)
+        var recording: Error?
+        if let attestationKey {
+            do { result.attestation = try PGSeal.attest(result, key: attestationKey) } catch { recording = error }
+        }
         try output.emit(result, human: VerifySummary.lines(result))
+        // The verdict is shown whatever happened to its record; a bad archive stays exit 1.
+        if let recording {
+            HumanOutput.err("pgseal: error: the result was not recorded as an attestation: \(recording)")
+            throw ExitCode(result.ok ? 2 : 1)
+        }
         if !result.ok { throw ExitCode(1) }
     }
 }
@@ -89,6 +105,13 @@ enum VerifySummary {
             for failure in report.failures { lines.append("  \(failure.location): \(failure.problem)") }
         }
         if let signer = report.signer { lines.append("  seal signed by \(signer)") }
+        if let seal = report.seal {
+            lines.append("  profile \(seal.profile), created \(seal.createdAt), snapshot \(seal.snapshot.isEmpty ? "-" : seal.snapshot) at WAL \(seal.walLSN.isEmpty ? "-" : seal.walLSN)")
+            if report.level == .seal && !seal.tables.isEmpty {
+                lines.append("  the seal states: " + seal.tables.map { "\($0.name) \(Format.count($0.rows)) rows" }.joined(separator: " · "))
+            }
+        }
+        if let attestation = report.attestation { lines.append("  recorded: \(attestation)") }
         if let hash = report.objectSHA256 { lines.append("  object \(Format.bytes(report.objectBytes)) (\(Format.plural(Int(report.objectBytes), "byte"))), sha256 \(hash)") }
         for table in report.tables {
             let restored = table.restoredDigestMatches.map { $0 ? ", restored ok" : ", restored MISMATCH" } ?? ""

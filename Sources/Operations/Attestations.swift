@@ -1,0 +1,72 @@
+import Archive
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+import Verify
+
+/// Recorded verifications: `verify --attest-key` writes one beside the archive; `check` and
+/// `report` read them back, believing only those signed by the trusted verifiers and bound to
+/// the archive's seal as it is stored.
+public enum Attestations {
+    public enum RecordError: Error, CustomStringConvertible {
+        case noSeal(String)
+
+        public var description: String {
+            switch self {
+            case .noSeal(let archive):
+                "\(archive) has no .seal: there is nothing to bind an attestation to (only sealed archives are attested)"
+            }
+        }
+    }
+
+    /// Signs `report` as an attestation with `key` and stores it (and its signature, last)
+    /// beside the archive; returns where.
+    @discardableResult
+    public static func record(_ report: VerificationReport, key: SSHSigningKey, now: Date = Date()) throws -> String {
+        let location = try ArchiveLocation(report.archive)
+        guard let sealBytes = try location.sidecar(".seal") else { throw RecordError.noSeal(report.archive) }
+        // Bound to the seal as stored, whether or not it verified: a failed verification is
+        // recorded too, against the seal it failed on.
+        let attestation = Attestation(
+            object: location.name, sealSHA256: SHA256Hasher.hash(sealBytes).hex, level: report.level.rawValue, verified: report.ok,
+            verifiedAt: report.verifiedAt.isEmpty ? StampFormat.rfc3339(now) : report.verifiedAt,
+            durationSeconds: (report.seconds * 1000).rounded() / 1000, tool: "pgseal \(PGSealVersion.current)",
+            verifier: key.publicKey.fingerprint, objectSHA256: report.objectSHA256,
+            tables: report.tables.filter(\.digestMatches).map { Attestation.Table(name: $0.name, rows: $0.rows, digest: $0.digest) },
+            failures: report.failures.map(\.description))
+        let (document, signature) = try SignedAttestation.sign(attestation, key: key)
+        let time = StampFormat.date(attestation.verifiedAt) ?? now
+        let key = Attestation.key(forObject: location.key, verifiedAt: time, level: report.level.rawValue)
+        try location.store.put(key: key, contents: document)
+        try location.store.put(key: key + ".sig", contents: signature)
+        return location.store.location(of: key)
+    }
+
+    /// The newest believed attestation at `level` (or a stronger one) that verified the
+    /// archive at `objectKey`, from a listing of its store.
+    public static func newestVerified(forObject objectKey: String, sealSHA256: String, in store: ObjectStore,
+                                      listing: Set<String>, atLeast level: VerificationReport.Level, verifiers: AllowedSigners) -> AttestationRecord? {
+        let object = String(objectKey.split(separator: "/").last ?? "")
+        let keys = listing.filter { $0.hasPrefix(objectKey + Attestation.keyInfix) && $0.hasSuffix(".json") && listing.contains($0 + ".sig") }
+        // Names sort by time: the newest first, read until one is believed.
+        for key in keys.sorted(by: >) {
+            let record = SeriesReader.readAttestation(key, in: store, sealSHA256: sealSHA256, object: object, verifiers: verifiers)
+            guard record.trust == .verified, let attestation = record.attestation, attestation.verified,
+                  let attested = VerificationReport.Level(rawValue: attestation.level), attested.strength >= level.strength else { continue }
+            return record
+        }
+        return nil
+    }
+}
+
+extension VerificationReport.Level {
+    /// seal < deep < restore: each level includes the one before.
+    public var strength: Int {
+        switch self {
+        case .seal: 0
+        case .deep: 1
+        case .restore: 2
+        }
+    }
+}
