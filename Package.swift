@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // `swift package generate-documentation --target PGSealKit` (make docs).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The auditors' HTML report (pgseal report --html).
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
     ],
     targets: [
         // Thin module maps over the given C libraries.
@@ -42,6 +44,8 @@ let package = Package(
         ], swiftSettings: hotPath),
         .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams", "Postgres", "Export"], swiftSettings: hotPath),
         .target(name: "Operations", dependencies: ["ObjectStore", "Archive", "Verify", "Seal", "ByteStreams"]),
+        // The auditors' page: Operations' evidence as one self-contained HTML file.
+        .target(name: "EvidenceHTML", dependencies: ["Operations", "Export", "Archive", .product(name: "Plot", package: "Plot")]),
         // The library: a chosen public face over the modules above, which the CLI is built on.
         .target(name: "PGSealKit", dependencies: [
             "Export", "Verify", "Operations", "ObjectStore", "Seal", "ByteStreams",
@@ -49,7 +53,7 @@ let package = Package(
         ]),
         .executableTarget(name: "pgseal-example-verify-newest", dependencies: ["PGSealKit"], path: "Examples/VerifyNewest"),
         .executableTarget(name: "pgseal", dependencies: [
-            "PGSealKit", "Export", "Verify", "Operations", "Archive", "ObjectStore", "Seal", "ByteStreams",
+            "PGSealKit", "EvidenceHTML", "Export", "Verify", "Operations", "Archive", "ObjectStore", "Seal", "ByteStreams",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -172,7 +172,7 @@ public struct FreshnessCheck {
 
     /// A span as people read it, in the units `--max-age` takes: `45 s`, `12 min`, `25 h`,
     /// `25.5 h`, `3.2 d` (hours up to two days, so that 25 h is not "1.0 days").
-    static func duration(_ seconds: TimeInterval) -> String {
+    public static func duration(_ seconds: TimeInterval) -> String {
         func figure(_ value: Double) -> String {
             let text = String(format: "%.1f", value)
             return text.hasSuffix(".0") ? String(text.dropLast(2)) : text

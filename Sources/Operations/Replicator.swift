@@ -78,8 +78,23 @@ public struct Replicator {
             guard let bytes = try source.sidecar(suffix) else { continue }
             try destination.put(key: key + suffix, contents: bytes)
         }
+        try copyAttestations(of: source, to: destination, key: key)
         return Outcome(source: request.archive, destination: destination.location(of: key), method: method,
                        bytes: seal.size, sha256: seal.sha256, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The recorded verifications travel with the archive (each signature after its document):
+    /// they are bound to the seal, which the copy keeps byte for byte, so they hold there too.
+    static func copyAttestations(of source: ArchiveLocation, to destination: ObjectStore, key: String) throws {
+        let listing = try source.store.list(prefix: source.key + Attestation.keyInfix).map(\.key)
+        let present = Set(listing)
+        for document in listing.sorted() where document.hasSuffix(".json") && present.contains(document + ".sig") {
+            let target = key + document.dropFirst(source.key.count)
+            guard !destination.exists(key: target + ".sig") else { continue }
+            if destination.exists(key: target) { _ = try destination.delete(keys: [target]) }
+            try destination.put(key: target, contents: try source.store.readSmall(key: document))
+            try destination.put(key: target + ".sig", contents: try source.store.readSmall(key: document + ".sig", limit: 64 * 1024))
+        }
     }
 
     /// The archive's key below its profile (`profile/2026/11/24/name`) keeps the store's layout.

@@ -15,7 +15,9 @@ public enum KeyFiles {
 
     /// `pgseal keygen`: an age identity and its recipient, an Ed25519 signing key and its public
     /// key, and an `allowed_signers` line for `ssh-keygen -Y verify -I <signer> -n pgseal`.
-    public static func generate(into directory: String, signer: String) throws -> Generated {
+    /// `namespace` is what the allowed_signers line lets the key sign: `pgseal` (seals) for an
+    /// exporter, `pgseal-attestation` for a verifier (`keygen --verifier`).
+    public static func generate(into directory: String, signer: String, namespace: String = "pgseal") throws -> Generated {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let paths = Generated(
             identity: directory + "/age-identity.txt", recipient: directory + "/age-recipient.txt",
@@ -33,7 +35,7 @@ public enum KeyFiles {
         try write(paths.recipient, "\(recipient)\n", mode: 0o644)
         try write(paths.signingKey, signingKey.openSSH, mode: 0o600)
         try write(paths.signingPublicKey, signingKey.publicKey.line(comment: signer) + "\n", mode: 0o644)
-        try write(paths.allowedSigners, "\(signer) namespaces=\"pgseal\" \(signingKey.publicKey.line())\n", mode: 0o644)
+        try write(paths.allowedSigners, "\(signer) namespaces=\"\(namespace)\" \(signingKey.publicKey.line())\n", mode: 0o644)
         return Generated(
             identity: paths.identity, recipient: paths.recipient, signingKey: paths.signingKey,
             signingPublicKey: paths.signingPublicKey, allowedSigners: paths.allowedSigners,

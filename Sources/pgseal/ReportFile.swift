@@ -2,7 +2,7 @@ import ByteStreams
 import Foundation
 
 /// `--report F` and `--json`: a command's result as pretty JSON with sorted keys, and the
-/// `tool` that wrote it (`pgseal 0.2.0`), so that a report kept for an auditor says which
+/// `tool` that wrote it (`pgseal 0.3.0`), so that a report kept for an auditor says which
 /// release made it.
 enum ReportFile {
     static func encode(_ value: some Encodable) throws -> Data {

@@ -28,8 +28,8 @@ final class CLIGrammarTests: XCTestCase {
         let readers: Set = ["verify", "restore", "diff", "inspect", "replicate", "extract", "recover"]
         let identities: Set = ["verify", "restore", "diff", "inspect", "check", "decrypt", "extract", "recover"]
         let recipients: Set = ["export", "seal", "encrypt"]
-        let trusting: Set = ["verify", "restore", "diff", "inspect", "replicate", "list", "check", "prune", "extract", "recover"]
-        let reporting: Set = ["export", "seal", "verify", "diff", "restore", "inspect", "list", "check", "prune", "replicate", "extract", "recover"]
+        let trusting: Set = ["verify", "restore", "diff", "inspect", "replicate", "list", "check", "prune", "extract", "recover", "chain", "report"]
+        let reporting: Set = ["export", "seal", "verify", "diff", "restore", "inspect", "list", "check", "prune", "replicate", "extract", "recover", "chain", "report"]
         for command in try commands() {
             let help = try PGSealCLI.run(command + ["--help"])
             let name = command.joined(separator: " ")

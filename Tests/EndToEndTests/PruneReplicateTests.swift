@@ -51,10 +51,17 @@ final class PruneTests: StoreTestCase {
         let outcome = try JSONSerialization.jsonObject(with: real.stdout) as? [String: Any]
         XCTAssertEqual((outcome?["deleted"] as? [String])?.count, 2, real.out)
         for archive in archives.dropLast() {
-            for suffix in ["", ".sha256", ".seal", ".seal.sig"] {
+            for suffix in ["", ".sha256"] {
                 XCTAssertFalse(FileManager.default.fileExists(atPath: archive + suffix), "\(archive)\(suffix) survived")
             }
+            // The tombstone: the seal, its signature and prune's note stay for the series.
+            for suffix in [".seal", ".seal.sig", ".tombstone"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: archive + suffix), "\(archive)\(suffix) is gone")
+            }
         }
+        let chain = try pgseal(["chain", store.path, "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(chain.status, 0, chain.out + chain.err)
+        XCTAssertTrue(chain.out.contains("INTACT") && chain.out.contains("2 tombstones"), chain.out)
         let verify = try pgseal(["verify", try XCTUnwrap(archives.last), "--trusted-key", keys.file("allowed_signers")])
         XCTAssertEqual(verify.status, 0, verify.err)
         let again = try pgseal(["prune", store.path, "--keep-days", "0", "--keep-last", "1", "--trusted-key", keys.file("allowed_signers")])
@@ -90,8 +97,10 @@ final class PruneTests: StoreTestCase {
         XCTAssertTrue(result.out.contains("1 archive deleted, 1 kept, 1 locked, 1 incomplete upload aborted"), result.out)
         let remaining = try keysIn(bucket)
         XCTAssertTrue(remaining.contains(String(first.dropFirst("s3://\(bucket)/".count)) + ".seal.sig"), "the locked archive lost its signature")
-        XCTAssertFalse(remaining.contains { $0.hasPrefix(String(second.dropFirst("s3://\(bucket)/".count))) }, "\(remaining)")
-        XCTAssertEqual(remaining.count, 8)
+        let secondKey = String(second.dropFirst("s3://\(bucket)/".count))
+        XCTAssertEqual(remaining.filter { $0.hasPrefix(secondKey) }, [".seal", ".seal.sig", ".tombstone"].map { secondKey + $0 },
+                       "the pruned archive leaves its tombstone only")
+        XCTAssertEqual(remaining.count, 11)
         XCTAssertEqual(try s3.boto("print(len(s3.list_multipart_uploads(Bucket='\(bucket)').get('Uploads', [])))")
             .trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }

@@ -16,6 +16,15 @@ enum Tampering {
         return copy
     }
 
+    /// Flips one byte of a file in place, at `offset` (or its last byte when shorter).
+    static func flipByte(in path: String, at offset: Int) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        guard !bytes.isEmpty else { throw TestSetupError("\(path) is empty") }
+        let at = min(offset, bytes.count - 1)
+        bytes[at] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
     /// Unpacks an unencrypted `.tar.zst` archive into `work`, runs `edit` (bash, in `work`),
     /// and packs it again in the format's entry order, under the same name.
     static func rebuildUnencrypted(_ archive: String, work: String, edit: String) throws {

@@ -1,0 +1,66 @@
+import Archive
+import Foundation
+import Operations
+import Plot
+
+/// The report's three kinds of chart, drawn as inline SVG: nothing is fetched, nothing runs.
+enum Charts {
+    typealias Body = Node<HTML.BodyContext>
+
+    /// Archives on a time axis from the first to now: a mark per archive coloured by its state,
+    /// gaps past the RPO as red bands.
+    static func timeline(_ profile: ProfileEvidence, now: Date) -> Body {
+        let width = 900.0, height = 90.0, left = 10.0, right = 890.0
+        let times = profile.archives.compactMap { StampFormat.date($0.createdAt) }
+        guard let start = times.min() else { return SVG.drawing(width: width, height: 30, label: "no archive", []) }
+        let span = max(now.timeIntervalSince(start), 1)
+        func x(_ date: Date) -> Double { left + (right - left) * date.timeIntervalSince(start) / span }
+        var nodes: [Body] = [SVG.line(x1: left, y1: 50, x2: right, y2: 50, className: "axisline")]
+        for gap in profile.gaps {
+            guard let from = StampFormat.date(gap.from) else { continue }
+            let to = gap.to.flatMap(StampFormat.date) ?? now
+            nodes.append(SVG.rect(x: x(from), y: 30, width: x(to) - x(from), height: 40, className: "gap",
+                                  tooltip: String(format: "gap of %.1f h after ", gap.hours) + gap.after))
+        }
+        for archive in profile.archives {
+            guard let date = StampFormat.date(archive.createdAt) else { continue }
+            let attested = archive.attestations.contains { $0.trust == "verified" && $0.result == "verified" && $0.level == "restore" }
+            nodes.append(SVG.circle(x: x(date), y: 50, radius: attested ? 6 : 4, className: "mark " + archive.state + (attested ? " drilled" : ""),
+                                    tooltip: "\(archive.createdAt) \(archive.state)\(attested ? ", restore-verified" : "")"))
+        }
+        nodes.append(SVG.text(StampFormat.rfc3339(start), x: left, y: 85))
+        nodes.append(SVG.text("now " + StampFormat.rfc3339(now), x: right, y: 85, anchor: "end"))
+        return SVG.drawing(width: width, height: height, label: "archive timeline of \(profile.profile)", nodes)
+    }
+
+    /// One line per series over the archives (in time order), the y axis from 0 to the largest
+    /// value; `marked` points drawn in red.
+    static func lines(title: String, archives: [ArchiveEvidence], series: [(name: String, value: (ArchiveEvidence) -> Double?)],
+                      marked: Set<String> = [], unit: (Double) -> String) -> Body {
+        let width = 900.0, height = 240.0, left = 70.0, right = 880.0, top = 15.0, bottom = 210.0
+        let count = archives.count
+        let values = series.flatMap { s in archives.compactMap { s.value($0) } }
+        let maximum = max(values.max() ?? 1, 1)
+        func x(_ index: Int) -> Double { count <= 1 ? (left + right) / 2 : left + (right - left) * Double(index) / Double(count - 1) }
+        func y(_ value: Double) -> Double { bottom - (bottom - top) * value / maximum }
+        var nodes: [Body] = [
+            SVG.line(x1: left, y1: bottom, x2: right, y2: bottom, className: "axisline"),
+            SVG.line(x1: left, y1: top, x2: left, y2: bottom, className: "axisline"),
+            SVG.text(unit(maximum), x: left - 6, y: top + 4, anchor: "end"),
+            SVG.text(unit(0), x: left - 6, y: bottom + 4, anchor: "end"),
+        ]
+        if let first = archives.first { nodes.append(SVG.text(String(first.createdAt.prefix(10)), x: left, y: bottom + 22)) }
+        if count > 1, let last = archives.last { nodes.append(SVG.text(String(last.createdAt.prefix(10)), x: right, y: bottom + 22, anchor: "end")) }
+        for (n, s) in series.enumerated() {
+            let points = archives.enumerated().compactMap { index, archive in s.value(archive).map { (x(index), y($0)) } }
+            nodes.append(SVG.polyline(points, className: "series c\(n % 8)"))
+            for (index, archive) in archives.enumerated() {
+                guard let value = s.value(archive) else { continue }
+                let flagged = marked.contains(archive.object + "\u{0}" + s.name)
+                nodes.append(SVG.circle(x: x(index), y: y(value), radius: flagged ? 5 : 2.5, className: flagged ? "point flagged" : "point c\(n % 8)",
+                                        tooltip: "\(s.name) \(archive.createdAt): \(unit(value))"))
+            }
+        }
+        return SVG.drawing(width: width, height: height, label: title, nodes)
+    }
+}

@@ -1,0 +1,150 @@
+import Archive
+import ByteStreams
+import Foundation
+import Seal
+import Verify
+
+/// What `pgseal report` tells an auditor about a store: per profile the series against its
+/// schedule, rows, sizes and durations over time, each archive's verification state, signers
+/// and recipients over time, and the chain — from seals, tombstones and attestations only.
+/// Rendered as HTML by `EvidenceHTML`; encoded as JSON as it stands.
+public struct EvidenceReport: Encodable, Sendable {
+    public struct Settings: Sendable {
+        /// The expected interval between archives; nil: the median interval seen.
+        public var expectedInterval: TimeInterval?
+        /// The longest acceptable interval without an archive; nil: 1.5 × the expected interval.
+        public var rpo: TimeInterval?
+        /// A table losing more than this share of its rows from one archive to the next is flagged.
+        public var shrinkAlert = 0.10
+        public var since: Date?
+        public var now = Date()
+
+        public init() {}
+    }
+
+    public struct Key: Encodable, Sendable {
+        public let fingerprint: String
+        public let principals: [String]
+        public let validAfter: String?
+        public let validBefore: String?
+
+        enum CodingKeys: String, CodingKey {
+            case fingerprint, principals
+            case validAfter = "valid_after"
+            case validBefore = "valid_before"
+        }
+    }
+
+    public let generatedAt: String
+    public let tool: String
+    public let store: String
+    public let profileFilter: String?
+    public let since: String?
+    public let trustedKeys: [Key]
+    public let trustedVerifiers: [Key]
+    public let shrinkAlert: Double
+    public var profiles: [ProfileEvidence]
+    /// How long reading and judging took, in seconds.
+    public var seconds: Double = 0
+    /// Problems across the store, one line each: what an auditor must look at.
+    public var findings: [String] { profiles.flatMap(\.findings) }
+    public var ok: Bool { findings.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case tool, store, since, profiles, seconds, findings, ok
+        case generatedAt = "generated_at"
+        case profileFilter = "profile_filter"
+        case trustedKeys = "trusted_keys"
+        case trustedVerifiers = "trusted_verifiers"
+        case shrinkAlert = "shrink_alert"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(generatedAt, forKey: .generatedAt)
+        try c.encode(tool, forKey: .tool)
+        try c.encode(store, forKey: .store)
+        try c.encodeIfPresent(profileFilter, forKey: .profileFilter)
+        try c.encodeIfPresent(since, forKey: .since)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(findings, forKey: .findings)
+        try c.encode(trustedKeys, forKey: .trustedKeys)
+        try c.encode(trustedVerifiers, forKey: .trustedVerifiers)
+        try c.encode(shrinkAlert, forKey: .shrinkAlert)
+        try c.encode(profiles, forKey: .profiles)
+        try c.encode(seconds, forKey: .seconds)
+    }
+
+    /// Judges `entries` (from `SeriesReader`, oldest first).
+    public static func build(store: String, profile: String?, entries: [SeriesEntry], policy: TrustPolicy,
+                             verifiers: AllowedSigners, settings: Settings) -> EvidenceReport {
+        let chains = Dictionary(uniqueKeysWithValues: SeriesChain.walk(entries, since: settings.since).map { ($0.profile, $0) })
+        let profiles = chains.keys.sorted().map { name in
+            ProfileEvidence.build(profile: name, entries: entries.filter { $0.profile == name }, chain: chains[name] ?? ChainState(profile: name),
+                                  settings: settings)
+        }
+        return EvidenceReport(
+            generatedAt: StampFormat.rfc3339(settings.now), tool: "pgseal \(PGSealVersion.current)", store: store, profileFilter: profile,
+            since: settings.since.map(StampFormat.rfc3339), trustedKeys: keys(policy.signers), trustedVerifiers: keys(verifiers),
+            shrinkAlert: settings.shrinkAlert, profiles: profiles)
+    }
+
+    static func keys(_ signers: AllowedSigners) -> [Key] {
+        signers.entries.map {
+            Key(fingerprint: $0.key.fingerprint, principals: $0.principals,
+                validAfter: $0.validAfter.map(StampFormat.rfc3339), validBefore: $0.validBefore.map(StampFormat.rfc3339))
+        }
+    }
+}
+
+/// One archive as the report shows it.
+public struct ArchiveEvidence: Encodable, Sendable {
+    /// `sealed`, `tombstone` (removed by prune), `object-missing`, `unverifiable`.
+    public let state: String
+    public let object: String
+    public let key: String
+    public let createdAt: String
+    public let problem: String?
+    public let bytes: Int64?
+    public let durationSeconds: Double?
+    public let rows: [String: Int]
+    /// Rows per table minus the previous believed archive's (absent for its first archive).
+    public var changes: [String: Int] = [:]
+    public let signer: String?
+    public let signerPrincipals: [String]
+    public let recipients: [String]
+    public let encryption: String?
+    public let tool: String?
+    public let removedAt: String?
+    public let removedReason: String?
+    public let attestations: [AttestationEvidence]
+
+    enum CodingKeys: String, CodingKey {
+        case state, object, key, problem, bytes, rows, changes, signer, recipients, encryption, tool, attestations
+        case createdAt = "created_at"
+        case durationSeconds = "duration_seconds"
+        case signerPrincipals = "signer_principals"
+        case removedAt = "removed_at"
+        case removedReason = "removed_reason"
+    }
+}
+
+public struct AttestationEvidence: Encodable, Sendable {
+    public let level: String?
+    public let result: String?
+    public let at: String?
+    public let verifier: String?
+    public let verifierPrincipals: [String]
+    public let durationSeconds: Double?
+    /// `verified` (its signature verifies against the trusted verifiers and it is bound to this
+    /// seal) or `invalid`, with the reason.
+    public let trust: String
+    public let problem: String?
+    public let failures: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case level, result, at, verifier, trust, problem, failures
+        case verifierPrincipals = "verifier_principals"
+        case durationSeconds = "duration_seconds"
+    }
+}
