@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL with the fixture, keys made for the demo, an encrypted and
 # signed export to a local directory, checked with standard tools, inspected, and verified at
-# level restore; then the same export to a local S3 server (moto, checking every SigV4
-# signature), replicated to a second bucket and checked by the monitor (DEMO_S3=0 skips it).
+# level restore, recorded as a signed attestation; then the same export to a local S3 server
+# (moto, checking every SigV4 signature), replicated to a second bucket and checked by the
+# monitor (DEMO_S3=0 skips it); last, the series checked and the auditors' report written.
 # Everything it starts is stopped again on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,9 @@ url=$(scripts/pgcluster.sh start "$cluster")
 step "loading the fixture: $users users"
 db=$(scripts/load-fixtures.sh "$url" kessan "$users")
 
-step "pgseal keygen --out $demo/keys"
+step "pgseal keygen --out $demo/keys, and a verifier's keys for recording verifications"
 pgseal keygen --out "$demo/keys" --signer demo
+pgseal keygen --out "$demo/verifier" --signer drill@demo --verifier
 
 step "pgseal export --profile kessan-user-data --to $demo/archives (encrypted to the demo recipient, seal signed)"
 archive=$(pgseal export --profile kessan-user-data --db "$db" --to "$demo/archives" --progress always \
@@ -46,12 +48,11 @@ pgseal inspect "$archive" --trusted-key "$demo/keys/allowed_signers"
 step "pgseal inspect --identity (the manifest)"
 pgseal inspect --identity "$demo/keys/age-identity.txt" "$archive" --trusted-key "$demo/keys/allowed_signers"
 
-step "pgseal verify --level restore (seal, every chunk and row, then a scratch database)"
+step "pgseal verify --level restore (seal, every chunk and row, then a scratch database), recorded"
 pgseal verify "$archive" --level restore --trusted-key "$demo/keys/allowed_signers" \
-  --identity "$demo/keys/age-identity.txt" --scratch-db "$url"
+  --identity "$demo/keys/age-identity.txt" --scratch-db "$url" --attest-key "$demo/verifier/signing-key"
 
-[ "${DEMO_S3:-1}" = 0 ] && exit 0
-
+if [ "${DEMO_S3:-1}" != 0 ]; then
 step "a local S3 server that checks every SigV4 signature (moto), buckets demo and demo-dr"
 read -r endpoint key secret < <(scripts/s3server.sh start "$s3dir")
 export PGSEAL_S3_ENDPOINT=$endpoint AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
@@ -68,6 +69,13 @@ pgseal replicate "$s3archive" --to s3://demo-dr/pgseal/ --trusted-key "$demo/key
 step "pgseal check s3://demo-dr/pgseal/ (the monitor: fresh and verified)"
 pgseal check s3://demo-dr/pgseal/ --max-age 26h --trusted-key "$demo/keys/allowed_signers" --metrics-file "$demo/pgseal.prom"
 sed 's/^/  /' "$demo/pgseal.prom" | grep -v '^  #'
+fi
+
+step "pgseal chain and pgseal report (the series, and the auditors' evidence: seals and attestations only)"
+pgseal chain "$demo/archives" --trusted-key "$demo/keys/allowed_signers"
+pgseal report "$demo/archives" --trusted-key "$demo/keys/allowed_signers" --trusted-verifier "$demo/verifier/allowed_signers" \
+  --html "$demo/evidence.html" --report "$demo/evidence.json"
+echo "The auditors' report: $demo/evidence.html (open it in a browser; it prints to PDF), its facts as JSON: $demo/evidence.json"
 
 step "next steps"
 cat >&2 <<NEXT
@@ -76,5 +84,6 @@ cat >&2 <<NEXT
   A profile from your catalog:     pgseal config init --db postgres://… -o pgseal.yaml && pgseal config check --config pgseal.yaml
   The newest archive, anywhere:    pgseal verify s3://bucket/pgseal/ --latest --profile P --trusted-key allowed_signers
   Nightly job, monitor, retention: docs/OPERATIONS.md    Auditors: docs/AUDITORS.md    After a restore: docs/POST-RESTORE.md
-  The demo's files:                $demo (keys, archives)
+  The restore drill, monitored:    pgseal check STORE --max-age 26h --require-restore-verified-within 35d --trusted-verifier verifier/allowed_signers
+  The demo's files:                $demo (keys, archives, evidence.html)
 NEXT

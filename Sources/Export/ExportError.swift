@@ -10,6 +10,7 @@ public enum ExportError: Error, CustomStringConvertible {
     case workerFailed(table: String, underlying: Error)
     /// A state the code guarantees did not hold: a bug of pgseal's, reported rather than trapped.
     case internalInvariant(String)
+    case seriesLookup(String, underlying: Error)
 
     public var description: String {
         switch self {
@@ -25,6 +26,9 @@ public enum ExportError: Error, CustomStringConvertible {
             "the export was cancelled"
         case .workerFailed(let table, let underlying):
             "exporting \(table): \(underlying)"
+        case .seriesLookup(let prefix, let underlying):
+            "finding the newest seal under \(prefix), which the new seal links to (docs/FORMAT.md §7.1): \(underlying) — "
+                + "the export's credentials need s3:ListBucket on the prefix and s3:GetObject on *.seal (docs/OPERATIONS.md, IAM policies)"
         case .internalInvariant(let what):
             "internal error: \(what); nothing was sealed — please report this"
         }

@@ -81,7 +81,7 @@ public final class ExportJob {
 
         let naming = ObjectNaming(profile: settings.profile.name, time: started)
         let archive = try SealedArchiveWriter(store: store, naming: naming, compression: settings.compression,
-                                              recipients: settings.recipients)
+                                              recipients: settings.recipients, signed: settings.signingKey != nil)
         let key = archive.key
         do {
             let tar = archive.tar

@@ -66,7 +66,7 @@ public final class FileSealJob {
         let store = try openStore(settings.destination, endpoint: storeOptions.endpoint, region: storeOptions.region, caBundle: storeOptions.caBundle, create: true)
         let naming = ObjectNaming(profile: settings.name, time: started)
         let archive = try SealedArchiveWriter(store: store, naming: naming, compression: settings.compression,
-                                              recipients: settings.recipients)
+                                              recipients: settings.recipients, signed: settings.signingKey != nil)
         do {
             let entries = try SpoolFile()
             let walk = Walk(tar: archive.tar, entries: entries)

@@ -19,10 +19,13 @@ final class SealedArchiveWriter {
 
     var basename: String { (key as NSString).lastPathComponent }
 
-    init(store: ObjectStore, naming: ObjectNaming, compression: Compression, recipients: [AgeRecipient]) throws {
+    /// `signed`: a seal will be written, so the series is read — once here, so that a store
+    /// that cannot be read fails the export before any row is, and again when sealing.
+    init(store: ObjectStore, naming: ObjectNaming, compression: Compression, recipients: [AgeRecipient], signed: Bool) throws {
         self.store = store
         profile = naming.profile
         started = naming.time
+        if signed { _ = try SeriesTip.link(in: store, profile: naming.profile, excluding: "") }
         let modificationTime = Int(naming.time.timeIntervalSince1970)
         encrypted = !recipients.isEmpty
         key = naming.objectKey(extension: ".tar" + compression.fileExtension + (encrypted ? ".age" : ""))

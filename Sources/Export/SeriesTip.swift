@@ -9,6 +9,12 @@ import Seal
 /// who hold the trusted keys (docs/FORMAT.md, "The series").
 enum SeriesTip {
     static func link(in store: ObjectStore, profile: String, excluding objectKey: String) throws -> SealChain.Link? {
+        do { return try newest(in: store, profile: profile, excluding: objectKey) } catch {
+            throw ExportError.seriesLookup(store.location(of: profile + "/"), underlying: error)
+        }
+    }
+
+    private static func newest(in store: ObjectStore, profile: String, excluding objectKey: String) throws -> SealChain.Link? {
         let keys = try store.list(prefix: profile + "/").map(\.key)
         let present = Set(keys)
         let own = objectKey + ".seal"

@@ -81,10 +81,13 @@ final class DocBlockTests: XCTestCase {
         try (appendix + "\n").write(toFile: work.file("recompute_digests.py"), atomically: true, encoding: .utf8)
         let result = try run("AUDITORS.md", substitutions: substitutions, in: work.path, environment: try s3Environment())
         XCTAssertEqual(result.status, 0, result.out + result.err)
-        for expected in ["verified at level seal", "Good \"pgseal\" signature for", "manifest ok", "verified at level deep", "verified at level restore"] {
+        for expected in ["verified at level seal", "Good \"pgseal\" signature for", "manifest ok", "verified at level deep", "verified at level restore",
+                         "kessan-user-data: INTACT", "recorded: ", "restore-verified", "report written to evidence.html"] {
             XCTAssertTrue((result.out + result.err).contains(expected), "expected «\(expected)» in:\n\(result.out)\n\(result.err)")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: work.file("verify.json")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work.file("evidence.html")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work.file("evidence.json")))
     }
 
     func testThePostRestoreGuideRunsAsWritten() throws {

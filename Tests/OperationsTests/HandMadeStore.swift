@@ -24,7 +24,7 @@ final class HandMadeStore {
     /// its seal and signature.
     @discardableResult
     func archive(age: TimeInterval, sealed: Bool = true, profile: String = "p", chain: SealChain? = nil,
-                 signedBy signer: SSHSigningKey? = nil) throws -> String {
+                 signedBy signer: SSHSigningKey? = nil, rows: [String: Int] = [:]) throws -> String {
         let created = now.addingTimeInterval(-age)
         let stamp = DateFormatter()
         stamp.locale = Locale(identifier: "en_US_POSIX")
@@ -36,7 +36,8 @@ final class HandMadeStore {
         guard sealed else { return key }
         let seal = SealDocument(object: name, size: 6, sha256: SHA256Hasher.hash(Array("object".utf8)).hex, manifestSHA256: "",
                                 createdAt: ISO8601DateFormatter().string(from: created), profile: profile, encryption: "none",
-                                recipients: [], compression: "zstd", snapshot: "", walLSN: "", tables: [],
+                                recipients: [], compression: "zstd", snapshot: "", walLSN: "",
+                                tables: rows.sorted { $0.key < $1.key }.map { .init(name: $0.key, rows: $0.value, digest: String(repeating: "0", count: 64)) },
                                 signer: (signer ?? self.key).publicKey.fingerprint, tool: "test")
         var chained = seal
         chained.chain = chain
