@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: hotPath),
         .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams", "Postgres", "Export"], swiftSettings: hotPath),
-        .target(name: "Operations", dependencies: ["ObjectStore", "Archive", "Verify", "Seal", "ByteStreams"]),
+        .target(name: "Operations", dependencies: ["ObjectStore", "Archive", "Verify", "Export", "Seal", "ByteStreams"]),
         // The auditors' page: Operations' evidence as one self-contained HTML file.
         .target(name: "EvidenceHTML", dependencies: ["Operations", "Export", "Archive", .product(name: "Plot", package: "Plot")]),
         // The library: a chosen public face over the modules above, which the CLI is built on.

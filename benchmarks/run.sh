@@ -12,3 +12,4 @@ benchmarks/verify_vs_pipeline.py
 benchmarks/diff_vs_reladiff.py
 benchmarks/diff_key_types.py
 benchmarks/s3_upload.py
+benchmarks/report_scale.py

@@ -10,9 +10,6 @@ import Plot
 public enum EvidencePage {
     typealias Body = Node<HTML.BodyContext>
 
-    /// The most archives listed row by row per profile; the charts and the JSON hold them all.
-    static let listedArchives = 120
-
     public static func render(_ report: EvidenceReport) -> String {
         let now = StampFormat.date(report.generatedAt) ?? Date()
         let html = HTML(
@@ -54,11 +51,10 @@ public enum EvidencePage {
             .tr(.th("Profile"), .th("Archives"), .th("Newest"), .th("Series"), .th("Gaps"), .th("Anomalies"),
                 .th("Last restore-verified"), .th("Last deep-verified")),
             .forEach(report.profiles) { p in
-                let states = Dictionary(grouping: p.archives, by: \.state).mapValues(\.count)
-                return .tr(
+                .tr(
                     .td(.text(p.profile)),
-                    .td(.text(states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))),
-                    .td(.text(p.archives.last?.createdAt ?? "—")),
+                    .td(.text(p.states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))),
+                    .td(.text(p.newest ?? "—")),
                     .td(.class(p.chain.breaks.isEmpty ? "good" : "bad"), .text(p.chain.status)),
                     .td(.class(p.gaps.isEmpty ? "" : "bad"), .text("\(p.gaps.count)")),
                     .td(.class(p.anomalies.isEmpty ? "" : "warn"), .text("\(p.anomalies.count)")),

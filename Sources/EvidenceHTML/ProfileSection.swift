@@ -8,7 +8,7 @@ extension EvidencePage {
         .div(
             .h2(.text("Profile \(p.profile)")),
             .p(.text("Expected an archive every \(hours(p.schedule.expectedIntervalSeconds)) (\(p.schedule.expectedIntervalSource)); "
-                     + "RPO \(hours(p.schedule.rpoSeconds)) (\(p.schedule.rpoSource))."), .text(" \(Format.plural(p.archives.count, "archive")) in the series.")),
+                     + "RPO \(hours(p.schedule.rpoSeconds)) (\(p.schedule.rpoSource))."), .text(" \(Format.plural(p.archiveCount, "archive")) in the series.")),
             timeline(p, now: now),
             rows(p),
             sizes(p),
@@ -29,19 +29,19 @@ extension EvidencePage {
             Charts.timeline(p, now: now),
             .p(.class("legend muted"), .text("Marks: green sealed, grey removed by prune (tombstone), red missing or unverifiable; a blue ring: restore-verified. Red bands: no archive for longer than the RPO.")),
             p.gaps.isEmpty ? .p(.class("good"), .text("No gap past the RPO.")) : .table(
-                .tr(.th("Gap after"), .th("From"), .th("To"), .th("Length")),
+                .tr(.th("From (the archive before)"), .th("To (the archive after)"), .th("Length")),
                 .forEach(p.gaps) { gap in
-                    .tr(.td(.class("mono"), .text(gap.after)), .td(.text(gap.from)), .td(.class("bad"), .text(gap.to ?? "now (still open)")),
+                    .tr(.td(.text(gap.from)), .td(.class("bad"), .text(gap.to ?? "now (still open)")),
                         .td(.class("num bad"), .text(FreshnessCheck.duration(gap.hours * 3600))))
                 })
         )
     }
 
     static func rows(_ p: ProfileEvidence) -> Body {
-        let believed = p.archives.filter { $0.state != "unverifiable" }
+        let believed = p.samples.filter { $0.state != "unverifiable" }
         let marked = Set(p.anomalies.map { $0.object + "\u{0}" + $0.table })
         let series = p.tables.map { table in (name: table, value: { (a: ArchiveEvidence) -> Double? in a.rows[table].map(Double.init) }) }
-        let listed = Array(believed.suffix(listedArchives).reversed())
+        let listed = Array(p.listed.filter { $0.state != "unverifiable" }.reversed())
         return .div(
             .h3("Rows per table"),
             Charts.lines(title: "rows per table of \(p.profile)", archives: believed, series: series, marked: marked) { Format.count(Int($0)) },
@@ -59,7 +59,7 @@ extension EvidencePage {
                         return .td(.class(flagged ? "num bad" : "num"), .text(archive.rows[table].map { Format.count($0) + change } ?? "—"))
                     })
                 }),
-            believed.count > listedArchives ? .p(.class("muted"), .text("The newest \(listedArchives) of \(believed.count) archives are listed; the chart and the JSON hold them all.")) : .empty
+            p.archiveCount > p.listed.count ? .p(.class("muted"), .text("The newest \(p.listed.count) of \(p.archiveCount) archives are listed; the charts show an even sample of them all, with every one an anomaly or a drill marks; the JSON lists them all.")) : .empty
         )
     }
 
@@ -70,7 +70,7 @@ extension EvidencePage {
     }
 
     static func sizes(_ p: ProfileEvidence) -> Body {
-        let believed = p.archives.filter { $0.state != "unverifiable" }
+        let believed = p.samples.filter { $0.state != "unverifiable" }
         return .div(
             .h3("Size and export duration"),
             Charts.lines(title: "archive size of \(p.profile)", archives: believed,
@@ -86,7 +86,7 @@ extension EvidencePage {
             .h3("Each archive and its verification"),
             .table(
                 .tr(.th("Created"), .th("State"), .th("Size"), .th("Export"), .th("Rows"), .th("Recorded verifications"), .th("Notes")),
-                .forEach(Array(p.archives.suffix(listedArchives).reversed())) { a in
+                .forEach(Array(p.listed.reversed())) { a in
                     .tr(
                         .td(.text(a.createdAt)),
                         .td(.class("state-\(a.state)"), .text(stateText(a.state))),

@@ -2,12 +2,13 @@ import ByteStreams
 import Foundation
 
 /// An anonymous temporary file (`tmpfile(3)`: already unlinked, gone when closed) for the
-/// manifest's metadata, so that no list that grows with the data is held in memory.
-final class SpoolFile: ByteSource {
+/// manifest's metadata and the report's list of archives, so that no list that grows with the
+/// data is held in memory.
+public final class SpoolFile: ByteSource {
     private let file: UnsafeMutablePointer<FILE>
-    private(set) var size = 0
+    public private(set) var size = 0
 
-    init() throws {
+    public init() throws {
         guard let file = tmpfile() else {
             throw ExportError.temporaryFile(operation: "creating", errno: errno)
         }
@@ -16,7 +17,7 @@ final class SpoolFile: ByteSource {
 
     deinit { fclose(file) }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
         guard fwrite(bytes.baseAddress, 1, bytes.count, file) == bytes.count else {
             throw ExportError.temporaryFile(operation: "writing", errno: errno)
@@ -24,19 +25,19 @@ final class SpoolFile: ByteSource {
         size += bytes.count
     }
 
-    func write(_ string: String) throws {
+    public func write(_ string: String) throws {
         var string = string
         try string.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
     }
 
     /// Moves back to the start for reading.
-    func rewind() throws {
+    public func rewind() throws {
         guard fflush(file) == 0, fseek(file, 0, SEEK_SET) == 0 else {
             throw ExportError.temporaryFile(operation: "rewinding", errno: errno)
         }
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = fread(buffer.baseAddress, 1, buffer.count, file)
         if n == 0, ferror(file) != 0 {
             throw ExportError.temporaryFile(operation: "reading", errno: errno)

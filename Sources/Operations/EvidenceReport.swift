@@ -1,6 +1,7 @@
 import Archive
 import ByteStreams
 import Foundation
+import ObjectStore
 import Seal
 import Verify
 
@@ -8,7 +9,7 @@ import Verify
 /// schedule, rows, sizes and durations over time, each archive's verification state, signers
 /// and recipients over time, and the chain — from seals, tombstones and attestations only.
 /// Rendered as HTML by `EvidenceHTML`; encoded as JSON as it stands.
-public struct EvidenceReport: Encodable, Sendable {
+public struct EvidenceReport: Encodable {
     public struct Settings: Sendable {
         /// The expected interval between archives; nil: the median interval seen.
         public var expectedInterval: TimeInterval?
@@ -59,6 +60,7 @@ public struct EvidenceReport: Encodable, Sendable {
         case shrinkAlert = "shrink_alert"
     }
 
+    /// Every member but `profiles`, which `writeJSON` streams.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(generatedAt, forKey: .generatedAt)
@@ -71,22 +73,51 @@ public struct EvidenceReport: Encodable, Sendable {
         try c.encode(trustedKeys, forKey: .trustedKeys)
         try c.encode(trustedVerifiers, forKey: .trustedVerifiers)
         try c.encode(shrinkAlert, forKey: .shrinkAlert)
-        try c.encode(profiles, forKey: .profiles)
         try c.encode(seconds, forKey: .seconds)
     }
 
-    /// Judges `entries` (from `SeriesReader`, oldest first).
-    public static func build(store: String, profile: String?, entries: [SeriesEntry], policy: TrustPolicy,
-                             verifiers: AllowedSigners, settings: Settings) -> EvidenceReport {
-        let chains = Dictionary(uniqueKeysWithValues: SeriesChain.walk(entries, since: settings.since).map { ($0.profile, $0) })
-        let profiles = chains.keys.sorted().map { name in
-            ProfileEvidence.build(profile: name, entries: entries.filter { $0.profile == name }, chain: chains[name] ?? ChainState(profile: name),
-                                  settings: settings)
+    /// Reads `store`'s series (or `profile`'s) with `SeriesReader.scan` and judges them as they
+    /// stream by, one profile at a time.
+    public static func build(store: ObjectStore, named name: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+                             settings: Settings, limits: SeriesReader.Limits = .init()) throws -> EvidenceReport {
+        var profiles: [ProfileEvidence] = []
+        var builder: ProfileEvidenceBuilder?
+        try SeriesReader.scan(store, profile: profile, policy: policy, verifiers: verifiers, since: settings.since, limits: limits) { entry in
+            if builder?.profile != entry.profile {
+                if var done = builder { profiles.append(done.finish()) }
+                builder = try ProfileEvidenceBuilder(profile: entry.profile, settings: settings)
+            }
+            try builder?.add(entry)
         }
+        if var done = builder { profiles.append(done.finish()) }
         return EvidenceReport(
-            generatedAt: StampFormat.rfc3339(settings.now), tool: "pgseal \(PGSealVersion.current)", store: store, profileFilter: profile,
+            generatedAt: StampFormat.rfc3339(settings.now), tool: "pgseal \(PGSealVersion.current)", store: name, profileFilter: profile,
             since: settings.since.map(StampFormat.rfc3339), trustedKeys: keys(policy.signers), trustedVerifiers: keys(verifiers),
-            shrinkAlert: settings.shrinkAlert, profiles: profiles)
+            shrinkAlert: settings.shrinkAlert, profiles: profiles.sorted { $0.profile < $1.profile })
+    }
+
+    /// The report as JSON, streamed to `write`: each profile's members, and its `archives` from
+    /// the spool, so that the list of archives never has to be in memory.
+    public func writeJSON(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func emit(_ text: String) throws {
+            var text = text
+            try text.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+        }
+        /// `{"a":…,"b":…}` without its closing brace, to which more members are appended.
+        func open(_ value: some Encodable) throws -> String {
+            let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+            return String(text.dropLast())
+        }
+        try emit(try open(self) + ",\"profiles\":[")
+        for (index, profile) in profiles.enumerated() {
+            try emit((index == 0 ? "" : ",") + (try open(profile)) + ",\"archives\":[")
+            try profile.archivesJSON.rewind()
+            try profile.archivesJSON.forEachBlock(size: 256 * 1024) { try write($0) }
+            try emit("]}")
+        }
+        try emit("]}\n")
     }
 
     static func keys(_ signers: AllowedSigners) -> [Key] {

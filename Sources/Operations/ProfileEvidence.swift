@@ -1,9 +1,14 @@
 import Archive
+import Export
 import Foundation
 import Verify
 
-/// One profile's part of the report.
-public struct ProfileEvidence: Encodable, Sendable {
+/// One profile's part of the report. What grows with the number of archives is written to
+/// `archivesJSON` as it streams by; in memory stay the newest archives (`listed`), an even
+/// sample for the charts (`samples`) and lists capped at `ProfileEvidence.maxListed`.
+public struct ProfileEvidence: Encodable {
+    public static let maxListed = 1000
+
     public struct Schedule: Encodable, Sendable {
         public let expectedIntervalSeconds: Double?
         /// `given` or `median of the intervals seen`.
@@ -19,12 +24,12 @@ public struct ProfileEvidence: Encodable, Sendable {
         }
     }
 
-    /// An interval without an archive longer than the RPO; `to` nil: still open now.
+    /// An interval without an archive longer than the RPO, from the archive before it; `to`
+    /// nil: still open now.
     public struct Gap: Encodable, Sendable {
         public let from: String
         public let to: String?
         public let hours: Double
-        public let after: String
     }
 
     public struct Anomaly: Encodable, Sendable {
@@ -64,7 +69,10 @@ public struct ProfileEvidence: Encodable, Sendable {
 
     public let profile: String
     public let schedule: Schedule
-    public let archives: [ArchiveEvidence]
+    public let archiveCount: Int
+    /// Archives by state: `sealed`, `tombstone`, `object-missing`, `unverifiable`.
+    public let states: [String: Int]
+    public let newest: String?
     public let tables: [String]
     public let gaps: [Gap]
     public let anomalies: [Anomaly]
@@ -74,113 +82,202 @@ public struct ProfileEvidence: Encodable, Sendable {
     /// Per level, the newest believed attestation that the level verified an archive.
     public let lastVerified: [String: LastVerification]
     public let failedVerifications: Int
-    public var findings: [String]
+    public let findings: [String]
+    /// Gaps, anomalies and findings past `maxListed`, counted only.
+    public let unlisted: [String: Int]
+
+    /// The newest archives, oldest first: the page's tables.
+    public let listed: [ArchiveEvidence]
+    /// An even sample of every archive, with every archive that is not plainly sealed or that
+    /// an anomaly or a restore drill marks, oldest first: the page's charts.
+    public let samples: [ArchiveEvidence]
+    /// Every archive as JSON objects separated by commas, oldest first.
+    public let archivesJSON: SpoolFile
 
     enum CodingKeys: String, CodingKey {
-        case profile, schedule, archives, tables, gaps, anomalies, signers, recipients, chain, findings
+        case profile, schedule, states, newest, tables, gaps, anomalies, signers, recipients, chain, findings, unlisted
+        case archiveCount = "archive_count"
         case lastVerified = "last_verified"
         case failedVerifications = "failed_verifications"
     }
+}
 
-    static func build(profile: String, entries: [SeriesEntry], chain: ChainState, settings: EvidenceReport.Settings) -> ProfileEvidence {
-        var archives = entries.map(ArchiveEvidence.init(entry:))
-        let believed = archives.indices.filter { archives[$0].state != "unverifiable" }
-        // Changes against the previous believed archive.
-        for (previous, current) in zip(believed, believed.dropFirst()) {
-            let before = archives[previous].rows
-            archives[current].changes = archives[current].rows.reduce(into: [:]) { $0[$1.key] = $1.value - (before[$1.key] ?? 0) }
+/// Builds a `ProfileEvidence` from a profile's entries as `SeriesReader.scan` hands them over.
+public struct ProfileEvidenceBuilder {
+    static let listedArchives = 120
+    static let sampleTarget = 800
+
+    let profile: String
+    let settings: EvidenceReport.Settings
+    private var walker: ChainWalker
+    private let archivesJSON: SpoolFile
+    private let encoder: JSONEncoder
+    private var count = 0
+    private var states: [String: Int] = [:]
+    private var newest: String?
+    private var tables: Set<String> = []
+    private var previousBelieved: ArchiveEvidence?
+    /// Creation times of believed archives (seconds): the intervals, the median, the gaps.
+    private var times: [Double] = []
+    private var anomalies: [ProfileEvidence.Anomaly] = []
+    private var unlistedAnomalies = 0
+    private var signers: [ProfileEvidence.Period] = []
+    private var recipients: [ProfileEvidence.Period] = []
+    private var lastVerified: [String: ProfileEvidence.LastVerification] = [:]
+    private var failedVerifications = 0
+    private var attestationFindings: [String] = []
+    private var unlistedFindings = 0
+    private var listed: [ArchiveEvidence] = []
+    private var samples: [(index: Int, pinned: Bool, archive: ArchiveEvidence)] = []
+    private var stride = 1
+    private var pins = 0
+
+    public init(profile: String, settings: EvidenceReport.Settings) throws {
+        self.profile = profile
+        self.settings = settings
+        walker = ChainWalker(profile: profile, since: settings.since)
+        archivesJSON = try SpoolFile()
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    }
+
+    public mutating func add(_ entry: SeriesEntry) throws {
+        walker.add(entry)
+        var archive = ArchiveEvidence(entry: entry)
+        let index = count
+        count += 1
+        states[archive.state, default: 0] += 1
+        newest = archive.createdAt
+        var pinned = archive.state == "object-missing" || archive.state == "unverifiable"
+        if archive.state != "unverifiable" {
+            tables.formUnion(archive.rows.keys)
+            if let previous = previousBelieved {
+                archive.changes = archive.rows.reduce(into: [:]) { $0[$1.key] = $1.value - (previous.rows[$1.key] ?? 0) }
+                pinned = noteAnomalies(from: previous, to: archive) || pinned
+            }
+            previousBelieved = archive
+            if let time = StampFormat.date(archive.createdAt) { times.append(time.timeIntervalSince1970) }
+            extend(&signers, with: archive.signer.map { [$0] }, at: archive.createdAt)
+            extend(&recipients, with: archive.recipients.sorted(), at: archive.createdAt)
         }
-        var anomalies: [Anomaly] = []
-        for (previous, current) in zip(believed, believed.dropFirst()) {
-            let a = archives[previous], b = archives[current]
-            for (table, rows) in a.rows.sorted(by: { $0.key < $1.key }) {
-                guard let now = b.rows[table] else {
-                    if !b.rows.isEmpty { anomalies.append(Anomaly(kind: "vanished", object: b.object, createdAt: b.createdAt, table: table, before: rows, after: 0)) }
-                    continue
-                }
-                if rows > 0, Double(rows - now) / Double(rows) > settings.shrinkAlert {
-                    anomalies.append(Anomaly(kind: "shrank", object: b.object, createdAt: b.createdAt, table: table, before: rows, after: now))
+        pinned = noteAttestations(of: archive) || pinned
+        if index > 0 { try archivesJSON.write(",\n") }
+        try archivesJSON.write(String(decoding: try encoder.encode(archive), as: UTF8.self))
+        listed.append(archive)
+        if listed.count > Self.listedArchives { listed.removeFirst() }
+        sample(archive, index: index, pinned: pinned)
+    }
+
+    /// Keeps every `stride`-th archive and the pinned ones; when the sample outgrows twice its
+    /// target, every other one goes and the stride doubles.
+    private mutating func sample(_ archive: ArchiveEvidence, index: Int, pinned: Bool) {
+        let pin = pinned && pins < ProfileEvidence.maxListed
+        if pin { pins += 1 }
+        guard pin || index % stride == 0 else { return }
+        samples.append((index, pin, archive))
+        if samples.count - pins > 2 * Self.sampleTarget {
+            stride *= 2
+            samples.removeAll { !$0.pinned && $0.index % stride != 0 }
+        }
+    }
+
+    private mutating func noteAnomalies(from previous: ArchiveEvidence, to current: ArchiveEvidence) -> Bool {
+        var found = false
+        for (table, rows) in previous.rows.sorted(by: { $0.key < $1.key }) {
+            let now = current.rows[table]
+            let kind: String
+            if let now {
+                guard rows > 0, Double(rows - now) / Double(rows) > settings.shrinkAlert else { continue }
+                kind = "shrank"
+            } else {
+                guard !current.rows.isEmpty else { continue }
+                kind = "vanished"
+            }
+            found = true
+            guard anomalies.count < ProfileEvidence.maxListed else { unlistedAnomalies += 1; continue }
+            anomalies.append(.init(kind: kind, object: current.object, createdAt: current.createdAt, table: table, before: rows, after: now ?? 0))
+        }
+        return found
+    }
+
+    /// Records what the archive's attestations say; true when one is a believed restore drill.
+    private mutating func noteAttestations(of archive: ArchiveEvidence) -> Bool {
+        var drilled = false
+        for attestation in archive.attestations {
+            guard attestation.trust == "verified" else {
+                finding("\(profile): an attestation of \(archive.object) is not believed: \(attestation.problem ?? "")")
+                continue
+            }
+            guard attestation.result == "verified" else {
+                failedVerifications += 1
+                finding("\(profile): \(archive.object) FAILED verification at level \(attestation.level ?? "?") on \(attestation.at ?? "?") by \(attestation.verifier ?? "?"): "
+                        + attestation.failures.prefix(3).joined(separator: "; "))
+                continue
+            }
+            guard let level = attestation.level.flatMap(VerificationReport.Level.init(rawValue:)), let at = attestation.at,
+                  let verifier = attestation.verifier else { continue }
+            if level == .restore { drilled = true }
+            // A restore verification is also a deep and a seal one.
+            for covered in VerificationReport.Level.allCases where covered.strength <= level.strength {
+                if (lastVerified[covered.rawValue]?.at ?? "") < at {
+                    lastVerified[covered.rawValue] = .init(at: at, verifier: verifier, verifierPrincipals: attestation.verifierPrincipals, object: archive.object)
                 }
             }
         }
-        let times = believed.compactMap { StampFormat.date(archives[$0].createdAt) }
-        let intervals = zip(times, times.dropFirst()).map { $1.timeIntervalSince($0) }.filter { $0 > 0 }
+        return drilled
+    }
+
+    private mutating func finding(_ line: String) {
+        if attestationFindings.count < ProfileEvidence.maxListed { attestationFindings.append(line) } else { unlistedFindings += 1 }
+    }
+
+    private func extend(_ periods: inout [ProfileEvidence.Period], with value: [String]?, at time: String) {
+        guard let value else { return }
+        if let last = periods.last, last.value == value {
+            periods[periods.count - 1] = .init(value: value, first: last.first, last: time, archives: last.archives + 1)
+        } else if periods.count < ProfileEvidence.maxListed {
+            periods.append(.init(value: value, first: time, last: time, archives: 1))
+        }
+    }
+
+    public mutating func finish() -> ProfileEvidence {
+        let chain = walker.finish()
+        let intervals = zip(times, times.dropFirst()).map { $1 - $0 }.filter { $0 > 0 }
         let expected = settings.expectedInterval ?? median(intervals)
         let rpo = settings.rpo ?? expected.map { $0 * 1.5 }
-        var gaps: [Gap] = []
+        var gaps: [ProfileEvidence.Gap] = []
+        var unlistedGaps = 0
+        func gap(_ from: Double, _ to: Double?) {
+            guard gaps.count < ProfileEvidence.maxListed else { unlistedGaps += 1; return }
+            let end = to ?? settings.now.timeIntervalSince1970
+            gaps.append(.init(from: StampFormat.rfc3339(Date(timeIntervalSince1970: from)),
+                              to: to.map { StampFormat.rfc3339(Date(timeIntervalSince1970: $0)) }, hours: (end - from) / 3600))
+        }
         if let rpo {
-            for (index, (from, to)) in zip(times, times.dropFirst()).enumerated() where to.timeIntervalSince(from) > rpo {
-                gaps.append(Gap(from: StampFormat.rfc3339(from), to: StampFormat.rfc3339(to), hours: to.timeIntervalSince(from) / 3600,
-                                after: archives[believed[index]].object))
-            }
-            if let last = times.last, let lastIndex = believed.last, settings.now.timeIntervalSince(last) > rpo {
-                gaps.append(Gap(from: StampFormat.rfc3339(last), to: nil, hours: settings.now.timeIntervalSince(last) / 3600, after: archives[lastIndex].object))
-            }
+            for (from, to) in zip(times, times.dropFirst()) where to - from > rpo { gap(from, to) }
+            if let last = times.last, settings.now.timeIntervalSince1970 - last > rpo { gap(last, nil) }
         }
-        var lastVerified: [String: LastVerification] = [:]
-        var failed = 0
-        for archive in archives {
-            for attestation in archive.attestations where attestation.trust == "verified" {
-                guard attestation.result == "verified" else { failed += 1; continue }
-                guard let level = attestation.level, let at = attestation.at, let verifier = attestation.verifier else { continue }
-                // A restore verification is also a deep and a seal one.
-                for covered in VerificationReport.Level.allCases where covered.strength <= (VerificationReport.Level(rawValue: level)?.strength ?? -1) {
-                    if (lastVerified[covered.rawValue]?.at ?? "") < at {
-                        lastVerified[covered.rawValue] = LastVerification(at: at, verifier: verifier, verifierPrincipals: attestation.verifierPrincipals, object: archive.object)
-                    }
-                }
-            }
+        var findings = chain.breaks.map { "\(profile): series break — \($0)" }
+        findings += gaps.map { gap in
+            "\(profile): no archive for \(FreshnessCheck.duration(gap.hours * 3600)) after \(gap.from)" + (gap.to.map { " (until \($0))" } ?? " (until now)")
         }
-        let schedule = Schedule(
+        findings += anomalies.map { "\(profile): \($0.table) \($0.kind) from \($0.before) to \($0.after) rows in \($0.object)" }
+        findings += attestationFindings
+        let schedule = ProfileEvidence.Schedule(
             expectedIntervalSeconds: expected, expectedIntervalSource: settings.expectedInterval != nil ? "given" : "median of the intervals seen",
             rpoSeconds: rpo, rpoSource: settings.rpo != nil ? "given" : "1.5 × the expected interval")
-        var evidence = ProfileEvidence(
-            profile: profile, schedule: schedule, archives: archives,
-            tables: Array(Set(archives.flatMap(\.rows.keys))).sorted(), gaps: gaps, anomalies: anomalies,
-            signers: periods(archives.filter { $0.signer != nil }) { [$0.signer ?? ""] },
-            recipients: periods(archives.filter { $0.state != "unverifiable" }) { $0.recipients.sorted() },
-            chain: chain, lastVerified: lastVerified, failedVerifications: failed, findings: [])
-        evidence.findings = evidence.judge()
-        return evidence
+        let unlisted = ["breaks": chain.unlistedBreaks, "gaps": unlistedGaps, "anomalies": unlistedAnomalies, "findings": unlistedFindings].filter { $0.value > 0 }
+        return ProfileEvidence(
+            profile: profile, schedule: schedule, archiveCount: count, states: states, newest: newest, tables: tables.sorted(),
+            gaps: gaps, anomalies: anomalies, signers: signers, recipients: recipients, chain: chain, lastVerified: lastVerified,
+            failedVerifications: failedVerifications, findings: findings, unlisted: unlisted,
+            listed: listed, samples: samples.map(\.archive), archivesJSON: archivesJSON)
     }
 
-    /// One line per thing an auditor must look at.
-    func judge() -> [String] {
-        var lines: [String] = chain.breaks.map { "\(profile): series break — \($0)" }
-        lines += gaps.map { gap in
-            "\(profile): no archive for \(FreshnessCheck.duration(gap.hours * 3600)) after \(gap.after)" + (gap.to == nil ? " (until now)" : " (until \(gap.to ?? ""))")
-        }
-        lines += anomalies.map { "\(profile): \($0.table) \($0.kind) from \($0.before) to \($0.after) rows in \($0.object)" }
-        for archive in archives {
-            for attestation in archive.attestations {
-                if attestation.trust != "verified" {
-                    lines.append("\(profile): an attestation of \(archive.object) is not believed: \(attestation.problem ?? "")")
-                } else if attestation.result != "verified" {
-                    lines.append("\(profile): \(archive.object) FAILED verification at level \(attestation.level ?? "?") on \(attestation.at ?? "?") by \(attestation.verifier ?? "?"): "
-                                 + attestation.failures.prefix(3).joined(separator: "; "))
-                }
-            }
-        }
-        return lines
-    }
-
-    static func median(_ values: [Double]) -> Double? {
+    func median(_ values: [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         return sorted[sorted.count / 2]
-    }
-
-    static func periods(_ archives: [ArchiveEvidence], _ value: (ArchiveEvidence) -> [String]) -> [Period] {
-        var periods: [Period] = []
-        for archive in archives {
-            let current = value(archive)
-            if let last = periods.last, last.value == current {
-                periods[periods.count - 1] = Period(value: current, first: last.first, last: archive.createdAt, archives: last.archives + 1)
-            } else {
-                periods.append(Period(value: current, first: archive.createdAt, last: archive.createdAt, archives: 1))
-            }
-        }
-        return periods
     }
 }
 

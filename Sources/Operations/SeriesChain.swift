@@ -1,5 +1,6 @@
 import Archive
 import Foundation
+import Seal
 
 /// The state of a profile's series: each seal's link to the one before it followed and
 /// checked, every break named with its place (docs/FORMAT.md, "The series").
@@ -37,12 +38,15 @@ public struct ChainState: Encodable, Sendable {
     /// The newest seal of the series.
     public var head: String?
     public var breaks: [Break] = []
+    /// Breaks beyond the first 1,000, counted only.
+    public var unlistedBreaks = 0
     public var forks: [Fork] = []
 
     public var status: String { breaks.isEmpty ? (archives == 0 ? "empty" : "intact") : "broken" }
 
     enum CodingKeys: String, CodingKey {
         case profile, archives, chained, unchained, tombstones, head, breaks, forks, status
+        case unlistedBreaks = "unlisted_breaks"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -55,6 +59,7 @@ public struct ChainState: Encodable, Sendable {
         try container.encode(tombstones, forKey: .tombstones)
         try container.encodeIfPresent(head, forKey: .head)
         try container.encode(breaks, forKey: .breaks)
+        try container.encode(unlistedBreaks, forKey: .unlistedBreaks)
         try container.encode(forks, forKey: .forks)
     }
 }
@@ -63,63 +68,118 @@ public enum SeriesChain {
     /// Walks each profile's entries (from `SeriesReader`, oldest first). With `since`, a link
     /// to an archive older than it leads outside the window read and is no break.
     public static func walk(_ entries: [SeriesEntry], since: Date? = nil) -> [ChainState] {
-        Dictionary(grouping: entries, by: \.profile).keys.sorted().map { profile in
-            walk(profile: profile, entries.filter { $0.profile == profile }, since: since)
-        }
+        var walkers: [String: ChainWalker] = [:]
+        for entry in entries { walkers[entry.profile, default: ChainWalker(profile: entry.profile, since: since)].add(entry) }
+        return walkers.keys.sorted().compactMap { walkers[$0]?.finish() }
+    }
+}
+
+/// A profile's series walked as its entries stream by, oldest first. What it keeps per
+/// archive is an index entry — the object's name, its seal's digest, whether it was believed —
+/// not the seal; breaks are listed up to `maxListed` and counted beyond.
+public struct ChainWalker {
+    public static let maxListed = 1000
+
+    struct Known {
+        var sealSHA256: Digest?
+        var believed: Bool
+        var successors = 0
+        var firstSuccessor: String?
     }
 
-    static func walk(profile: String, _ entries: [SeriesEntry], since: Date?) -> ChainState {
-        var state = ChainState(profile: profile)
-        state.archives = entries.count
-        state.head = entries.last?.object
-        let byObject = Dictionary(entries.map { ($0.object, $0) }, uniquingKeysWith: { first, _ in first })
-        let firstChained = entries.first { $0.seal?.chain != nil }
-        var successors: [String: [String]] = [:]
-        func breakAt(_ entry: SeriesEntry, _ kind: String, _ detail: String) {
-            state.breaks.append(.init(kind: kind, object: entry.object, createdAt: entry.createdAt, detail: detail))
+    /// A link whose target came later in the stream (a seal sealed after one that started later).
+    struct PendingLink {
+        let entry: (object: String, createdAt: String)
+        let link: SealChain.Link
+    }
+
+    private var state: ChainState
+    private let since: Date?
+    private var known: [String: Known] = [:]
+    private var pending: [PendingLink] = []
+    private var firstChained: (object: String, createdAt: String)?
+    private var earliestBelieved: (object: String, createdAt: String)?
+    private var forks: [String: [String]] = [:]
+    /// Breaks past `maxListed`, counted only.
+    public private(set) var unlistedBreaks = 0
+
+    public init(profile: String, since: Date? = nil) {
+        state = ChainState(profile: profile)
+        self.since = since
+    }
+
+    private mutating func breakAt(_ object: String, _ createdAt: String, _ kind: String, _ detail: String) {
+        guard state.breaks.count < Self.maxListed else { unlistedBreaks += 1; return }
+        state.breaks.append(.init(kind: kind, object: object, createdAt: createdAt, detail: detail))
+    }
+
+    public mutating func add(_ entry: SeriesEntry) {
+        state.archives += 1
+        state.head = entry.object
+        if entry.tombstone != nil { state.tombstones += 1 }
+        known[entry.object] = Known(sealSHA256: Digest(hex: entry.sealSHA256), believed: entry.seal != nil)
+        guard let seal = entry.seal else {
+            breakAt(entry.object, entry.createdAt, "unverifiable", "its seal does not verify (\(entry.problem ?? "unknown")): nothing it says, its link included, can be believed")
+            return
         }
-        for entry in entries {
-            if entry.tombstone != nil { state.tombstones += 1 }
-            guard let seal = entry.seal else {
-                breakAt(entry, "unverifiable", "its seal does not verify (\(entry.problem ?? "unknown")): nothing it says, its link included, can be believed")
-                continue
-            }
-            if !entry.objectPresent && entry.tombstone == nil {
-                breakAt(entry, "object-missing", "the object is gone without a tombstone note"
-                        + (entry.tombstoneProblem.map { " (\($0))" } ?? "") + ": removed outside pgseal prune")
-            }
-            guard let chain = seal.chain else {
-                if let firstChained, firstChained.createdAt < entry.createdAt {
-                    breakAt(entry, "unlinked", "written without a link after the series began at \(firstChained.object): by an older pgseal, or outside the series")
-                } else {
-                    state.unchained += 1
-                }
-                continue
-            }
-            state.chained += 1
-            guard let link = chain.previous else {
-                if let earlier = entries.first(where: { $0.createdAt < entry.createdAt && $0.seal != nil }) {
-                    breakAt(entry, "restart", "it says it is the first of its series, but \(earlier.object) (\(earlier.createdAt)) is older")
-                }
-                continue
-            }
-            guard let previous = byObject[link.object] else {
-                let linkedTime = ArchiveCatalog.time(fromName: link.object).flatMap(StampFormat.date)
-                if let since, let linkedTime, linkedTime < since { continue }
-                breakAt(entry, "missing", "it links to \(link.object), whose seal is not in the store: removed with its seal, or never replicated here")
-                continue
-            }
-            guard previous.sealSHA256 == link.sealSHA256 else {
-                breakAt(entry, "altered", "it links to \(link.object) with seal SHA-256 \(link.sealSHA256), but that seal's SHA-256 is \(previous.sealSHA256): the seal was replaced")
-                continue
-            }
-            if previous.seal == nil {
-                breakAt(entry, "unverifiable", "it links to \(link.object), whose seal does not verify")
-                continue
-            }
-            successors[link.object, default: []].append(entry.object)
+        defer { if earliestBelieved == nil { earliestBelieved = (entry.object, entry.createdAt) } }
+        if !entry.objectPresent && entry.tombstone == nil {
+            breakAt(entry.object, entry.createdAt, "object-missing", "the object is gone without a tombstone note"
+                    + (entry.tombstoneProblem.map { " (\($0))" } ?? "") + ": removed outside pgseal prune")
         }
-        state.forks = successors.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { ChainState.Fork(previous: $0.key, successors: $0.value) }
+        guard let chain = seal.chain else {
+            if let firstChained, firstChained.createdAt < entry.createdAt {
+                breakAt(entry.object, entry.createdAt, "unlinked", "written without a link after the series began at \(firstChained.object): by an older pgseal, or outside the series")
+            } else {
+                state.unchained += 1
+            }
+            return
+        }
+        state.chained += 1
+        if firstChained == nil { firstChained = (entry.object, entry.createdAt) }
+        guard let link = chain.previous else {
+            if let earlier = earliestBelieved, earlier.createdAt < entry.createdAt {
+                breakAt(entry.object, entry.createdAt, "restart", "it says it is the first of its series, but \(earlier.object) (\(earlier.createdAt)) is older")
+            }
+            return
+        }
+        guard known[link.object] != nil else {
+            pending.append(PendingLink(entry: (entry.object, entry.createdAt), link: link))
+            return
+        }
+        follow(link, from: (entry.object, entry.createdAt))
+    }
+
+    private mutating func follow(_ link: SealChain.Link, from entry: (object: String, createdAt: String)) {
+        guard var previous = known[link.object] else {
+            let linkedTime = ArchiveCatalog.time(fromName: link.object).flatMap(StampFormat.date)
+            if let since, let linkedTime, linkedTime < since { return }
+            breakAt(entry.object, entry.createdAt, "missing", "it links to \(link.object), whose seal is not in the store: removed with its seal, or never replicated here")
+            return
+        }
+        guard let digest = previous.sealSHA256, digest.hex == link.sealSHA256 else {
+            breakAt(entry.object, entry.createdAt, "altered", "it links to \(link.object) with seal SHA-256 \(link.sealSHA256), but that seal's SHA-256 is \(previous.sealSHA256?.hex ?? "unreadable"): the seal was replaced")
+            return
+        }
+        guard previous.believed else {
+            breakAt(entry.object, entry.createdAt, "unverifiable", "it links to \(link.object), whose seal does not verify")
+            return
+        }
+        previous.successors += 1
+        if previous.successors == 1 {
+            previous.firstSuccessor = entry.object
+        } else {
+            forks[link.object, default: previous.firstSuccessor.map { [$0] } ?? []].append(entry.object)
+        }
+        known[link.object] = previous
+    }
+
+    /// The state, once every entry was added.
+    public mutating func finish() -> ChainState {
+        for link in pending { follow(link.link, from: link.entry) }
+        pending = []
+        state.forks = forks.sorted { $0.key < $1.key }.map { ChainState.Fork(previous: $0.key, successors: $0.value) }
+        state.unlistedBreaks = unlistedBreaks
         return state
     }
 }

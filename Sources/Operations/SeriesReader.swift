@@ -69,60 +69,73 @@ public enum SeriesReader {
     }
 
     /// Entries of `profile` (or of every profile), oldest first; only archives created at or
-    /// after `since`.
+    /// after `since`. Holds them all: for tests and small stores; `scan` streams.
     public static func read(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
                             since: Date? = nil, limits: Limits = Limits()) throws -> [SeriesEntry] {
-        let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "")
-        let present = Set(listing.map(\.key))
-        let sealKeys = listing.map(\.key).filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted()
+        var entries: [SeriesEntry] = []
+        try scan(store, profile: profile, policy: policy, verifiers: verifiers, since: since, limits: limits) { entries.append($0) }
+        return entries
+    }
+
+    /// Hands each entry to `body` in key order — by profile, and within a profile by time —
+    /// holding one at a time: what stays in memory is the store's listing.
+    public static func scan(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+                            since: Date? = nil, limits: Limits = Limits(), _ body: (SeriesEntry) throws -> Void) throws {
+        let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "").map(\.key)
+        let present = Set(listing)
+        let sealKeys = listing.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted()
         guard sealKeys.count <= limits.maxArchives else {
             throw Failure(description: "\(sealKeys.count) seals under \(store.location(of: profile.map { $0 + "/" } ?? "")), more than the \(limits.maxArchives) read at once: narrow with --profile or --since")
         }
         // Attestation keys by the object they sit beside, from the same listing.
         var attestationKeys: [String: [String]] = [:]
-        for key in listing.map(\.key) where key.hasSuffix(".json") && present.contains(key + ".sig") {
+        for key in listing where key.hasSuffix(".json") && present.contains(key + ".sig") {
             guard let range = key.range(of: Attestation.keyInfix, options: .backwards) else { continue }
             attestationKeys[String(key[..<range.lowerBound]), default: []].append(key)
         }
-        var entries: [SeriesEntry] = []
         for sealKey in sealKeys {
             let key = String(sealKey.dropLast(".seal".count))
             let object = String(key.split(separator: "/").last ?? "")
             let nameTime = ArchiveCatalog.time(fromName: object) ?? ""
             if let since, let created = StampFormat.date(nameTime), created < since { continue }
-            var sealSHA256 = ""
-            var signed: SignedSeal?
-            var problem: String?
-            do {
-                // A seal too large to be one is refused like one that does not verify.
-                let sealBytes = try store.readSmall(key: sealKey)
-                sealSHA256 = SHA256Hasher.hash(sealBytes).hex
-                let signature = try store.readSmall(key: sealKey + ".sig", limit: 64 * 1024)
-                signed = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: object, policy: policy)
-            } catch {
-                problem = "\(error)"
-            }
-            var tombstone: Tombstone?
-            var tombstoneProblem: String?
-            if present.contains(key + Tombstone.suffix) {
-                do {
-                    let note = try Tombstone.decode(try store.readSmall(key: key + Tombstone.suffix, limit: 64 * 1024))
-                    if note.sealSHA256 == sealSHA256 { tombstone = note } else { tombstoneProblem = "the tombstone note names another seal (SHA-256 \(note.sealSHA256))" }
-                } catch {
-                    tombstoneProblem = "\(error)"
-                }
-            }
-            let attestations = (attestationKeys[key] ?? []).sorted().suffix(limits.maxAttestationsPerArchive).map {
-                readAttestation($0, in: store, sealSHA256: sealSHA256, object: object, verifiers: verifiers)
-            }
-            entries.append(SeriesEntry(
-                key: key, object: object, profile: signed?.seal.profile ?? String(key.split(separator: "/").first ?? ""),
-                createdAt: signed?.seal.createdAt ?? nameTime, sealSHA256: sealSHA256,
-                trust: signed == nil ? .invalid : .verified, problem: problem, seal: signed?.seal,
-                signerPrincipals: signed?.signer.principals ?? [], objectPresent: present.contains(key),
-                tombstone: tombstone, tombstoneProblem: tombstoneProblem, attestations: attestations))
+            try body(entry(key: key, object: object, nameTime: nameTime, in: store, present: present, attestationKeys: attestationKeys[key] ?? [],
+                           policy: policy, verifiers: verifiers, limits: limits))
         }
-        return entries.sorted { ($0.createdAt, $0.key) < ($1.createdAt, $1.key) }
+    }
+
+    static func entry(key: String, object: String, nameTime: String, in store: ObjectStore, present: Set<String>, attestationKeys: [String],
+                      policy: TrustPolicy, verifiers: AllowedSigners, limits: Limits) -> SeriesEntry {
+        var sealSHA256 = ""
+        var signed: SignedSeal?
+        var problem: String?
+        do {
+            // A seal too large to be one is refused like one that does not verify.
+            let sealBytes = try store.readSmall(key: key + ".seal")
+            sealSHA256 = SHA256Hasher.hash(sealBytes).hex
+            let signature = try store.readSmall(key: key + ".seal.sig", limit: 64 * 1024)
+            signed = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: object, policy: policy)
+        } catch {
+            problem = "\(error)"
+        }
+        var tombstone: Tombstone?
+        var tombstoneProblem: String?
+        if present.contains(key + Tombstone.suffix) {
+            do {
+                let note = try Tombstone.decode(try store.readSmall(key: key + Tombstone.suffix, limit: 64 * 1024))
+                if note.sealSHA256 == sealSHA256 { tombstone = note } else { tombstoneProblem = "the tombstone note names another seal (SHA-256 \(note.sealSHA256))" }
+            } catch {
+                tombstoneProblem = "\(error)"
+            }
+        }
+        let attestations = attestationKeys.sorted().suffix(limits.maxAttestationsPerArchive).map {
+            readAttestation($0, in: store, sealSHA256: sealSHA256, object: object, verifiers: verifiers)
+        }
+        return SeriesEntry(
+            key: key, object: object, profile: String(key.split(separator: "/").first ?? ""),
+            createdAt: signed?.seal.createdAt ?? nameTime, sealSHA256: sealSHA256,
+            trust: signed == nil ? .invalid : .verified, problem: problem, seal: signed?.seal,
+            signerPrincipals: signed?.signer.principals ?? [], objectPresent: present.contains(key),
+            tombstone: tombstone, tombstoneProblem: tombstoneProblem, attestations: attestations)
     }
 
     static func readAttestation(_ key: String, in store: ObjectStore, sealSHA256: String, object: String, verifiers: AllowedSigners) -> AttestationRecord {

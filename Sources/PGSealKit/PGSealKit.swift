@@ -30,9 +30,8 @@ public typealias AllowedSigners = Seal.AllowedSigners
 public typealias AgeKeyring = Seal.AgeKeyring
 public typealias AgeIdentity = Seal.AgeIdentity
 public typealias SSHSigningKey = Seal.SSHSigningKey
-public typealias SeriesEntry = Operations.SeriesEntry
 public typealias ChainState = Operations.ChainState
-public typealias SeriesChain = Operations.SeriesChain
+public typealias EvidenceReport = Operations.EvidenceReport
 
 /// What went wrong, in the two kinds pgseal's exit codes tell apart.
 public struct PGSealError: Error, CustomStringConvertible, IntegrityViolation {
@@ -116,11 +115,25 @@ public enum PGSeal {
         try wrapped { try Attestations.record(report, key: key) }
     }
 
-    /// Every seal of `store` (or of `profile`), its tombstone and attestations, each signature
-    /// checked: what `chain` and `report` read. Never opens an archive's object.
-    public static func series(in store: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
-                              since: Date? = nil) throws(PGSealError) -> [SeriesEntry] {
-        try wrapped { try SeriesReader.read(try openStore(store), profile: profile, policy: policy, verifiers: verifiers, since: since) }
+    /// Each profile's series in `store` (or `profile`'s) walked: every seal's signature checked,
+    /// every link followed, each break named. Reads seals only, one at a time.
+    public static func chain(in store: String, profile: String?, policy: TrustPolicy, since: Date? = nil) throws(PGSealError) -> [ChainState] {
+        try wrapped {
+            var walkers: [String: ChainWalker] = [:]
+            try SeriesReader.scan(try openStore(store), profile: profile, policy: policy, verifiers: policy.signers, since: since) { entry in
+                walkers[entry.profile, default: ChainWalker(profile: entry.profile, since: since)].add(entry)
+            }
+            return walkers.keys.sorted().compactMap { walkers[$0]?.finish() }
+        }
+    }
+
+    /// The auditors' evidence for `store` (or `profile`): from seals, tombstones and
+    /// attestations, streamed; `EvidenceReport.writeJSON` and `EvidencePage` render it.
+    public static func evidence(in store: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+                                settings: EvidenceReport.Settings) throws(PGSealError) -> EvidenceReport {
+        try wrapped {
+            try EvidenceReport.build(store: try openStore(store), named: store, profile: profile, policy: policy, verifiers: verifiers, settings: settings)
+        }
     }
 
     private static func wrapped<T>(_ body: () throws -> T) throws(PGSealError) -> T {

@@ -68,8 +68,8 @@ struct ChainCommand: ParsableCommand {
         let started = Date()
         let policy = try trust.policy()
         let from = try since.map { try DateArgument.parse($0, option: "--since") }
-        let entries = try PGSeal.series(in: store, profile: profile, policy: policy, verifiers: policy.signers, since: from)
-        let result = Result(store: store, profiles: SeriesChain.walk(entries, since: from), seconds: Date().timeIntervalSince(started))
+        let states = try PGSeal.chain(in: store, profile: profile, policy: policy, since: from)
+        let result = Result(store: store, profiles: states, seconds: Date().timeIntervalSince(started))
         try output.emit(result, human: Self.lines(result))
         if !result.ok { throw ExitCode(1) }
     }
@@ -83,6 +83,7 @@ struct ChainCommand: ParsableCommand {
             if state.tombstones > 0 { counts.append(Format.plural(state.tombstones, "tombstone")) }
             lines.append("\(state.profile): \(state.status.uppercased()) — " + counts.joined(separator: ", ") + (state.head.map { "; newest \($0)" } ?? ""))
             for item in state.breaks { lines.append("  BREAK " + Terminal.escaped(item.description)) }
+            if state.unlistedBreaks > 0 { lines.append("  … and \(Format.plural(state.unlistedBreaks, "more break")) (--json lists the first 1,000)") }
             for fork in state.forks { lines.append("  fork: \(fork.successors.joined(separator: " and ")) both follow \(fork.previous) (concurrent exports, or a seal signed outside the series)") }
         }
         return lines

@@ -86,14 +86,35 @@ struct ReportCommand: ParsableCommand {
         settings.expectedInterval = try expectEvery.map { try Self.duration($0, option: "--expect-every") }
         settings.rpo = try rpo.map { try Self.duration($0, option: "--rpo") }
         settings.shrinkAlert = Self.share(shrinkAlert) ?? 0.1
-        let entries = try PGSeal.series(in: store, profile: profile, policy: policy, verifiers: verifiers, since: settings.since)
-        var report = EvidenceReport.build(store: store, profile: profile, entries: entries, policy: policy, verifiers: verifiers, settings: settings)
+        var report = try PGSeal.evidence(in: store, profile: profile, policy: policy, verifiers: verifiers, settings: settings)
         report.seconds = Date().timeIntervalSince(started)
         if let html {
             try Data(EvidencePage.render(report).utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
         }
-        try output.emit(report, human: Self.lines(report, html: html))
+        if let file = output.report { try Self.writeJSON(report, to: file) }
+        if output.json {
+            try report.writeJSON { FileHandle.standardOutput.write(Data($0)) }
+        } else {
+            HumanOutput.out(Self.lines(report, html: html))
+        }
         if !report.ok { throw ExitCode(1) }
+    }
+
+    /// Streams the JSON into a temporary file beside `path`, then renames it: a reader never
+    /// sees half a report.
+    static func writeJSON(_ report: EvidenceReport, to path: String) throws {
+        let temporary = path + ".partial-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw ValidationError("cannot write \(path)")
+        }
+        do {
+            try report.writeJSON { try handle.write(contentsOf: Data($0)) }
+            try handle.close()
+            guard rename(temporary, path) == 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
     }
 
     static func duration(_ text: String, option: String) throws -> TimeInterval {
@@ -103,7 +124,7 @@ struct ReportCommand: ParsableCommand {
 
     static func lines(_ report: EvidenceReport, html: String?) -> [String] {
         var lines = report.profiles.map { p in
-            "\(p.profile): \(Format.plural(p.archives.count, "archive")), series \(p.chain.status), \(Format.plural(p.gaps.count, "gap")), "
+            "\(p.profile): \(Format.plural(p.archiveCount, "archive")), series \(p.chain.status), \(Format.plural(p.gaps.count, "gap")), "
                 + "\(Format.plural(p.anomalies.count, "anomaly", "anomalies")), last restore-verified \(p.lastVerified["restore"]?.at ?? "never")"
         }
         if report.profiles.isEmpty { lines.append("no sealed archive in \(report.store)") }

@@ -77,7 +77,8 @@ final class EvidenceTests: StoreTestCase {
         XCTAssertNotNil(try byObject[name(archives[0])]?["removed_at"].string())
         XCTAssertNil(byObject[name(archives[4])], "a removed archive with its seal leaves only the break")
         XCTAssertEqual(try evidence["chain"]["status"].string(), "broken")
-        XCTAssertTrue(try evidence["gaps"].array().contains { try $0["after"].string() == name(archives[1]) }, "\(evidence["gaps"])")
+        let beforeGap = try XCTUnwrap(byObject[name(archives[1])])["created_at"].string()
+        XCTAssertTrue(try evidence["gaps"].array().contains { try $0["from"].string() == beforeGap }, "\(evidence["gaps"])")
         let anomalies = try evidence["anomalies"].array()
         XCTAssertTrue(try anomalies.contains { try $0["table"].string() == "public.user_watchlist" && $0["kind"].string() == "shrank" && $0["object"].string() == name(archives[2]) },
                       "\(evidence["anomalies"])")
@@ -96,7 +97,7 @@ final class EvidenceTests: StoreTestCase {
         XCTAssertGreaterThan(try fileSize(png), 50_000, "a screenshot of an empty page")
         // docs/report.png is refreshed this way: PGSEAL_EVIDENCE_SCREENSHOT=docs/report.png.
         if let keep = ProcessInfo.processInfo.environment["PGSEAL_EVIDENCE_SCREENSHOT"] {
-            try? FileManager.default.removeItem(atPath: keep)
+            for old in [keep, keep + ".html"] { try? FileManager.default.removeItem(atPath: old) }
             try FileManager.default.copyItem(atPath: png, toPath: keep)
             try FileManager.default.copyItem(atPath: page, toPath: keep + ".html")
         }
