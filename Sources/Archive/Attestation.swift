@@ -82,14 +82,14 @@ public struct Attestation: Codable, Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]) throws -> Attestation {
         let attestation: Attestation
         do { attestation = try JSONDecoder().decode(Attestation.self, from: Data(bytes)) } catch {
-            throw ArchiveManifest.ReadError.malformed("the attestation cannot be read: \(error)")
+            throw DocumentError(document: "attestation", reason: "not the JSON of one: \(error)")
         }
         guard attestation.format == formatIdentifier else {
-            throw ArchiveManifest.ReadError.malformed("the attestation declares format \(attestation.format), not \(formatIdentifier)")
+            throw DocumentError(document: "attestation", reason: "it declares format \(attestation.format), not \(formatIdentifier)")
         }
         guard ["seal", "deep", "restore"].contains(attestation.level), ["verified", "failed"].contains(attestation.result),
               StampFormat.date(attestation.verifiedAt) != nil, attestation.durationSeconds.isFinite, attestation.durationSeconds >= 0 else {
-            throw ArchiveManifest.ReadError.malformed("the attestation's level, result, time or duration is not one pgseal writes")
+            throw DocumentError(document: "attestation", reason: "its level, result, time or duration is not one pgseal writes")
         }
         return attestation
     }
@@ -134,13 +134,22 @@ public struct Tombstone: Codable, Sendable, Equatable {
     public static func decode(_ bytes: [UInt8]) throws -> Tombstone {
         let tombstone: Tombstone
         do { tombstone = try JSONDecoder().decode(Tombstone.self, from: Data(bytes)) } catch {
-            throw ArchiveManifest.ReadError.malformed("the tombstone cannot be read: \(error)")
+            throw DocumentError(document: "tombstone note", reason: "not the JSON of one: \(error)")
         }
         guard tombstone.format == formatIdentifier, StampFormat.date(tombstone.removedAt) != nil else {
-            throw ArchiveManifest.ReadError.malformed("the tombstone's format or time is not one pgseal writes")
+            throw DocumentError(document: "tombstone note", reason: "its format or time is not one pgseal writes")
         }
         return tombstone
     }
+}
+
+/// A small document beside an archive (an attestation, a tombstone note) that cannot be
+/// believed as one: named, with why.
+public struct DocumentError: Error, CustomStringConvertible {
+    public let document: String
+    public let reason: String
+
+    public var description: String { "the \(document) cannot be read: \(reason)" }
 }
 
 /// The two forms of a UTC time pgseal writes: RFC 3339 in documents, compact in names.

@@ -81,10 +81,10 @@ struct ChainCommand: ParsableCommand {
             var counts = [Format.plural(state.archives, "seal"), "\(state.chained) linked"]
             if state.unchained > 0 { counts.append("\(state.unchained) from before chaining") }
             if state.tombstones > 0 { counts.append(Format.plural(state.tombstones, "tombstone")) }
-            lines.append("\(state.profile): \(state.status.uppercased()) — " + counts.joined(separator: ", ") + (state.head.map { "; newest \($0)" } ?? ""))
+            lines.append(Terminal.escaped("\(state.profile): \(state.status.uppercased()) — " + counts.joined(separator: ", ") + (state.head.map { "; newest \($0)" } ?? "")))
             for item in state.breaks { lines.append("  BREAK " + Terminal.escaped(item.description)) }
             if state.unlistedBreaks > 0 { lines.append("  … and \(Format.plural(state.unlistedBreaks, "more break")) (--json lists the first 1,000)") }
-            for fork in state.forks { lines.append("  fork: \(fork.successors.joined(separator: " and ")) both follow \(fork.previous) (concurrent exports, or a seal signed outside the series)") }
+            for fork in state.forks { lines.append(Terminal.escaped("  fork: \(fork.successors.joined(separator: " and ")) both follow \(fork.previous) (concurrent exports, or a seal signed outside the series)")) }
         }
         return lines
     }

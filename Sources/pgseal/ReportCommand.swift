@@ -124,8 +124,8 @@ struct ReportCommand: ParsableCommand {
 
     static func lines(_ report: EvidenceReport, html: String?) -> [String] {
         var lines = report.profiles.map { p in
-            "\(p.profile): \(Format.plural(p.archiveCount, "archive")), series \(p.chain.status), \(Format.plural(p.gaps.count, "gap")), "
-                + "\(Format.plural(p.anomalies.count, "anomaly", "anomalies")), last restore-verified \(p.lastVerified["restore"]?.at ?? "never")"
+            Terminal.escaped("\(p.profile): \(Format.plural(p.archiveCount, "archive")), series \(p.chain.status), \(Format.plural(p.gaps.count, "gap")), "
+                + "\(Format.plural(p.anomalies.count, "anomaly", "anomalies")), last restore-verified \(p.lastVerified["restore"]?.at ?? "never")")
         }
         if report.profiles.isEmpty { lines.append("no sealed archive in \(report.store)") }
         lines += report.findings.map { "  FINDING " + Terminal.escaped($0) }

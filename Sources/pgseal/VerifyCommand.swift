@@ -106,9 +106,10 @@ enum VerifySummary {
         }
         if let signer = report.signer { lines.append("  seal signed by \(signer)") }
         if let seal = report.seal {
-            lines.append("  profile \(seal.profile), created \(seal.createdAt), snapshot \(seal.snapshot.isEmpty ? "-" : seal.snapshot) at WAL \(seal.walLSN.isEmpty ? "-" : seal.walLSN)")
+            // Signed, but by an exporter that may be compromised: escaped for the terminal.
+            lines.append(Terminal.escaped("  profile \(seal.profile), created \(seal.createdAt), snapshot \(seal.snapshot.isEmpty ? "-" : seal.snapshot) at WAL \(seal.walLSN.isEmpty ? "-" : seal.walLSN)"))
             if report.level == .seal && !seal.tables.isEmpty {
-                lines.append("  the seal states: " + seal.tables.map { "\($0.name) \(Format.count($0.rows)) rows" }.joined(separator: " · "))
+                lines.append(Terminal.escaped("  the seal states: " + seal.tables.map { "\($0.name) \(Format.count($0.rows)) rows" }.joined(separator: " · ")))
             }
         }
         if let attestation = report.attestation { lines.append("  recorded: \(attestation)") }
