@@ -1,10 +1,16 @@
 import Seal
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The inverse of `RowEncoder`: a canonical JSON line back to one row of PostgreSQL's COPY text
 /// format, so that an archive can be loaded with `COPY … FROM STDIN` (restore).
 public final class RowDecoder {
     public let columns: [ColumnSpec]
     private let names: [[UInt8]]
+    /// Each name as the encoder writes it — quoted, escaped — then `:`: a member whose bytes
+    /// are exactly these needs no decoding.
+    private let quotedNames: [[UInt8]]
     private let text = ByteBuffer(capacity: 1024)
     private let scratch = ByteBuffer(capacity: 256)
 
@@ -24,6 +30,7 @@ public final class RowDecoder {
     public init(columns: [ColumnSpec]) {
         self.columns = columns
         self.names = columns.map { Array($0.name.utf8) }
+        self.quotedNames = columns.map { Array((JSONString.quoted($0.name) + ":").utf8) }
     }
 
     /// Appends the COPY text line (with its newline) for `line` to `out`.
@@ -45,12 +52,15 @@ public final class RowDecoder {
                 out?.append(CopyText.tab)
                 try cursor.expect(UInt8(ascii: ","))
             }
-            scratch.removeAll()
-            try cursor.string(into: scratch)
-            guard scratch.bytes.elementsEqual(names[index]) else {
-                throw .notCanonical("member \(index + 1) is \(String(decoding: scratch.bytes, as: UTF8.self).debugDescription), not \(column.name.debugDescription)")
+            if !cursor.skip(quotedNames[index]) {
+                // Not byte for byte the encoder's: decoded, then compared.
+                scratch.removeAll()
+                try cursor.string(into: scratch)
+                guard scratch.bytes.elementsEqual(names[index]) else {
+                    throw .notCanonical("member \(index + 1) is \(String(decoding: scratch.bytes, as: UTF8.self).debugDescription), not \(column.name.debugDescription)")
+                }
+                try cursor.expect(UInt8(ascii: ":"))
             }
-            try cursor.expect(UInt8(ascii: ":"))
             if cursor.peek == UInt8(ascii: "n") {
                 try cursor.literal("null")
                 out?.append(UInt8(ascii: "\\"))
@@ -266,9 +276,25 @@ public struct JSONCursor {
     }
 
     /// Reads a string and appends its unescaped UTF-8 to `out`.
+    /// Moves past `expected` when the bytes at the cursor are exactly these; else stays.
+    mutating func skip(_ expected: [UInt8]) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count - position >= expected.count else { return false }
+        let equal = expected.withUnsafeBytes { wanted in wanted.baseAddress.map { memcmp($0, base + position, wanted.count) == 0 } ?? true }
+        if equal { position += expected.count }
+        return equal
+    }
+
     public mutating func string(into out: ByteBuffer) throws(RowDecoder.DecodingError) {
         try expect(UInt8(ascii: "\""))
         while let c = peek {
+            // A run of plain bytes goes over at once: most of every string.
+            if c != UInt8(ascii: "\""), c != UInt8(ascii: "\\"), c >= 0x20 {
+                var end = position + 1
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+                out.append(UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
+                position = end
+                continue
+            }
             position += 1
             switch c {
             case UInt8(ascii: "\""):

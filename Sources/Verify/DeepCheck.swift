@@ -119,12 +119,14 @@ struct DeepCheck {
 
     /// Returns the manifest when it could be read and matches the seal.
     @discardableResult
-    func run(_ tar: TarReader, into report: inout VerificationReport) throws -> Manifest? {
+    func run(_ tar: TarEntryStream, into report: inout VerificationReport) throws -> Manifest? {
         var tables: [String: ObservedTable] = [:]
         var manifestBytes: [UInt8]?
         var definitions: TableDefinitions?
         let lines = LineSplitter(maxLineBytes: limits.maxRowBytes)
         let chunkHasher = SHA256Hasher()
+        // A read-ahead stream hashes each entry on its own thread.
+        let hashesChunks = !(tar is TarReadAhead)
         var entryNumber = 0
         while let entry = try tar.nextEntry() {
             entryNumber += 1
@@ -184,7 +186,7 @@ struct DeepCheck {
             var keyProblem: String?
             do {
                 try tar.forEachBlock { block in
-                    chunkHasher.update(block)
+                    if hashesChunks { chunkHasher.update(block) }
                     bytes += Int64(block.count)
                     guard !observed.overflowed else { return }
                     try lines.feed(block) { line in
@@ -219,7 +221,7 @@ struct DeepCheck {
             } catch is Stopped {
                 // Past the seal's row count: the rest of the chunk is hashed, not split.
                 try tar.forEachBlock { block in
-                    chunkHasher.update(block)
+                    if hashesChunks { chunkHasher.update(block) }
                     bytes += Int64(block.count)
                 }
                 _ = lines.endHasPartialLine()
@@ -231,7 +233,7 @@ struct DeepCheck {
             if lines.endHasPartialLine() { report.fail(entry.path, LineSplitter.cutLastLine) }
             if let invalidLine { report.fail("\(entry.path):\(invalidLine.line)", invalidLine.reason) }
             observed.chunks.append(ObservedChunk(
-                path: entry.path, rows: rows, bytes: bytes, sha256: chunkHasher.finalize().hex,
+                path: entry.path, rows: rows, bytes: bytes, sha256: (hashesChunks ? chunkHasher.finalize() : tar.lastEntrySHA256 ?? chunkHasher.finalize()).hex,
                 firstKey: firstKey, lastKey: rows > 0 ? observed.previousKeyText : "[]"))
             observed.rows += rows
             observed.bytes += bytes
