@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "ObjectStore", "Archive", "Seal", "ByteStreams", "Verify", "TestSupport"]),
         .testTarget(name: "ExportUnitTests", dependencies: ["Export", "CanonicalJSON", "Seal", "ByteStreams"]),
-        .testTarget(name: "VerifyUnitTests", dependencies: ["Verify", "CanonicalJSON"]),
+        .testTarget(name: "VerifyUnitTests", dependencies: ["Verify", "CanonicalJSON", "Archive", "Seal", "ByteStreams", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal", "Verify", "Archive", "CanonicalJSON", "ByteStreams"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions"]),
     ]
 )
