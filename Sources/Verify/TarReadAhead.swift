@@ -44,15 +44,17 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
 
     /// Starts reading `tar`; `after` runs on the reading thread once the tar has ended (the
     /// verifier drains the rest of the plaintext there), its error kept for `finish`.
-    init(_ tar: TarReader, blockSize: Int = 256 * 1024, depth: Int = 8, after: @escaping () throws -> Void) {
+    /// `observer` sees every entry's blocks on the reading thread.
+    init(_ tar: TarReader, blockSize: Int = 256 * 1024, depth: Int = 8, observer: EntryObserver? = nil, after: @escaping () throws -> Void) {
         buffers = (0..<depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16) }
         items = BlockingQueue(capacity: depth + 4)
         free = BlockingQueue(capacity: depth)
         for slot in 0..<depth { free.push(slot) }
         let reader = UncheckedBox(tar)
         let tail = UncheckedBox(after)
+        let watcher = UncheckedBox(observer)
         let thread = Thread { [self] in
-            produce(reader.value, after: tail.value)
+            produce(reader.value, observer: watcher.value, after: tail.value)
             done.signal()
         }
         thread.start()
@@ -63,10 +65,11 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
         buffers.forEach { $0.deallocate() }
     }
 
-    private func produce(_ tar: TarReader, after: () throws -> Void) {
+    private func produce(_ tar: TarReader, observer: EntryObserver?, after: () throws -> Void) {
         do {
             while let entry = try tar.nextEntry() {
                 guard items.push(.entry(entry)) else { return }
+                observer?.begin(entry)
                 let hasher = SHA256Hasher()
                 while true {
                     guard let slot = free.pop() else { return }
@@ -75,9 +78,12 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
                         free.push(slot)
                         break
                     }
-                    hasher.update(UnsafeRawBufferPointer(rebasing: buffers[slot][0..<count]))
+                    let block = UnsafeRawBufferPointer(rebasing: buffers[slot][0..<count])
+                    hasher.update(block)
+                    observer?.update(block)
                     guard items.push(.block(slot: slot, count: count)) else { return }
                 }
+                observer?.end()
                 guard items.push(.entryEnd(hasher.finalize())) else { return }
             }
             try after()

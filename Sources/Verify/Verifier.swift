@@ -98,11 +98,13 @@ public enum Verifier {
                     try FilesCheck(seal: seal).run(tar, into: &report)
                     try drain()
                 } else {
-                    // Decryption, decompression and the chunks' hashes on one core, the rows on
-                    // the other; joined before the object is looked at again below.
-                    let ahead = TarReadAhead(tar, after: drain)
+                    // Decryption, decompression, the chunks' and the rows' hashes on one core, the
+                    // rows' checks on the other; joined before the object is looked at again below.
+                    let rows = RowHashing(maxLineBytes: request.limits.maxRowBytes,
+                                          sealedRows: Dictionary(seal.tables.map { ($0.name, $0.rows) }, uniquingKeysWith: { first, _ in first }))
+                    let ahead = TarReadAhead(tar, observer: rows, after: drain)
                     defer { ahead.stop() }
-                    manifest = try DeepCheck(seal: seal, limits: request.limits).run(ahead, into: &report)
+                    manifest = try DeepCheck(seal: seal, limits: request.limits, rowHashing: rows).run(ahead, into: &report)
                     try ahead.finish()
                 }
             } catch let error where error.sealProblem != nil {
