@@ -6,8 +6,8 @@ import Seal
 import Verify
 
 /// Recorded verifications: `verify --attest-key` writes one beside the archive; `check` and
-/// `report` read them back, believing only those signed by the trusted verifiers and bound to
-/// the archive's seal as it is stored.
+/// `report` read them back (`SeriesReader.readAttestation`), believing only those signed by the
+/// trusted verifiers and bound to the archive's seal as it is stored.
 public enum Attestations {
     public enum RecordError: Error, CustomStringConvertible {
         case noSeal(String)
@@ -41,22 +41,6 @@ public enum Attestations {
         try location.store.put(key: key, contents: document)
         try location.store.put(key: key + ".sig", contents: signature)
         return location.store.location(of: key)
-    }
-
-    /// The newest believed attestation at `level` (or a stronger one) that verified the
-    /// archive at `objectKey`, from a listing of its store.
-    public static func newestVerified(forObject objectKey: String, sealSHA256: String, in store: ObjectStore,
-                                      listing: Set<String>, atLeast level: VerificationReport.Level, verifiers: AllowedSigners) -> AttestationRecord? {
-        let object = String(objectKey.split(separator: "/").last ?? "")
-        let keys = listing.filter { $0.hasPrefix(objectKey + Attestation.keyInfix) && $0.hasSuffix(".json") && listing.contains($0 + ".sig") }
-        // Names sort by time: the newest first, read until one is believed.
-        for key in keys.sorted(by: >) {
-            let record = SeriesReader.readAttestation(key, in: store, sealSHA256: sealSHA256, object: object, verifiers: verifiers)
-            guard record.trust == .verified, let attestation = record.attestation, attestation.verified,
-                  let attested = VerificationReport.Level(rawValue: attestation.level), attested.strength >= level.strength else { continue }
-            return record
-        }
-        return nil
     }
 }
 

@@ -1,6 +1,8 @@
 import Archive
 import Foundation
+import ObjectStore
 import Seal
+import Verify
 
 /// The state of a profile's series: each seal's link to the one before it followed and
 /// checked, every break named with its place (docs/FORMAT.md, "The series").
@@ -65,12 +67,33 @@ public struct ChainState: Encodable, Sendable {
 }
 
 public enum SeriesChain {
+    /// Walks each profile's series in `store` (or `profile`'s), reading one seal at a time.
+    public static func walk(_ store: ObjectStore, profile: String?, policy: TrustPolicy, since: Date? = nil) throws -> [ChainState] {
+        var walkers = Walkers(since: since)
+        try SeriesReader.scan(store, profile: profile, policy: policy, verifiers: policy.signers, since: since) { walkers.add($0) }
+        return walkers.finish()
+    }
+
     /// Walks each profile's entries (from `SeriesReader`, oldest first). With `since`, a link
     /// to an archive older than it leads outside the window read and is no break.
     public static func walk(_ entries: [SeriesEntry], since: Date? = nil) -> [ChainState] {
-        var walkers: [String: ChainWalker] = [:]
-        for entry in entries { walkers[entry.profile, default: ChainWalker(profile: entry.profile, since: since)].add(entry) }
-        return walkers.keys.sorted().compactMap { walkers[$0]?.finish() }
+        var walkers = Walkers(since: since)
+        entries.forEach { walkers.add($0) }
+        return walkers.finish()
+    }
+
+    /// One walker per profile, in the order profiles come.
+    private struct Walkers {
+        let since: Date?
+        var byProfile: [String: ChainWalker] = [:]
+
+        mutating func add(_ entry: SeriesEntry) {
+            byProfile[entry.profile, default: ChainWalker(profile: entry.profile, since: since)].add(entry)
+        }
+
+        mutating func finish() -> [ChainState] {
+            byProfile.keys.sorted().compactMap { byProfile[$0]?.finish() }
+        }
     }
 }
 

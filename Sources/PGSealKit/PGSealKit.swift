@@ -118,13 +118,7 @@ public enum PGSeal {
     /// Each profile's series in `store` (or `profile`'s) walked: every seal's signature checked,
     /// every link followed, each break named. Reads seals only, one at a time.
     public static func chain(in store: String, profile: String?, policy: TrustPolicy, since: Date? = nil) throws(PGSealError) -> [ChainState] {
-        try wrapped {
-            var walkers: [String: ChainWalker] = [:]
-            try SeriesReader.scan(try openStore(store), profile: profile, policy: policy, verifiers: policy.signers, since: since) { entry in
-                walkers[entry.profile, default: ChainWalker(profile: entry.profile, since: since)].add(entry)
-            }
-            return walkers.keys.sorted().compactMap { walkers[$0]?.finish() }
-        }
+        try wrapped { try SeriesChain.walk(try openStore(store), profile: profile, policy: policy, since: since) }
     }
 
     /// The auditors' evidence for `store` (or `profile`): from seals, tombstones and
