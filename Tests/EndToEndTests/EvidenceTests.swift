@@ -185,14 +185,26 @@ final class EvidenceTests: StoreTestCase {
         let wrong = archive + ".attestation.20261201T000002Z-restore.json"
         try Data(#"{"format":"pgseal-attestation/1"}"#.utf8).write(to: URL(fileURLWithPath: wrong))
         XCTAssertEqual(try Command.run(["ssh-keygen", "-Y", "sign", "-f", verifier.file("signing-key"), "-n", "pgseal", wrong]).status, 0)
+        // Signed by the trusted verifier, so that its parser is reached: 300,000 nested arrays.
+        let nested = archive + ".attestation.20261201T000003Z-restore.json"
+        try Data(String(repeating: "[", count: 300_000).utf8).write(to: URL(fileURLWithPath: nested))
+        XCTAssertEqual(try Command.run(["ssh-keygen", "-Y", "sign", "-f", verifier.file("signing-key"), "-n", "pgseal-attestation", nested]).status, 0)
+        // A second archive whose object is gone, beside a tombstone note of random bytes.
+        let second = try exportProfile(from: database, to: store.path)
+        try FileManager.default.removeItem(atPath: second)
+        try Data((0..<700).map { UInt8(truncatingIfNeeded: $0 &* 197 &+ 11) }).write(to: URL(fileURLWithPath: second + ".tombstone"))
 
         let page = store.file("hostile.html")
         let report = try pgseal(["report", store.path, "--html", page, "--json"] + trusted + verifierTrust)
         XCTAssertEqual(report.status, 1, report.err)
         let profile = try XCTUnwrap(try JSONDocument(data: report.stdout)["profiles"].array().first)
-        XCTAssertEqual(try profile["chain"]["breaks"].array().map { try $0["kind"].string() }, ["unverifiable"])
+        let breaks = try profile["chain"]["breaks"].array()
+        XCTAssertEqual(try breaks.map { try $0["kind"].string() }.sorted(), ["object-missing", "unverifiable"])
+        let missing = try XCTUnwrap(breaks.first { try $0["kind"].string() == "object-missing" })
+        XCTAssertTrue(try missing["detail"].string().contains("tombstone note cannot be read"), "\(missing)")
         let records = try XCTUnwrap(try profile["archives"].keyed(by: "object")[name(archive)])["attestations"].array()
-        XCTAssertEqual(records.count, 3)
+        XCTAssertEqual(records.count, 4)
+        XCTAssertTrue(try records.contains { try $0["problem"].string().contains("attestation cannot be read") }, "\(records)")
         XCTAssertTrue(try records.allSatisfy { try $0["trust"].string() == "invalid" }, "\(records)")
         XCTAssertTrue(try records.contains { try $0["problem"].string().contains("namespace") }, "\(records)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
