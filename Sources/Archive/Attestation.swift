@@ -9,17 +9,8 @@ public struct Attestation: Codable, Sendable, Equatable {
     /// The key infix between the object's key and the attestation's time.
     public static let keyInfix = ".attestation."
 
-    public struct Table: Codable, Sendable, Equatable {
-        public var name: String
-        public var rows: Int
-        public var digest: String
-
-        public init(name: String, rows: Int, digest: String) {
-            self.name = name
-            self.rows = rows
-            self.digest = digest
-        }
-    }
+    /// A table whose digest the verifier checked: as the seal lists it.
+    public typealias Table = SealDocument.Table
 
     public var format: String
     public var object: String
@@ -66,16 +57,19 @@ public struct Attestation: Codable, Sendable, Equatable {
         case objectSHA256 = "object_sha256"
     }
 
+    /// The key of the archive an attestation's document sits beside, from the document's key
+    /// (`….attestation.<time>-<level>.json`); nil for any other key.
+    public static func objectKey(ofDocument key: String) -> String? {
+        guard key.hasSuffix(".json"), let range = key.range(of: keyInfix, options: .backwards) else { return nil }
+        return String(key[..<range.lowerBound])
+    }
+
     /// `<object key>.attestation.20261202T220000Z-restore.json`.
     public static func key(forObject objectKey: String, verifiedAt: Date, level: String) -> String {
         objectKey + keyInfix + StampFormat.compact(verifiedAt) + "-" + level + ".json"
     }
 
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [0x0A]
-    }
+    public func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
 
     /// Parses signed bytes; what a signer may still get wrong (a level or result outside the
     /// vocabulary, an unparsable time) is refused here rather than believed.
@@ -125,11 +119,7 @@ public struct Tombstone: Codable, Sendable, Equatable {
         case removedAt = "removed_at"
     }
 
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [0x0A]
-    }
+    public func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
 
     public static func decode(_ bytes: [UInt8]) throws -> Tombstone {
         let tombstone: Tombstone

@@ -81,12 +81,8 @@ public struct SealDocument: Codable, Sendable, Equatable {
         case durationSeconds = "duration_seconds"
     }
 
-    /// The bytes written to `<object>.seal` (and signed): pretty JSON with sorted keys.
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [0x0A]
-    }
+    /// The bytes written to `<object>.seal` (and signed).
+    public func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
 
     public static func decode(_ bytes: [UInt8]) throws -> SealDocument {
         let seal = try JSONDecoder().decode(SealDocument.self, from: Data(bytes))
@@ -94,6 +90,16 @@ public struct SealDocument: Codable, Sendable, Equatable {
             throw ArchiveManifest.ReadError.malformed("the seal declares format \(seal.format), not \(formatIdentifier)")
         }
         return seal
+    }
+}
+
+/// The form of every document pgseal writes beside an archive (seal, attestation, tombstone
+/// note): pretty JSON with sorted keys and a final newline.
+public enum DocumentJSON {
+    public static func encoded(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value)) + [0x0A]
     }
 }
 

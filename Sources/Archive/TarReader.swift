@@ -113,6 +113,22 @@ public final class TarReader {
         }
     }
 
+    private func error(_ operation: String) -> ArchiveError {
+        let message = archive_error_string(handle).map { String(cString: $0) } ?? "unknown libarchive error"
+        return ArchiveError(operation: operation, message: message, underlying: input.error)
+    }
+}
+
+/// A tar stream read entry by entry: `TarReader`, or a reader of one on another thread.
+public protocol TarEntries: AnyObject {
+    func nextEntry() throws -> TarEntry?
+    /// Reads the current entry to its end, lending each piece to `body`.
+    func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+extension TarReader: TarEntries {}
+
+extension TarEntries {
     /// The current entry's data, whole: for small entries such as the manifest.
     public func readAll(limit: Int) throws -> [UInt8] {
         var data: [UInt8] = []
@@ -123,10 +139,5 @@ public final class TarReader {
             data.append(contentsOf: piece)
         }
         return data
-    }
-
-    private func error(_ operation: String) -> ArchiveError {
-        let message = archive_error_string(handle).map { String(cString: $0) } ?? "unknown libarchive error"
-        return ArchiveError(operation: operation, message: message, underlying: input.error)
     }
 }

@@ -35,6 +35,13 @@ enum Charts {
         return SVG.drawing(width: width, height: height, label: "archive timeline of \(profile.profile)", nodes)
     }
 
+    /// A chart's value back as a whole number, clamped: values come from signed seals, and a
+    /// conversion of one past Int's range would trap.
+    static func whole(_ value: Double) -> Int {
+        guard value.isFinite else { return 0 }
+        return value >= Double(Int.max) ? Int.max : value <= Double(Int.min) ? Int.min : Int(value)
+    }
+
     /// The most marks or points drawn per series; more archives are sampled evenly.
     static let sampleLimit = 800
     /// Dots for every archive only up to this many.

@@ -44,7 +44,7 @@ extension EvidencePage {
         let listed = Array(p.listed.filter { $0.state != "unverifiable" }.reversed())
         return .div(
             .h3("Rows per table"),
-            Charts.lines(title: "rows per table of \(p.profile)", archives: believed, series: series, marked: marked) { Format.count(Int($0)) },
+            Charts.lines(title: "rows per table of \(p.profile)", archives: believed, series: series, marked: marked) { Format.count(Charts.whole($0)) },
             legend(p.tables),
             p.anomalies.isEmpty ? .p(.class("good"), .text("No table shrank by more than the alert share; none vanished.")) : .ul(.class("findings"),
                 .forEach(p.anomalies) { a in
@@ -74,7 +74,7 @@ extension EvidencePage {
         return .div(
             .h3("Size and export duration"),
             Charts.lines(title: "archive size of \(p.profile)", archives: believed,
-                         series: [(name: "size", value: { $0.bytes.map(Double.init) })]) { Format.bytes(Int64($0)) },
+                         series: [(name: "size", value: { $0.bytes.map(Double.init) })]) { Format.bytes(Int64(Charts.whole($0))) },
             Charts.lines(title: "export duration of \(p.profile)", archives: believed,
                          series: [(name: "duration", value: { $0.durationSeconds })]) { String(format: "%.1f s", $0) },
             .p(.class("muted"), .text("Sizes as the seals state them; durations from the export's start to its object's end (absent in seals written before pgseal 0.3.0)."))

@@ -128,9 +128,8 @@ public struct FreshnessCheck {
             let cutoff = request.now.addingTimeInterval(-within)
             // Attestations of this profile's sealed archives, newest first by the time in their name.
             let candidates = listing.compactMap { key -> (time: Date, object: String, key: String)? in
-                guard key.hasSuffix(".json"), listing.contains(key + ".sig"), let range = key.range(of: Attestation.keyInfix, options: .backwards) else { return nil }
-                let object = String(key[..<range.lowerBound])
-                guard sealed.contains(object), let time = ArchiveCatalog.time(fromName: String(key[range.upperBound...])).flatMap(StampFormat.date),
+                guard listing.contains(key + ".sig"), let object = Attestation.objectKey(ofDocument: key) else { return nil }
+                guard sealed.contains(object), let time = ArchiveCatalog.time(fromName: String(key.dropFirst(object.count))).flatMap(StampFormat.date),
                       time >= cutoff else { return nil }
                 return (time, object, key)
             }.sorted { $0.time > $1.time }

@@ -121,6 +121,7 @@ public struct ProfileEvidenceBuilder {
     private var times: [Double] = []
     private var anomalies: [ProfileEvidence.Anomaly] = []
     private var unlistedAnomalies = 0
+    private var unlistedTables = 0
     private var signers: [ProfileEvidence.Period] = []
     private var recipients: [ProfileEvidence.Period] = []
     private var lastVerified: [String: ProfileEvidence.LastVerification] = [:]
@@ -150,9 +151,17 @@ public struct ProfileEvidenceBuilder {
         newest = archive.createdAt
         var pinned = archive.state == "object-missing" || archive.state == "unverifiable"
         if archive.state != "unverifiable" {
-            tables.formUnion(archive.rows.keys)
+            // Names are signed but not trusted to be few: past the cap, a table is counted only.
+            for table in archive.rows.keys where !tables.contains(table) {
+                if tables.count < ProfileEvidence.maxListed { tables.insert(table) } else { unlistedTables += 1 }
+            }
             if let previous = previousBelieved {
-                archive.changes = archive.rows.reduce(into: [:]) { $0[$1.key] = $1.value - (previous.rows[$1.key] ?? 0) }
+                // Row counts come from signed seals, which a compromised exporter writes: a change
+                // that does not fit an Int is left out rather than trapped on.
+                archive.changes = archive.rows.reduce(into: [:]) { changes, table in
+                    let (change, overflow) = table.value.subtractingReportingOverflow(previous.rows[table.key] ?? 0)
+                    if !overflow { changes[table.key] = change }
+                }
                 pinned = noteAnomalies(from: previous, to: archive) || pinned
             }
             previousBelieved = archive
@@ -162,7 +171,7 @@ public struct ProfileEvidenceBuilder {
         }
         pinned = noteAttestations(of: archive) || pinned
         if index > 0 { try archivesJSON.write(",\n") }
-        try archivesJSON.write(String(decoding: try encoder.encode(archive), as: UTF8.self))
+        try encoder.encode(archive).withUnsafeBytes { try archivesJSON.write($0) }
         listed.append(archive)
         if listed.count > Self.listedArchives { listed.removeFirst() }
         sample(archive, index: index, pinned: pinned)
@@ -187,7 +196,7 @@ public struct ProfileEvidenceBuilder {
             let now = current.rows[table]
             let kind: String
             if let now {
-                guard rows > 0, Double(rows - now) / Double(rows) > settings.shrinkAlert else { continue }
+                guard rows > 0, (Double(rows) - Double(now)) / Double(rows) > settings.shrinkAlert else { continue }
                 kind = "shrank"
             } else {
                 guard !current.rows.isEmpty else { continue }
@@ -266,7 +275,8 @@ public struct ProfileEvidenceBuilder {
         let schedule = ProfileEvidence.Schedule(
             expectedIntervalSeconds: expected, expectedIntervalSource: settings.expectedInterval != nil ? "given" : "median of the intervals seen",
             rpoSeconds: rpo, rpoSource: settings.rpo != nil ? "given" : "1.5 × the expected interval")
-        let unlisted = ["breaks": chain.unlistedBreaks, "gaps": unlistedGaps, "anomalies": unlistedAnomalies, "findings": unlistedFindings].filter { $0.value > 0 }
+        let unlisted = ["breaks": chain.unlistedBreaks, "gaps": unlistedGaps, "anomalies": unlistedAnomalies, "findings": unlistedFindings,
+                        "tables": unlistedTables].filter { $0.value > 0 }
         return ProfileEvidence(
             profile: profile, schedule: schedule, archiveCount: count, states: states, newest: newest, tables: tables.sorted(),
             gaps: gaps, anomalies: anomalies, signers: signers, recipients: recipients, chain: chain, lastVerified: lastVerified,

@@ -88,7 +88,7 @@ public struct Replicator {
     static func copyAttestations(of source: ArchiveLocation, to destination: ObjectStore, key: String) throws {
         let listing = try source.store.list(prefix: source.key + Attestation.keyInfix).map(\.key)
         let present = Set(listing)
-        for document in listing.sorted() where document.hasSuffix(".json") && present.contains(document + ".sig") {
+        for document in listing.sorted() where Attestation.objectKey(ofDocument: document) == source.key && present.contains(document + ".sig") {
             let target = key + document.dropFirst(source.key.count)
             guard !destination.exists(key: target + ".sig") else { continue }
             if destination.exists(key: target) { _ = try destination.delete(keys: [target]) }

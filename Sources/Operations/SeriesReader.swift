@@ -89,9 +89,9 @@ public enum SeriesReader {
         }
         // Attestation keys by the object they sit beside, from the same listing.
         var attestationKeys: [String: [String]] = [:]
-        for key in listing where key.hasSuffix(".json") && present.contains(key + ".sig") {
-            guard let range = key.range(of: Attestation.keyInfix, options: .backwards) else { continue }
-            attestationKeys[String(key[..<range.lowerBound]), default: []].append(key)
+        for key in listing where present.contains(key + ".sig") {
+            guard let object = Attestation.objectKey(ofDocument: key) else { continue }
+            attestationKeys[object, default: []].append(key)
         }
         for sealKey in sealKeys {
             let key = String(sealKey.dropLast(".seal".count))

@@ -4,10 +4,7 @@ import Foundation
 import Seal
 
 /// A tar stream as the deep level reads it: `TarReader` itself, or `TarReadAhead`.
-protocol TarEntryStream: AnyObject {
-    func nextEntry() throws -> TarEntry?
-    func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws
-    func readAll(limit: Int) throws -> [UInt8]
+protocol TarEntryStream: TarEntries {
     /// The SHA-256 of the entry last read to its end, when the stream computes it (then the
     /// reader need not).
     var lastEntrySHA256: Digest? { get }
@@ -133,17 +130,6 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
                 throw ArchiveError(operation: "read", message: "the reading thread lost its place")
             }
         }
-    }
-
-    func readAll(limit: Int) throws -> [UInt8] {
-        var data: [UInt8] = []
-        try forEachBlock { piece in
-            guard data.count + piece.count <= limit else {
-                throw ArchiveError(operation: "read entry", message: "entry larger than \(limit) bytes")
-            }
-            data.append(contentsOf: piece)
-        }
-        return data
     }
 
     /// Reads to the end of the stream and waits for the reading thread: the error of `after`,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ByteStreams
 import Logging
 import Export
 import Foundation
@@ -98,7 +99,8 @@ struct CheckCommand: ParsableCommand {
         }
         try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.map { profile in
             "\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))
-                + profile.lastVerified.sorted { $0.key > $1.key }.map { "\n  \($0.key)-verified \($0.value.at) by \($0.value.verifier) (\($0.value.archive))" }.joined()
+                // The archive's key comes from the store's listing: escaped like every outside text.
+                + profile.lastVerified.sorted { $0.key > $1.key }.map { "\n  " + Terminal.escaped("\($0.key)-verified \($0.value.at) by \($0.value.verifier) (\($0.value.archive))") }.joined()
         })
         guard result.ok else {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }

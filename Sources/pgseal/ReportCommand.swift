@@ -105,12 +105,12 @@ struct ReportCommand: ParsableCommand {
     static func writeJSON(_ report: EvidenceReport, to path: String) throws {
         let temporary = path + ".partial-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw ValidationError("cannot write \(path)")
+            throw ReportWriteError(path: path, reason: "it cannot be created")
         }
         do {
             try report.writeJSON { try handle.write(contentsOf: Data($0)) }
             try handle.close()
-            guard rename(temporary, path) == 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            guard rename(temporary, path) == 0 else { throw ReportWriteError(path: path, reason: String(cString: strerror(errno))) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
@@ -132,4 +132,11 @@ struct ReportCommand: ParsableCommand {
         if let html { lines.append("report written to \(html)" + String(format: " (%.2f s)", report.seconds)) }
         return lines
     }
+}
+
+/// The report file could not be written (exit 2): where, and why.
+struct ReportWriteError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "writing the report to \(path) failed: \(reason)" }
 }

@@ -1,4 +1,5 @@
 import Archive
+import EvidenceHTML
 import Foundation
 import ObjectStore
 import Operations
@@ -91,5 +92,20 @@ final class EvidenceReportTests: XCTestCase {
         let archives = try XCTUnwrap((try json(report)["profiles"] as? [[String: Any]])?.first?["archives"] as? [[String: Any]])
         XCTAssertEqual(archives.count, count)
         XCTAssertEqual(archives.last?["object"] as? String, evidence.listed.last?.object)
+    }
+
+    /// Row counts are signed, but by an exporter that may be compromised: extremes are judged
+    /// and drawn without a trap.
+    func testExtremeRowCountsFromASignedSealAreReportedWithoutATrap() throws {
+        try made.archive(age: 3 * day, rows: ["public.t": Int.max, "public.u": -5])
+        try made.archive(age: 2 * day, rows: ["public.t": Int.min, "public.u": Int.max])
+        try made.archive(age: 1 * day, rows: ["public.t": 7, "public.u": 0])
+        let report = try fullReport()
+        let evidence = try XCTUnwrap(report.profiles.first)
+        XCTAssertNil(evidence.listed[1].changes["public.t"], "Int.min − Int.max does not fit: left out")
+        XCTAssertEqual(evidence.anomalies.map(\.table), ["public.t", "public.u"])
+        let page = EvidencePage.render(report)
+        XCTAssertTrue(page.contains("public.t shrank from"), "the page names the anomaly")
+        XCTAssertEqual(try (json(report)["profiles"] as? [[String: Any]])?.first?["archive_count"] as? Int, 3)
     }
 }
