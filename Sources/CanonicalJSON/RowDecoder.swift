@@ -252,6 +252,14 @@ public struct MemberSelection: Sendable {
         try RowDecoder.memberRanges(of: line, memberCount: memberCount, indexes: columnOrder, into: &ranges)
         return positions.map { Array(line[ranges[$0]]) }
     }
+
+    /// Where each wanted member's value is in `line`, in the order the indexes were given, into
+    /// `ranges` (one element per index); `scratch` is the caller's, reused from row to row.
+    public func ranges(of line: UnsafeRawBufferPointer, scratch: inout [Range<Int>], into ranges: inout [Range<Int>]) throws(RowDecoder.DecodingError) {
+        if scratch.count != columnOrder.count { scratch = Array(repeating: 0..<0, count: columnOrder.count) }
+        try RowDecoder.memberRanges(of: line, memberCount: memberCount, indexes: columnOrder, into: &scratch)
+        for (slot, position) in positions.enumerated() { ranges[slot] = scratch[position] }
+    }
 }
 
 /// Reads a JSON text token by token, for the row decoder.

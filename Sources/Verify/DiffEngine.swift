@@ -69,7 +69,9 @@ public enum DiffEngine {
             }
             let object = try gated.openObject()
             try gated.reading(object) {
-                let tar = try gated.tar(over: object, keys: request.keys)
+                // Decryption, the object's hash and decompression on a core of their own.
+                let tar = TarReadAhead(try gated.tar(over: object, keys: request.keys), hashesEntries: false, after: {})
+                defer { tar.stop() }
                 let lines = LineSplitter(maxLineBytes: request.limits.maxRowBytes)
                 while let entry = try tar.nextEntry() {
                     guard let name = DeepCheck.tableName(ofChunk: entry.path), let merge = sides[name] else { continue }
@@ -80,6 +82,7 @@ public enum DiffEngine {
                     }
                     if lines.endHasPartialLine() { throw DiffError.cutLine(entry: entry.path) }
                 }
+                try tar.finish()
                 // The comparison counts only if the object read is, to its last byte, the sealed one.
                 try object.finish()
             }
@@ -117,30 +120,38 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
     }
 }
 
-/// One table's merge: archive lines are pushed in, database rows pulled as needed.
+/// One table's merge: archive lines are pushed in, database rows pulled as needed. Rows are
+/// compared byte for byte where they lie (the database's in the encoder's buffer, the archive's
+/// in the read block), keys through ranges into them: nothing is allocated or hashed per row of
+/// a keyed table.
 final class TableMerge {
     /// The key's members in key order (which need not be column order).
     private let keyMembers: MemberSelection
-    private let keyCount: Int
     private let order: KeyComparator
     private let show: Int
     private let encoder: RowEncoder
     private let rows: CopyOutReader
     private let connection: PostgresConnection
+    /// The database's current row, encoded, and where it and its key values are.
     private let current = ByteBuffer(capacity: 4096)
-    private var databaseKey: [[UInt8]]?
-    private var databaseHash = Digest()
+    private var databaseRow = 0..<0
+    private var databaseKey: [Range<Int>]
+    private var hasDatabaseRow = false
     private var exhausted = false
+    private var archiveKey: [Range<Int>]
+    private var memberScratch: [Range<Int>] = []
+    /// Without a key the two sides are compared as digests of their rows in the same order.
     private let archiveDigest = TableDigest()
     private let databaseDigest = TableDigest()
-    private let archiveHasher = ShortMessageHasher()
-    private let databaseHasher = ShortMessageHasher()
+    private var archiveRows = 0
+    private var databaseRows = 0
     private(set) var result: DiffReport.Table
 
     init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int, comparator: KeyComparator) throws {
         self.connection = connection
         keyMembers = MemberSelection(memberCount: plan.columns.count, indexes: plan.keyColumnIndexes)
-        keyCount = plan.keyColumnIndexes.count
+        databaseKey = Array(repeating: 0..<0, count: plan.keyColumnIndexes.count)
+        archiveKey = databaseKey
         order = comparator
         self.show = show
         encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
@@ -149,62 +160,69 @@ final class TableMerge {
         try advance()
     }
 
-    /// Pulls the next database row: its key values and row hash.
+    /// Pulls the next database row into `current`.
     private func advance() throws {
         guard !exhausted else { return }
         var got = false
         let hasRow = try rows.next { copyLine in
             current.removeAll()
-            let range = try encoder.encode(copyLine: copyLine, into: current)
-            databaseHash = databaseHasher.hash(current.bytes(range))
-            databaseDigest.add(rowHash: databaseHash)
-            databaseKey = (0..<keyCount).map { Array(current.bytes(encoder.keyValueRange($0))) }
+            databaseRow = try encoder.encode(copyLine: copyLine, into: current)
+            if !result.keyed { databaseDigest.add(row: current.bytes(databaseRow)) }
+            for slot in databaseKey.indices { databaseKey[slot] = encoder.keyValueRange(slot) }
+            databaseRows += 1
             got = true
         }
-        if !hasRow || !got {
-            exhausted = true
-            databaseKey = nil
-        }
+        exhausted = !hasRow || !got
+        hasDatabaseRow = !exhausted
     }
 
     func archived(line: UnsafeRawBufferPointer) throws {
-        let hash = archiveHasher.hash(line)
-        archiveDigest.add(rowHash: hash)
-        guard result.keyed else { return }
-        let key = try keyMembers.values(of: line)
-        while let databaseKey, try order.compare(databaseKey, key) == .orderedAscending {
-            note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, databaseKey)
+        archiveRows += 1
+        guard result.keyed else {
+            archiveDigest.add(row: line)
+            return
+        }
+        try keyMembers.ranges(of: line, scratch: &memberScratch, into: &archiveKey)
+        var relation = ComparisonResult.orderedDescending
+        while hasDatabaseRow {
+            relation = try order.compare(current.bytes, databaseKey, line, archiveKey)
+            guard relation == .orderedAscending else { break }
+            note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, current.bytes, databaseKey)
             try advance()
         }
-        if let databaseKey, try order.compare(databaseKey, key) == .orderedSame {
-            if databaseHash == hash { result.equal += 1 } else { note(&result.changed, &result.changedKeys, key) }
+        if hasDatabaseRow, relation == .orderedSame {
+            if current.bytes(databaseRow).elementsEqual(line) { result.equal += 1 } else { note(&result.changed, &result.changedKeys, line, archiveKey) }
             try advance()
         } else {
-            note(&result.onlyInArchive, &result.onlyInArchiveKeys, key)
+            note(&result.onlyInArchive, &result.onlyInArchiveKeys, line, archiveKey)
         }
     }
 
     func finish() throws {
         if result.keyed {
-            while let databaseKey {
-                note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, databaseKey)
+            while hasDatabaseRow {
+                note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, current.bytes, databaseKey)
                 try advance()
             }
+            // Every row matched by key with equal bytes, none left over: the digests are equal.
+            result.digestsEqual = result.changed == 0 && result.onlyInArchive == 0 && result.onlyInDatabase == 0
         } else {
             while !exhausted { try advance() }
+            // Without a key the rows are a multiset read in the same order on both sides: equal
+            // digests mean equal tables; rows are not matched one by one.
+            result.digestsEqual = archiveDigest.finalize() == databaseDigest.finalize()
+            if result.digestsEqual { result.equal = archiveRows }
         }
         result.serverComparisons = order.serverComparisons
-        result.archiveRows = archiveDigest.rows
-        result.databaseRows = databaseDigest.rows
-        // Without a key the rows are a multiset read in the same order on both sides: equal
-        // digests mean equal tables; rows are not matched one by one.
-        result.digestsEqual = archiveDigest.finalize() == databaseDigest.finalize()
-        if !result.keyed, result.digestsEqual { result.equal = result.archiveRows }
+        result.archiveRows = archiveRows
+        result.databaseRows = databaseRows
         try connection.execute("COMMIT")
     }
 
-    private func note(_ count: inout Int, _ keys: inout [String], _ key: [[UInt8]]) {
+    private func note(_ count: inout Int, _ keys: inout [String], _ row: UnsafeRawBufferPointer, _ key: [Range<Int>]) {
         count += 1
-        if keys.count < show { keys.append("[" + key.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]") }
+        if keys.count < show {
+            keys.append("[" + key.map { String(decoding: UnsafeRawBufferPointer(rebasing: row[$0]), as: UTF8.self) }.joined(separator: ",") + "]")
+        }
     }
 }

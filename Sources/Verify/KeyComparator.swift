@@ -47,6 +47,20 @@ final class KeyComparator {
         }
     }
 
+    /// Compares the key in `a` at `aKey` (one range per key column, in key order) with the key
+    /// in `b` at `bKey`, where they lie.
+    func compare(_ a: UnsafeRawBufferPointer, _ aKey: [Range<Int>], _ b: UnsafeRawBufferPointer, _ bKey: [Range<Int>]) throws -> ComparisonResult {
+        if local {
+            for (slot, encoding) in encodings.enumerated() {
+                let result = KeyOrder.compare(UnsafeRawBufferPointer(rebasing: a[aKey[slot]]), UnsafeRawBufferPointer(rebasing: b[bKey[slot]]), as: encoding)
+                if result != .orderedSame { return result }
+            }
+            return .orderedSame
+        }
+        if zip(aKey, bKey).allSatisfy({ a[$0].elementsEqual(b[$1]) }) { return .orderedSame }
+        return try compare(aKey.map { Array(a[$0]) }, bKey.map { Array(b[$0]) })
+    }
+
     func compare(_ a: [[UInt8]], _ b: [[UInt8]]) throws -> ComparisonResult {
         if a == b { return .orderedSame }
         if local { return order.compare(a, b) }

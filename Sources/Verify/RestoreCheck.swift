@@ -35,42 +35,49 @@ struct RestoreCheck {
                 return
             }
         }
-        let loadStarted = Date()
-        guard try load(into: &report) else { return }
-        for table in definitions where !table.key.isEmpty {
-            do {
-                try TableDDL.addKeyAndConstraints(table, on: connection)
-            } catch {
-                report.fail("restore \(table.qualifiedName)", "the key (\(table.key.joined(separator: ", "))) does not hold for the restored rows: \(error)")
+        let started = Date()
+        let settling = TableSettling()
+        let loaded: Bool
+        do {
+            loaded = try load(into: &report, settling: settling)
+        } catch {
+            settling.wait()
+            throw error
+        }
+        report.phases["load"] = Date().timeIntervalSince(started)
+        settling.wait()
+        guard loaded else { return }
+        for outcome in settling.outcomes.sorted(by: { $0.order < $1.order }) {
+            for failure in outcome.failures { report.fail(failure.location, failure.problem) }
+            if let index = report.tables.firstIndex(where: { $0.name == outcome.table }) {
+                report.tables[index].restoredDigestMatches = outcome.digestMatches
             }
         }
-        report.phases["load"] = Date().timeIntervalSince(loadStarted)
-        // The read-back only reads.
-        try connection.execute("SET default_transaction_read_only = on")
-        let compareStarted = Date()
-        for table in manifest.tables {
-            try compare(table, on: connection, into: &report)
+        report.phases["compare"] = Date().timeIntervalSince(started) - (report.phases["load"] ?? 0)
+    }
+
+    /// One table's load: its own connection and COPY, and how many of its chunks have come.
+    private final class TableLoad {
+        let connection: PostgresConnection
+        let writer: CopyInWriter
+        let decoder: RowDecoder
+        let buffer = ByteBuffer(capacity: 512 * 1024)
+        var chunksLoaded = 0
+        init(connection: PostgresConnection, writer: CopyInWriter, decoder: RowDecoder) {
+            self.connection = connection
+            self.writer = writer
+            self.decoder = decoder
         }
-        report.phases["compare"] = Date().timeIntervalSince(compareStarted)
     }
 
     /// Streams every chunk into its table with COPY FROM STDIN, one connection per table
-    /// (chunks of different tables may interleave in the tar).
-    private func load(into report: inout VerificationReport) throws -> Bool {
-        final class TableLoad {
-            let connection: PostgresConnection
-            let writer: CopyInWriter
-            let decoder: RowDecoder
-            let buffer = ByteBuffer(capacity: 512 * 1024)
-            init(connection: PostgresConnection, writer: CopyInWriter, decoder: RowDecoder) {
-                self.connection = connection
-                self.writer = writer
-                self.decoder = decoder
-            }
-        }
+    /// (chunks of different tables may interleave in the tar). A table whose last chunk (by the
+    /// manifest) has come is keyed and read back on a thread of its own while the others load.
+    private func load(into report: inout VerificationReport, settling: TableSettling) throws -> Bool {
         var loads: [String: TableLoad] = [:]
         let (tar, object) = try openTar()
         let lines = LineSplitter(maxLineBytes: limits.maxRowBytes)
+        let expectedChunks = Dictionary(manifest.tables.map { ($0.qualifiedName, $0.chunks.count) }, uniquingKeysWith: { first, _ in first })
         while let entry = try tar.nextEntry() {
             guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
             if loads[name] == nil {
@@ -79,7 +86,12 @@ struct RestoreCheck {
                 let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
                 loads[name] = TableLoad(connection: connection, writer: writer, decoder: RowDecoder(columns: columns))
             }
-            let load = loads[name]!
+            guard let load = loads[name] else { continue }
+            // The object changed since the read phase checked it: its end would say so too.
+            guard !settling.started(name) else {
+                report.fail(entry.path, "a chunk past the \(expectedChunks[name] ?? 0) the manifest lists: the object changed since it was read")
+                return false
+            }
             var lineNumber = 0
             do {
                 try tar.forEachBlock { block in
@@ -102,27 +114,63 @@ struct RestoreCheck {
                 report.fail("restore \(name)", "loading \(entry.path) failed: \(error)")
                 return false
             }
+            load.chunksLoaded += 1
+            if load.chunksLoaded == expectedChunks[name] { settle(table, load, settling) }
         }
         // The object read again must still be the sealed one.
         do { try object.finish() } catch let problem as SealProblem {
             report.fail(problem.location, problem.problem)
             return false
         }
-        for (name, load) in loads.sorted(by: { $0.key < $1.key }) {
-            do {
-                try load.writer.write(load.buffer.bytes)
-                try load.writer.finish()
-            } catch {
-                report.fail("restore \(name)", "the rows do not load into their declared types: \(error)")
-                return false
-            }
+        // Tables without chunks, and any whose chunks fell short of the manifest's count.
+        for table in definitions where !settling.started(table.qualifiedName) {
+            let load = try loads[table.qualifiedName] ?? {
+                let connection = try scratch.connect()
+                return TableLoad(connection: connection, writer: try connection.copyIn(TableDDL.copyFromStdin(table)), decoder: RowDecoder(columns: []))
+            }()
+            settle(table, load, settling)
         }
         return true
     }
 
+    /// Ends `table`'s COPY, adds its key and constraints and compares it read back — on a
+    /// thread of its own, the outcome collected in `settling`.
+    private func settle(_ table: TableDefinitions.Table, _ load: TableLoad, _ settling: TableSettling) {
+        let order = definitions.firstIndex { $0.qualifiedName == table.qualifiedName } ?? 0
+        let listed = manifest.tables.first { $0.qualifiedName == table.qualifiedName }
+        let check = self
+        settling.run(table.qualifiedName, order: order) {
+            var outcome = TableSettling.Outcome(table: table.qualifiedName, order: order)
+            do {
+                try load.writer.write(load.buffer.bytes)
+                try load.writer.finish()
+            } catch {
+                outcome.failures.append(.init(location: "restore \(table.qualifiedName)", problem: "the rows do not load into their declared types: \(error)"))
+                return outcome
+            }
+            if !table.key.isEmpty {
+                do {
+                    try TableDDL.addKeyAndConstraints(table, on: load.connection)
+                } catch {
+                    outcome.failures.append(.init(location: "restore \(table.qualifiedName)",
+                                                  problem: "the key (\(table.key.joined(separator: ", "))) does not hold for the restored rows: \(error)"))
+                }
+            }
+            guard let listed else { return outcome }
+            do {
+                // The read-back only reads.
+                try load.connection.execute("SET default_transaction_read_only = on")
+                outcome.digestMatches = try check.compare(listed, on: load.connection, failures: &outcome.failures)
+            } catch {
+                outcome.failures.append(.init(location: "restore \(table.qualifiedName)", problem: "the restored table cannot be read back: \(error)"))
+            }
+            return outcome
+        }
+    }
+
     /// Reads a restored table back in key order through the canonical encoder and compares its
-    /// row count and digest with the manifest's.
-    private func compare(_ table: Manifest.Table, on connection: PostgresConnection, into report: inout VerificationReport) throws {
+    /// row count and digest with the manifest's; returns whether they match.
+    private func compare(_ table: Manifest.Table, on connection: PostgresConnection, failures: inout [VerificationReport.Failure]) throws -> Bool {
         let plan = try TablePlan.resolve(
             TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: nil, key: table.key), on: connection)
         let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
@@ -136,14 +184,13 @@ struct RestoreCheck {
         }) {}
         let count = digest.rows
         let restored = digest.finalize().hex
-        if count != table.rows || restored != table.digest {
-            report.fail("restore \(table.qualifiedName)",
-                        "read back from the scratch database: \(count) rows with digest \(restored); the archive has \(table.rows) rows, \(table.digest)"
-                        + (try firstDifference(table, plan: plan, on: connection).map { " — first difference: \($0)" } ?? ""))
+        let matches = count == table.rows && restored == table.digest
+        if !matches {
+            failures.append(.init(location: "restore \(table.qualifiedName)", problem:
+                "read back from the scratch database: \(count) rows with digest \(restored); the archive has \(table.rows) rows, \(table.digest)"
+                + (try firstDifference(table, plan: plan, on: connection).map { " — first difference: \($0)" } ?? "")))
         }
-        if let index = report.tables.firstIndex(where: { $0.name == table.qualifiedName }) {
-            report.tables[index].restoredDigestMatches = count == table.rows && restored == table.digest
-        }
+        return matches
     }
 
     /// Walks the archive's rows of `table` and the restored rows side by side (both in key
@@ -220,5 +267,43 @@ final class TableLines {
             guard let entry = try tar.nextEntry() else { return nil }
             inTable = DeepCheck.tableName(ofChunk: entry.path) == table
         }
+    }
+}
+
+/// The tables being keyed and compared on threads of their own while others load; their
+/// outcomes, collected for the report once all have ended.
+final class TableSettling: @unchecked Sendable {
+    struct Outcome {
+        let table: String
+        let order: Int
+        var failures: [VerificationReport.Failure] = []
+        var digestMatches: Bool?
+    }
+
+    private let lock = NSLock()
+    private let group = DispatchGroup()
+    private var names: Set<String> = []
+    private var collected: [Outcome] = []
+
+    func started(_ table: String) -> Bool { lock.withLock { names.contains(table) } }
+
+    func run(_ table: String, order: Int, _ work: @escaping () -> Outcome) {
+        lock.withLock { _ = names.insert(table) }
+        group.enter()
+        let box = WorkBox(work)
+        Thread { [self] in
+            let outcome = box.work()
+            lock.withLock { collected.append(outcome) }
+            group.leave()
+        }.start()
+    }
+
+    func wait() { group.wait() }
+
+    var outcomes: [Outcome] { lock.withLock { collected } }
+
+    private struct WorkBox: @unchecked Sendable {
+        let work: () -> Outcome
+        init(_ work: @escaping () -> Outcome) { self.work = work }
     }
 }

@@ -145,22 +145,29 @@ enum TableDDL {
     /// Returns what was not recreated: stored generated columns, whose expression is SQL.
     @discardableResult
     static func addKeyAndConstraints(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws -> [String] {
+        // One statement, so that the server checks every NOT NULL in one scan of the table.
+        var changes: [String] = []
         if !table.key.isEmpty {
-            try connection.execute("ALTER TABLE \(name(table)) ADD PRIMARY KEY (" + table.key.map(SQL.identifier).joined(separator: ", ") + ")")
+            changes.append("ADD PRIMARY KEY (" + table.key.map(SQL.identifier).joined(separator: ", ") + ")")
         }
         var notRecreated: [String] = []
         for column in table.columns {
-            let target = "ALTER TABLE \(name(table)) ALTER COLUMN \(SQL.identifier(column.name))"
-            if column.notNull == true { try connection.execute(target + " SET NOT NULL") }
+            let target = "ALTER COLUMN \(SQL.identifier(column.name))"
+            if column.notNull == true { changes.append(target + " SET NOT NULL") }
             if let identity = column.identity {
-                try connection.execute(target + " ADD GENERATED \(identity == "always" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY")
-                try connection.execute(
-                    "SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT max(\(SQL.identifier(column.name))) AS m FROM \(name(table))) x WHERE m IS NOT NULL",
-                    [name(table), column.name])
+                changes.append(target + " ADD GENERATED \(identity == "always" ? "ALWAYS" : "BY DEFAULT") AS IDENTITY")
             }
             if column.generated != nil {
                 notRecreated.append("\(table.qualifiedName).\(column.name): a stored generated column, restored with its values as a plain column (its expression is SQL, which pgseal never runs from an archive)")
             }
+        }
+        if !changes.isEmpty {
+            try connection.execute("ALTER TABLE \(name(table)) " + changes.joined(separator: ", "))
+        }
+        for column in table.columns where column.identity != nil {
+            try connection.execute(
+                "SELECT setval(pg_get_serial_sequence($1, $2), m) FROM (SELECT max(\(SQL.identifier(column.name))) AS m FROM \(name(table))) x WHERE m IS NOT NULL",
+                [name(table), column.name])
         }
         return notRecreated
     }

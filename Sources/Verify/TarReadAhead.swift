@@ -41,8 +41,10 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
 
     /// Starts reading `tar`; `after` runs on the reading thread once the tar has ended (the
     /// verifier drains the rest of the plaintext there), its error kept for `finish`.
-    /// `observer` sees every entry's blocks on the reading thread.
-    init(_ tar: TarReader, blockSize: Int = 256 * 1024, depth: Int = 8, observer: EntryObserver? = nil, after: @escaping () throws -> Void) {
+    /// `observer` sees every entry's blocks on the reading thread; `hashesEntries: false` spares
+    /// the entries' SHA-256 for a reader that does not check them (the diff).
+    init(_ tar: TarReader, blockSize: Int = 256 * 1024, depth: Int = 8, observer: EntryObserver? = nil, hashesEntries: Bool = true,
+         after: @escaping () throws -> Void) {
         buffers = (0..<depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16) }
         items = BlockingQueue(capacity: depth + 4)
         free = BlockingQueue(capacity: depth)
@@ -51,7 +53,7 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
         let tail = UncheckedBox(after)
         let watcher = UncheckedBox(observer)
         let thread = Thread { [self] in
-            produce(reader.value, observer: watcher.value, after: tail.value)
+            produce(reader.value, observer: watcher.value, hashesEntries: hashesEntries, after: tail.value)
             done.signal()
         }
         thread.start()
@@ -62,7 +64,7 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
         buffers.forEach { $0.deallocate() }
     }
 
-    private func produce(_ tar: TarReader, observer: EntryObserver?, after: () throws -> Void) {
+    private func produce(_ tar: TarReader, observer: EntryObserver?, hashesEntries: Bool, after: () throws -> Void) {
         do {
             while let entry = try tar.nextEntry() {
                 guard items.push(.entry(entry)) else { return }
@@ -76,7 +78,7 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
                         break
                     }
                     let block = UnsafeRawBufferPointer(rebasing: buffers[slot][0..<count])
-                    hasher.update(block)
+                    if hashesEntries { hasher.update(block) }
                     observer?.update(block)
                     guard items.push(.block(slot: slot, count: count)) else { return }
                 }
