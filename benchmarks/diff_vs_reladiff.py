@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_vs_pg_dump import PGSEAL, fixture_cluster, sealed_archive, timed  # noqa: E402
+from export_vs_pg_dump import PGSEAL, export, fixture_cluster, sealed_archive, timed  # noqa: E402
 
 TABLES = {
     "users": ("id", "id,email,email_verified,created_at,updated_at,is_active", "is_active"),
@@ -66,10 +66,14 @@ def main():
             reladiff_commands.append(command)
         reladiff = " && ".join(shlex.join(command) for command in reladiff_commands)
 
-        results = {"pgseal diff (archive vs database)": [], "reladiff (database vs database), 4 tables": []}
+        sealing = ["--jobs", "2", "--recipients-file", keys + "/age-recipient.txt", "--sign-key", keys + "/signing-key"]
+        results = {"pgseal diff (archive vs database)": [], "reladiff (database vs database), 4 tables": [],
+                   "pgseal export of the changed database (--jobs 2, encrypted + signed)": []}
         for round_number in range(args.rounds):
             results["pgseal diff (archive vs database)"].append(timed_allow_one(pgseal))
             results["reladiff (database vs database), 4 tables"].append(timed(reladiff, shell=True))
+            results["pgseal export of the changed database (--jobs 2, encrypted + signed)"].append(
+                export(changed, scratch + "/export-changed", *sealing, sealed=True))
             print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
 
         import json
@@ -78,11 +82,15 @@ def main():
         stats = subprocess.run(reladiff, shell=True, capture_output=True, text=True).stdout
         print(f"\n{args.users:,} users, 10 planted changes (10 differing rows: 6 updates, 2 deletes, 2 inserts), "
               f"{args.rounds} rounds, median\n")
-        print("| command | wall (s) | peak RSS (MiB) |")
-        print("|---|---:|---:|")
+        diff_wall = statistics.median(w for w, _ in results["pgseal diff (archive vs database)"])
+        print("| command | wall (s) | pgseal diff's speed-up / ratio | peak RSS (MiB) |")
+        print("|---|---:|---:|---:|")
         for name, samples in results.items():
             label = name.replace("|", "\\|")
-            print(f"| {label} | {statistics.median(w for w, _ in samples):.2f} | {max(r for _, r in samples):.0f} |")
+            wall = statistics.median(w for w, _ in samples)
+            relation = "" if name.startswith("pgseal diff") else (
+                f"diff {wall / diff_wall:.2f}x faster" if name.startswith("reladiff") else f"diff = {diff_wall / wall:.2f}x the export")
+            print(f"| {label} | {wall:.2f} | {relation} | {max(r for _, r in samples):.0f} |")
         print(f"\npgseal diff found {found} differing rows:")
         for t in report["tables"]:
             print(f"  {t['name']}: changed {t['changed_keys']}, only in archive {t['only_in_archive_keys']}, only in database {t['only_in_database_keys']}")

@@ -5,7 +5,11 @@ import Foundation
 /// signature (namespace `pgseal`) is `<object>.seal.sig`. (docs/FORMAT.md, "The seal".)
 public struct SealDocument: Codable, Sendable, Equatable {
     public static let formatIdentifier = "pgseal-seal/1"
+    /// A partitioned archive's seal (docs/FORMAT.md §10): `parts` instead of one object.
+    public static let partitionedFormatIdentifier = "pgseal-seal/2"
     public static let signatureNamespace = "pgseal"
+    /// More parts than this are refused when reading (the export makes at most 256).
+    public static let maxParts = 1024
 
     public struct Table: Codable, Sendable, Equatable {
         public var name: String
@@ -48,8 +52,11 @@ public struct SealDocument: Codable, Sendable, Equatable {
     public var chain: SealChain?
     /// How long the export took, from its start to the object's end. Absent in older seals.
     public var durationSeconds: Double?
+    /// A partitioned archive's parts, in order (format `pgseal-seal/2` only).
+    public var parts: [SealPart]?
 
     public var isFilesArchive: Bool { contents == "files" }
+    public var isPartitioned: Bool { parts != nil }
 
     public init(object: String, size: Int64, sha256: String, manifestSHA256: String, createdAt: String, profile: String,
                 encryption: String, recipients: [String], compression: String, snapshot: String, walLSN: String,
@@ -77,7 +84,7 @@ public struct SealDocument: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case walLSN = "wal_lsn"
         case tablesSHA256 = "tables_sha256"
-        case chain
+        case chain, parts
         case durationSeconds = "duration_seconds"
     }
 
@@ -86,10 +93,96 @@ public struct SealDocument: Codable, Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]) throws -> SealDocument {
         let seal = try JSONDecoder().decode(SealDocument.self, from: Data(bytes))
-        guard seal.format == formatIdentifier else {
-            throw ArchiveManifest.ReadError.malformed("the seal declares format \(seal.format), not \(formatIdentifier)")
+        switch seal.format {
+        case formatIdentifier:
+            guard seal.parts == nil else { throw ArchiveManifest.ReadError.malformed("a \(formatIdentifier) seal has no parts") }
+        case partitionedFormatIdentifier:
+            guard let parts = seal.parts, !parts.isEmpty, parts.count <= maxParts else {
+                throw ArchiveManifest.ReadError.malformed("a \(partitionedFormatIdentifier) seal needs between 1 and \(maxParts) parts")
+            }
+        default:
+            throw ArchiveManifest.ReadError.malformed("the seal declares format \(seal.format), not \(formatIdentifier) or \(partitionedFormatIdentifier)")
         }
         return seal
+    }
+
+    /// The seal a part would have as an archive of its own: what every check of one object
+    /// holds the part to. Believed because the partitioned seal that lists it is.
+    public func seal(ofPart part: SealPart) -> SealDocument {
+        var seal = SealDocument(
+            object: part.object, size: part.size, sha256: part.sha256, manifestSHA256: part.manifestSHA256, createdAt: createdAt,
+            profile: profile, encryption: encryption, recipients: recipients, compression: compression, snapshot: snapshot,
+            walLSN: walLSN, tables: part.tables.map { Table(name: $0.name, rows: $0.rows, digest: $0.digest) }, signer: signer, tool: tool)
+        seal.tablesSHA256 = part.tablesSHA256
+        return seal
+    }
+}
+
+/// One part of a partitioned archive: an archive of its own (docs/FORMAT.md §2–§4) holding the
+/// key ranges listed per table.
+public struct SealPart: Codable, Sendable, Equatable {
+    public struct Table: Codable, Sendable, Equatable {
+        public var name: String
+        public var rows: Int
+        public var digest: String
+        /// Which rows of the table: a range of its first key column (both ends null: all of it).
+        public var range: PartRange
+
+        public init(name: String, rows: Int, digest: String, range: PartRange) {
+            self.name = name
+            self.rows = rows
+            self.digest = digest
+            self.range = range
+        }
+    }
+
+    /// Base name of the part's object, beside the seal.
+    public var object: String
+    public var size: Int64
+    public var sha256: String
+    public var manifestSHA256: String
+    public var tablesSHA256: String
+    public var tables: [Table]
+
+    public init(object: String, size: Int64, sha256: String, manifestSHA256: String, tablesSHA256: String, tables: [Table]) {
+        self.object = object
+        self.size = size
+        self.sha256 = sha256
+        self.manifestSHA256 = manifestSHA256
+        self.tablesSHA256 = tablesSHA256
+        self.tables = tables
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case object, size, sha256, tables
+        case manifestSHA256 = "manifest_sha256"
+        case tablesSHA256 = "tables_sha256"
+    }
+}
+
+/// `from ≤ k < to` on a table's first key column in the export's order, the server's text of
+/// each bound; a null end is open. Both ends are always written.
+public struct PartRange: Codable, Sendable, Equatable, Hashable {
+    public var column: String?
+    public var from: String?
+    public var to: String?
+
+    public init(column: String?, from: String?, to: String?) {
+        self.column = column
+        self.from = from
+        self.to = to
+    }
+
+    public static let whole = PartRange(column: nil, from: nil, to: nil)
+    public var isWhole: Bool { from == nil && to == nil }
+
+    enum CodingKeys: String, CodingKey { case column, from, to }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(column, forKey: .column)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
     }
 }
 

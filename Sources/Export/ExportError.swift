@@ -11,6 +11,8 @@ public enum ExportError: Error, CustomStringConvertible {
     /// A state the code guarantees did not hold: a bug of pgseal's, reported rather than trapped.
     case internalInvariant(String)
     case seriesLookup(String, underlying: Error)
+    /// A partitioned export's plan, parts or workers (docs/FORMAT.md §10).
+    case partition(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum ExportError: Error, CustomStringConvertible {
         case .seriesLookup(let prefix, let underlying):
             "finding the newest seal under \(prefix), which the new seal links to (docs/FORMAT.md §7.1): \(underlying) — "
                 + "the export's credentials need s3:ListBucket on the prefix and s3:GetObject on *.seal (docs/OPERATIONS.md, IAM policies)"
+        case .partition(let what):
+            "partitioned export: \(what)"
         case .internalInvariant(let what):
             "internal error: \(what); nothing was sealed — please report this"
         }

@@ -59,30 +59,97 @@ public final class ExportJob {
     }
 
     public func run() throws -> ExportResult {
+        if let part = settings.workerPart { return try PartWorker(settings: settings, logger: logger, job: self).run(part: part) }
         let started = Date()
         try ArchiveNames.checkProfile(settings.profile.name)
-        let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region, caBundle: settings.caBundle, create: true)
-        // What an earlier, killed export of this profile left behind (an incomplete multipart
-        // upload, a hidden partial file) goes once it is older than the stale age.
-        let stale = try store.removeStaleUploads(under: settings.profile.name + "/", olderThan: settings.staleUploadAge)
-        if stale > 0 { logger.notice("removed \(stale) incomplete upload(s) of earlier exports under \(store.location(of: settings.profile.name + "/"))") }
+        let store = try openDestination()
         let coordinator = try PostgresConnection(conninfo: settings.database)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try Self.exportSnapshot(on: coordinator)
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
+        let plans = try resolvePlans(on: coordinator)
+        let naming = ObjectNaming(profile: settings.profile.name, time: started)
+        let written = try writeArchive(store: store, coordinator: coordinator, source: source, plans: plans, naming: naming,
+                                       key: nil, signed: settings.signingKey != nil, started: started)
+        do {
+            let archive = written.archive
+            let encrypted = archive.encrypted
+            let (objectSize, objectDigest) = try archive.finish(signingKey: settings.signingKey) { size, digest in
+                var seal = SealDocument(
+                    object: archive.basename, size: size, sha256: digest.hex, manifestSHA256: written.manifestDigest.hex,
+                    createdAt: naming.createdAt, profile: settings.profile.name,
+                    encryption: encrypted ? "age-x25519" : "none", recipients: settings.recipients.map(\.description),
+                    compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
+                    tables: written.sealTables, signer: settings.signingKey?.publicKey.fingerprint ?? "", tool: "pgseal \(Self.toolVersion)")
+                seal.tablesSHA256 = written.tablesSHA256
+                return seal
+            }
+            progress.finished()
+            return written.result(store: store, naming: naming, source: source, settings: settings, size: objectSize, sha256: objectDigest.hex,
+                                  seconds: Date().timeIntervalSince(started))
+        } catch {
+            written.archive.abort()
+            progress.finished()
+            throw error
+        }
+    }
 
-        let plans = try settings.profile.tables.map { try TablePlan.resolve($0, on: coordinator) }
+    /// The destination store, with what an earlier, killed export of this profile left behind (an
+    /// incomplete multipart upload, a hidden partial file) removed once older than the stale age.
+    func openDestination() throws -> ObjectStore {
+        let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region, caBundle: settings.caBundle, create: true)
+        let stale = try store.removeStaleUploads(under: settings.profile.name + "/", olderThan: settings.staleUploadAge)
+        if stale > 0 { logger.notice("removed \(stale) incomplete upload(s) of earlier exports under \(store.location(of: settings.profile.name + "/"))") }
+        return store
+    }
+
+    /// The profile's tables checked against the database, in profile order.
+    func resolvePlans(on connection: PostgresConnection, selections: [TableSelection]? = nil) throws -> [TablePlan] {
+        let plans = try (selections ?? settings.profile.tables).map { try TablePlan.resolve($0, on: connection) }
         for plan in plans { try ArchiveNames.checkTable(schema: plan.schema, name: plan.name) }
         try ArchiveNames.checkDistinct(plans.map(\.qualifiedName))
-        let workerCount = min(settings.jobs, plans.count)
+        return plans
+    }
+
+    /// An archive object written to its end but not yet published.
+    struct WrittenArchive {
+        let archive: SealedArchiveWriter
+        let totals: [WrittenTable]
+        let plans: [TablePlan]
+        let manifestDigest: Digest
+        let tablesSHA256: String
+
+        var sealTables: [SealDocument.Table] {
+            zip(plans, totals).map { SealDocument.Table(name: $0.qualifiedName, rows: $1.totals.rows, digest: $1.totals.digest.hex) }
+        }
+
+        func result(store: ObjectStore, naming: ObjectNaming, source: Manifest.Source, settings: ExportSettings,
+                    size: Int64, sha256: String, seconds: Double) -> ExportResult {
+            ExportResult(
+                archive: store.location(of: archive.key), key: archive.key, profile: settings.profile.name, createdAt: naming.createdAt,
+                encrypted: archive.encrypted, signer: settings.signingKey?.publicKey.fingerprint,
+                objectBytes: size, objectSHA256: sha256, manifestSHA256: manifestDigest.hex,
+                snapshot: source.snapshot, walLSN: source.walLSN, compression: settings.compression.description,
+                seconds: seconds,
+                tables: zip(plans, totals).map { plan, table in
+                    ExportResult.TableSummary(
+                        table: plan.qualifiedName, rows: table.totals.rows, bytes: table.totals.bytes,
+                        chunks: table.totals.chunks, digest: table.totals.digest.hex, seconds: table.seconds)
+                })
+        }
+    }
+
+    /// Reads `plans` in the coordinator's snapshot (workers join it) into one archive object —
+    /// tables.json, the chunks, manifest.json — and commits the snapshot's transactions. The
+    /// object is published by the caller (`finish`) or removed (`abort`).
+    func writeArchive(store: ObjectStore, coordinator: PostgresConnection, source: Manifest.Source, plans: [TablePlan],
+                      naming: ObjectNaming, key: String?, signed: Bool, started: Date) throws -> WrittenArchive {
+        let workerCount = max(1, min(settings.jobs, plans.count))
         let workerConnections = try (0..<workerCount).map { _ in
             try Self.joinSnapshot(source.snapshot, conninfo: settings.database)
         }
-
-        let naming = ObjectNaming(profile: settings.profile.name, time: started)
-        let archive = try SealedArchiveWriter(store: store, naming: naming, compression: settings.compression,
-                                              recipients: settings.recipients, signed: settings.signingKey != nil)
-        let key = archive.key
+        let archive = try SealedArchiveWriter(store: store, naming: naming, key: key, compression: settings.compression,
+                                              recipients: settings.recipients, signed: signed)
         do {
             let tar = archive.tar
             let types = try TypeCollector.collect(plans, on: coordinator)
@@ -100,30 +167,8 @@ public final class ExportJob {
                 header: .init(createdAt: naming.createdAt, profile: settings.profile.name, source: source, toolVersion: Self.toolVersion),
                 tables: zip(plans, totals).map { ($0, $1.totals, $1.chunkLog) }, types: types, to: manifest)
             let manifestDigest = try archive.addManifest(manifest)
-            let encrypted = archive.encrypted
-            let (objectSize, objectDigest) = try archive.finish(signingKey: settings.signingKey) { size, digest in
-                var seal = SealDocument(
-                    object: archive.basename, size: size, sha256: digest.hex, manifestSHA256: manifestDigest.hex,
-                    createdAt: naming.createdAt, profile: settings.profile.name,
-                    encryption: encrypted ? "age-x25519" : "none", recipients: settings.recipients.map(\.description),
-                    compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
-                    tables: zip(plans, totals).map { SealDocument.Table(name: $0.qualifiedName, rows: $1.totals.rows, digest: $1.totals.digest.hex) },
-                    signer: settings.signingKey?.publicKey.fingerprint ?? "", tool: "pgseal \(Self.toolVersion)")
-                seal.tablesSHA256 = SHA256Hasher.hash(definitionBytes).hex
-                return seal
-            }
-            progress.finished()
-            return ExportResult(
-                archive: store.location(of: key), key: key, profile: settings.profile.name, createdAt: naming.createdAt,
-                encrypted: encrypted, signer: settings.signingKey?.publicKey.fingerprint,
-                objectBytes: objectSize, objectSHA256: objectDigest.hex, manifestSHA256: manifestDigest.hex,
-                snapshot: source.snapshot, walLSN: source.walLSN, compression: settings.compression.description,
-                seconds: Date().timeIntervalSince(started),
-                tables: zip(plans, totals).map { plan, table in
-                    ExportResult.TableSummary(
-                        table: plan.qualifiedName, rows: table.totals.rows, bytes: table.totals.bytes,
-                        chunks: table.totals.chunks, digest: table.totals.digest.hex, seconds: table.seconds)
-                })
+            return WrittenArchive(archive: archive, totals: totals, plans: plans, manifestDigest: manifestDigest,
+                                  tablesSHA256: SHA256Hasher.hash(definitionBytes).hex)
         } catch {
             archive.abort()
             progress.finished()

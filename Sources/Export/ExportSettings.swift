@@ -27,8 +27,13 @@ public struct ExportSettings: Sendable {
     public var staleUploadAge: TimeInterval = 24 * 3600
     /// Warnings found while resolving (key file permissions), for the caller to log.
     public var warnings: [String] = []
+    /// A worker of a partitioned export: the part (from 0) of the plan in the store that this
+    /// process writes, unsigned (docs/FORMAT.md §10).
+    public var workerPart: Int?
+    /// How long a worker waits for the coordinator's plan to appear in the store.
+    public var planWait: TimeInterval = 600
 
-    public static let defaultChunkSizeMiB = 8
+    public static let defaultChunkSizeMiB = 2
 }
 
 public enum ProgressMode: String, Sendable, CaseIterable {

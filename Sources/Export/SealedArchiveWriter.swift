@@ -21,14 +21,15 @@ final class SealedArchiveWriter {
 
     /// `signed`: a seal will be written, so the series is read — once here, so that a store
     /// that cannot be read fails the export before any row is, and again when sealing.
-    init(store: ObjectStore, naming: ObjectNaming, compression: Compression, recipients: [AgeRecipient], signed: Bool) throws {
+    /// `key`: the object's key when the caller names it (a part of a partitioned archive).
+    init(store: ObjectStore, naming: ObjectNaming, key givenKey: String? = nil, compression: Compression, recipients: [AgeRecipient], signed: Bool) throws {
         self.store = store
         profile = naming.profile
         started = naming.time
         if signed { _ = try SeriesTip.link(in: store, profile: naming.profile, excluding: "") }
         let modificationTime = Int(naming.time.timeIntervalSince1970)
         encrypted = !recipients.isEmpty
-        key = naming.objectKey(extension: ".tar" + compression.fileExtension + (encrypted ? ".age" : ""))
+        key = givenKey ?? naming.objectKey(extension: Self.suffix(compression: compression, encrypted: encrypted))
         object = try store.createObject(key: key)
         hashing = HashingSink(object)
         do {
@@ -60,21 +61,38 @@ final class SealedArchiveWriter {
         // Before the object is published: a store that cannot be listed fails the export
         // while nothing is under the final name yet.
         let previous = signingKey == nil ? nil : try SeriesTip.link(in: store, profile: profile, excluding: key)
+        let (size, digest) = try finishUnsealed()
+        if let signingKey {
+            var seal = makeSeal(size, digest)
+            seal.chain = SealChain(previous: previous)
+            seal.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            try Self.publish(seal, of: key, in: store, signingKey: signingKey)
+        }
+        return (size, digest)
+    }
+
+    /// Writes `<key>.seal`, then its signature `<key>.seal.sig` — last: an archive with a
+    /// signature is complete.
+    static func publish(_ seal: SealDocument, of key: String, in store: ObjectStore, signingKey: SSHSigningKey) throws {
+        let sealBytes = try seal.encoded()
+        try store.put(key: key + ".seal", contents: sealBytes)
+        let signature = try SSHSignature.sign(sealBytes, namespace: SealDocument.signatureNamespace, key: signingKey)
+        try store.put(key: key + ".seal.sig", contents: Array(signature.utf8))
+    }
+
+    /// Ends the tar and publishes the object and its `.sha256`, and no seal (a part of a
+    /// partitioned archive, or an unsigned export).
+    func finishUnsealed() throws -> (size: Int64, sha256: Digest) {
         try tar.close()
         guard let digest = hashing.digest else { throw ExportError.internalInvariant("the object's digest is missing after its end") }
         try store.put(key: key + ".sha256", contents: Array("\(digest.hex)  \(basename)\n".utf8))
-        if let signingKey {
-            var seal = makeSeal(hashing.count, digest)
-            seal.chain = SealChain(previous: previous)
-            seal.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
-            let sealBytes = try seal.encoded()
-            try store.put(key: key + ".seal", contents: sealBytes)
-            // The signature goes last: an archive with a signature is complete.
-            let signature = try SSHSignature.sign(sealBytes, namespace: SealDocument.signatureNamespace, key: signingKey)
-            try store.put(key: key + ".seal.sig", contents: Array(signature.utf8))
-        }
         return (hashing.count, digest)
     }
 
     func abort() { object.abort() }
+
+    /// `.tar.zst.age` and the like: what the object's name ends with.
+    static func suffix(compression: Compression, encrypted: Bool) -> String {
+        ".tar" + compression.fileExtension + (encrypted ? ".age" : "")
+    }
 }

@@ -13,7 +13,9 @@ public struct ArchiveLocation {
 
     public init(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         display = location
-        if !location.hasPrefix("s3://"), !FileManager.default.fileExists(atPath: (location as NSString).expandingTildeInPath) {
+        // A partitioned archive is named by its seal's object, which has no file of its own.
+        let path = (location as NSString).expandingTildeInPath
+        if !location.hasPrefix("s3://"), !FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: path + ".seal") {
             throw StoreError.notFound(path: location)
         }
         (store, key) = try Self.resolve(location, environment: environment)

@@ -82,7 +82,19 @@ public struct ArchiveCatalog: Sendable, Codable {
         let objects = try store.list(prefix: profile.map { $0 + "/" } ?? "")
         let sizes = Dictionary(objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
         var catalog = ArchiveCatalog()
+        // A partitioned archive is one entry: its parts' sizes summed under the archive's key,
+        // which has a seal but no object of its own (docs/FORMAT.md §10).
+        var partitioned: [String: Int64] = [:]
+        var candidates: [(key: String, size: Int64)] = []
         for (key, size) in objects where archiveSuffixes.contains(where: { key.hasSuffix($0) }) {
+            if let archive = PartNaming.archiveKey(ofPart: key) {
+                partitioned[archive, default: 0] += size
+            } else {
+                candidates.append((key, size))
+            }
+        }
+        candidates += partitioned.filter { sizes[$0.key] == nil }.map { ($0.key, $0.value) }
+        for (key, size) in candidates {
             let name = (key as NSString).lastPathComponent
             let profileName = String(key.split(separator: "/").first ?? "")
             let signed = sizes[key + ".seal.sig"] != nil && sizes[key + ".seal"] != nil
@@ -112,7 +124,7 @@ public struct ArchiveCatalog: Sendable, Codable {
         }
         for (key, _) in objects where key.hasSuffix(".seal") && sizes[key + ".sig"] != nil {
             let object = String(key.dropLast(".seal".count))
-            guard sizes[object] == nil else { continue }
+            guard sizes[object] == nil, partitioned[object] == nil else { continue }
             catalog.tombstones.append(Tombstoned(key: object, profile: String(object.split(separator: "/").first ?? ""),
                                                  createdAt: Self.time(fromName: (object as NSString).lastPathComponent) ?? ""))
         }

@@ -147,9 +147,15 @@ public struct Pruner {
                 }
             }
             var removed = true
-            for suffix in sealed ? sealedDeletionOrder : unsealedDeletionOrder {
+            // A partitioned archive's parts (with their receipts and .sha256) go first, while its
+            // seal still marks it sealed; then what a single archive has.
+            let parts = try store.list(prefix: Self.stem(of: decision.key) + ".part-")
+                .map(\.key).filter { PartNaming.archiveKey(ofPart: $0) == decision.key }.sorted()
+            let steps = parts.flatMap { [$0 + ".receipt", $0 + ".sha256", $0] }
+                + (sealed ? sealedDeletionOrder : unsealedDeletionOrder).map { decision.key + $0 }
+            for step in steps {
                 // One call per step: the next step starts only when the previous one is done.
-                if let failure = try store.delete(keys: [decision.key + suffix]).first {
+                if let failure = try store.delete(keys: [step]).first {
                     outcome.failed.append(.init(key: failure.key, reason: failure.reason))
                     decision.action = .failed
                     decision.reasons.append("deleting \(failure.key) failed: \(failure.reason)")
@@ -164,6 +170,12 @@ public struct Pruner {
             outcome.abortedUploads = try store.removeStaleUploads(under: request.profile.map { $0 + "/" } ?? "", olderThan: request.staleUploadAge)
         }
         return outcome
+    }
+
+    /// The archive's key without its `.tar…` suffix, before which its parts' names differ.
+    static func stem(of key: String) -> String {
+        guard let range = key.range(of: ".tar", options: .backwards) else { return key }
+        return String(key[..<range.lowerBound])
     }
 
     /// `<object>.tombstone`, bound to the seal that stays by its SHA-256.

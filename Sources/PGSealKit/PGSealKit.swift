@@ -75,6 +75,13 @@ public enum PGSeal {
         try wrapped { try ExportJob(settings: settings, logger: logger, progress: progress).run() }
     }
 
+    /// A partitioned export (docs/FORMAT.md §10): this process coordinates — holds the snapshot,
+    /// plans the parts, has `launcher` run them (nil: workers elsewhere write them) — and seals.
+    public static func exportPartitioned(_ settings: ExportSettings, options: PartitionedExport.Options, launcher: PartLauncher?,
+                                         logger: Logger = Logger(label: "pgseal")) throws(PGSealError) -> ExportResult {
+        try wrapped { try PartitionedExport(settings: settings, options: options, launcher: launcher, logger: logger).run() }
+    }
+
     /// Verifies an archive at the request's level. A bad archive is not an error: the report
     /// says so (`ok` false, each failure named); errors mean the verification could not run.
     public static func verify(_ request: VerificationRequest) throws(PGSealError) -> VerificationReport {

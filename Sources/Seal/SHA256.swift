@@ -172,3 +172,11 @@ public enum HexDigits {
         }
     }
 }
+
+extension SHA256Hasher {
+    /// SHA-256 over `lines`, each followed by a newline, as hex: how a partitioned archive's seal
+    /// sums up its parts (docs/FORMAT.md §10.2), as `sha256sum` would over that text.
+    public static func listDigest(_ lines: [String]) -> String {
+        hash(Array(lines.map { $0 + "\n" }.joined().utf8)).hex
+    }
+}

@@ -67,7 +67,9 @@ public struct GatedArchive {
         for sidecar in [".seal.sig", ".seal", ".sha256"] where location.key.hasSuffix(sidecar) {
             throw StoreError.invalidLocation(location.display, reason: "this is an archive's \(sidecar) file; give the archive itself (the name without \(sidecar))")
         }
-        guard try location.store.presence(of: location.key) else { throw StoreError.notFound(path: location.display) }
+        // A partitioned archive has no object of its own: its seal names the parts.
+        let hasObject = try location.store.presence(of: location.key)
+        guard try hasObject || location.store.presence(of: location.key + ".seal") else { throw StoreError.notFound(path: location.display) }
         let sealBytes = try location.sidecar(".seal")
         let signature = try location.sidecar(".seal.sig")
         guard let sealBytes, let signature else {
@@ -80,13 +82,36 @@ public struct GatedArchive {
         }
         guard !policy.signers.isEmpty else { throw GateError.noTrustedSigners(location.display) }
         let signed = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: location.name, policy: policy)
+        if signed.seal.isPartitioned && hasObject {
+            throw SealProblem(location: "seal", problem: "a partitioned archive's seal lies beside an object of the same name, which no export writes")
+        }
+        // Removed with prune (or by hand), the seal kept: nothing to read.
+        guard hasObject || signed.seal.isPartitioned else { throw StoreError.notFound(path: location.display) }
         return GatedArchive(location: location, seal: signed.seal, signer: signed.signer, sealSHA256: signed.sha256, limits: limits)
+    }
+
+    /// Whether this is a partitioned archive (docs/FORMAT.md §10), read part by part.
+    public var isPartitioned: Bool { seal?.isPartitioned ?? false }
+
+    /// Part `part` of this partitioned archive, gated by the seal that lists it: its object is
+    /// held to the part's size and SHA-256 as a single archive is to its seal's.
+    public func gatedPart(_ part: SealPart, number index: Int, of count: Int) throws -> GatedArchive {
+        guard let seal else { throw SealProblem(location: "seal", problem: "an unsealed archive has no parts") }
+        let directory = (location.key as NSString).deletingLastPathComponent
+        let key = directory.isEmpty ? part.object : directory + "/" + part.object
+        guard !part.object.contains("/"), PartNaming.archiveKey(ofPart: key) == location.key,
+              let position = PartNaming.position(ofPart: key), position.index == index, position.count == count else {
+            throw SealProblem(location: "seal", problem: "part \(index + 1) is named \(Terminal.escaped(part.object)), not part \(index + 1) of \(count) of \(Terminal.escaped(location.name))")
+        }
+        return GatedArchive(location: ArchiveLocation(store: location.store, key: key), seal: seal.seal(ofPart: part), signer: signer,
+                            sealSHA256: sealSHA256, limits: limits)
     }
 
     /// The object's bytes, held to the seal: more bytes than it states stop the read at once;
     /// at the end, the size and SHA-256 must be the seal's.
     public func openObject() throws -> SealBoundSource {
-        SealBoundSource(try location.open(), seal: seal)
+        guard !isPartitioned else { throw PartitionedArchiveError.notReadHere(location.display) }
+        return SealBoundSource(try location.open(), seal: seal)
     }
 
     /// The tar stream over `object`: decrypted when the archive is, and bounded in how much it
@@ -205,5 +230,17 @@ extension Error {
         if let problem = self as? SealProblem { return problem }
         if let archive = self as? ArchiveError { return archive.underlying?.sealProblem }
         return nil
+    }
+}
+
+/// A partitioned archive given to a reader that reads one object (exit 2).
+public enum PartitionedArchiveError: Error, CustomStringConvertible {
+    case notReadHere(String)
+
+    public var description: String {
+        switch self {
+        case .notReadHere(let archive):
+            "\(Terminal.escaped(archive)) is a partitioned archive (docs/FORMAT.md §10): this command does not read its parts yet — verify it (all levels read every part), or give one part's object, which is an archive of its key ranges"
+        }
     }
 }

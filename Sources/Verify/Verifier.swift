@@ -80,6 +80,27 @@ public enum Verifier {
             report.staleScratchRemoved = ScratchDatabase.removeStale(adminURL: url)
         }
 
+        if gated.isPartitioned {
+            try PartitionedCheck(gated: gated, seal: seal, request: request).run(into: &report)
+            return finished(report, started)
+        }
+        let manifest = try readObject(gated, seal: seal, request: request, into: &report)
+        if request.level == .restore, report.ok, let manifest, let url = request.scratchDatabaseURL {
+            let scratch = try ScratchDatabase(adminURL: url)
+            report.scratchDatabase = scratch.name
+            defer { request.keepScratch ? scratch.keep() : scratch.drop() }
+            try RestoreCheck(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) },
+                             scratch: scratch, limits: request.limits).run(into: &report)
+        }
+        return finished(report, started)
+    }
+
+    /// The seal and deep levels' reading of one object (an archive, or one part of a partitioned
+    /// one): decrypted, decompressed and checked in one pass, held to `seal`. Returns the
+    /// manifest when it was read and matches the seal.
+    static func readObject(_ gated: GatedArchive, seal: SealDocument, request: VerificationRequest,
+                           into report: inout VerificationReport) throws -> Manifest? {
+        let archive = gated.location
         let object = try gated.openObject()
         // A damaged header can look like a key that does not match; which it is, the object's
         // hash against the seal decides once the whole object has been read.
@@ -136,14 +157,7 @@ public enum Verifier {
             throw keyProblem
         }
         report.phases["read"] = Date().timeIntervalSince(readStarted)
-        if request.level == .restore, report.ok, let manifest, let url = request.scratchDatabaseURL {
-            let scratch = try ScratchDatabase(adminURL: url)
-            report.scratchDatabase = scratch.name
-            defer { request.keepScratch ? scratch.keep() : scratch.drop() }
-            try RestoreCheck(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) },
-                             scratch: scratch, limits: request.limits).run(into: &report)
-        }
-        return finished(report, started)
+        return manifest
     }
 
     /// The deep level's checks of one tar stream against `seal`, for callers that hold the

@@ -79,7 +79,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("zstd worker threads (0 = compress on the writer thread).", valueName: "n"))
     var zstdThreads: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest chunk of JSON lines, in MiB (default 8).", valueName: "mib"))
+    @Option(name: .long, help: ArgumentHelp("Largest chunk of JSON lines, in MiB (default 2).", valueName: "mib"))
     var chunkSize: Int?
 
     @Option(name: [.customShort("j"), .long], help: ArgumentHelp("Tables read in parallel, each on its own connection in the same snapshot (default 1).", valueName: "n"))
@@ -87,6 +87,8 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Progress on stderr: auto (when it is a terminal), always, never.", valueName: "when"))
     var progress: String?
+
+    @OptionGroup(title: "Partitioned export") var partitioning: PartitionOptions
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
@@ -114,13 +116,57 @@ struct ExportCommand: AsyncParsableCommand {
         flags.chunkSizeMiB = chunkSize
         flags.jobs = jobs
         flags.progress = progress
-        let settings = try ExportSettings.resolve(flags: flags)
+        if partitioning.partitionWorker {
+            // The coordinator signs; a worker holds no signing key.
+            flags.signKey = nil
+            flags.noSign = true
+        }
+        var settings = try ExportSettings.resolve(flags: flags)
         for warning in settings.warnings { logger.warning("\(warning)") }
+        if partitioning.partitionWorker { settings.workerPart = try partitioning.workerPart() }
+        if let parts = partitioning.partitions {
+            var options = PartitionedExport.Options(parts: parts, concurrency: partitioning.workers ?? parts)
+            if let text = partitioning.partitionTimeout { options.timeout = try ReportCommand.duration(text, option: "--partition-timeout") }
+            let launcher = partitioning.externalWorkers ? nil : try localLauncher()
+            let result = try PGSeal.exportPartitioned(settings, options: options, launcher: launcher, logger: logger)
+            try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
+            return
+        }
 
         // A progress line is for a terminal; under --log-format json every stderr line is JSON.
         let showProgress = global.logFormat != "json" && (settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1))
         let result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
 
         try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
+    }
+
+    /// Worker processes of this binary with this command's own settings, named option by option
+    /// (never the coordinator's --report, --json or --partitions).
+    private func localLauncher() throws -> ProcessPartLauncher {
+        guard let executable = Bundle.main.executablePath else { throw ValidationError("cannot find this program's path to start its workers") }
+        var common = ["export", "--partition-worker", "--progress", "never", "--log-format", global.logFormat]
+        func pass(_ name: String, _ value: String?) { if let value { common += [name, value] } }
+        pass("--config", config)
+        pass("--profile", profile)
+        for table in table { common += ["--table", table] }
+        for column in excludeColumn { common += ["--exclude-column", column] }
+        pass("--name", name)
+        pass("--db", db)
+        pass("--to", to)
+        pass("--endpoint-url", s3.endpointUrl)
+        pass("--region", s3.region)
+        pass("--ca-bundle", s3.caBundle)
+        for recipient in recipient { common += ["--recipient", recipient] }
+        pass("--recipients-file", recipientsFile)
+        if noEncrypt { common.append("--no-encrypt") }
+        pass("--compression", compression)
+        pass("--compression-level", compressionLevel.map(String.init))
+        pass("--zstd-threads", zstdThreads.map(String.init))
+        pass("--chunk-size", chunkSize.map(String.init))
+        pass("--jobs", jobs.map(String.init))
+        if global.verbose > 0 { common += Array(repeating: "-v", count: global.verbose) }
+        if global.quiet { common.append("-q") }
+        let arguments = common
+        return ProcessPartLauncher(executable: executable) { index in arguments + ["--part", String(index + 1)] }
     }
 }

@@ -1,0 +1,253 @@
+import Archive
+import ByteStreams
+import Foundation
+import Logging
+import ObjectStore
+import Postgres
+import Seal
+
+/// How a partitioned export's parts get written: by worker processes the coordinator starts
+/// (`ProcessPartLauncher`), or by workers started elsewhere — a Kubernetes Indexed Job, an AWS
+/// Batch array job — which the coordinator waits for (no launcher).
+public protocol PartLauncher: Sendable {
+    /// Runs part `index` (from 0) to its end; throws when the worker failed.
+    func run(part index: Int) throws
+}
+
+/// The coordinator of a partitioned export (docs/FORMAT.md §10): holds the snapshot, splits the
+/// tables into key ranges, hands parts to workers, retries a failed part, and — when every part's
+/// receipt is in and agrees with the plan — writes the one signed seal, last. Until then nothing
+/// counts as sealed; on failure the parts written so far are removed.
+public struct PartitionedExport {
+    public struct Options: Sendable {
+        public var parts: Int
+        /// Parts run at once by a launcher.
+        public var concurrency: Int
+        /// Attempts per part before the export fails.
+        public var attempts = 3
+        /// How long the coordinator (and its snapshot) waits for all parts.
+        public var timeout: TimeInterval = 6 * 3600
+
+        public init(parts: Int, concurrency: Int) {
+            self.parts = parts
+            self.concurrency = concurrency
+        }
+    }
+
+    let settings: ExportSettings
+    let options: Options
+    let launcher: PartLauncher?
+    let logger: Logger
+    let job: ExportJob
+
+    public init(settings: ExportSettings, options: Options, launcher: PartLauncher?, logger: Logger) {
+        self.settings = settings
+        self.options = options
+        self.launcher = launcher
+        self.logger = logger
+        self.job = ExportJob(settings: settings, logger: logger, progress: SilentProgress())
+    }
+
+    public func run() throws -> ExportResult {
+        let started = Date()
+        try ArchiveNames.checkProfile(settings.profile.name)
+        guard (2...256).contains(options.parts) else { throw ExportError.partition("--partitions takes 2 to 256 parts, not \(options.parts)") }
+        guard let signingKey = settings.signingKey else {
+            throw ExportError.partition("a partitioned archive is made whole by its signed seal alone: give --sign-key")
+        }
+        let store = try job.openDestination()
+        let planKey = PartitionPlan.key(profile: settings.profile.name)
+        if try store.presence(of: planKey) {
+            throw ExportError.partition("\(store.location(of: planKey)) exists: another partitioned export of \(settings.profile.name) is running, or one died — if none runs, remove that file")
+        }
+        _ = try SeriesTip.link(in: store, profile: settings.profile.name, excluding: "")
+
+        let coordinator = try PostgresConnection(conninfo: settings.database)
+        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL idle_in_transaction_session_timeout = 0")
+        let source = try ExportJob.exportSnapshot(on: coordinator)
+        logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN), held for \(options.parts) parts")
+        let plans = try job.resolvePlans(on: coordinator)
+        let naming = ObjectNaming(profile: settings.profile.name, time: started)
+        let suffix = SealedArchiveWriter.suffix(compression: settings.compression, encrypted: !settings.recipients.isEmpty)
+        let archiveKey = naming.objectKey(extension: suffix)
+        let assignment = try assign(plans, on: coordinator)
+        let plan = PartitionPlan(archive: archiveKey, profile: settings.profile.name, createdAt: naming.createdAt, source: source,
+                                 parts: assignment.enumerated().map { index, tables in
+                                     PartitionPlan.Part(object: PartNaming.partKey(archive: archiveKey, suffix: suffix, index: index, count: assignment.count),
+                                                        tables: tables)
+                                 })
+        try store.put(key: planKey, contents: try DocumentJSON.encoded(plan))
+        do {
+            try runParts(plan, store: store)
+            let receipts = try readReceipts(plan, store: store)
+            var seal = SealDocument(
+                object: (archiveKey as NSString).lastPathComponent, size: receipts.reduce(0) { $0 + $1.size },
+                sha256: SHA256Hasher.listDigest(receipts.map { "\($0.sha256)  \($0.object)" }),
+                manifestSHA256: SHA256Hasher.listDigest(receipts.map(\.manifestSHA256)), createdAt: naming.createdAt, profile: settings.profile.name,
+                encryption: settings.recipients.isEmpty ? "none" : "age-x25519", recipients: settings.recipients.map(\.description),
+                compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
+                tables: Self.tableTotals(plans: plans, receipts: receipts), signer: signingKey.publicKey.fingerprint, tool: "pgseal \(ExportJob.toolVersion)")
+            seal.format = SealDocument.partitionedFormatIdentifier
+            seal.parts = receipts
+            seal.chain = SealChain(previous: try SeriesTip.link(in: store, profile: settings.profile.name, excluding: archiveKey))
+            seal.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            try SealedArchiveWriter.publish(seal, of: archiveKey, in: store, signingKey: signingKey)
+            _ = try? store.delete(keys: [planKey])
+            try coordinator.execute("COMMIT")
+            return ExportResult(
+                archive: store.location(of: archiveKey), key: archiveKey, profile: settings.profile.name, createdAt: naming.createdAt,
+                encrypted: !settings.recipients.isEmpty, signer: signingKey.publicKey.fingerprint, objectBytes: seal.size,
+                objectSHA256: seal.sha256, manifestSHA256: seal.manifestSHA256, snapshot: source.snapshot, walLSN: source.walLSN,
+                compression: settings.compression.description, seconds: Date().timeIntervalSince(started),
+                tables: seal.tables.map { .init(table: $0.name, rows: $0.rows, bytes: 0, chunks: 0, digest: $0.digest, seconds: 0) })
+        } catch {
+            // Nothing of a failed export stays under a final name.
+            let written = plan.parts.flatMap { [$0.object, $0.object + ".sha256", $0.object + PartReceipt.suffix] }
+            _ = try? store.delete(keys: written + [planKey])
+            throw error
+        }
+    }
+
+    /// Per part, its tables and ranges: each keyed table split into up to `parts` ranges of
+    /// about equal rows, range i to part i; tables that stay whole to the part with the fewest
+    /// estimated rows so far. Parts left with nothing are dropped.
+    private func assign(_ plans: [TablePlan], on connection: PostgresConnection) throws -> [[PartitionPlan.Table]] {
+        var parts = [[PartitionPlan.Table]](repeating: [], count: options.parts)
+        var load = [Double](repeating: 0, count: options.parts)
+        var whole: [TablePlan] = []
+        for plan in plans {
+            let ranges = try KeyRanges.plan(plan, parts: options.parts, on: connection)
+            guard ranges.count > 1 else {
+                whole.append(plan)
+                continue
+            }
+            let share = Double(plan.estimatedRows ?? 0) / Double(ranges.count)
+            for (index, range) in ranges.enumerated() {
+                parts[index].append(.init(name: plan.qualifiedName, range: range))
+                load[index] += share
+            }
+        }
+        for plan in whole.sorted(by: { ($0.estimatedRows ?? 0) > ($1.estimatedRows ?? 0) }) {
+            let lightest = load.indices.min { load[$0] < load[$1] } ?? 0
+            parts[lightest].append(.init(name: plan.qualifiedName, range: .whole))
+            load[lightest] += Double(plan.estimatedRows ?? 0)
+        }
+        // Profile order within each part, as a single archive has.
+        let order = Dictionary(plans.enumerated().map { ($1.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
+        return parts.filter { !$0.isEmpty }.map { $0.sorted { (order[$0.name] ?? 0) < (order[$1.name] ?? 0) } }
+    }
+
+    /// Every part written: by the launcher, `concurrency` at a time, each tried up to
+    /// `attempts` times; or, without one, by workers elsewhere, until every receipt is there.
+    private func runParts(_ plan: PartitionPlan, store: ObjectStore) throws {
+        let deadline = Date().addingTimeInterval(options.timeout)
+        guard let launcher else {
+            logger.notice("waiting for \(plan.parts.count) part(s) from workers started elsewhere (pgseal export --partition-worker)")
+            var missing = plan.parts.map { $0.object + PartReceipt.suffix }
+            while !missing.isEmpty {
+                missing = try missing.filter { try !store.presence(of: $0) }
+                guard !missing.isEmpty else { break }
+                guard Date() < deadline else {
+                    throw ExportError.partition("\(missing.count) part(s) not written within \(Int(options.timeout)) s, among them \(store.location(of: missing[0]))")
+                }
+                Thread.sleep(forTimeInterval: 2)
+            }
+            return
+        }
+        let queue = BlockingQueue<Int>(capacity: plan.parts.count)
+        for index in plan.parts.indices { queue.push(index) }
+        queue.close()
+        let failures = FailureList()
+        let group = DispatchGroup()
+        let attempts = options.attempts
+        let log = logger
+        for _ in 0..<max(1, min(options.concurrency, plan.parts.count)) {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                while let index = queue.pop() {
+                    var lastError: Error?
+                    for attempt in 1...attempts {
+                        do {
+                            try launcher.run(part: index)
+                            lastError = nil
+                            break
+                        } catch {
+                            lastError = error
+                            log.warning("part \(index + 1) of \(plan.parts.count), attempt \(attempt) of \(attempts): \(error)")
+                        }
+                    }
+                    if let lastError { failures.add("part \(index + 1): \(lastError)") }
+                }
+            }.start()
+        }
+        guard group.wait(timeout: .now() + options.timeout) == .success else {
+            throw ExportError.partition("the parts were not all written within \(Int(options.timeout)) s")
+        }
+        if let first = failures.all.first {
+            throw ExportError.partition("\(failures.all.count) part(s) failed after \(attempts) attempts; the first: \(first)")
+        }
+    }
+
+    /// The workers' receipts, each checked against the plan and the object as listed.
+    private func readReceipts(_ plan: PartitionPlan, store: ObjectStore) throws -> [SealPart] {
+        try plan.parts.map { part in
+            let receipt: SealPart
+            do {
+                receipt = try JSONDecoder().decode(SealPart.self, from: Data(try store.readSmall(key: part.object + PartReceipt.suffix)))
+            } catch {
+                throw ExportError.partition("the receipt of \(store.location(of: part.object)) cannot be read: \(error)")
+            }
+            let listed = try store.list(prefix: part.object).first { $0.key == part.object }?.size
+            guard receipt.object == (part.object as NSString).lastPathComponent, listed == receipt.size,
+                  receipt.tables.map(\.name) == part.tables.map(\.name), receipt.tables.map(\.range) == part.tables.map(\.range),
+                  receipt.tables.allSatisfy({ $0.rows >= 0 }) else {
+                throw ExportError.partition("the receipt of \(store.location(of: part.object)) does not match the plan or the object")
+            }
+            return receipt
+        }
+    }
+
+    /// Per table, in profile order: the rows of all its parts, and the SHA-256 over its parts'
+    /// digests in part order, each as hex and a newline.
+    static func tableTotals(plans: [TablePlan], receipts: [SealPart]) -> [SealDocument.Table] {
+        plans.map { plan in
+            let pieces = receipts.flatMap { $0.tables.filter { $0.name == plan.qualifiedName } }
+            return SealDocument.Table(name: plan.qualifiedName, rows: pieces.reduce(0) { $0 + $1.rows },
+                                      digest: SHA256Hasher.listDigest(pieces.map(\.digest)))
+        }
+    }
+}
+
+/// Failures collected from the part threads.
+private final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failures: [String] = []
+    func add(_ failure: String) { lock.withLock { failures.append(failure) } }
+    var all: [String] { lock.withLock { failures } }
+}
+
+/// Runs each part as a `pgseal export --partition-worker --part N` process of the same binary
+/// and configuration (the arguments come from the caller).
+public struct ProcessPartLauncher: PartLauncher {
+    public let executable: String
+    public let arguments: @Sendable (Int) -> [String]
+
+    public init(executable: String, arguments: @escaping @Sendable (Int) -> [String]) {
+        self.executable = executable
+        self.arguments = arguments
+    }
+
+    public func run(part index: Int) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments(index)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+            let how = process.terminationReason == .exit ? "exited with \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
+            throw ExportError.partition("the worker process of part \(index + 1) \(how)")
+        }
+    }
+}

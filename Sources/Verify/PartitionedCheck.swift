@@ -1,0 +1,115 @@
+import Archive
+import ByteStreams
+import Foundation
+import ObjectStore
+import Seal
+
+/// Verification of a partitioned archive (docs/FORMAT.md §10): first what the signed seal says
+/// of itself — that its sums and digests follow from its parts and that each split table's
+/// ranges meet end to end — then every part as the archive it is, held to its entry in the seal.
+struct PartitionedCheck {
+    let gated: GatedArchive
+    let seal: SealDocument
+    let request: VerificationRequest
+
+    func run(into report: inout VerificationReport) throws {
+        guard let parts = seal.parts else { return }
+        for problem in Self.problems(of: seal) { report.fail("seal", problem) }
+        guard report.ok else { return }
+        if request.level == .restore { throw PartitionedArchiveError.notReadHere(gated.location.display) }
+        let started = Date()
+        var observed: [String: [VerificationReport.Table]] = [:]
+        var bytes: Int64 = 0
+        for (index, part) in parts.enumerated() {
+            let partGated: GatedArchive
+            do {
+                partGated = try gated.gatedPart(part, number: index, of: parts.count)
+            } catch let problem as SealProblem {
+                report.fail(problem.location, problem.problem)
+                continue
+            }
+            var partReport = VerificationReport(archive: partGated.location.display, level: request.level)
+            do {
+                _ = try Verifier.readObject(partGated, seal: seal.seal(ofPart: part), request: request, into: &partReport)
+            } catch let error as StoreError {
+                if case .notFound = error {
+                    report.fail(part.object, "the part is missing: the archive is incomplete")
+                    continue
+                }
+                throw error
+            }
+            for failure in partReport.failures { report.fail("\(part.object) \(failure.location)", failure.problem) }
+            for note in partReport.notes where !report.notes.contains(note) { report.notes.append(note) }
+            bytes += partReport.objectBytes ?? 0
+            for table in partReport.tables { observed[table.name, default: []].append(table) }
+        }
+        report.objectBytes = bytes
+        report.phases["read"] = Date().timeIntervalSince(started)
+        guard request.level != .seal else { return }
+        for table in seal.tables {
+            let pieces = observed[table.name] ?? []
+            let digest = SHA256Hasher.listDigest(pieces.map(\.digest))
+            let rows = pieces.reduce(0) { $0.addingReportingOverflow($1.rows).partialValue }
+            report.tables.append(.init(name: table.name, rows: rows, bytes: pieces.reduce(0) { $0 + $1.bytes }, digest: digest,
+                                       digestMatches: pieces.allSatisfy(\.digestMatches) && digest == table.digest && rows == table.rows))
+        }
+    }
+
+    /// What is wrong with a partitioned seal on its own terms: sums, digests and ranges.
+    static func problems(of seal: SealDocument) -> [String] {
+        guard let parts = seal.parts else { return [] }
+        var problems: [String] = []
+        var size: Int64 = 0
+        for part in parts {
+            let (sum, overflow) = size.addingReportingOverflow(part.size)
+            if overflow || part.size < 0 { problems.append("the parts' sizes do not add up"); break }
+            size = sum
+        }
+        if size != seal.size { problems.append("the seal's size \(seal.size) is not the sum of its parts' (\(size))") }
+        if SHA256Hasher.listDigest(parts.map { "\($0.sha256)  \($0.object)" }) != seal.sha256 {
+            problems.append("the seal's sha256 is not the digest of its parts' SHA-256 lines")
+        }
+        if SHA256Hasher.listDigest(parts.map(\.manifestSHA256)) != seal.manifestSHA256 {
+            problems.append("the seal's manifest_sha256 is not the digest of its parts' manifests")
+        }
+        if Set(parts.map(\.object)).count != parts.count { problems.append("two parts have the same object") }
+        let listed = Set(seal.tables.map(\.name))
+        for name in Set(parts.flatMap { $0.tables.map(\.name) }).subtracting(listed).sorted() {
+            problems.append("a part holds table \(Terminal.escaped(name)), which the seal's tables do not list")
+        }
+        for table in seal.tables {
+            let pieces = parts.flatMap { $0.tables.filter { $0.name == table.name } }
+            let name = Terminal.escaped(table.name)
+            guard !pieces.isEmpty else {
+                problems.append("no part holds table \(name)")
+                continue
+            }
+            var rows = 0
+            for piece in pieces {
+                let (sum, overflow) = rows.addingReportingOverflow(piece.rows)
+                if overflow || piece.rows < 0 { rows = -1; break }
+                rows = sum
+            }
+            if rows != table.rows { problems.append("table \(name): the parts' rows do not add up to the seal's \(table.rows)") }
+            if SHA256Hasher.listDigest(pieces.map(\.digest)) != table.digest {
+                problems.append("table \(name): the seal's digest is not the digest of its parts' digests")
+            }
+            if let gap = rangeProblem(pieces.map(\.range)) { problems.append("table \(name): \(gap)") }
+        }
+        return problems
+    }
+
+    /// Ranges of one table, in part order, must cover every key once: a single whole range, or
+    /// ranges on one column from an open start to an open end, each ending where the next begins.
+    static func rangeProblem(_ ranges: [PartRange]) -> String? {
+        if ranges.count == 1 { return ranges[0].isWhole ? nil : "its only range does not cover every key" }
+        guard let column = ranges.first?.column, ranges.allSatisfy({ $0.column == column && !$0.isWhole }) else {
+            return "its ranges are not ranges of one key column"
+        }
+        guard ranges.first?.from == nil, ranges.last?.to == nil else { return "its ranges do not start and end open" }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where a.to == nil || a.to != b.from {
+            return "its ranges leave a gap or overlap"
+        }
+        return nil
+    }
+}
