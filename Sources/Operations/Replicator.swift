@@ -63,15 +63,32 @@ public struct Replicator {
         let destination = try openStore(request.destination, region: request.region, create: true)
         let key = destinationKey(source.key, profile: seal.profile)
 
-        var method = "already there"
-        if try !copyIsProven(destination, key: key, seal: seal) {
-            if destination.exists(key: key) {
-                throw StoreError.alreadyExists(path: destination.location(of: key) + " (with other content than the seal's; pgseal never overwrites)")
+        // The objects to copy: the archive, or each part of a partitioned one (the parts first,
+        // the seal and its signature last, so that the copy is complete only when all is there).
+        var objects: [(location: ArchiveLocation, key: String, seal: SealDocument)] = [(source, key, seal)]
+        if let parts = seal.parts {
+            objects = try parts.enumerated().map { index, part in
+                let gatedPart = try gated.gatedPart(part, number: index, of: parts.count)
+                return (gatedPart.location, destinationKey(gatedPart.location.key, profile: seal.profile), seal.seal(ofPart: part))
             }
-            method = try copy(source, to: destination, key: key, seal: seal, request: request)
-            guard try copyIsProven(destination, key: key, seal: seal) else {
-                _ = try? destination.delete(keys: [key])
-                throw CopyMismatch(description: "the copy at \(destination.location(of: key)) is not the sealed object (size or SHA-256 differ); it was removed")
+        }
+        var method = "already there"
+        for object in objects {
+            if try !copyIsProven(destination, key: object.key, seal: object.seal) {
+                if destination.exists(key: object.key) {
+                    throw StoreError.alreadyExists(path: destination.location(of: object.key) + " (with other content than the seal's; pgseal never overwrites)")
+                }
+                method = try copy(object.location, to: destination, key: object.key, seal: object.seal, request: request)
+                guard try copyIsProven(destination, key: object.key, seal: object.seal) else {
+                    _ = try? destination.delete(keys: [object.key])
+                    throw CopyMismatch(description: "the copy at \(destination.location(of: object.key)) is not the sealed object (size or SHA-256 differ); it was removed")
+                }
+            }
+            if seal.isPartitioned {
+                for suffix in [".sha256", ".receipt"] {
+                    guard let bytes = try object.location.sidecar(suffix) else { continue }
+                    try destination.put(key: object.key + suffix, contents: bytes)
+                }
             }
         }
         for suffix in [".sha256", ".seal", ".seal.sig"] {

@@ -103,6 +103,13 @@ public enum SeriesReader {
         }
     }
 
+    /// The archive's object is there — for a partitioned archive, every one of its parts.
+    static func objectPresent(_ key: String, seal: SealDocument?, present: Set<String>) -> Bool {
+        guard let parts = seal?.parts else { return present.contains(key) }
+        let directory = (key as NSString).deletingLastPathComponent
+        return parts.allSatisfy { present.contains(directory.isEmpty ? $0.object : directory + "/" + $0.object) }
+    }
+
     static func entry(key: String, object: String, nameTime: String, in store: ObjectStore, present: Set<String>, attestationKeys: [String],
                       policy: TrustPolicy, verifiers: AllowedSigners, limits: Limits) -> SeriesEntry {
         var sealSHA256 = ""
@@ -134,7 +141,7 @@ public enum SeriesReader {
             key: key, object: object, profile: String(key.split(separator: "/").first ?? ""),
             createdAt: signed?.seal.createdAt ?? nameTime, sealSHA256: sealSHA256,
             trust: signed == nil ? .invalid : .verified, problem: problem, seal: signed?.seal,
-            signerPrincipals: signed?.signer.principals ?? [], objectPresent: present.contains(key),
+            signerPrincipals: signed?.signer.principals ?? [], objectPresent: objectPresent(key, seal: signed?.seal, present: present),
             tombstone: tombstone, tombstoneProblem: tombstoneProblem, attestations: attestations)
     }
 

@@ -36,26 +36,49 @@ public enum DiffEngine {
     public static func run(_ request: DiffRequest) throws -> DiffReport {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
+        // A partitioned archive is compared part by part, every part against the same snapshot;
+        // each part's filters hold its key ranges, so each meets its own rows of the database.
+        var objects = [gated]
+        if let seal = gated.seal, let parts = seal.parts {
+            if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
+            objects = try parts.enumerated().map { try gated.gatedPart($1, number: $0, of: parts.count) }
+        }
+        let coordinator = try PostgresConnection(conninfo: request.databaseURL)
+        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try coordinator.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
+        let snapshot = try coordinator.execute("SELECT pg_export_snapshot()").scalar ?? ""
+        var report = DiffReport(archive: request.archive, database: coordinator.target, snapshot: snapshot)
+        for object in objects {
+            for table in try compare(object, request: request, coordinator: coordinator, snapshot: snapshot) {
+                if let index = report.tables.firstIndex(where: { $0.name == table.name }) {
+                    report.tables[index].add(table, show: request.show)
+                } else {
+                    report.tables.append(table)
+                }
+            }
+        }
+        try coordinator.execute("COMMIT")
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// One archive object against the database in `snapshot`: its tables in groups of at most
+    /// `maxConnections`, one pass over the object per group.
+    private static func compare(_ gated: GatedArchive, request: DiffRequest, coordinator: PostgresConnection,
+                                snapshot: String) throws -> [DiffReport.Table] {
         let read = try ArchiveDefinitions.read(gated, keys: request.keys)
         let definitions = read.definitions
         // A filter is SQL: only a signed archive's is run, and then only in a read-only snapshot.
         if !read.trusted, let filtered = definitions.tables.first(where: { $0.filter != nil }) {
             throw DiffError.unsignedFilter(table: filtered.qualifiedName)
         }
-
-        let coordinator = try PostgresConnection(conninfo: request.databaseURL)
-        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        try coordinator.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
-        let snapshot = try coordinator.execute("SELECT pg_export_snapshot()").scalar ?? ""
-        var report = DiffReport(archive: request.archive, database: coordinator.target, snapshot: snapshot)
         var plans: [String: TablePlan] = [:]
         for table in definitions.tables {
             plans[table.qualifiedName] = try TablePlan.resolve(
                 TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: table.filter, key: table.key),
                 on: coordinator)
         }
-
-        // Tables in groups of at most maxConnections, one pass over the archive per group.
+        var results: [DiffReport.Table] = []
         let groupSize = max(1, request.maxConnections)
         for groupStart in stride(from: 0, to: definitions.tables.count, by: groupSize) {
             let group = definitions.tables[groupStart..<min(groupStart + groupSize, definitions.tables.count)]
@@ -89,12 +112,27 @@ public enum DiffEngine {
             for table in group {
                 guard let merge = sides[table.qualifiedName] else { continue }
                 try merge.finish()
-                report.tables.append(merge.result)
+                results.append(merge.result)
             }
         }
-        try coordinator.execute("COMMIT")
-        report.seconds = Date().timeIntervalSince(started)
-        return report
+        return results
+    }
+}
+
+extension DiffReport.Table {
+    /// Adds what another part found of the same table.
+    mutating func add(_ other: DiffReport.Table, show: Int) {
+        equal += other.equal
+        changed += other.changed
+        onlyInArchive += other.onlyInArchive
+        onlyInDatabase += other.onlyInDatabase
+        changedKeys = Array((changedKeys + other.changedKeys).prefix(show))
+        onlyInArchiveKeys = Array((onlyInArchiveKeys + other.onlyInArchiveKeys).prefix(show))
+        onlyInDatabaseKeys = Array((onlyInDatabaseKeys + other.onlyInDatabaseKeys).prefix(show))
+        archiveRows += other.archiveRows
+        databaseRows += other.databaseRows
+        digestsEqual = digestsEqual && other.digestsEqual
+        serverComparisons += other.serverComparisons
     }
 }
 

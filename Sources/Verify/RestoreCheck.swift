@@ -9,19 +9,49 @@ import Postgres
 /// the load), read the tables back through the export's own canonical encoder in key order, and
 /// compare the digests with the archive's; on a difference, name the first differing row.
 struct RestoreCheck {
-    let manifest: Manifest
-    /// A fresh stream of the archive's tar (decrypted), for each pass.
-    let openTar: () throws -> (TarReader, SealBoundSource)
+    /// One archive object to load: a whole archive, or one part of a partitioned one with the
+    /// key range it holds of each of its tables (docs/FORMAT.md §10).
+    struct Source {
+        let manifest: Manifest
+        /// A fresh stream of the object's tar (decrypted), for each pass.
+        let openTar: () throws -> (TarReader, SealBoundSource)
+        var ranges: [String: PartRange] = [:]
+        /// How the source is named in failures: empty for a whole archive, the part's name.
+        var label = ""
+    }
+
+    let sources: [Source]
     let scratch: ScratchDatabase
     var limits = ReadLimits()
-    /// The manifest's table shapes, as DDL and COPY take them.
-    var definitions: [TableDefinitions.Table] { TableDefinitions(manifest: manifest).tables }
+
+    init(sources: [Source], scratch: ScratchDatabase, limits: ReadLimits) {
+        self.sources = sources
+        self.scratch = scratch
+        self.limits = limits
+    }
+
+    init(manifest: Manifest, openTar: @escaping () throws -> (TarReader, SealBoundSource), scratch: ScratchDatabase, limits: ReadLimits) {
+        self.init(sources: [Source(manifest: manifest, openTar: openTar)], scratch: scratch, limits: limits)
+    }
+
+    /// The tables' shapes, as DDL and COPY take them: each table once, from the first source
+    /// that holds it.
+    var definitions: [TableDefinitions.Table] {
+        var seen: Set<String> = []
+        return sources.flatMap { TableDefinitions(manifest: $0.manifest).tables }.filter { seen.insert($0.qualifiedName).inserted }
+    }
+
+    /// The types of every source, each once.
+    var types: [TypeDefinition] {
+        var seen: Set<String> = []
+        return sources.flatMap { $0.manifest.types ?? [] }.filter { seen.insert($0.name).inserted }
+    }
 
     func run(into report: inout VerificationReport) throws {
         let connection = try scratch.connect()
         do {
-            try TableDDL.validateTypeTexts(manifest.types ?? [], on: connection)
-            let notCreated = try TableDDL.createTypes(manifest.types ?? [], on: connection)
+            try TableDDL.validateTypeTexts(types, on: connection)
+            let notCreated = try TableDDL.createTypes(types, on: connection)
             for reason in notCreated { report.notes.append("not recreated in the scratch database: " + reason) }
         } catch {
             report.fail("restore", "the archive's types cannot be created in the scratch database: \(error)")
@@ -75,52 +105,59 @@ struct RestoreCheck {
     /// manifest) has come is keyed and read back on a thread of its own while the others load.
     private func load(into report: inout VerificationReport, settling: TableSettling) throws -> Bool {
         var loads: [String: TableLoad] = [:]
-        let (tar, object) = try openTar()
+        let definitions = self.definitions
         let lines = LineSplitter(maxLineBytes: limits.maxRowBytes)
-        let expectedChunks = Dictionary(manifest.tables.map { ($0.qualifiedName, $0.chunks.count) }, uniquingKeysWith: { first, _ in first })
-        while let entry = try tar.nextEntry() {
-            guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
-            if loads[name] == nil {
-                let columns = try table.columnSpecs()
-                let connection = try scratch.connect()
-                let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
-                loads[name] = TableLoad(connection: connection, writer: writer, decoder: RowDecoder(columns: columns))
-            }
-            guard let load = loads[name] else { continue }
-            // The object changed since the read phase checked it: its end would say so too.
-            guard !settling.started(name) else {
-                report.fail(entry.path, "a chunk past the \(expectedChunks[name] ?? 0) the manifest lists: the object changed since it was read")
-                return false
-            }
-            var lineNumber = 0
-            do {
-                try tar.forEachBlock { block in
-                    try lines.feed(block) { line in
-                        lineNumber += 1
-                        try load.decoder.decode(line: line, into: load.buffer)
-                        if load.buffer.count >= 256 * 1024 {
-                            try load.writer.write(load.buffer.bytes)
-                            load.buffer.removeAll()
+        var expectedChunks: [String: Int] = [:]
+        for source in sources {
+            for table in source.manifest.tables { expectedChunks[table.qualifiedName, default: 0] += table.chunks.count }
+        }
+        for source in sources {
+            let (tar, object) = try source.openTar()
+            while let entry = try tar.nextEntry() {
+                guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
+                let place = source.label.isEmpty ? entry.path : "\(source.label) \(entry.path)"
+                if loads[name] == nil {
+                    let columns = try table.columnSpecs()
+                    let connection = try scratch.connect()
+                    let writer = try connection.copyIn(TableDDL.copyFromStdin(table))
+                    loads[name] = TableLoad(connection: connection, writer: writer, decoder: RowDecoder(columns: columns))
+                }
+                guard let load = loads[name] else { continue }
+                // The object changed since the read phase checked it: its end would say so too.
+                guard !settling.started(name) else {
+                    report.fail(place, "a chunk past the \(expectedChunks[name] ?? 0) the manifest lists: the object changed since it was read")
+                    return false
+                }
+                var lineNumber = 0
+                do {
+                    try tar.forEachBlock { block in
+                        try lines.feed(block) { line in
+                            lineNumber += 1
+                            try load.decoder.decode(line: line, into: load.buffer)
+                            if load.buffer.count >= 256 * 1024 {
+                                try load.writer.write(load.buffer.bytes)
+                                load.buffer.removeAll()
+                            }
                         }
                     }
+                } catch let error as RowDecoder.DecodingError {
+                    report.fail("\(place):\(lineNumber)", "\(error)")
+                    return false
+                } catch let error as LineSplitter.LineTooLong {
+                    report.fail("\(place):\(error.line)", "\(error)")
+                    return false
+                } catch let error as PostgresError {
+                    report.fail("restore \(name)", "loading \(place) failed: \(error)")
+                    return false
                 }
-            } catch let error as RowDecoder.DecodingError {
-                report.fail("\(entry.path):\(lineNumber)", "\(error)")
-                return false
-            } catch let error as LineSplitter.LineTooLong {
-                report.fail("\(entry.path):\(error.line)", "\(error)")
-                return false
-            } catch let error as PostgresError {
-                report.fail("restore \(name)", "loading \(entry.path) failed: \(error)")
+                load.chunksLoaded += 1
+                if load.chunksLoaded == expectedChunks[name] { settle(table, load, settling) }
+            }
+            // The object read again must still be the sealed one.
+            do { try object.finish() } catch let problem as SealProblem {
+                report.fail(source.label.isEmpty ? problem.location : "\(source.label) \(problem.location)", problem.problem)
                 return false
             }
-            load.chunksLoaded += 1
-            if load.chunksLoaded == expectedChunks[name] { settle(table, load, settling) }
-        }
-        // The object read again must still be the sealed one.
-        do { try object.finish() } catch let problem as SealProblem {
-            report.fail(problem.location, problem.problem)
-            return false
         }
         // Tables without chunks, and any whose chunks fell short of the manifest's count.
         for table in definitions where !settling.started(table.qualifiedName) {
@@ -137,7 +174,9 @@ struct RestoreCheck {
     /// thread of its own, the outcome collected in `settling`.
     private func settle(_ table: TableDefinitions.Table, _ load: TableLoad, _ settling: TableSettling) {
         let order = definitions.firstIndex { $0.qualifiedName == table.qualifiedName } ?? 0
-        let listed = manifest.tables.first { $0.qualifiedName == table.qualifiedName }
+        let pieces = sources.compactMap { source in
+            source.manifest.tables.first { $0.qualifiedName == table.qualifiedName }.map { (source, $0) }
+        }
         let check = self
         settling.run(table.qualifiedName, order: order) {
             var outcome = TableSettling.Outcome(table: table.qualifiedName, order: order)
@@ -156,11 +195,14 @@ struct RestoreCheck {
                                                   problem: "the key (\(table.key.joined(separator: ", "))) does not hold for the restored rows: \(error)"))
                 }
             }
-            guard let listed else { return outcome }
             do {
                 // The read-back only reads.
                 try load.connection.execute("SET default_transaction_read_only = on")
-                outcome.digestMatches = try check.compare(listed, on: load.connection, failures: &outcome.failures)
+                var matches = true
+                for (source, listed) in pieces {
+                    matches = try check.compare(listed, source: source, on: load.connection, failures: &outcome.failures) && matches
+                }
+                outcome.digestMatches = pieces.isEmpty ? nil : matches
             } catch {
                 outcome.failures.append(.init(location: "restore \(table.qualifiedName)", problem: "the restored table cannot be read back: \(error)"))
             }
@@ -170,9 +212,20 @@ struct RestoreCheck {
 
     /// Reads a restored table back in key order through the canonical encoder and compares its
     /// row count and digest with the manifest's; returns whether they match.
-    private func compare(_ table: Manifest.Table, on connection: PostgresConnection, failures: inout [VerificationReport.Failure]) throws -> Bool {
-        let plan = try TablePlan.resolve(
-            TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: nil, key: table.key), on: connection)
+    private func compare(_ table: Manifest.Table, source: Source, on connection: PostgresConnection, failures: inout [VerificationReport.Failure]) throws -> Bool {
+        var selection = TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: nil, key: table.key)
+        var plan = try TablePlan.resolve(selection, on: connection)
+        let range = source.ranges[table.qualifiedName] ?? .whole
+        if !range.isWhole {
+            // The part's rows only: its range, the bounds again typed literals, never SQL.
+            guard range.column == plan.keyColumns.first else {
+                failures.append(.init(location: "restore \(table.qualifiedName)", problem: "\(source.label) is split on a column that is not the table's first key column"))
+                return false
+            }
+            selection.filter = try KeyRanges.predicate(range, of: plan)
+            plan = try TablePlan.resolve(selection, on: connection)
+        }
+        let location = "restore \(table.qualifiedName)" + (source.label.isEmpty ? "" : " \(source.label)")
         let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
         let digest = TableDigest()
         let line = ByteBuffer(capacity: 4096)
@@ -186,17 +239,17 @@ struct RestoreCheck {
         let restored = digest.finalize().hex
         let matches = count == table.rows && restored == table.digest
         if !matches {
-            failures.append(.init(location: "restore \(table.qualifiedName)", problem:
+            failures.append(.init(location: location, problem:
                 "read back from the scratch database: \(count) rows with digest \(restored); the archive has \(table.rows) rows, \(table.digest)"
-                + (try firstDifference(table, plan: plan, on: connection).map { " — first difference: \($0)" } ?? "")))
+                + (try firstDifference(table, plan: plan, source: source, on: connection).map { " — first difference: \($0)" } ?? "")))
         }
         return matches
     }
 
     /// Walks the archive's rows of `table` and the restored rows side by side (both in key
     /// order) and describes the first pair that differs.
-    private func firstDifference(_ table: Manifest.Table, plan: TablePlan, on connection: PostgresConnection) throws -> String? {
-        let archived = TableLines(tar: try openTar().0, table: table.qualifiedName, maxLine: limits.maxRowBytes)
+    private func firstDifference(_ table: Manifest.Table, plan: TablePlan, source: Source, on connection: PostgresConnection) throws -> String? {
+        let archived = TableLines(tar: try source.openTar().0, table: table.qualifiedName, maxLine: limits.maxRowBytes)
         let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
         let line = ByteBuffer(capacity: 4096)
         var index = 0

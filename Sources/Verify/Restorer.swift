@@ -90,7 +90,13 @@ public enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
-        let definitions = try ArchiveDefinitions.read(gated, keys: request.keys).definitions
+        // The objects to read: the archive, or each part of a partitioned one with the tables it holds.
+        var objects: [(archive: GatedArchive, tables: Set<String>?)] = [(gated, nil)]
+        if let seal = gated.seal, let parts = seal.parts {
+            if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
+            objects = try parts.enumerated().map { (try gated.gatedPart($1, number: $0, of: parts.count), Set($1.tables.map(\.name))) }
+        }
+        let definitions = try mergedDefinitions(objects.map(\.archive), keys: request.keys)
         var selected = definitions.tables
         if !request.tables.isEmpty {
             let names = Set(request.tables.map { $0.contains(".") ? $0 : "public." + $0 })
@@ -135,7 +141,10 @@ public enum Restorer {
             // chunks of different tables may interleave.
             for table in selected {
                 let tableStarted = Date()
-                let rows = try load(table, from: gated, keys: request.keys, into: connection)
+                var rows = 0
+                for object in objects where object.tables?.contains(table.qualifiedName) ?? true {
+                    rows += try load(table, from: object.archive, keys: request.keys, into: connection)
+                }
                 if created.contains(table.qualifiedName) { result.notRecreated += try TableDDL.addKeyAndConstraints(table, on: connection) }
                 let entry = RestoreResult.Table(name: table.qualifiedName, rows: rows, created: created.contains(table.qualifiedName),
                                                 seconds: Date().timeIntervalSince(tableStarted))
@@ -149,6 +158,20 @@ public enum Restorer {
         }
         result.seconds = Date().timeIntervalSince(started)
         return result
+    }
+
+    /// The definitions of every object: each table and type once, in the objects' order.
+    static func mergedDefinitions(_ objects: [GatedArchive], keys: AgeKeyring) throws -> TableDefinitions {
+        let all = try objects.map { try ArchiveDefinitions.read($0, keys: keys).definitions }
+        guard let first = all.first else { throw RestoreError.missingTable("(the archive has no objects)") }
+        guard all.count > 1 else { return first }
+        var seenTables: Set<String> = [], seenTypes: Set<String> = []
+        let tables = all.flatMap(\.tables).filter { seenTables.insert($0.qualifiedName).inserted }
+        let types = all.flatMap { $0.types ?? [] }.filter { seenTypes.insert($0.name).inserted }
+        var merged = first
+        merged.tables = tables
+        merged.types = types.isEmpty ? nil : types
+        return merged
     }
 
     /// Copies one table's rows and checks them against the manifest at the end of the stream.

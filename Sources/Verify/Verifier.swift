@@ -85,14 +85,20 @@ public enum Verifier {
             return finished(report, started)
         }
         let manifest = try readObject(gated, seal: seal, request: request, into: &report)
-        if request.level == .restore, report.ok, let manifest, let url = request.scratchDatabaseURL {
-            let scratch = try ScratchDatabase(adminURL: url)
-            report.scratchDatabase = scratch.name
-            defer { request.keepScratch ? scratch.keep() : scratch.drop() }
-            try RestoreCheck(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) },
-                             scratch: scratch, limits: request.limits).run(into: &report)
+        if request.level == .restore, report.ok, let manifest {
+            try restore([.init(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) })], request: request, into: &report)
         }
         return finished(report, started)
+    }
+
+    /// The restore level over the objects read: into a scratch database made for it and dropped
+    /// after (kept with `keepScratch`).
+    static func restore(_ sources: [RestoreCheck.Source], request: VerificationRequest, into report: inout VerificationReport) throws {
+        guard let url = request.scratchDatabaseURL else { throw VerificationError.missingScratchDatabase }
+        let scratch = try ScratchDatabase(adminURL: url)
+        report.scratchDatabase = scratch.name
+        defer { request.keepScratch ? scratch.keep() : scratch.drop() }
+        try RestoreCheck(sources: sources, scratch: scratch, limits: request.limits).run(into: &report)
     }
 
     /// The seal and deep levels' reading of one object (an archive, or one part of a partitioned

@@ -1,4 +1,5 @@
 import Archive
+import ByteStreams
 import Export
 
 /// `pgseal inspect` in human form, as lines (`HumanOutput` escapes each).
@@ -31,12 +32,24 @@ enum SealSummary {
         [
             "archive     \(path)",
             "seal        \(seal.format), signed by \(seal.signer) (signature verified; the object is checked by verify)",
-            "object      \(seal.object), \(Format.bytes(seal.size)), sha256 \(seal.sha256)",
+            seal.parts.map { "parts       \($0.count) objects, \(Format.bytes(seal.size)) in all (a partitioned archive: docs/FORMAT.md §10)" }
+                ?? "object      \(seal.object), \(Format.bytes(seal.size)), sha256 \(seal.sha256)",
             "created     \(seal.createdAt) by \(seal.tool), profile \(seal.profile)",
             "encryption  \(seal.encryption) to \(seal.recipients.joined(separator: ", "))",
             "snapshot    \(seal.snapshot) at WAL \(seal.walLSN)",
             "manifest    sha256 \(seal.manifestSHA256) (give --identity to read it)",
             "",
         ] + seal.tables.map { "table \($0.name): \(Format.count($0.rows)) rows, digest \($0.digest)" }
+            + (seal.parts ?? []).enumerated().flatMap { index, part in
+                ["", "part \(index + 1)      \(part.object), \(Format.bytes(part.size)), sha256 \(part.sha256)"]
+                    + part.tables.map { "  \($0.name): \(Format.count($0.rows)) rows, \(rangeText($0.range))" }
+            }
+    }
+
+    static func rangeText(_ range: PartRange) -> String {
+        guard let column = range.column, !range.isWhole else { return "all rows" }
+        let from = range.from.map { "\(Terminal.escaped($0)) ≤ " } ?? ""
+        let to = range.to.map { " < \(Terminal.escaped($0))" } ?? ""
+        return "\(from)\(Terminal.escaped(column))\(to)"
     }
 }
