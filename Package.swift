@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py", "CCTV"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "EvidenceHTML", "ObjectStore", "Archive", "Seal", "ByteStreams", "Verify", "TestSupport"]),
-        .testTarget(name: "ExportUnitTests", dependencies: ["Export", "CanonicalJSON", "Seal", "ByteStreams"]),
+        .testTarget(name: "ExportUnitTests", dependencies: ["Export", "CanonicalJSON", "Seal", "ByteStreams", "Archive", "Postgres", "TestSupport"]),
         .testTarget(name: "VerifyUnitTests", dependencies: ["Verify", "CanonicalJSON", "Archive", "Seal", "ByteStreams", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal", "Verify", "Archive", "CanonicalJSON", "ByteStreams"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions"]),
     ]

@@ -32,9 +32,11 @@ public struct ExportResult: Sendable, Codable {
     public let compression: String
     public let seconds: Double
     public let tables: [TableSummary]
+    /// For a partitioned archive: how many parts (docs/FORMAT.md §10); nil for one object.
+    public var parts: Int? = nil
 
     enum CodingKeys: String, CodingKey {
-        case archive, key, profile, snapshot, compression, seconds, tables, encrypted, signer
+        case archive, key, profile, snapshot, compression, seconds, tables, encrypted, signer, parts
         case createdAt = "created_at"
         case objectBytes = "object_bytes"
         case objectSHA256 = "object_sha256"

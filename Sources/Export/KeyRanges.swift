@@ -36,10 +36,11 @@ public enum KeyRanges {
         let filter = plan.filter.map { " WHERE (\($0))" } ?? ""
         let sample = percent >= 100 ? table : "\(table) TABLESAMPLE SYSTEM ($2)"
         let query = """
-            SELECT v::text FROM (SELECT DISTINCT v FROM unnest((SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY \(key)) \
-            FROM \(sample)\(filter))) AS u(v) WHERE v IS NOT NULL) d ORDER BY v\(column.collatable ? " COLLATE \"C\"" : "")
+            SELECT d.v::text AS bound FROM (SELECT DISTINCT v FROM unnest((SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY \(key)) \
+            FROM \(sample)\(filter))) AS u(v) WHERE v IS NOT NULL) d ORDER BY d.v\(column.collatable ? " COLLATE \"C\"" : "")
             """
         let result = try connection.execute(query, percent >= 100 ? [fractions] : [fractions, String(percent)])
+        // In the key's own order (an integer's, not its text's: 801 before 1602).
         let bounds = result.rows.compactMap { $0.first ?? nil }
         guard !bounds.isEmpty else { return [.whole] }
         var ranges: [PartRange] = []

@@ -53,6 +53,9 @@ public struct PartitionPlan: Codable, Sendable {
         guard plan.source.snapshot.range(of: #"^[0-9A-F]{1,16}-[0-9A-F]{1,16}-[0-9]{1,10}$"#, options: .regularExpression) != nil else {
             throw ExportError.partition("the partition plan's snapshot \(Terminal.escaped(plan.source.snapshot)) is not a snapshot name")
         }
+        guard plan.archive.hasPrefix(profile + "/"), !plan.archive.split(separator: "/").contains("..") else {
+            throw ExportError.partition("the partition plan's archive \(Terminal.escaped(plan.archive)) is not under \(profile)/")
+        }
         guard (1...SealDocument.maxParts).contains(plan.parts.count) else { throw ExportError.partition("the partition plan has \(plan.parts.count) parts") }
         for (index, part) in plan.parts.enumerated() {
             guard PartNaming.archiveKey(ofPart: part.object) == plan.archive, PartNaming.position(ofPart: part.object)?.index == index, part.object.hasPrefix(profile + "/") else {

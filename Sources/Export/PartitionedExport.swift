@@ -99,7 +99,8 @@ public struct PartitionedExport {
                 encrypted: !settings.recipients.isEmpty, signer: signingKey.publicKey.fingerprint, objectBytes: seal.size,
                 objectSHA256: seal.sha256, manifestSHA256: seal.manifestSHA256, snapshot: source.snapshot, walLSN: source.walLSN,
                 compression: settings.compression.description, seconds: Date().timeIntervalSince(started),
-                tables: seal.tables.map { .init(table: $0.name, rows: $0.rows, bytes: 0, chunks: 0, digest: $0.digest, seconds: 0) })
+                tables: seal.tables.map { .init(table: $0.name, rows: $0.rows, bytes: 0, chunks: 0, digest: $0.digest, seconds: 0) },
+                parts: receipts.count)
         } catch {
             // Nothing of a failed export stays under a final name.
             let written = plan.parts.flatMap { [$0.object, $0.object + ".sha256", $0.object + PartReceipt.suffix] }

@@ -123,7 +123,10 @@ struct ExportCommand: AsyncParsableCommand {
         }
         var settings = try ExportSettings.resolve(flags: flags)
         for warning in settings.warnings { logger.warning("\(warning)") }
-        if partitioning.partitionWorker { settings.workerPart = try partitioning.workerPart() }
+        if partitioning.partitionWorker {
+            settings.workerPart = try partitioning.workerPart()
+            if let text = partitioning.planWait { settings.planWait = try ReportCommand.duration(text, option: "--plan-wait") }
+        }
         if let parts = partitioning.partitions {
             var options = PartitionedExport.Options(parts: parts, concurrency: partitioning.workers ?? parts)
             if let text = partitioning.partitionTimeout { options.timeout = try ReportCommand.duration(text, option: "--partition-timeout") }
@@ -164,8 +167,8 @@ struct ExportCommand: AsyncParsableCommand {
         pass("--zstd-threads", zstdThreads.map(String.init))
         pass("--chunk-size", chunkSize.map(String.init))
         pass("--jobs", jobs.map(String.init))
-        if global.verbose > 0 { common += Array(repeating: "-v", count: global.verbose) }
-        if global.quiet { common.append("-q") }
+        // A worker's own summary is the coordinator's to give; its warnings and errors still show.
+        common += global.verbose > 0 ? Array(repeating: "-v", count: global.verbose) : ["-q"]
         let arguments = common
         return ProcessPartLauncher(executable: executable) { index in arguments + ["--part", String(index + 1)] }
     }

@@ -6,6 +6,15 @@ enum ExportSummary {
     static func lines(_ result: ExportResult) -> [String] {
         var lines = ["exported profile \(result.profile) in \(Format.seconds(result.seconds)) (snapshot \(result.snapshot), WAL \(result.walLSN))"]
         let width = result.tables.map(\.table.count).max() ?? 0
+        if let parts = result.parts {
+            for table in result.tables {
+                let name = table.table.padding(toLength: width, withPad: " ", startingAt: 0)
+                lines.append("  \(name)  \(Format.count(table.rows).leftPad(12)) rows  digest \(table.digest.prefix(16))…")
+            }
+            lines.append("  archive \(result.archive)")
+            lines.append("  \(Format.plural(parts, "part")), \(Format.bytes(result.objectBytes)) in all (\(result.compression)), one seal over them")
+            return lines
+        }
         for table in result.tables {
             let name = table.table.padding(toLength: width, withPad: " ", startingAt: 0)
             lines.append("  \(name)  \(Format.count(table.rows).leftPad(12)) rows  \(Format.bytes(table.bytes).leftPad(10)) JSON  \(Format.plural(table.chunks, "chunk"))  digest \(table.digest.prefix(16))…")

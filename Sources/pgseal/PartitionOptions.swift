@@ -22,9 +22,12 @@ struct PartitionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("With --partition-worker: which part, from 1 (default: JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX, which count from 0, plus one).", valueName: "n"))
     var part: Int?
 
+    @Option(name: .long, help: ArgumentHelp("With --partition-worker: how long to wait for the coordinator's plan to appear in the store (default 10m).", valueName: "duration"))
+    var planWait: String?
+
     func validate() throws {
         if partitionWorker && partitions != nil { throw ValidationError("--partition-worker and --partitions exclude each other: a worker takes its part from the coordinator's plan") }
-        if !partitionWorker && part != nil { throw ValidationError("--part belongs to --partition-worker") }
+        if !partitionWorker && (part != nil || planWait != nil) { throw ValidationError("--part and --plan-wait belong to --partition-worker") }
         if partitions == nil && (workers != nil || externalWorkers || partitionTimeout != nil) {
             throw ValidationError("--workers, --external-workers and --partition-timeout belong to --partitions")
         }
