@@ -13,6 +13,8 @@ public enum ExportError: Error, CustomStringConvertible {
     case seriesLookup(String, underlying: Error)
     /// A partitioned export's plan, parts or workers (docs/FORMAT.md §10).
     case partition(String)
+    /// A worker whose part the plan does not have (fewer parts than workers): not a failure.
+    case partNotNeeded(part: Int, of: Int)
 
     public var description: String {
         switch self {
@@ -31,6 +33,8 @@ public enum ExportError: Error, CustomStringConvertible {
         case .seriesLookup(let prefix, let underlying):
             "finding the newest seal under \(prefix), which the new seal links to (docs/FORMAT.md §7.1): \(underlying) — "
                 + "the export's credentials need s3:ListBucket on the prefix and s3:GetObject on *.seal (docs/OPERATIONS.md, IAM policies)"
+        case .partNotNeeded(let part, let count):
+            "part \(part): the plan has \(count) parts, so this worker has nothing to do"
         case .partition(let what):
             "partitioned export: \(what)"
         case .internalInvariant(let what):

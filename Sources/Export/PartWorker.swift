@@ -20,9 +20,9 @@ struct PartWorker {
         try ArchiveNames.checkProfile(settings.profile.name)
         let store = try job.openDestination()
         let plan = try waitForPlan(in: store)
-        guard plan.parts.indices.contains(index) else {
-            throw ExportError.partition("this worker is part \(index + 1), the plan has \(plan.parts.count) parts")
-        }
+        guard index >= 0, index < SealDocument.maxParts else { throw ExportError.partition("part \(index + 1) is not a part number") }
+        // The coordinator drops parts that would hold nothing; their workers have nothing to do.
+        guard plan.parts.indices.contains(index) else { throw ExportError.partNotNeeded(part: index + 1, of: plan.parts.count) }
         let part = plan.parts[index]
         let connection: PostgresConnection
         do {

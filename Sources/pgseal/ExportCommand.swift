@@ -136,6 +136,15 @@ struct ExportCommand: AsyncParsableCommand {
             return
         }
 
+        if settings.workerPart != nil {
+            do {
+                let result = try PGSeal.export(settings, logger: logger)
+                try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
+            } catch let error where Self.isPartNotNeeded(error) {
+                logger.notice("\((error as? PGSealError)?.underlying ?? error)")
+            }
+            return
+        }
         // A progress line is for a terminal; under --log-format json every stderr line is JSON.
         let showProgress = global.logFormat != "json" && (settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1))
         let result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
@@ -171,5 +180,10 @@ struct ExportCommand: AsyncParsableCommand {
         common += global.verbose > 0 ? Array(repeating: "-v", count: global.verbose) : ["-q"]
         let arguments = common
         return ProcessPartLauncher(executable: executable) { index in arguments + ["--part", String(index + 1)] }
+    }
+
+    static func isPartNotNeeded(_ error: Error) -> Bool {
+        if case .partNotNeeded = (error as? PGSealError)?.underlying as? ExportError { return true }
+        return false
     }
 }

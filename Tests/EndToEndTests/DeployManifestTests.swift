@@ -1,0 +1,77 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The Kubernetes and AWS Batch definitions of docs/deploy/ (docs/OPERATIONS.md §12): valid
+/// against the APIs' own schemas (kubernetes-validate --strict; botocore's model of AWS Batch),
+/// and their pgseal command lines run here, coordinator and eight indexed workers, as the
+/// schedulers would run them.
+final class DeployManifestTests: XCTestCase {
+    let kubernetes = Repository.path("docs/deploy/kubernetes-partitioned-export.yaml")
+    let batch = Repository.path("docs/deploy/aws-batch-partitioned-export.json")
+
+    static let batchCheck = """
+        import json, sys, botocore.session
+        from botocore.validate import validate_parameters
+        model = botocore.session.get_session().get_service_model("batch")
+        doc = json.load(open(sys.argv[1]))
+        for key, operation in [("coordinator", "RegisterJobDefinition"), ("worker", "RegisterJobDefinition"), ("submitWorkers", "SubmitJob")]:
+            validate_parameters(doc[key], model.operation_model(operation).input_shape)
+        """
+
+    func testTheManifestsAreValidForTheirAPIs() throws {
+        let valid = try Command.run(["kubernetes-validate", "--strict", "-k", "1.30.0", kubernetes])
+        XCTAssertEqual(valid.status, 0, valid.out + valid.err)
+        XCTAssertEqual(valid.out.components(separatedBy: " passed for resource ").count - 1, 5, valid.out)
+        // The validator is strict: a misspelled field fails.
+        let work = try TemporaryDirectory()
+        let broken = try String(contentsOfFile: kubernetes, encoding: .utf8).replacingOccurrences(of: "backoffLimitPerIndex:", with: "backoffLimitPerIdx:")
+        try broken.write(toFile: work.file("broken.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try Command.run(["kubernetes-validate", "--strict", "-k", "1.30.0", work.file("broken.yaml")]).status, 0)
+
+        let batchValid = try Command.run(["python3", "-c", Self.batchCheck, batch])
+        XCTAssertEqual(batchValid.status, 0, batchValid.err)
+        let wrong = try String(contentsOfFile: batch, encoding: .utf8).replacingOccurrences(of: "\"attempts\": 3", with: "\"attempts\": \"three\"")
+        try wrong.write(toFile: work.file("wrong.json"), atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try Command.run(["python3", "-c", Self.batchCheck, work.file("wrong.json")]).status, 0)
+    }
+
+    func testTheManifestsCommandLinesRunAsTheSchedulerWouldRunThem() throws {
+        let keys = try TemporaryDirectory()
+        let store = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        // The containers' args, as Kubernetes gives them to the binary.
+        let extract = """
+            import json, sys, yaml
+            jobs = {d["metadata"]["name"]: d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "Job"}
+            print(json.dumps({name: job["spec"]["template"]["spec"]["containers"][0]["args"] for name, job in jobs.items()}
+                             | {"completions": jobs["pgseal-export-workers"]["spec"]["completions"]}))
+            """
+        let extracted = try Command.run(["python3", "-c", extract, kubernetes])
+        XCTAssertEqual(extracted.status, 0, extracted.err)
+        let document = try JSONDocument(data: Data(extracted.out.utf8))
+        let config = try ExportFixture.everythingConfig(in: store)
+        // This host's paths for the mounted files; the database, store and profile as flags
+        // (which win over the config file, as PGSEAL_DB and the ConfigMap would give them).
+        func local(_ args: [String]) -> [String] {
+            args.map { $0 == "/etc/pgseal/pgseal.yaml" ? config : $0 == "/etc/pgseal/keys/signing-key" ? keys.file("signing-key") : $0 }
+                + ["--db", (try? ExportFixture.url()) ?? "", "--to", store.path, "--profile", "everything",
+                   "--recipients-file", keys.file("age-recipient.txt")]
+        }
+        let coordinatorArgs = local(try document["pgseal-export-coordinator"].strings())
+        let workerArgs = local(try document["pgseal-export-workers"].strings())
+        XCTAssertFalse(workerArgs.contains("--sign-key"), "a worker holds no signing key")
+        let coordinator = try PGSealCLI.start(coordinatorArgs)
+        let completions = try document["completions"].int()
+        XCTAssertEqual(completions, 8)
+        for index in 0..<completions {
+            let worker = try PGSealCLI.run(workerArgs, environment: ["JOB_COMPLETION_INDEX": String(index)])
+            XCTAssertEqual(worker.status, 0, "index \(index): \(worker.err)")
+        }
+        let sealed = coordinator.wait()
+        XCTAssertEqual(sealed.status, 0, sealed.err)
+        let archive = sealed.out.trimmingCharacters(in: .newlines)
+        let verified = try PGSealCLI.run(["verify", archive, "--level", "deep", "-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")])
+        XCTAssertEqual(verified.status, 0, verified.out + verified.err)
+    }
+}
