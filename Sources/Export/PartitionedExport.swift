@@ -86,7 +86,7 @@ public struct PartitionedExport {
                 manifestSHA256: SHA256Hasher.listDigest(receipts.map(\.manifestSHA256)), createdAt: naming.createdAt, profile: settings.profile.name,
                 encryption: settings.recipients.isEmpty ? "none" : "age-x25519", recipients: settings.recipients.map(\.description),
                 compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
-                tables: Self.tableTotals(plans: plans, receipts: receipts), signer: signingKey.publicKey.fingerprint, tool: "pgseal \(ExportJob.toolVersion)")
+                tables: try Self.tableTotals(plans: plans, receipts: receipts), signer: signingKey.publicKey.fingerprint, tool: "pgseal \(ExportJob.toolVersion)")
             seal.format = SealDocument.partitionedFormatIdentifier
             seal.parts = receipts
             seal.chain = SealChain(previous: try SeriesTip.link(in: store, profile: settings.profile.name, excluding: archiveKey))
@@ -211,11 +211,16 @@ public struct PartitionedExport {
 
     /// Per table, in profile order: the rows of all its parts, and the SHA-256 over its parts'
     /// digests in part order, each as hex and a newline.
-    static func tableTotals(plans: [TablePlan], receipts: [SealPart]) -> [SealDocument.Table] {
-        plans.map { plan in
+    static func tableTotals(plans: [TablePlan], receipts: [SealPart]) throws -> [SealDocument.Table] {
+        try plans.map { plan in
             let pieces = receipts.flatMap { $0.tables.filter { $0.name == plan.qualifiedName } }
-            return SealDocument.Table(name: plan.qualifiedName, rows: pieces.reduce(0) { $0 + $1.rows },
-                                      digest: SHA256Hasher.listDigest(pieces.map(\.digest)))
+            var rows = 0
+            for piece in pieces {
+                let (sum, overflow) = rows.addingReportingOverflow(piece.rows)
+                guard !overflow else { throw ExportError.partition("the receipts' rows of \(plan.qualifiedName) do not add up") }
+                rows = sum
+            }
+            return SealDocument.Table(name: plan.qualifiedName, rows: rows, digest: SHA256Hasher.listDigest(pieces.map(\.digest)))
         }
     }
 }

@@ -97,10 +97,10 @@ struct CheckCommand: ParsableCommand {
         if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }
-        try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.map { profile in
-            "\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))
-                // The archive's key comes from the store's listing: escaped like every outside text.
-                + profile.lastVerified.sorted { $0.key > $1.key }.map { "\n  " + Terminal.escaped("\($0.key)-verified \($0.value.at) by \($0.value.verifier) (\($0.value.archive))") }.joined()
+        // One line each (the output escapes every line, a newline within one included).
+        try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.flatMap { profile in
+            ["\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))]
+                + profile.lastVerified.sorted { $0.key > $1.key }.map { "  \($0.key)-verified \($0.value.at) by \($0.value.verifier) (\($0.value.archive))" }
         })
         guard result.ok else {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
