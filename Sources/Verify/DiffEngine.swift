@@ -38,11 +38,7 @@ public enum DiffEngine {
         let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
         // A partitioned archive is compared part by part, every part against the same snapshot;
         // each part's filters hold its key ranges, so each meets its own rows of the database.
-        var objects = [gated]
-        if let seal = gated.seal, let parts = seal.parts {
-            if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
-            objects = try parts.enumerated().map { try gated.gatedPart($1, number: $0, of: parts.count) }
-        }
+        let objects = try gated.objectsToRead().map(\.archive)
         let coordinator = try PostgresConnection(conninfo: request.databaseURL)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try coordinator.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])

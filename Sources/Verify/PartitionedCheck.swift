@@ -123,3 +123,13 @@ struct PartitionedCheck {
         return nil
     }
 }
+
+extension GatedArchive {
+    /// The objects a reader of rows reads: this archive, or — for a partitioned one, whose seal
+    /// has been checked on its own terms first — each part with the names of the tables it holds.
+    func objectsToRead() throws -> [(archive: GatedArchive, tables: Set<String>?)] {
+        guard let seal, let parts = seal.parts else { return [(self, nil)] }
+        if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
+        return try parts.enumerated().map { (try gatedPart($1, number: $0, of: parts.count), Set($1.tables.map(\.name))) }
+    }
+}

@@ -90,12 +90,7 @@ public enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
-        // The objects to read: the archive, or each part of a partitioned one with the tables it holds.
-        var objects: [(archive: GatedArchive, tables: Set<String>?)] = [(gated, nil)]
-        if let seal = gated.seal, let parts = seal.parts {
-            if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
-            objects = try parts.enumerated().map { (try gated.gatedPart($1, number: $0, of: parts.count), Set($1.tables.map(\.name))) }
-        }
+        let objects = try gated.objectsToRead()
         let definitions = try mergedDefinitions(objects.map(\.archive), keys: request.keys)
         var selected = definitions.tables
         if !request.tables.isEmpty {

@@ -105,7 +105,8 @@ public enum RowRecovery {
     public static func run(_ request: RecoveryRequest) throws -> RecoveryResult {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.identities)
-        let definitions = try ArchiveDefinitions.read(gated, keys: request.identities).definitions
+        let objects = try gated.objectsToRead()
+        let definitions = try Restorer.mergedDefinitions(objects.map(\.archive), keys: request.identities)
         let wanted = request.table.contains(".") ? request.table : "public." + request.table
         guard let table = definitions.tables.first(where: { $0.qualifiedName.isByteEqual(to: wanted) }) else {
             throw RecoveryError.noSuchTable(wanted, available: definitions.tables.map(\.qualifiedName))
@@ -123,8 +124,11 @@ public enum RowRecovery {
         do {
             // The archive's selected rows, typed by the live table's own columns.
             try connection.execute("CREATE TEMP TABLE pgseal_recovered ON COMMIT DROP AS SELECT \(columns.joined(separator: ", ")) FROM \(target) WITH NO DATA")
-            result.selected = try load(table, from: gated, identities: request.identities, selector: selector,
-                                       into: connection, copy: "COPY pgseal_recovered (\(columns.joined(separator: ", "))) FROM STDIN")
+            // From each object that holds the table (every part of a partitioned archive that does).
+            for object in objects where object.tables?.contains(table.qualifiedName) ?? true {
+                result.selected += try load(table, from: object.archive, identities: request.identities, selector: selector,
+                                            into: connection, copy: "COPY pgseal_recovered (\(columns.joined(separator: ", "))) FROM STDIN")
+            }
             guard result.selected > 0 else { throw RecoveryError.nothingSelected(table.qualifiedName) }
             // Writers wait for the few statements below (not for the archive's reading above).
             try connection.execute("LOCK TABLE \(target) IN SHARE ROW EXCLUSIVE MODE")

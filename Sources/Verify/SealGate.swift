@@ -240,7 +240,7 @@ public enum PartitionedArchiveError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notReadHere(let archive):
-            "\(Terminal.escaped(archive)) is a partitioned archive (docs/FORMAT.md §10), which this command does not read: verify, diff, restore, inspect and replicate read every part of it"
+            "\(Terminal.escaped(archive)) is a partitioned archive (docs/FORMAT.md §10), which this command does not read: verify, diff, restore, recover, inspect and replicate read every part of it"
         }
     }
 }

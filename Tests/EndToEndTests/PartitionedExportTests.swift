@@ -80,12 +80,23 @@ final class PartitionedExportTests: XCTestCase {
         let restored = try PGSealCLI.run(["restore", archive, "--db", server.url(database: target), "--create-tables"] + trust)
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertEqual(try server.rowsDiffering(restored: target, source: try ExportFixture.database(), tables: ExportFixture.everything), [])
-        try server.psql("DELETE FROM user_watchlist WHERE ctid IN (SELECT ctid FROM user_watchlist ORDER BY user_id DESC LIMIT 2)", database: target)
+        // The last user's watchlist (in the last part) deleted, a user (in the first) changed.
+        let lastUser = try server.psql("SELECT user_id FROM user_watchlist ORDER BY user_id DESC LIMIT 1", database: target)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let lost = try server.psql("DELETE FROM user_watchlist WHERE user_id = '\(lastUser)' RETURNING 1", database: target)
+            .split(separator: "\n").count
         try server.psql("UPDATE users SET email = 'changed@example.com' WHERE id = (SELECT id FROM users WHERE is_active ORDER BY id LIMIT 1)", database: target)
         let changed = try PGSealCLI.run(["diff", archive, "--db", server.url(database: target)] + trust)
         XCTAssertEqual(changed.status, 1, changed.out + changed.err)
-        XCTAssertTrue(changed.out.contains("public.user_watchlist:") && changed.out.contains("2 only in the archive"), changed.out)
+        XCTAssertTrue(changed.out.contains("public.user_watchlist:") && changed.out.contains("\(lost) only in the archive"), changed.out)
         XCTAssertTrue(changed.out.contains("public.users:") && changed.out.contains("1 changed"), changed.out)
+        // Partial recovery from the parts: the lost rows back, nothing else touched.
+        let recovered = try PGSealCLI.run(["recover", archive, "--db", server.url(database: target), "--table", "user_watchlist",
+                                           "--where", "user_id=\(lastUser)", "--on-conflict", "skip"] + trust)
+        XCTAssertEqual(recovered.status, 0, recovered.out + recovered.err)
+        XCTAssertTrue(recovered.out.contains("\(lost) inserted"), recovered.out)
+        let afterRecovery = try PGSealCLI.run(["diff", archive, "--db", server.url(database: target)] + trust)
+        XCTAssertTrue(afterRecovery.out.contains("public.user_watchlist:") && !afterRecovery.out.contains("only in the archive: "), afterRecovery.out)
 
         // The catalog, the series and the auditor's view: one archive.
         let listed = try PGSealCLI.run(["list", store.path, "--trusted-key", keys.file("allowed_signers"), "--json"])
