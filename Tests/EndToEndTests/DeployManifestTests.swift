@@ -36,6 +36,16 @@ final class DeployManifestTests: XCTestCase {
         XCTAssertNotEqual(try Command.run(["python3", "-c", Self.batchCheck, work.file("wrong.json")]).status, 0)
     }
 
+    /// docs/OPERATIONS.md §12 shows the workers' Indexed Job: the same text as the file tested here.
+    func testTheRunbookShowsTheTestedManifest() throws {
+        let runbook = try String(contentsOfFile: Repository.path("docs/OPERATIONS.md"), encoding: .utf8)
+        let manifest = try String(contentsOfFile: kubernetes, encoding: .utf8)
+        let blocks = runbook.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+        let shown = blocks.filter { $0.contains("name: pgseal-export-workers") }
+        XCTAssertEqual(shown.count, 1, "one block of the runbook shows the workers' Job")
+        for block in shown { XCTAssertTrue(manifest.contains(block), "the runbook's block is not the manifest's text:\n\(block)") }
+    }
+
     func testTheManifestsCommandLinesRunAsTheSchedulerWouldRunThem() throws {
         let keys = try TemporaryDirectory()
         let store = try TemporaryDirectory()
