@@ -20,33 +20,26 @@ struct PartitionedCheck {
         var observed: [String: [VerificationReport.Table]] = [:]
         var bytes: Int64 = 0
         var sources: [RestoreCheck.Source] = []
+        // Parts are read `partJobs` at a time, each on threads of its own; their findings are
+        // merged in part order, as if read one after another.
+        let outcomes = try readParts(parts)
         for (index, part) in parts.enumerated() {
-            let partGated: GatedArchive
-            do {
-                partGated = try gated.gatedPart(part, number: index, of: parts.count)
-            } catch let problem as SealProblem {
+            switch outcomes[index] {
+            case .refused(let problem):
                 report.fail(problem.location, problem.problem)
-                continue
-            }
-            var partReport = VerificationReport(archive: partGated.location.display, level: request.level)
-            do {
-                let manifest = try Verifier.readObject(partGated, seal: seal.seal(ofPart: part), request: request, into: &partReport)
+            case .missing:
+                report.fail(part.object, "the part is missing: the archive is incomplete")
+            case .read(let partReport, let manifest, let partGated):
                 if let manifest {
                     let keys = request.keys
                     sources.append(.init(manifest: manifest, openTar: { try partGated.openTar(keys: keys) },
                                          ranges: Dictionary(part.tables.map { ($0.name, $0.range) }, uniquingKeysWith: { a, _ in a }), label: part.object))
                 }
-            } catch let error as StoreError {
-                if case .notFound = error {
-                    report.fail(part.object, "the part is missing: the archive is incomplete")
-                    continue
-                }
-                throw error
+                for failure in partReport.failures { report.fail("\(part.object) \(failure.location)", failure.problem) }
+                for note in partReport.notes where !report.notes.contains(note) { report.notes.append(note) }
+                bytes += partReport.objectBytes ?? 0
+                for table in partReport.tables { observed[table.name, default: []].append(table) }
             }
-            for failure in partReport.failures { report.fail("\(part.object) \(failure.location)", failure.problem) }
-            for note in partReport.notes where !report.notes.contains(note) { report.notes.append(note) }
-            bytes += partReport.objectBytes ?? 0
-            for table in partReport.tables { observed[table.name, default: []].append(table) }
         }
         report.objectBytes = bytes
         report.phases["read"] = Date().timeIntervalSince(started)
@@ -62,6 +55,50 @@ struct PartitionedCheck {
         // fails its key; each table read back range by range against its parts' digests.
         if request.level == .restore, report.ok, sources.count == parts.count {
             try Verifier.restore(sources, request: request, into: &report)
+        }
+    }
+
+    private enum PartOutcome {
+        case read(VerificationReport, Manifest?, GatedArchive)
+        case refused(SealProblem)
+        case missing
+    }
+
+    /// Every part read at the request's level, `partJobs` at a time; an error that stops the
+    /// verification (not a finding) is thrown once all have ended.
+    private func readParts(_ parts: [SealPart]) throws -> [PartOutcome] {
+        let results = PartResults<PartOutcome>(count: parts.count)
+        let next = PartCounter()
+        let group = DispatchGroup()
+        // Each thread only reads the check, the seal and the request.
+        let check = UncheckedBox(self)
+        for _ in 0..<max(1, min(request.partJobs, parts.count)) {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                while let index = next.take(below: parts.count) {
+                    results.set(index, Result { try check.value.readPart(parts[index], number: index, of: parts.count) })
+                }
+            }.start()
+        }
+        group.wait()
+        return try results.all.map { try $0.get() }
+    }
+
+    private func readPart(_ part: SealPart, number index: Int, of count: Int) throws -> PartOutcome {
+        let partGated: GatedArchive
+        do {
+            partGated = try gated.gatedPart(part, number: index, of: count)
+        } catch let problem as SealProblem {
+            return .refused(problem)
+        }
+        var partReport = VerificationReport(archive: partGated.location.display, level: request.level)
+        do {
+            let manifest = try Verifier.readObject(partGated, seal: seal.seal(ofPart: part), request: request, into: &partReport)
+            return .read(partReport, manifest, partGated)
+        } catch let error as StoreError {
+            if case .notFound = error { return .missing }
+            throw error
         }
     }
 
@@ -131,5 +168,34 @@ extension GatedArchive {
         guard let seal, let parts = seal.parts else { return [(self, nil)] }
         if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
         return try parts.enumerated().map { (try gatedPart($1, number: $0, of: parts.count), Set($1.tables.map(\.name))) }
+    }
+}
+
+/// The parts' outcomes, each written by the thread that read it.
+private final class PartResults<Outcome>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<Outcome, Error>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<Outcome, Error>) { lock.withLock { results[index] = result } }
+
+    /// In part order; a part no thread reached (none, once all threads have ended) is an error.
+    var all: [Result<Outcome, Error>] {
+        lock.withLock { results.map { $0 ?? .failure(SealProblem(location: "seal", problem: "a part was not read")) } }
+    }
+}
+
+/// Hands out part numbers to the reading threads.
+private final class PartCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below count: Int) -> Int? {
+        lock.withLock {
+            guard next < count else { return nil }
+            defer { next += 1 }
+            return next
+        }
     }
 }

@@ -156,8 +156,8 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
     }
 }
 
-/// Hands a value to the reading thread, which alone uses it until `join`.
-private struct UncheckedBox<Value>: @unchecked Sendable {
+/// Hands a value to a thread that alone uses it (or only reads it) until it is joined.
+struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }

@@ -15,6 +15,8 @@ public struct VerificationRequest {
     /// For the restore level: a database URL on the server where the scratch database is made.
     public var scratchDatabaseURL: String?
     public var keepScratch = false
+    /// A partitioned archive's parts read at once (each on two threads of its own).
+    public var partJobs = 1
 
     public init(archive: String, level: VerificationReport.Level, policy: TrustPolicy, keys: AgeKeyring) {
         self.archive = archive

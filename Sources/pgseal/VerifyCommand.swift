@@ -49,6 +49,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Record the result as an attestation signed with this SSH key (the verifier's own, not the exporter's), stored beside the archive as ARCHIVE.attestation.TIME-LEVEL.json and .sig; check --require-restore-verified-within reads it.", valueName: "file"))
     var attestKey: String?
 
+    @Option(name: [.customShort("j"), .long], help: ArgumentHelp("A partitioned archive's parts read at once, each on two cores of its own (default 1).", valueName: "n"))
+    var jobs: Int?
+
     @OptionGroup var limits: LimitOptions
 
     @OptionGroup var identities: IdentityOptions
@@ -76,6 +79,10 @@ struct VerifyCommand: ParsableCommand {
         var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
         request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
         request.keepScratch = keepScratch
+        if let jobs {
+            guard jobs >= 1 else { throw ValidationError("--jobs takes 1 or more") }
+            request.partJobs = jobs
+        }
         request.limits = limits.limits
         // Loaded before the verification: a key that cannot be read fails in a second, not
         // after an hour's restore.

@@ -62,6 +62,7 @@ final class PartitionedExportTests: XCTestCase {
         for level in ["seal", "deep", "restore"] {
             var arguments = ["verify", archive, "--level", level, "--report", store.file("verify-\(level).json")] + trust
             if level == "restore" { arguments += ["--scratch-db", server.superuserURL] }
+            if level == "deep" { arguments += ["--jobs", "3"] }  // all three parts at once
             let verified = try PGSealCLI.run(arguments)
             XCTAssertEqual(verified.status, 0, "\(level): \(verified.out)\(verified.err)")
         }
