@@ -12,6 +12,8 @@ import Seal
 public protocol PartLauncher: Sendable {
     /// Runs part `index` (from 0) to its end; throws when the worker failed.
     func run(part index: Int) throws
+    /// Stops every worker still running (the coordinator was interrupted).
+    func stopAll()
 }
 
 /// The coordinator of a partitioned export (docs/FORMAT.md §10): holds the snapshot, splits the
@@ -76,37 +78,46 @@ public struct PartitionedExport {
                                      PartitionPlan.Part(object: PartNaming.partKey(archive: archiveKey, suffix: suffix, index: index, count: assignment.count),
                                                         tables: tables)
                                  })
+        // Nothing of a failed or interrupted export stays under a final name: not its parts,
+        // their receipts, its plan, nor a seal without its signature.
+        let written = plan.parts.flatMap { [$0.object, $0.object + ".sha256", $0.object + PartReceipt.suffix] } + [planKey, archiveKey + ".seal"]
+        let interruption = InterruptCleanup.shared.addAction { [launcher] in
+            launcher?.stopAll()
+            _ = try? store.delete(keys: written)
+        }
+        defer { InterruptCleanup.shared.removeAction(interruption) }
         try store.put(key: planKey, contents: try DocumentJSON.encoded(plan))
+        let seal: SealDocument
         do {
             try runParts(plan, store: store)
             let receipts = try readReceipts(plan, store: store)
-            var seal = SealDocument(
+            var document = SealDocument(
                 object: (archiveKey as NSString).lastPathComponent, size: receipts.reduce(0) { $0 + $1.size },
                 sha256: SHA256Hasher.listDigest(receipts.map { "\($0.sha256)  \($0.object)" }),
                 manifestSHA256: SHA256Hasher.listDigest(receipts.map(\.manifestSHA256)), createdAt: naming.createdAt, profile: settings.profile.name,
                 encryption: settings.recipients.isEmpty ? "none" : "age-x25519", recipients: settings.recipients.map(\.description),
                 compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
                 tables: try Self.tableTotals(plans: plans, receipts: receipts), signer: signingKey.publicKey.fingerprint, tool: "pgseal \(ExportJob.toolVersion)")
-            seal.format = SealDocument.partitionedFormatIdentifier
-            seal.parts = receipts
-            seal.chain = SealChain(previous: try SeriesTip.link(in: store, profile: settings.profile.name, excluding: archiveKey))
-            seal.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
-            try SealedArchiveWriter.publish(seal, of: archiveKey, in: store, signingKey: signingKey)
-            _ = try? store.delete(keys: [planKey])
-            try coordinator.execute("COMMIT")
-            return ExportResult(
+            document.format = SealDocument.partitionedFormatIdentifier
+            document.parts = receipts
+            document.chain = SealChain(previous: try SeriesTip.link(in: store, profile: settings.profile.name, excluding: archiveKey))
+            document.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            try SealedArchiveWriter.publish(document, of: archiveKey, in: store, signingKey: signingKey)
+            seal = document
+        } catch {
+            _ = try? store.delete(keys: written)
+            throw error
+        }
+        // Sealed: from here on nothing may remove a part. The snapshot is no longer needed.
+        _ = try? store.delete(keys: [planKey])
+        _ = try? coordinator.execute("COMMIT")
+        return ExportResult(
                 archive: store.location(of: archiveKey), key: archiveKey, profile: settings.profile.name, createdAt: naming.createdAt,
                 encrypted: !settings.recipients.isEmpty, signer: signingKey.publicKey.fingerprint, objectBytes: seal.size,
                 objectSHA256: seal.sha256, manifestSHA256: seal.manifestSHA256, snapshot: source.snapshot, walLSN: source.walLSN,
                 compression: settings.compression.description, seconds: Date().timeIntervalSince(started),
                 tables: seal.tables.map { .init(table: $0.name, rows: $0.rows, bytes: 0, chunks: 0, digest: $0.digest, seconds: 0) },
-                parts: receipts.count)
-        } catch {
-            // Nothing of a failed export stays under a final name.
-            let written = plan.parts.flatMap { [$0.object, $0.object + ".sha256", $0.object + PartReceipt.suffix] }
-            _ = try? store.delete(keys: written + [planKey])
-            throw error
-        }
+                parts: seal.parts?.count)
     }
 
     /// Per part, its tables and ranges: each keyed table split into up to `parts` ranges of
@@ -238,22 +249,53 @@ private final class FailureList: @unchecked Sendable {
 public struct ProcessPartLauncher: PartLauncher {
     public let executable: String
     public let arguments: @Sendable (Int) -> [String]
+    private let running = RunningWorkers()
 
     public init(executable: String, arguments: @escaping @Sendable (Int) -> [String]) {
         self.executable = executable
         self.arguments = arguments
     }
 
+    public func stopAll() { running.terminateAll() }
+
     public func run(part index: Int) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments(index)
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try running.start(process)
+        defer { running.remove(process) }
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             let how = process.terminationReason == .exit ? "exited with \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
             throw ExportError.partition("the worker process of part \(index + 1) \(how)")
         }
+    }
+}
+
+/// The worker processes running now, for stopping them when the coordinator is interrupted.
+private final class RunningWorkers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [ObjectIdentifier: Process] = [:]
+    private var stopped = false
+
+    func start(_ process: Process) throws {
+        try lock.withLock {
+            guard !stopped else { throw ExportError.cancelled }
+            try process.run()
+            processes[ObjectIdentifier(process)] = process
+        }
+    }
+
+    func remove(_ process: Process) { lock.withLock { _ = processes.removeValue(forKey: ObjectIdentifier(process)) } }
+
+    func terminateAll() {
+        let all = lock.withLock { () -> [Process] in
+            stopped = true
+            return Array(processes.values)
+        }
+        // SIGTERM: each worker aborts its upload or removes its partial file, then exits.
+        for process in all where process.isRunning { process.terminate() }
+        for process in all { process.waitUntilExit() }
     }
 }

@@ -156,6 +156,25 @@ final class PartitionedExportTests: XCTestCase {
         XCTAssertEqual(files.filter { !$0.hasSuffix(".seal") && !$0.hasSuffix(".seal.sig") }.count, 6, "two parts, their receipts and .sha256: \(files)")
     }
 
+    func testAnInterruptedCoordinatorStopsItsWorkersAndLeavesNothing() throws {
+        let database = try PostgresServer.bigDatabase()
+        let running = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--table", "public.big",
+                                           "--name", "stopped", "--partitions", "2", "--workers", "2"] + sealing)
+        var workers = false
+        let deadline = Date().addingTimeInterval(60)
+        while !workers && Date() < deadline {
+            workers = try Command.run(["pgrep", "-f", "partition-worker.*--name stopped"]).status == 0
+            if !workers { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        XCTAssertTrue(workers, "no worker was seen running")
+        running.signal(SIGTERM)
+        let result = running.wait()
+        XCTAssertEqual(result.status, 128 + SIGTERM, result.err)
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertNotEqual(try Command.run(["pgrep", "-f", "partition-worker.*--name stopped"]).status, 0, "the workers were stopped")
+        XCTAssertEqual(try storedFiles().filter { $0.hasPrefix("stopped/") }, [], "no plan, part, receipt or seal left")
+    }
+
     func testWorkersStartedElsewhereAndAnExportThatTimesOutLeavesNothing() throws {
         let coordinator = try PGSealCLI.start(["export", "--db", try ExportFixture.url(), "--to", store.path,
                                                "--config", try ExportFixture.everythingConfig(in: store), "--profile", "everything",
