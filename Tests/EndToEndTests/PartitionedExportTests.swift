@@ -131,6 +131,28 @@ final class PartitionedExportTests: XCTestCase {
         XCTAssertEqual(afterPrune.status, 0, afterPrune.out + afterPrune.err)
     }
 
+    /// The same in a bucket (SigV4 checked on every request): the plan, parts, receipts and seal
+    /// go through S3, and the readers read the parts from there.
+    func testAPartitionedExportIntoS3() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        let exported = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", "s3://\(bucket)/nightly/",
+                                          "--partitions", "2"] + sealing, environment: s3.environment())
+        XCTAssertEqual(exported.status, 0, exported.err)
+        let archive = exported.out.trimmingCharacters(in: .newlines)
+        XCTAssertTrue(archive.hasPrefix("s3://\(bucket)/nightly/kessan-user-data/"), archive)
+        let verified = try PGSealCLI.run(["verify", archive, "--level", "restore", "--scratch-db", server.superuserURL] + trust,
+                                         environment: s3.environment())
+        XCTAssertEqual(verified.status, 0, verified.out + verified.err)
+        let diff = try PGSealCLI.run(["diff", archive, "--db", try ExportFixture.url()] + trust, environment: s3.environment())
+        XCTAssertEqual(diff.status, 0, diff.out + diff.err)
+        let listed = try PGSealCLI.run(["list", "s3://\(bucket)/nightly/", "--trusted-key", keys.file("allowed_signers"), "--json"],
+                                       environment: s3.environment())
+        let catalog = try JSONDocument(data: Data(listed.out.utf8))
+        XCTAssertEqual(try catalog["sealed"].array().count, 1, listed.out)
+        XCTAssertEqual(try catalog["incomplete"].array().count, 0, listed.out)
+    }
+
     func testAWorkerKilledMidPartIsReplacedAndTheArchiveVerifies() throws {
         let database = try PostgresServer.bigDatabase()
         let running = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--table", "public.big",
