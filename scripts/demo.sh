@@ -85,5 +85,6 @@ cat >&2 <<NEXT
   The newest archive, anywhere:    pgseal verify s3://bucket/pgseal/ --latest --profile P --trusted-key allowed_signers
   Nightly job, monitor, retention: docs/OPERATIONS.md    Auditors: docs/AUDITORS.md    After a restore: docs/POST-RESTORE.md
   The restore drill, monitored:    pgseal check STORE --max-age 26h --require-restore-verified-within 35d --trusted-verifier verifier/allowed_signers
+  Too big for one export:          pgseal export … --partitions 8 (workers here, or a Kubernetes Indexed Job: docs/OPERATIONS.md §12)
   The demo's files:                $demo (keys, archives, evidence.html)
 NEXT
