@@ -108,7 +108,9 @@ public struct PartitionedExport {
             _ = try? store.delete(keys: written)
             throw error
         }
-        // Sealed: from here on nothing may remove a part. The snapshot is no longer needed.
+        // Sealed: from here on nothing may remove a part, an interruption included. The snapshot
+        // is no longer needed.
+        InterruptCleanup.shared.removeAction(interruption)
         _ = try? store.delete(keys: [planKey])
         _ = try? coordinator.execute("COMMIT")
         return ExportResult(
