@@ -11,16 +11,21 @@ public enum PartNaming {
     /// Whether `key` names a part (never counted as an archive of its own), and then the key of
     /// the archive it belongs to.
     public static func archiveKey(ofPart key: String) -> String? {
-        guard let range = key.range(of: #"\.part-[0-9]{4}-of-[0-9]{4}(?=\.tar)"#, options: .regularExpression) else { return nil }
+        guard let range = partInfix(of: key) else { return nil }
         return String(key[..<range.lowerBound]) + String(key[range.upperBound...])
     }
 
     /// `(index from 0, count)` of a part's name, when it is one.
     public static func position(ofPart key: String) -> (index: Int, count: Int)? {
-        guard let range = key.range(of: #"\.part-[0-9]{4}-of-[0-9]{4}(?=\.tar)"#, options: .regularExpression) else { return nil }
+        guard let range = partInfix(of: key) else { return nil }
         let digits = key[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         guard digits.count == 2, digits[0] >= 1, digits[0] <= digits[1] else { return nil }
         return (digits[0] - 1, digits[1])
+    }
+
+    /// Where `.part-<iiii>-of-<nnnn>` stands in `key`, just before its `.tar…` suffix.
+    private static func partInfix(of key: String) -> Range<String.Index>? {
+        key.range(of: #"\.part-[0-9]{4}-of-[0-9]{4}(?=\.tar)"#, options: .regularExpression)
     }
 
     private static func fourDigits(_ n: Int) -> String {

@@ -17,10 +17,11 @@ struct PartWorker {
 
     func run(part index: Int) throws -> ExportResult {
         let started = Date()
+        // From the scheduler's environment: any integer, so no arithmetic before this check.
+        guard index >= 0, index < SealDocument.maxParts else { throw ExportError.partition("part index \(index) is not a part of any plan (0 to \(SealDocument.maxParts - 1))") }
         try ArchiveNames.checkProfile(settings.profile.name)
         let store = try job.openDestination()
         let plan = try waitForPlan(in: store)
-        guard index >= 0, index < SealDocument.maxParts else { throw ExportError.partition("part \(index + 1) is not a part number") }
         // The coordinator drops parts that would hold nothing; their workers have nothing to do.
         guard plan.parts.indices.contains(index) else { throw ExportError.partNotNeeded(part: index + 1, of: plan.parts.count) }
         let part = plan.parts[index]

@@ -91,10 +91,11 @@ public struct PartitionedExport {
         do {
             try runParts(plan, store: store)
             let receipts = try readReceipts(plan, store: store)
+            let totals = PartitionTotals(receipts)
+            guard let size = totals.size else { throw ExportError.partition("the receipts' sizes do not add up") }
             var document = SealDocument(
-                object: (archiveKey as NSString).lastPathComponent, size: receipts.reduce(0) { $0 + $1.size },
-                sha256: SHA256Hasher.listDigest(receipts.map { "\($0.sha256)  \($0.object)" }),
-                manifestSHA256: SHA256Hasher.listDigest(receipts.map(\.manifestSHA256)), createdAt: naming.createdAt, profile: settings.profile.name,
+                object: (archiveKey as NSString).lastPathComponent, size: size, sha256: totals.sha256,
+                manifestSHA256: totals.manifestSHA256, createdAt: naming.createdAt, profile: settings.profile.name,
                 encryption: settings.recipients.isEmpty ? "none" : "age-x25519", recipients: settings.recipients.map(\.description),
                 compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
                 tables: try Self.tableTotals(plans: plans, receipts: receipts), signer: signingKey.publicKey.fingerprint, tool: "pgseal \(ExportJob.toolVersion)")
@@ -168,38 +169,29 @@ public struct PartitionedExport {
             }
             return
         }
-        let queue = BlockingQueue<Int>(capacity: plan.parts.count)
-        for index in plan.parts.indices { queue.push(index) }
-        queue.close()
-        let failures = FailureList()
-        let group = DispatchGroup()
         let attempts = options.attempts
         let log = logger
-        for _ in 0..<max(1, min(options.concurrency, plan.parts.count)) {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                while let index = queue.pop() {
-                    var lastError: Error?
-                    for attempt in 1...attempts {
-                        do {
-                            try launcher.run(part: index)
-                            lastError = nil
-                            break
-                        } catch {
-                            lastError = error
-                            log.warning("part \(index + 1) of \(plan.parts.count), attempt \(attempt) of \(attempts): \(error)")
-                        }
-                    }
-                    if let lastError { failures.add("part \(index + 1): \(lastError)") }
+        let count = plan.parts.count
+        // Per part, why its last attempt failed; nil when one succeeded.
+        let failures = ParallelIndices.map(count: count, threads: options.concurrency, timeout: options.timeout) { index -> String? in
+            var lastError = ""
+            for attempt in 1...attempts {
+                do {
+                    try launcher.run(part: index)
+                    return nil
+                } catch {
+                    lastError = "\(error)"
+                    log.warning("part \(index + 1) of \(count), attempt \(attempt) of \(attempts): \(error)")
                 }
-            }.start()
+            }
+            return "part \(index + 1): \(lastError)"
         }
-        guard group.wait(timeout: .now() + options.timeout) == .success else {
+        guard let failures else {
             throw ExportError.partition("the parts were not all written within \(Int(options.timeout)) s")
         }
-        if let first = failures.all.first {
-            throw ExportError.partition("\(failures.all.count) part(s) failed after \(attempts) attempts; the first: \(first)")
+        let failed = failures.compactMap { $0 }
+        if let first = failed.first {
+            throw ExportError.partition("\(failed.count) part(s) failed after \(attempts) attempts; the first: \(first)")
         }
     }
 
@@ -222,28 +214,14 @@ public struct PartitionedExport {
         }
     }
 
-    /// Per table, in profile order: the rows of all its parts, and the SHA-256 over its parts'
-    /// digests in part order, each as hex and a newline.
+    /// Per table, in profile order: the rows of all its parts and the digest over theirs.
     static func tableTotals(plans: [TablePlan], receipts: [SealPart]) throws -> [SealDocument.Table] {
         try plans.map { plan in
-            let pieces = receipts.flatMap { $0.tables.filter { $0.name == plan.qualifiedName } }
-            var rows = 0
-            for piece in pieces {
-                let (sum, overflow) = rows.addingReportingOverflow(piece.rows)
-                guard !overflow else { throw ExportError.partition("the receipts' rows of \(plan.qualifiedName) do not add up") }
-                rows = sum
-            }
-            return SealDocument.Table(name: plan.qualifiedName, rows: rows, digest: SHA256Hasher.listDigest(pieces.map(\.digest)))
+            let table = PartitionTotals.table(plan.qualifiedName, in: receipts)
+            guard let rows = table.rows else { throw ExportError.partition("the receipts' rows of \(plan.qualifiedName) do not add up") }
+            return SealDocument.Table(name: plan.qualifiedName, rows: rows, digest: table.digest)
         }
     }
-}
-
-/// Failures collected from the part threads.
-private final class FailureList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var failures: [String] = []
-    func add(_ failure: String) { lock.withLock { failures.append(failure) } }
-    var all: [String] { lock.withLock { failures } }
 }
 
 /// Runs each part as a `pgseal export --partition-worker --part N` process of the same binary

@@ -1,5 +1,6 @@
 import Archive
 import ByteStreams
+import Export
 import Foundation
 import ObjectStore
 import Seal
@@ -23,8 +24,8 @@ struct PartitionedCheck {
         // Parts are read `partJobs` at a time, each on threads of its own; their findings are
         // merged in part order, as if read one after another.
         let outcomes = try readParts(parts)
-        for (index, part) in parts.enumerated() {
-            switch outcomes[index] {
+        for (part, outcome) in zip(parts, outcomes) {
+            switch outcome {
             case .refused(let problem):
                 report.fail(problem.location, problem.problem)
             case .missing:
@@ -67,22 +68,13 @@ struct PartitionedCheck {
     /// Every part read at the request's level, `partJobs` at a time; an error that stops the
     /// verification (not a finding) is thrown once all have ended.
     private func readParts(_ parts: [SealPart]) throws -> [PartOutcome] {
-        let results = PartResults<PartOutcome>(count: parts.count)
-        let next = PartCounter()
-        let group = DispatchGroup()
         // Each thread only reads the check, the seal and the request.
         let check = UncheckedBox(self)
-        for _ in 0..<max(1, min(request.partJobs, parts.count)) {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                while let index = next.take(below: parts.count) {
-                    results.set(index, Result { try check.value.readPart(parts[index], number: index, of: parts.count) })
-                }
-            }.start()
+        let results = ParallelIndices.map(count: parts.count, threads: request.partJobs) { index in
+            UncheckedBox(Result { try check.value.readPart(parts[index], number: index, of: parts.count) })
         }
-        group.wait()
-        return try results.all.map { try $0.get() }
+        guard let results, results.count == parts.count else { throw ArchiveError(operation: "read", message: "not every part was read") }
+        return try results.map { try $0.value.get() }
     }
 
     private func readPart(_ part: SealPart, number index: Int, of count: Int) throws -> PartOutcome {
@@ -106,42 +98,29 @@ struct PartitionedCheck {
     static func problems(of seal: SealDocument) -> [String] {
         guard let parts = seal.parts else { return [] }
         var problems: [String] = []
-        var size: Int64 = 0
-        for part in parts {
-            let (sum, overflow) = size.addingReportingOverflow(part.size)
-            if overflow || part.size < 0 { problems.append("the parts' sizes do not add up"); break }
-            size = sum
+        let totals = PartitionTotals(parts)
+        if let size = totals.size {
+            if size != seal.size { problems.append("the seal's size \(seal.size) is not the sum of its parts' (\(size))") }
+        } else {
+            problems.append("the parts' sizes do not add up")
         }
-        if size != seal.size { problems.append("the seal's size \(seal.size) is not the sum of its parts' (\(size))") }
-        if SHA256Hasher.listDigest(parts.map { "\($0.sha256)  \($0.object)" }) != seal.sha256 {
-            problems.append("the seal's sha256 is not the digest of its parts' SHA-256 lines")
-        }
-        if SHA256Hasher.listDigest(parts.map(\.manifestSHA256)) != seal.manifestSHA256 {
-            problems.append("the seal's manifest_sha256 is not the digest of its parts' manifests")
-        }
+        if totals.sha256 != seal.sha256 { problems.append("the seal's sha256 is not the digest of its parts' SHA-256 lines") }
+        if totals.manifestSHA256 != seal.manifestSHA256 { problems.append("the seal's manifest_sha256 is not the digest of its parts' manifests") }
         if Set(parts.map(\.object)).count != parts.count { problems.append("two parts have the same object") }
         let listed = Set(seal.tables.map(\.name))
         for name in Set(parts.flatMap { $0.tables.map(\.name) }).subtracting(listed).sorted() {
             problems.append("a part holds table \(Terminal.escaped(name)), which the seal's tables do not list")
         }
         for table in seal.tables {
-            let pieces = parts.flatMap { $0.tables.filter { $0.name == table.name } }
+            let derived = PartitionTotals.table(table.name, in: parts)
             let name = Terminal.escaped(table.name)
-            guard !pieces.isEmpty else {
+            guard !derived.pieces.isEmpty else {
                 problems.append("no part holds table \(name)")
                 continue
             }
-            var rows = 0
-            for piece in pieces {
-                let (sum, overflow) = rows.addingReportingOverflow(piece.rows)
-                if overflow || piece.rows < 0 { rows = -1; break }
-                rows = sum
-            }
-            if rows != table.rows { problems.append("table \(name): the parts' rows do not add up to the seal's \(table.rows)") }
-            if SHA256Hasher.listDigest(pieces.map(\.digest)) != table.digest {
-                problems.append("table \(name): the seal's digest is not the digest of its parts' digests")
-            }
-            if let gap = rangeProblem(pieces.map(\.range)) { problems.append("table \(name): \(gap)") }
+            if derived.rows != table.rows { problems.append("table \(name): the parts' rows do not add up to the seal's \(table.rows)") }
+            if derived.digest != table.digest { problems.append("table \(name): the seal's digest is not the digest of its parts' digests") }
+            if let gap = rangeProblem(derived.pieces.map(\.range)) { problems.append("table \(name): \(gap)") }
         }
         return problems
     }
@@ -168,34 +147,5 @@ extension GatedArchive {
         guard let seal, let parts = seal.parts else { return [(self, nil)] }
         if let problem = PartitionedCheck.problems(of: seal).first { throw SealProblem(location: "seal", problem: problem) }
         return try parts.enumerated().map { (try gatedPart($1, number: $0, of: parts.count), Set($1.tables.map(\.name))) }
-    }
-}
-
-/// The parts' outcomes, each written by the thread that read it.
-private final class PartResults<Outcome>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Result<Outcome, Error>?]
-
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ result: Result<Outcome, Error>) { lock.withLock { results[index] = result } }
-
-    /// In part order; a part no thread reached (none, once all threads have ended) is an error.
-    var all: [Result<Outcome, Error>] {
-        lock.withLock { results.map { $0 ?? .failure(SealProblem(location: "seal", problem: "a part was not read")) } }
-    }
-}
-
-/// Hands out part numbers to the reading threads.
-private final class PartCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-
-    func take(below count: Int) -> Int? {
-        lock.withLock {
-            guard next < count else { return nil }
-            defer { next += 1 }
-            return next
-        }
     }
 }

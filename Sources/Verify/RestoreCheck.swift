@@ -343,9 +343,9 @@ final class TableSettling: @unchecked Sendable {
     func run(_ table: String, order: Int, _ work: @escaping () -> Outcome) {
         lock.withLock { _ = names.insert(table) }
         group.enter()
-        let box = WorkBox(work)
+        let box = UncheckedBox(work)
         Thread { [self] in
-            let outcome = box.work()
+            let outcome = box.value()
             lock.withLock { collected.append(outcome) }
             group.leave()
         }.start()
@@ -354,9 +354,4 @@ final class TableSettling: @unchecked Sendable {
     func wait() { group.wait() }
 
     var outcomes: [Outcome] { lock.withLock { collected } }
-
-    private struct WorkBox: @unchecked Sendable {
-        let work: () -> Outcome
-        init(_ work: @escaping () -> Outcome) { self.work = work }
-    }
 }

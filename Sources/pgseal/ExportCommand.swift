@@ -127,27 +127,27 @@ struct ExportCommand: AsyncParsableCommand {
             settings.workerPart = try partitioning.workerPart()
             if let text = partitioning.planWait { settings.planWait = try ReportCommand.duration(text, option: "--plan-wait") }
         }
+        let result: ExportResult
         if let parts = partitioning.partitions {
             var options = PartitionedExport.Options(parts: parts, concurrency: partitioning.workers ?? parts)
             if let text = partitioning.partitionTimeout { options.timeout = try ReportCommand.duration(text, option: "--partition-timeout") }
             let launcher = partitioning.externalWorkers ? nil : try localLauncher()
-            let result = try PGSeal.exportPartitioned(settings, options: options, launcher: launcher, logger: logger)
-            try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
-            return
-        }
-
-        if settings.workerPart != nil {
-            do {
-                let result = try PGSeal.export(settings, logger: logger)
-                try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
-            } catch let error where Self.isPartNotNeeded(error) {
-                logger.notice("\((error as? PGSealError)?.underlying ?? error)")
+            result = try PGSeal.exportPartitioned(settings, options: options, launcher: launcher, logger: logger)
+        } else if settings.workerPart != nil {
+            switch Result(catching: { () throws(PGSealError) -> ExportResult in try PGSeal.export(settings, logger: logger) }) {
+            case .success(let exported):
+                result = exported
+            case .failure(let error):
+                // A part the plan dropped: nothing to do, which is no failure.
+                guard case .partNotNeeded = error.underlying as? ExportError else { throw error }
+                logger.notice("\(error.underlying)")
+                return
             }
-            return
+        } else {
+            // A progress line is for a terminal; under --log-format json every stderr line is JSON.
+            let showProgress = global.logFormat != "json" && (settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1))
+            result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
         }
-        // A progress line is for a terminal; under --log-format json every stderr line is JSON.
-        let showProgress = global.logFormat != "json" && (settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1))
-        let result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
 
         try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)
     }
@@ -180,10 +180,5 @@ struct ExportCommand: AsyncParsableCommand {
         common += global.verbose > 0 ? Array(repeating: "-v", count: global.verbose) : ["-q"]
         let arguments = common
         return ProcessPartLauncher(executable: executable) { index in arguments + ["--part", String(index + 1)] }
-    }
-
-    static func isPartNotNeeded(_ error: Error) -> Bool {
-        if case .partNotNeeded = (error as? PGSealError)?.underlying as? ExportError { return true }
-        return false
     }
 }

@@ -158,12 +158,7 @@ final class PartitionedExportTests: XCTestCase {
         let running = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--table", "public.big",
                                            "--name", "big", "--partitions", "2", "--workers", "2"] + sealing)
         // The first worker of part 1, killed as soon as it runs: the coordinator starts another.
-        var killed = false
-        let deadline = Date().addingTimeInterval(60)
-        while !killed && Date() < deadline {
-            killed = try Command.run(["pkill", "-KILL", "-f", "partition-worker.*--part 1$"]).status == 0
-            if !killed { Thread.sleep(forTimeInterval: 0.05) }
-        }
+        let killed = try waitUntil(timeout: 60) { try Command.run(["pkill", "-KILL", "-f", "partition-worker.*--name big.*--part 1$"]).status == 0 }
         let result = running.wait()
         XCTAssertTrue(killed, "no worker of part 1 was seen running")
         XCTAssertEqual(result.status, 0, result.err)
@@ -186,12 +181,7 @@ final class PartitionedExportTests: XCTestCase {
         let database = try PostgresServer.bigDatabase()
         let running = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--table", "public.big",
                                            "--name", "stopped", "--partitions", "2", "--workers", "2"] + sealing)
-        var workers = false
-        let deadline = Date().addingTimeInterval(60)
-        while !workers && Date() < deadline {
-            workers = try Command.run(["pgrep", "-f", "partition-worker.*--name stopped"]).status == 0
-            if !workers { Thread.sleep(forTimeInterval: 0.05) }
-        }
+        let workers = try waitUntil(timeout: 60) { try Command.run(["pgrep", "-f", "partition-worker.*--name stopped"]).status == 0 }
         XCTAssertTrue(workers, "no worker was seen running")
         running.signal(SIGTERM)
         let result = running.wait()
@@ -225,6 +215,10 @@ final class PartitionedExportTests: XCTestCase {
         XCTAssertTrue(abandoned.err.contains("not written within 3 s"), abandoned.err)
         XCTAssertEqual(try storedFiles().filter { !$0.hasSuffix(".yaml") }, before.filter { !$0.hasSuffix(".yaml") }, "no plan, part or seal left")
         // A worker without a coordinator waits for a plan, then says what to start.
+        // An index from the scheduler that no plan has: refused by name, no trap.
+        let huge = try PGSealCLI.run(worker + ["--plan-wait", "1s"], environment: ["JOB_COMPLETION_INDEX": String(Int.max)])
+        XCTAssertEqual(huge.status, 2, huge.err)
+        XCTAssertTrue(huge.err.contains("is not a part of any plan"), huge.err)
         let orphan = try PGSealCLI.run(worker + ["--part", "1", "--plan-wait", "1s"])
         XCTAssertEqual(orphan.status, 2, orphan.err)
         XCTAssertTrue(orphan.err.contains("no partition plan") && orphan.err.contains("--partitions"), orphan.err)
