@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${1:?usage: runtime-root.sh DIR}
-runtime_packages=libpq5,libcurl4,libarchive13,libssl3,ca-certificates
+runtime_packages=libpq5,libcurl4,libarchive13,libssl3,libxml2,ca-certificates
 command -v debootstrap >/dev/null || {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 }

@@ -27,7 +27,8 @@ fi
 # for `age -p`; moto's server mode is the S3 server that checks signatures; boto3 sets it up;
 # the AWS CLI is what docs/AUDITORS.md has an auditor use (its blocks are run by the tests);
 # kubernetes-validate checks the Kubernetes manifests of docs/k8s/ offline against the API's schemas.
-python_packages=("pexpect=pexpect" "moto.server=moto[server]" "flask_cors=flask-cors" "boto3=boto3" "awscli=awscli" "kubernetes_validate=kubernetes-validate" "yaml=PyYAML")
+# prometheus-client parses the metrics textfile as a scraper would (an oracle that is not pgseal).
+python_packages=("pexpect=pexpect" "moto.server=moto[server]" "flask_cors=flask-cors" "boto3=boto3" "awscli=awscli" "kubernetes_validate=kubernetes-validate" "yaml=PyYAML" "prometheus_client=prometheus-client")
 for entry in "${python_packages[@]}"; do
   module=${entry%%=*}
   requirement=${entry#*=}

@@ -27,4 +27,4 @@ case "$archive" in /home/pgseal/archives/kessan-user-data/*.tar.zst.age) ;; *) f
 report=$(in_root pgseal verify "$archive" --level deep --trusted-key /home/pgseal/keys/allowed_signers -i /home/pgseal/keys/age-identity.txt)
 echo "$report"
 case "$report" in "verified at level deep: $archive"*) ;; *) fail "verify did not verify" ;; esac
-echo "test-install: ok in $(( $(date +%s) - started )) s (packages: libpq5 libcurl4 libarchive13 libssl3 ca-certificates)"
+echo "test-install: ok in $(( $(date +%s) - started )) s (packages: libpq5 libcurl4 libarchive13 libssl3 libxml2 ca-certificates)"

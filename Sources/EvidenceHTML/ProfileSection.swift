@@ -1,3 +1,4 @@
+import ByteStreams
 import Export
 import Foundation
 import Operations
@@ -92,7 +93,7 @@ extension EvidencePage {
                         .td(.class("state-\(a.state)"), .text(stateText(a.state))),
                         .td(.class("num"), .text(a.bytes.map(Format.bytes) ?? "—")),
                         .td(.class("num"), .text(a.durationSeconds.map { String(format: "%.1f s", $0) } ?? "—")),
-                        .td(.class("num"), .text(a.rows.isEmpty ? "—" : Format.count(a.rows.values.reduce(0, +)))),
+                        .td(.class("num"), .text(a.rows.isEmpty ? "—" : Format.count(a.rows.values.saturatingSum()))),
                         .td(a.attestations.isEmpty ? .text("none") : .group(a.attestations.map { attestation in
                             .div(.class(attestation.trust != "verified" ? "bad" : attestation.result == "verified" ? "good" : "bad"),
                                  .text(attestationText(attestation)))

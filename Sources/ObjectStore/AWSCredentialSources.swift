@@ -50,11 +50,11 @@ struct WebIdentityCredentials: AWSCredentialSource {
         let sts = try AWSQueryAPI(endpoint: endpoint, service: "sts", region: "us-east-1", credentials: nil, caBundle: caBundle)
         let answer = try sts.call("AssumeRoleWithWebIdentity", version: "2011-06-15",
                                   parameters: [("RoleArn", roleARN), ("RoleSessionName", sessionName), ("WebIdentityToken", token)])
-        guard let id = XMLText.first("AccessKeyId", in: answer), let secret = XMLText.first("SecretAccessKey", in: answer) else {
+        guard let id = answer.fields["AccessKeyId"], let secret = answer.fields["SecretAccessKey"] else {
             throw CredentialSourceError(source: name, reason: "STS answered without credentials")
         }
-        return AWSCredentialSet(.init(accessKeyID: id, secretAccessKey: secret, sessionToken: XMLText.first("SessionToken", in: answer)),
-                                expiration: parseTimestamp(XMLText.first("Expiration", in: answer)))
+        return AWSCredentialSet(.init(accessKeyID: id, secretAccessKey: secret, sessionToken: answer.fields["SessionToken"]),
+                                expiration: parseTimestamp(answer.fields["Expiration"]))
     }
 }
 

@@ -26,7 +26,7 @@ public final class AWSQueryAPI {
     }
 
     /// Calls `action` and returns the answer's XML text.
-    public func call(_ action: String, version: String, parameters: [(String, String)]) throws -> String {
+    public func call(_ action: String, version: String, parameters: [(String, String)]) throws -> XMLAnswer {
         let form = ([("Action", action), ("Version", version)] + parameters)
             .map { SigV4Signer.encode($0.0) + "=" + SigV4Signer.encode($0.1) }.joined(separator: "&")
         let body = Array(form.utf8)
@@ -42,6 +42,8 @@ public final class AWSQueryAPI {
                 return try http.perform(method: "POST", url: endpoint + "/", headers: headers, body: bytes, timeout: 60)
             }, error: { AWSError.from($0, operation: action, service: service.uppercased()) })
         }
-        return String(decoding: response.body, as: UTF8.self)
+        do { return try XMLAnswer.parse(response.body) } catch {
+            throw AWSError(operation: action, status: response.status, code: "MalformedAnswer", message: "\(error)", service: service.uppercased())
+        }
     }
 }

@@ -56,10 +56,10 @@ public struct AWSError: Error, CustomStringConvertible {
 
     /// The error an answer carries: S3's `<Error>` or the query APIs' `<ErrorResponse>`.
     static func from(_ response: HTTPResponse, operation: String, service: String = "S3") -> AWSError {
-        let text = String(decoding: response.body, as: UTF8.self)
+        let answer = XMLAnswer.tryParse(response.body)
         return AWSError(operation: operation, status: response.status,
-                        code: XMLText.first("Code", in: text) ?? (response.status == 404 ? "NotFound" : "HTTP\(response.status)"),
-                        message: XMLText.first("Message", in: text) ?? "", service: service)
+                        code: answer?.fields["Code"] ?? (response.status == 404 ? "NotFound" : "HTTP\(response.status)"),
+                        message: answer?.fields["Message"] ?? "", service: service)
     }
 }
 
@@ -156,31 +156,5 @@ public final class S3Client: @unchecked Sendable {
             }
             Retry.backoff(attempt)
         }
-    }
-}
-
-/// Just enough XML for S3's small answers: the text of the first (or every) element of a name.
-enum XMLText {
-    static func all(_ name: String, in text: String) -> [String] {
-        var values: [String] = []
-        var rest = text[...]
-        while let open = rest.range(of: "<\(name)>"), let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex) {
-            values.append(unescape(String(rest[open.upperBound..<close.lowerBound])))
-            rest = rest[close.upperBound...]
-        }
-        return values
-    }
-
-    static func first(_ name: String, in text: String) -> String? { all(name, in: text).first }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
-    static func unescape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
     }
 }

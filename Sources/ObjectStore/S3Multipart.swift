@@ -19,7 +19,7 @@ extension S3Client {
     /// CreateMultipartUpload; returns the upload id.
     public func createMultipartUpload(key: String, headers: [String: String]) throws -> String {
         let response = try request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: headers)
-        guard let id = XMLText.first("UploadId", in: try Self.answerText(response, operation: "CreateMultipartUpload")) else {
+        guard let id = try Self.answer(response, operation: "CreateMultipartUpload").fields["UploadId"], !id.isEmpty else {
             throw AWSError(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
         }
         return id
@@ -35,8 +35,7 @@ extension S3Client {
         let response = try Array(document.utf8).withUnsafeBytes { body in
             try request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID)], body: body)
         }
-        return XMLText.first("ETag", in: try Self.answerText(response, operation: "CompleteMultipartUpload"))?
-            .replacingOccurrences(of: "&quot;", with: "\"")
+        return try Self.answer(response, operation: "CompleteMultipartUpload").fields["ETag"]
     }
 
     /// AbortMultipartUpload (retried like every call).
@@ -44,14 +43,16 @@ extension S3Client {
         try request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)])
     }
 
-    /// The answer's text; CopyObject and CompleteMultipartUpload can answer 200 with an error
+    /// The answer, parsed; CopyObject and CompleteMultipartUpload can answer 200 with an error
     /// document, which is an error.
-    static func answerText(_ response: HTTPResponse, operation: String) throws -> String {
-        let text = String(decoding: response.body, as: UTF8.self)
-        if text.contains("<Error>") {
-            throw AWSError(operation: operation, status: response.status, code: XMLText.first("Code", in: text) ?? "Error",
-                           message: XMLText.first("Message", in: text) ?? "")
+    static func answer(_ response: HTTPResponse, operation: String) throws -> XMLAnswer {
+        let answer: XMLAnswer
+        do { answer = try XMLAnswer.parse(response.body, record: "Error", maxRecords: 1) } catch {
+            throw AWSError(operation: operation, status: response.status, code: "MalformedAnswer", message: "\(error)")
         }
-        return text
+        if let error = answer.records.first {
+            throw AWSError(operation: operation, status: response.status, code: error["Code"] ?? "Error", message: error["Message"] ?? "")
+        }
+        return answer
     }
 }

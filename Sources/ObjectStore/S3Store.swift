@@ -57,24 +57,14 @@ public final class S3Store: ObjectStore {
     /// ListMultipartUploads under the prefix, following its pages.
     public func pendingUploads(under prefix: String) throws -> [PendingUpload] {
         var found: [PendingUpload] = []
-        var keyMarker: String?
-        var uploadMarker: String?
-        repeat {
-            var query = [("uploads", ""), ("prefix", client.fullKey(prefix))]
-            if let keyMarker { query.append(("key-marker", keyMarker)) }
-            if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
-            let text = String(decoding: try client.request("ListMultipartUploads", method: "GET", key: "", query: query).body, as: UTF8.self)
-            for upload in XMLText.all("Upload", in: text) {
-                guard let key = XMLText.first("Key", in: upload), key.hasPrefix(client.location.prefix),
-                      let id = XMLText.first("UploadId", in: upload), let initiated = XMLText.first("Initiated", in: upload)
-                else { continue }
-                let started = parseTimestamp(initiated) ?? Date()
-                found.append(PendingUpload(key: String(key.dropFirst(client.location.prefix.count)), started: started, handle: id))
+        let pager = ListingPager(operation: "ListMultipartUploads", record: "Upload", client: client, prefix: client.fullKey(prefix))
+        try pager.forEachPage(query: [("uploads", "")],
+                              markers: [("key-marker", "NextKeyMarker"), ("upload-id-marker", "NextUploadIdMarker")]) { page in
+            for upload in page {
+                guard let key = upload["Key"], let id = upload["UploadId"], let initiated = upload["Initiated"] else { continue }
+                found.append(PendingUpload(key: try pager.relative(key), started: parseTimestamp(initiated) ?? Date(), handle: id))
             }
-            let truncated = XMLText.first("IsTruncated", in: text) == "true"
-            keyMarker = truncated ? XMLText.first("NextKeyMarker", in: text) : nil
-            uploadMarker = truncated ? XMLText.first("NextUploadIdMarker", in: text) : nil
-        } while keyMarker != nil
+        }
         return found
     }
 
@@ -85,18 +75,17 @@ public final class S3Store: ObjectStore {
     /// The keys under `prefix` (relative to the store's prefix), following ListObjectsV2's pages.
     public func list(prefix: String) throws -> [(key: String, size: Int64)] {
         var found: [(String, Int64)] = []
-        var token: String?
-        repeat {
-            var query = [("list-type", "2"), ("prefix", client.fullKey(prefix))]
-            if let token { query.append(("continuation-token", token)) }
-            let response = try client.request("ListObjectsV2", method: "GET", key: "", query: query)
-            let text = String(decoding: response.body, as: UTF8.self)
-            for content in XMLText.all("Contents", in: text) {
-                guard let key = XMLText.first("Key", in: content) else { continue }
-                found.append((String(key.dropFirst(client.location.prefix.count)), Int64(XMLText.first("Size", in: content) ?? "") ?? 0))
+        let pager = ListingPager(operation: "ListObjectsV2", record: "Contents", client: client, prefix: client.fullKey(prefix))
+        try pager.forEachPage(query: [("list-type", "2")],
+                              markers: [("continuation-token", "NextContinuationToken")]) { page in
+            for content in page {
+                guard let key = content["Key"] else { continue }
+                guard let size = content["Size"].flatMap({ Int64($0) }), size >= 0 else {
+                    throw pager.malformed("the size of \(Terminal.escaped(key)) is \(Terminal.escaped(content["Size"] ?? "missing"))")
+                }
+                found.append((try pager.relative(key), size))
             }
-            token = XMLText.first("IsTruncated", in: text) == "true" ? XMLText.first("NextContinuationToken", in: text) : nil
-        } while token != nil
+        }
         return found
     }
 }

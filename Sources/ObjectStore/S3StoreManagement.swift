@@ -14,9 +14,13 @@ extension S3Store {
                 try client.request("DeleteObjects", method: "POST", key: "", query: [("delete", "")],
                                    headers: ["Content-MD5": Data(Crypto.md5(bytes)).base64EncodedString()], body: bytes)
             }
-            for error in XMLText.all("Error", in: String(decoding: response.body, as: UTF8.self)) {
-                let key = XMLText.first("Key", in: error).map { String($0.dropFirst(client.location.prefix.count)) } ?? "?"
-                failed.append((key, "\(XMLText.first("Code", in: error) ?? "Error"): \(XMLText.first("Message", in: error) ?? "")"))
+            let answer: XMLAnswer
+            do { answer = try XMLAnswer.parse(response.body, record: "Error", maxRecords: batch.count) } catch {
+                throw AWSError(operation: "DeleteObjects", status: response.status, code: "MalformedAnswer", message: "\(error)")
+            }
+            for error in answer.records {
+                let key = error["Key"].map { $0.hasPrefix(client.location.prefix) ? String($0.dropFirst(client.location.prefix.count)) : $0 } ?? "?"
+                failed.append((key, "\(error["Code"] ?? "Error"): \(error["Message"] ?? "")"))
             }
         }
         return failed
@@ -43,7 +47,7 @@ extension S3Store {
         if size <= singleCopyLimit {
             let response = try client.request("CopyObject", method: "PUT", key: target,
                                               headers: options.headers().merging(["x-amz-copy-source": copySource]) { $1 })
-            _ = try S3Client.answerText(response, operation: "CopyObject")
+            _ = try S3Client.answer(response, operation: "CopyObject")
             return
         }
         let uploadID = try client.createMultipartUpload(key: target, headers: options.headers())
@@ -54,7 +58,7 @@ extension S3Store {
                 let response = try client.request("UploadPartCopy", method: "PUT", key: target,
                                                   query: [("partNumber", String(index + 1)), ("uploadId", uploadID)],
                                                   headers: ["x-amz-copy-source": copySource, "x-amz-copy-source-range": "bytes=\(start)-\(end)"])
-                guard let etag = XMLText.first("ETag", in: try S3Client.answerText(response, operation: "UploadPartCopy")) else {
+                guard let etag = try S3Client.answer(response, operation: "UploadPartCopy").fields["ETag"] else {
                     throw AWSError(operation: "UploadPartCopy", status: response.status, code: "NoETag", message: "part \(index + 1) has no ETag")
                 }
                 parts.append(.init(number: index + 1, etag: etag))

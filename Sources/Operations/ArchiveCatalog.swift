@@ -1,4 +1,5 @@
 import Archive
+import ByteStreams
 import Foundation
 import ObjectStore
 import Seal
@@ -22,6 +23,9 @@ public struct ArchiveCatalog: Sendable, Codable {
         public let signer: String?
         /// For an archive of files (`pgseal seal`): how many entries it holds.
         public let files: Int?
+
+        /// The tables' rows added up; nil when a (signed but hostile) seal's counts do not fit.
+        public var totalRows: Int? { rows.values.checkedSum() }
 
         enum CodingKeys: String, CodingKey {
             case key, location, profile, bytes, sealed, trust, problem, rows, signer, files
@@ -84,11 +88,12 @@ public struct ArchiveCatalog: Sendable, Codable {
         var catalog = ArchiveCatalog()
         // A partitioned archive is one entry: its parts' sizes summed under the archive's key,
         // which has a seal but no object of its own (docs/FORMAT.md §10).
+        // Sizes come from the store's listing: held at Int64.max rather than trapping.
         var partitioned: [String: Int64] = [:]
         var candidates: [(key: String, size: Int64)] = []
         for (key, size) in objects where archiveSuffixes.contains(where: { key.hasSuffix($0) }) {
             if let archive = PartNaming.archiveKey(ofPart: key) {
-                partitioned[archive, default: 0] += size
+                partitioned[archive] = [partitioned[archive] ?? 0, size].saturatingSum()
             } else {
                 candidates.append((key, size))
             }
@@ -103,7 +108,11 @@ public struct ArchiveCatalog: Sendable, Codable {
             var problem: String?
             if signed, let signers {
                 do {
-                    seal = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: TrustPolicy(signers: signers)).seal
+                    let opened = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: TrustPolicy(signers: signers)).seal
+                    // A genuine archive of another profile copied into this folder is not this
+                    // profile's: "the newest of B" must never pick an archive sealed for A.
+                    if let opened { try MisplacedArchive.check(opened, key: key) }
+                    seal = opened
                     trust = .verified
                 } catch {
                     trust = .invalid
@@ -136,6 +145,21 @@ public struct ArchiveCatalog: Sendable, Codable {
         catalog.unverified.sort { $0.createdAt > $1.createdAt }
         catalog.incomplete.sort { $0.createdAt > $1.createdAt }
         return catalog
+    }
+
+    /// A seal that verifies, but names another profile than the folder it lies in.
+    struct MisplacedArchive: Error, CustomStringConvertible {
+        let sealedFor: String
+        let folder: String
+
+        /// An archive's seal must name the profile whose folder (the key's first component) it lies in.
+        static func check(_ seal: SealDocument, key: String) throws {
+            let folder = String(key.split(separator: "/").first ?? "")
+            guard seal.profile == folder else { throw MisplacedArchive(sealedFor: seal.profile, folder: folder) }
+        }
+        var description: String {
+            "its seal is signed for profile \(Terminal.escaped(sealedFor)), but it lies under \(Terminal.escaped(folder))/: a copy from another profile's folder, not an archive of \(Terminal.escaped(folder))"
+        }
     }
 
     /// `<profile>-20261124T020000Z.tar…` → `2026-11-24T02:00:00Z`.

@@ -1,6 +1,7 @@
 import Archive
 import ByteStreams
 import Foundation
+import Prometheus
 import ObjectStore
 import Seal
 import Verify
@@ -182,33 +183,32 @@ public struct FreshnessCheck {
         return "\(figure(seconds / 86400)) d"
     }
 
-    /// The Prometheus text format for node-exporter's textfile collector: each metric's lines
-    /// together, after its HELP and TYPE.
+    /// The Prometheus text format for node-exporter's textfile collector, written by
+    /// swift-prometheus: profile and table names come from signed seals, which a compromised
+    /// exporter writes, so label values are escaped as the exposition format says (a newline in
+    /// a table name must not forge a sample line, nor make node_exporter reject the file).
     public static func metrics(_ result: Result) -> String {
-        func label(_ value: String) -> String { value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
-        var lines: [String] = []
-        func family(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
-            guard !samples.isEmpty else { return }
-            lines += ["# HELP \(name) \(help)", "# TYPE \(name) gauge"]
-            lines += samples.map { "\(name)\($0.labels.isEmpty ? "" : "{\($0.labels)}") \($0.value)" }
+        let registry = PrometheusCollectorRegistry()
+        func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
+            for sample in samples { registry.makeGauge(name: name, labels: sample.labels, help: help).set(to: sample.value) }
         }
-        let profiles = result.profiles.map { (labels: "profile=\"\(label($0.profile))\"", result: $0) }
+        let profiles = result.profiles.map { (labels: [("profile", $0.profile)], result: $0) }
         family("pgseal_archive_ok", "1 when the newest sealed archive of the profile is fresh and verifies, else 0.",
-               profiles.map { ($0.labels, $0.result.status == "ok" ? "1" : "0") })
+               profiles.map { ($0.labels, $0.result.status == "ok" ? 1 : 0) })
         family("pgseal_archive_verified", "1 when the newest sealed archive of the profile passed verification, else 0.",
-               profiles.map { ($0.labels, ["ok", "late", "unattested"].contains($0.result.status) ? "1" : "0") })
+               profiles.map { ($0.labels, ["ok", "late", "unattested"].contains($0.result.status) ? 1 : 0) })
         family("pgseal_last_success_timestamp_seconds", "Creation time of the newest sealed archive (Unix seconds).",
-               profiles.compactMap { p in p.result.lastSuccess.map { (p.labels, String(Int($0))) } })
+               profiles.compactMap { p in p.result.lastSuccess.map { (p.labels, $0.rounded(.down)) } })
         family("pgseal_archive_age_seconds", "Age of the newest sealed archive.",
-               profiles.compactMap { p in p.result.ageSeconds.map { (p.labels, String(Int($0))) } })
+               profiles.compactMap { p in p.result.ageSeconds.map { (p.labels, $0.rounded(.down)) } })
         family("pgseal_archive_size_bytes", "Size of the newest sealed archive's object.",
-               profiles.compactMap { p in p.result.bytes.map { (p.labels, String($0)) } })
+               profiles.compactMap { p in p.result.bytes.map { (p.labels, Double($0)) } })
         family("pgseal_archive_rows", "Rows per table in the newest sealed archive, from its signed seal.",
-               profiles.flatMap { p in p.result.rows.sorted { $0.key < $1.key }.map { ("\(p.labels),table=\"\(label($0.key))\"", String($0.value)) } })
+               profiles.flatMap { p in p.result.rows.sorted { $0.key < $1.key }.map { (p.labels + [("table", $0.key)], Double($0.value)) } })
         family("pgseal_last_verified_timestamp_seconds", "When the newest believed attestation at the level was made (Unix seconds).",
                profiles.flatMap { p in p.result.lastVerified.sorted { $0.key < $1.key }.compactMap { level, by in
-                   StampFormat.date(by.at).map { ("\(p.labels),level=\"\(level)\"", String(Int($0.timeIntervalSince1970))) } } })
-        family("pgseal_check_duration_seconds", "How long the check took.", [("", String(format: "%.3f", result.seconds))])
-        return lines.joined(separator: "\n") + "\n"
+                   StampFormat.date(by.at).map { (p.labels + [("level", level)], $0.timeIntervalSince1970.rounded(.down)) } } })
+        family("pgseal_check_duration_seconds", "How long the check took.", [([], (result.seconds * 1000).rounded() / 1000)])
+        return registry.emitToString()
     }
 }

@@ -120,7 +120,9 @@ public enum SeriesReader {
             let sealBytes = try store.readSmall(key: key + ".seal")
             sealSHA256 = SHA256Hasher.hash(sealBytes).hex
             let signature = try store.readSmall(key: key + ".seal.sig", limit: 64 * 1024)
-            signed = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: object, policy: policy)
+            let checked = try SignedSeal.check(sealBytes: sealBytes, signature: signature, objectName: object, policy: policy)
+            try ArchiveCatalog.MisplacedArchive.check(checked.seal, key: key)
+            signed = checked
         } catch {
             problem = "\(error)"
         }

@@ -38,7 +38,7 @@ struct PartitionedCheck {
                 }
                 for failure in partReport.failures { report.fail("\(part.object) \(failure.location)", failure.problem) }
                 for note in partReport.notes where !report.notes.contains(note) { report.notes.append(note) }
-                bytes += partReport.objectBytes ?? 0
+                bytes = [bytes, partReport.objectBytes ?? 0].saturatingSum()
                 for table in partReport.tables { observed[table.name, default: []].append(table) }
             }
         }
@@ -48,8 +48,10 @@ struct PartitionedCheck {
         for table in seal.tables {
             let pieces = observed[table.name] ?? []
             let digest = SHA256Hasher.listDigest(pieces.map(\.digest))
-            let rows = pieces.reduce(0) { $0.addingReportingOverflow($1.rows).partialValue }
-            report.tables.append(.init(name: table.name, rows: rows, bytes: pieces.reduce(0) { $0 + $1.bytes }, digest: digest,
+            // Counted from the parts' rows, compared with a signed (possibly hostile) seal: a sum
+            // that does not fit is a mismatch, not a trap.
+            let rows = pieces.map(\.rows).checkedSum()
+            report.tables.append(.init(name: table.name, rows: rows ?? .max, bytes: pieces.map(\.bytes).saturatingSum(), digest: digest,
                                        digestMatches: pieces.allSatisfy(\.digestMatches) && digest == table.digest && rows == table.rows))
         }
         // All parts into one scratch database, keys added after the last: a row in two parts

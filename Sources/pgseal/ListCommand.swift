@@ -49,7 +49,7 @@ struct ListCommand: ParsableCommand {
         } else {
             // One aligned line per archive, its tables' rows on the line below.
             let rows = catalog.sealed.map { entry -> [String] in
-                let contents = entry.files.map { Format.plural($0, "file") } ?? Format.plural(entry.rows.values.reduce(0, +), "row")
+                let contents = entry.files.map { Format.plural($0, "file") } ?? (entry.totalRows.map { Format.plural($0, "row") } ?? "more rows than a count holds")
                 return [entry.createdAt, entry.profile, Format.bytes(entry.bytes), contents, entry.location]
             }
             for (line, entry) in zip(TextTable.lines(rows, rightAligned: [2, 3]), catalog.sealed) {

@@ -66,7 +66,7 @@ struct RestoreCommand: ParsableCommand {
         request.truncate = truncate
         let result = try PGSeal.restore(request) { HumanOutput.err($0) }
         for note in result.notRecreated { HumanOutput.err("note: \(note)") }
-        let rows = result.tables.reduce(0) { $0 + $1.rows }
+        let rows = result.tables.map(\.rows).saturatingSum()
         try output.emit(result, human: ["restored \(Format.plural(rows, "row")) in \(Format.plural(result.tables.count, "table")) into \(result.database) in \(Format.seconds(result.seconds))"])
     }
 }

@@ -2,6 +2,7 @@ import Archive
 import ByteStreams
 import CanonicalJSON
 import Foundation
+import ObjectStore
 import Seal
 import TestSupport
 import Verify
@@ -28,6 +29,12 @@ final class FuzzTests: XCTestCase {
         var tablesJSON: [UInt8] = []
         var ageFile: [UInt8] = []
         var identity: AgeIdentity!
+
+        /// A ListObjectsV2 page as S3 sends it, with escaped text, a nested owner and a token.
+        static let listingPage = Array(#"""
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>kessan-backups</Name><Prefix>pgseal/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><Contents><Key>pgseal/kessan-user-data/2026/12/04/kessan-user-data-20261204T020000Z.tar.zst.age</Key><LastModified>2026-12-04T02:00:09.000Z</LastModified><ETag>&quot;0f343b0931126a20f133d67c2b018a3b-3&quot;</ETag><Size>12345678</Size><StorageClass>STANDARD</StorageClass><Owner><ID>abc</ID></Owner></Contents><Contents><Key>pgseal/a&amp;b &lt;c&gt;.seal</Key><Size>904</Size></Contents><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken></ListBucketResult>
+            """#.utf8)
     }
 
     nonisolated(unsafe) static var shared: Corpus?
@@ -69,7 +76,7 @@ final class FuzzTests: XCTestCase {
 
     /// One reader of hostile bytes: it may throw, never trap, never hang.
     enum Target: String, CaseIterable {
-        case row, archive, definitions, manifest, seal, age, signature, allowedSigners
+        case row, archive, definitions, manifest, seal, age, signature, allowedSigners, listing
 
         func seed(_ corpus: Corpus, _ random: inout Mutator) -> [UInt8] {
             switch self {
@@ -81,6 +88,7 @@ final class FuzzTests: XCTestCase {
             case .age: corpus.ageFile
             case .signature: corpus.signature
             case .allowedSigners: corpus.allowedSigners
+            case .listing: Corpus.listingPage
             }
         }
 
@@ -125,6 +133,10 @@ final class FuzzTests: XCTestCase {
             case .signature:
                 _ = try? SSHSignature.verify(String(decoding: input, as: UTF8.self), message: corpus.sealBytes,
                                              namespace: "pgseal", signers: corpus.signers)
+            case .listing:
+                // S3's answers as every listing, upload and error reader takes them.
+                _ = try? XMLAnswer.parse(input, record: "Contents", maxRecords: 10)
+                _ = try? XMLAnswer.parse(input, record: "Error", maxRecords: 1)
             case .allowedSigners:
                 var signers = AllowedSigners()
                 try? signers.add(text: String(decoding: input, as: UTF8.self), origin: "fuzz")
@@ -152,7 +164,8 @@ final class FuzzTests: XCTestCase {
 
         static let tokens: [[UInt8]] = ["\\ud800", "\\udc00", "\\u0000", "\"", "\\", "{", "}", "[", "]", ",", ":", "null",
                                         "-0", "1e999999999", "99999999999999999999", "\n", "\u{1b}[2J", "\u{FF}", "\u{C0}\u{80}",
-                                        "ustar\0", "00000000000", "77777777777", "-infinity", "294277-01-01T00:00:00Z"].map { Array($0.utf8) }
+                                        "ustar\0", "00000000000", "77777777777", "-infinity", "294277-01-01T00:00:00Z",
+                                        "<Contents>", "</Contents>", "<Key>", "</Key>", "<![CDATA[", "]]>", "&amp;", "&#0;", "<!DOCTYPE x [<!ENTITY a \"b\">]>"].map { Array($0.utf8) }
 
         /// `focus`: half of the mutations land in the first `focus` bytes (an age header, the
         /// first tar headers and tables.json), where the parsers are.

@@ -1,0 +1,124 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// An S3 (or STS, SNS) answer as pgseal reads it: the text of its leaf elements by name, and the
+/// repeated records of a listing (`Contents`, `Upload`, `Error`), each as its leaves by name.
+/// Read with libxml2's streaming parser (FoundationXML's `XMLParser`): one pass, linear in the
+/// body, which HTTPClient already holds to 64 MiB. A server's reply is hostile input: a document
+/// type (entities, the way to a billion laughs) is refused before parsing, every text is held to
+/// 64 KiB, nesting to 32 levels, records to the caller's bound.
+public struct XMLAnswer: Sendable {
+    /// The first text of each leaf element outside the records, by element name.
+    public private(set) var fields: [String: String] = [:]
+    /// Each record's leaves (at any depth below it), the first text of each name.
+    public private(set) var records: [[String: String]] = []
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "the answer is not an XML document of the form expected: \(reason)" }
+    }
+
+    static let maxText = 64 << 10
+    static let maxDepth = 32
+
+    /// Parses `body`; elements named `record` become records, at most `maxRecords` of them.
+    public static func parse(_ body: [UInt8], record: String? = nil, maxRecords: Int = 10_000) throws -> XMLAnswer {
+        if body.containsSequence(Array("<!DOCTYPE".utf8)) || body.containsSequence(Array("<!ENTITY".utf8)) {
+            throw Malformed(reason: "it declares a document type, which no S3 answer does")
+        }
+        let collector = Collector(record: record, maxRecords: maxRecords)
+        let parser = XMLParser(data: Data(body))
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = collector
+        let parsed = parser.parse()
+        if let failure = collector.failure { throw Malformed(reason: failure) }
+        guard parsed else { throw Malformed(reason: parser.parserError.map { "\($0.localizedDescription)" } ?? "libxml2 stopped") }
+        return collector.answer
+    }
+
+    /// For an answer that may not be XML at all (an error page from a proxy): nil then.
+    public static func tryParse(_ body: [UInt8]) -> XMLAnswer? { try? parse(body) }
+
+    private final class Collector: NSObject, XMLParserDelegate {
+        let recordName: String?
+        let maxRecords: Int
+        var answer = XMLAnswer()
+        var failure: String?
+        private var path: [String] = []
+        private var text = ""
+        private var hadChild = false
+        private var recordDepth: Int?
+        private var current: [String: String] = [:]
+
+        init(record: String?, maxRecords: Int) {
+            self.recordName = record
+            self.maxRecords = maxRecords
+        }
+
+        private func stop(_ parser: XMLParser, _ reason: String) {
+            if failure == nil { failure = reason }
+            parser.abortParsing()
+        }
+
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            guard failure == nil else { return }
+            guard path.count < XMLAnswer.maxDepth else { return stop(parser, "elements nested deeper than \(XMLAnswer.maxDepth)") }
+            path.append(name)
+            text = ""
+            hadChild = false
+            if name == recordName, recordDepth == nil {
+                guard answer.records.count < maxRecords else { return stop(parser, "more than \(maxRecords) \(name) entries in one answer") }
+                recordDepth = path.count
+                current = [:]
+            }
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            guard failure == nil else { return }
+            guard text.utf8.count + string.utf8.count <= XMLAnswer.maxText else { return stop(parser, "a text longer than \(XMLAnswer.maxText) bytes") }
+            text += string
+        }
+
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            guard failure == nil else { return }
+            // A leaf: no element started since this one did.
+            if !hadChild {
+                if recordDepth != nil {
+                    if current[name] == nil { current[name] = text }
+                } else if answer.fields[name] == nil {
+                    answer.fields[name] = text
+                }
+            }
+            if let depth = recordDepth, depth == path.count {
+                answer.records.append(current)
+                recordDepth = nil
+            }
+            path.removeLast()
+            text = ""
+            hadChild = true
+        }
+    }
+}
+
+/// Escaping for the few XML documents pgseal sends (DeleteObjects' keys).
+enum XMLText {
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in the bytes (linear for the short needles used here).
+    func containsSequence(_ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= count else { return false }
+        var index = 0
+        while index + needle.count <= count {
+            if self[index] == first, self[index..<(index + needle.count)].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+}
