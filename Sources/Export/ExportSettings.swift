@@ -32,6 +32,9 @@ public struct ExportSettings: Sendable {
     public var workerPart: Int?
     /// How long a worker waits for the coordinator's plan to appear in the store.
     public var planWait: TimeInterval = 600
+    /// A partitioned export's key, shared by its coordinator and workers outside the store
+    /// (`PartitionKey`). A coordinator that starts its workers makes one when none is given.
+    public var partitionKey: PartitionKey?
 
     public static let defaultChunkSizeMiB = 2
 }

@@ -20,6 +20,9 @@ struct PartWorker {
         // From the scheduler's environment: any integer, so no arithmetic before this check.
         guard index >= 0, index < SealDocument.maxParts else { throw ExportError.partition("part index \(index) is not a part of any plan (0 to \(SealDocument.maxParts - 1))") }
         try ArchiveNames.checkProfile(settings.profile.name)
+        guard let key = settings.partitionKey else {
+            throw ExportError.partition("a worker proves its part to the coordinator with the export's partition key: give --partition-key-file (or PGSEAL_PARTITION_KEY), the key the coordinator has")
+        }
         let store = try job.openDestination()
         let plan = try waitForPlan(in: store)
         // The coordinator drops parts that would hold nothing; their workers have nothing to do.
@@ -43,7 +46,8 @@ struct PartWorker {
                 object: written.archive.basename, size: size, sha256: digest.hex, manifestSHA256: written.manifestDigest.hex,
                 tablesSHA256: written.tablesSHA256,
                 tables: zip(part.tables, written.sealTables).map { SealPart.Table(name: $1.name, rows: $1.rows, digest: $1.digest, range: $0.range) })
-            try store.put(key: part.object + PartReceipt.suffix, contents: try DocumentJSON.encoded(receipt))
+            let tagged = try PartReceipt.tagged(receipt, part: index, of: plan, key: key)
+            try store.put(key: part.object + PartReceipt.suffix, contents: try DocumentJSON.encoded(tagged))
             return written.result(store: store, naming: naming, source: plan.source, settings: settings, size: size, sha256: digest.hex,
                                   seconds: Date().timeIntervalSince(started))
         } catch {
@@ -85,9 +89,4 @@ struct PartWorker {
             return try job.resolvePlans(on: connection, selections: [ranged])[0]
         }
     }
-}
-
-/// `<part object>.receipt`: what a worker wrote (a `SealPart`), for the coordinator to seal.
-public enum PartReceipt {
-    public static let suffix = ".receipt"
 }

@@ -10,8 +10,9 @@ import Seal
 /// (`ProcessPartLauncher`), or by workers started elsewhere — a Kubernetes Indexed Job, an AWS
 /// Batch array job — which the coordinator waits for (no launcher).
 public protocol PartLauncher: Sendable {
-    /// Runs part `index` (from 0) to its end; throws when the worker failed.
-    func run(part index: Int) throws
+    /// Runs part `index` (from 0) to its end, handing the worker `key` outside the store;
+    /// throws when the worker failed.
+    func run(part index: Int, key: PartitionKey) throws
     /// Stops every worker still running (the coordinator was interrupted).
     func stopAll()
 }
@@ -57,6 +58,14 @@ public struct PartitionedExport {
         guard let signingKey = settings.signingKey else {
             throw ExportError.partition("a partitioned archive is made whole by its signed seal alone: give --sign-key")
         }
+        let key: PartitionKey
+        if let given = settings.partitionKey {
+            key = given
+        } else if launcher != nil {
+            key = .random()
+        } else {
+            throw ExportError.partition("workers started elsewhere prove their parts with a key shared outside the store: give the coordinator and every worker --partition-key-file (or PGSEAL_PARTITION_KEY); make one with: openssl rand -hex 32")
+        }
         let store = try job.openDestination()
         let planKey = PartitionPlan.key(profile: settings.profile.name)
         if try store.presence(of: planKey) {
@@ -89,8 +98,8 @@ public struct PartitionedExport {
         try store.put(key: planKey, contents: try DocumentJSON.encoded(plan))
         let seal: SealDocument
         do {
-            try runParts(plan, store: store)
-            let receipts = try readReceipts(plan, store: store)
+            try runParts(plan, store: store, key: key)
+            let receipts = try readReceipts(plan, store: store, key: key)
             let totals = PartitionTotals(receipts)
             guard let size = totals.size else { throw ExportError.partition("the receipts' sizes do not add up") }
             var document = SealDocument(
@@ -154,7 +163,7 @@ public struct PartitionedExport {
 
     /// Every part written: by the launcher, `concurrency` at a time, each tried up to
     /// `attempts` times; or, without one, by workers elsewhere, until every receipt is there.
-    private func runParts(_ plan: PartitionPlan, store: ObjectStore) throws {
+    private func runParts(_ plan: PartitionPlan, store: ObjectStore, key: PartitionKey) throws {
         let deadline = Date().addingTimeInterval(options.timeout)
         guard let launcher else {
             logger.notice("waiting for \(plan.parts.count) part(s) from workers started elsewhere (pgseal export --partition-worker)")
@@ -177,7 +186,7 @@ public struct PartitionedExport {
             var lastError = ""
             for attempt in 1...attempts {
                 do {
-                    try launcher.run(part: index)
+                    try launcher.run(part: index, key: key)
                     return nil
                 } catch {
                     lastError = "\(error)"
@@ -195,15 +204,13 @@ public struct PartitionedExport {
         }
     }
 
-    /// The workers' receipts, each checked against the plan and the object as listed.
-    private func readReceipts(_ plan: PartitionPlan, store: ObjectStore) throws -> [SealPart] {
-        try plan.parts.map { part in
-            let receipt: SealPart
-            do {
-                receipt = try JSONDecoder().decode(SealPart.self, from: Data(try store.readSmall(key: part.object + PartReceipt.suffix)))
-            } catch {
-                throw ExportError.partition("the receipt of \(store.location(of: part.object)) cannot be read: \(error)")
-            }
+    /// The workers' receipts, each authenticated under the export's key, then checked against
+    /// the plan and the object as listed.
+    private func readReceipts(_ plan: PartitionPlan, store: ObjectStore, key: PartitionKey) throws -> [SealPart] {
+        try plan.parts.enumerated().map { index, part in
+            let receiptKey = part.object + PartReceipt.suffix
+            let receipt = try PartReceipt.authenticated(try store.readSmall(key: receiptKey, limit: PartReceipt.sizeLimit), part: index, of: plan,
+                                                        key: key, location: store.location(of: receiptKey))
             let listed = try store.list(prefix: part.object).first { $0.key == part.object }?.size
             guard receipt.object == (part.object as NSString).lastPathComponent, listed == receipt.size,
                   receipt.tables.map(\.name) == part.tables.map(\.name), receipt.tables.map(\.range) == part.tables.map(\.range),
@@ -238,13 +245,19 @@ public struct ProcessPartLauncher: PartLauncher {
 
     public func stopAll() { running.terminateAll() }
 
-    public func run(part index: Int) throws {
+    /// The worker reads the key from its standard input (`--partition-key-file -`): a pipe,
+    /// which neither the store, the process list nor the environment shows.
+    public func run(part index: Int, key: PartitionKey) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments(index)
+        process.arguments = arguments(index) + ["--partition-key-file", "-"]
         process.standardOutput = FileHandle.nullDevice
+        let input = Pipe()
+        process.standardInput = input
         try running.start(process)
         defer { running.remove(process) }
+        try? input.fileHandleForWriting.write(contentsOf: Data((key.text + "\n").utf8))
+        try? input.fileHandleForWriting.close()
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             let how = process.terminationReason == .exit ? "exited with \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"

@@ -17,6 +17,7 @@ public typealias ProgressTable = Export.ProgressTable
 public typealias PartitionedExport = Export.PartitionedExport
 public typealias PartLauncher = Export.PartLauncher
 public typealias ProcessPartLauncher = Export.ProcessPartLauncher
+public typealias PartitionKey = Export.PartitionKey
 public typealias VerificationRequest = Verify.VerificationRequest
 public typealias VerificationReport = Verify.VerificationReport
 public typealias DiffRequest = Verify.DiffRequest

@@ -99,6 +99,12 @@ public enum Crypto {
         return out
     }
 
+    /// Whether `a` and `b` are equal, in time that does not depend on where they differ (MACs).
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.isEmpty || CRYPTO_memcmp(a, b, a.count) == 0
+    }
+
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0

@@ -142,6 +142,29 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
 public enum HexDigits {
     public static let alphabet: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// The bytes of an even run of hexadecimal digits (either case); nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index + 1 < digits.count {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
     public static func encode(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) {
         let out = out.assumingMemoryBound(to: UInt8.self)
         alphabet.withUnsafeBufferPointer { digits in

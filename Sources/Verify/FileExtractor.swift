@@ -50,6 +50,9 @@ public enum ExtractError: Error, CustomStringConvertible, IntegrityViolation {
     case mismatch(path: String, reason: String)
     case wouldOverwrite([String])
     case unsafeTarget(String)
+    /// Something in the target stands where the archive puts a directory, or a directory where
+    /// it puts a file; or a link where pgseal would have to go through it.
+    case inTheWay(path: String, found: String, needed: String)
     case noSuchPaths([String])
 
     public var description: String {
@@ -64,9 +67,23 @@ public enum ExtractError: Error, CustomStringConvertible, IntegrityViolation {
             "\(paths.prefix(5).map(Terminal.escaped).joined(separator: ", "))\(paths.count > 5 ? " and \(paths.count - 5) more" : "") already exist: give --overwrite to replace them; nothing was extracted"
         case .unsafeTarget(let path):
             "\(Terminal.escaped(path)) is a symbolic link in the target: pgseal does not write through links; nothing was extracted"
+        case .inTheWay(let path, let found, let needed):
+            "\(Terminal.escaped(path)) is in the way: \(found) is there, where the archive needs \(needed); move it away or extract elsewhere — pgseal neither writes through links nor replaces directories; nothing was extracted"
         case .noSuchPaths(let paths):
             "the archive has no entry \(paths.map(Terminal.escaped).joined(separator: ", ")); pgseal inspect lists its entries"
         }
+    }
+
+    /// `kind` found at `path`, where something else was needed.
+    static func obstacle(_ path: String, _ kind: DirectoryHandle.Kind?, needed: String? = nil) -> ExtractError {
+        let found = switch kind {
+        case .directory?: "a directory"
+        case .file?: "a file"
+        case .symlink?: "a symbolic link"
+        case .other?: "a device, FIFO or socket"
+        case nil: "something"
+        }
+        return .inTheWay(path: path, found: found, needed: needed ?? (kind == .directory ? "a file or link" : "a directory or nothing"))
     }
 
     public var isIntegrityFailure: Bool {
@@ -94,16 +111,18 @@ public enum FileExtractor {
         let selection = try request.paths.map(Self.relativePath)
 
         try FileManager.default.createDirectory(atPath: request.destination, withIntermediateDirectories: true)
-        let root = URL(fileURLWithPath: request.destination).standardizedFileURL.path
-        let staging = root + "/.pgseal-extract-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        let cleanup = InterruptCleanup.shared.addAction { try? FileManager.default.removeItem(atPath: staging) }
+        let rootPath = URL(fileURLWithPath: request.destination).standardizedFileURL.path
+        // From here on, nothing below the target is reached by a path: only through descriptors.
+        let root = try DirectoryHandle(opening: rootPath)
+        let stagingName = ".pgseal-extract-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let staging = try root.directory(stagingName, create: true)
+        let cleanup = InterruptCleanup.shared.addAction { root.removeTree(stagingName) }
         defer {
-            try? FileManager.default.removeItem(atPath: staging)
+            root.removeTree(stagingName)
             InterruptCleanup.shared.removeAction(cleanup)
         }
 
-        var result = ExtractResult(archive: request.archive, destination: root)
+        var result = ExtractResult(archive: request.archive, destination: rootPath)
         var staged: [Staged] = []
         var links = Set<String>()
         var seenPaths = Set<String>()
@@ -128,20 +147,20 @@ public enum FileExtractor {
                     result.skipped += 1
                     continue
                 }
-                let target = staging + "/" + relative
-                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                let (parents, name) = Self.split(relative)
+                let parent = try staging.walk(parents, create: true)
                 switch entry.kind {
                 case .directory:
-                    try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+                    _ = try parent.directory(name, create: true)
                     staged.append(Staged(path: relative, kind: .directory, mode: entry.mode, size: 0, sha256: nil, target: nil))
                 case .symlink:
                     let destination = entry.linkTarget ?? ""
                     try Self.checkLink(relative, to: destination)
                     links.insert(relative)
-                    try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: destination)
+                    try parent.symlink(destination, named: name)
                     staged.append(Staged(path: relative, kind: .symlink, mode: entry.mode, size: 0, sha256: nil, target: destination))
                 case .file:
-                    let (size, digest) = try Self.writeFile(tar, to: target)
+                    let (size, digest) = try Self.writeFile(tar, to: try parent.createFile(name), path: parent.location(name))
                     guard size == entry.size else { throw ExtractError.mismatch(path: entry.path, reason: "\(size) bytes of data, the tar header says \(entry.size)") }
                     staged.append(Staged(path: relative, kind: .file, mode: entry.mode, size: size, sha256: digest, target: nil))
                 case .other:
@@ -169,42 +188,95 @@ public enum FileExtractor {
         }
         let unmatched = selection.filter { path in !staged.contains { $0.path == path || $0.path.hasPrefix(path + "/") } }
         guard unmatched.isEmpty else { throw ExtractError.noSuchPaths(unmatched) }
+        // Links judged together: a link's target may not pass through another link.
+        for entry in staged where entry.kind == .symlink {
+            try Self.checkChain(entry.path, to: entry.target ?? "", links: links, in: root)
+        }
 
-        // Before anything moves: no link in the target on the way, nothing replaced unasked.
+        // Before anything moves: every way into the target a real directory or nothing, nothing
+        // replaced unasked — each refusal names what is in the way.
         var existing: [String] = []
         for entry in staged {
-            for ancestor in Self.ancestors(of: entry.path) where Self.isSymlink(root + "/" + ancestor) {
-                throw ExtractError.unsafeTarget(root + "/" + ancestor)
+            let (parents, name) = Self.split(entry.path)
+            guard let parent = try Self.existingParent(parents, in: root) else { continue }
+            switch (entry.kind, try parent.kind(of: name)) {
+            case (_, nil), (.directory, .directory?): break
+            case (.directory, let found?): throw ExtractError.obstacle(parent.location(name), found)
+            case (_, .directory?): throw ExtractError.obstacle(parent.location(name), .directory)
+            case (_, .other?): throw ExtractError.obstacle(parent.location(name), .other)
+            case (_, _?): if !request.overwrite { existing.append(parent.location(name)) }
             }
-            let final = root + "/" + entry.path
-            if entry.kind != .directory, Self.exists(final) {
-                if !request.overwrite || Self.isDirectory(final) { existing.append(final) }
-            }
-            if entry.kind == .directory, Self.exists(final), !Self.isDirectory(final) || Self.isSymlink(final) { existing.append(final) }
         }
         guard existing.isEmpty else { throw ExtractError.wouldOverwrite(existing) }
 
-        // Modes and times as recorded (setuid and setgid bits dropped), then into place: files
-        // and links by rename, directories made and given their mode last, deepest first.
+        // Directories made first, then files (mode and time as recorded, setuid and setgid
+        // dropped) and links moved in; directories get their mode and time last, deepest first.
         let times = Dictionary(manifest.files.map { (String($0.path.dropFirst("files/".count)), $0.mtime) }, uniquingKeysWith: { first, _ in first })
+        for entry in staged where entry.kind == .directory {
+            _ = try root.walk(entry.path.split(separator: "/"), create: true)
+        }
         for entry in staged where entry.kind != .directory {
-            let source = staging + "/" + entry.path
-            if entry.kind == .file { try Self.apply(mode: entry.mode, mtime: times[entry.path], to: source) }
-            if entry.kind == .symlink, let mtime = times[entry.path] { try Self.setTime(mtime, of: source, followLink: false) }
-            try FileManager.default.createDirectory(atPath: ((root + "/" + entry.path) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard rename(source, root + "/" + entry.path) == 0 else {
-                throw StoreError.io(operation: "rename into place", path: root + "/" + entry.path, errno: errno)
+            let (parents, name) = Self.split(entry.path)
+            let from = try staging.walk(parents, create: false)
+            if entry.kind == .file { try from.applyToFile(name, mode: entry.mode, mtime: times[entry.path] ?? nil) }
+            if entry.kind == .symlink, let mtime = times[entry.path] ?? nil { try from.setLinkTime(name, mtime: mtime) }
+            try from.move(name, to: try root.walk(parents, create: true), as: name, replace: request.overwrite)
+            if entry.kind == .file {
+                result.files += 1
+                result.bytes = [result.bytes, entry.size].saturatingSum()
+            } else {
+                result.symlinks += 1
             }
-            if entry.kind == .file { result.files += 1; result.bytes += entry.size } else { result.symlinks += 1 }
         }
         for entry in staged.filter({ $0.kind == .directory }).sorted(by: { $0.path.count > $1.path.count }) {
-            let final = root + "/" + entry.path
-            try FileManager.default.createDirectory(atPath: final, withIntermediateDirectories: true)
-            try Self.apply(mode: entry.mode, mtime: times[entry.path], to: final)
+            try root.walk(entry.path.split(separator: "/"), create: false).apply(mode: entry.mode, mtime: times[entry.path] ?? nil)
             result.directories += 1
         }
         result.seconds = Date().timeIntervalSince(started)
         return result
+    }
+
+    /// `a/b/c` → (`[a, b]`, `c`).
+    static func split(_ path: String) -> (parents: [Substring], name: String) {
+        let components = path.split(separator: "/")
+        return (Array(components.dropLast()), String(components.last ?? ""))
+    }
+
+    /// The directory at `components` below `root` if it is there, nil if some part is absent;
+    /// a link or a file on the way is in the way.
+    static func existingParent(_ components: [Substring], in root: DirectoryHandle) throws -> DirectoryHandle? {
+        var current = root
+        for component in components {
+            switch try current.kind(of: String(component)) {
+            case nil: return nil
+            case .directory?: current = try current.directory(String(component), create: false)
+            case let found?: throw ExtractError.obstacle(current.location(String(component)), found)
+            }
+        }
+        return current
+    }
+
+    /// A link's target read as the kernel will read it: every component but the last must be a
+    /// real directory — neither a link of the archive nor a link already in the target — since
+    /// `..` after a link climbs from wherever that link points (`s -> ../..` and `t -> s/../x`
+    /// each stay inside when judged alone; together they leave).
+    static func checkChain(_ path: String, to target: String, links: Set<String>, in root: DirectoryHandle) throws {
+        var resolved = Array(path.split(separator: "/").dropLast().map(String.init))
+        let components = target.split(separator: "/").map(String.init)
+        for component in components.dropLast() {
+            switch component {
+            case ".": continue
+            case "..": _ = resolved.popLast()
+            default:
+                resolved.append(component)
+                let through = resolved.joined(separator: "/")
+                let (parents, name) = split(through)
+                let inTarget = try existingParent(parents, in: root).flatMap { try $0.kind(of: name) }
+                if links.contains(through) || inTarget == .symlink {
+                    throw ExtractError.unsafeEntry(path: "files/" + path, reason: "it is a symbolic link to \(target), which passes through the link \(through); pgseal does not extract chains of links")
+                }
+            }
+        }
     }
 
     /// An entry's path below `files/`, refused when it could land outside the target.
@@ -248,9 +320,8 @@ public enum FileExtractor {
         return (1..<max(components.count, 1)).map { components.prefix($0).joined(separator: "/") }
     }
 
-    private static func writeFile(_ tar: TarReader, to path: String) throws -> (Int64, String) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw StoreError.io(operation: "create", path: path, errno: errno) }
+    /// Writes the entry's data to `descriptor` (closed here) and makes it durable.
+    private static func writeFile(_ tar: TarReader, to descriptor: Int32, path: String) throws -> (Int64, String) {
         defer { close(descriptor) }
         let hasher = SHA256Hasher()
         var size: Int64 = 0
@@ -266,33 +337,5 @@ public enum FileExtractor {
         }
         guard fsync(descriptor) == 0 else { throw StoreError.io(operation: "fsync", path: path, errno: errno) }
         return (size, hasher.finalize().hex)
-    }
-
-    private static func apply(mode: Int32, mtime: Int?, to path: String) throws {
-        guard chmod(path, mode_t(mode & 0o1777)) == 0 else { throw StoreError.io(operation: "chmod", path: path, errno: errno) }
-        if let mtime { try setTime(mtime, of: path, followLink: true) }
-    }
-
-    private static func setTime(_ mtime: Int, of path: String, followLink: Bool) throws {
-        let time = timespec(tv_sec: mtime, tv_nsec: 0)
-        var times = [time, time]
-        guard utimensat(AT_FDCWD, path, &times, followLink ? 0 : AT_SYMLINK_NOFOLLOW) == 0 else {
-            throw StoreError.io(operation: "set times", path: path, errno: errno)
-        }
-    }
-
-    private static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
-    }
-
-    private static func isSymlink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
-    }
-
-    private static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }

@@ -123,6 +123,9 @@ struct ExportCommand: AsyncParsableCommand {
         }
         var settings = try ExportSettings.resolve(flags: flags)
         for warning in settings.warnings { logger.warning("\(warning)") }
+        if partitioning.partitionWorker || partitioning.partitions != nil {
+            settings.partitionKey = try partitioning.partitionKey()
+        }
         if partitioning.partitionWorker {
             settings.workerPart = try partitioning.workerPart()
             if let text = partitioning.planWait { settings.planWait = try ReportCommand.duration(text, option: "--plan-wait") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Export
 import Foundation
 
 /// The options of a partitioned export (docs/FORMAT.md §10, docs/OPERATIONS.md §11): the
@@ -25,13 +26,34 @@ struct PartitionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("With --partition-worker: how long to wait for the coordinator's plan to appear in the store (default 10m).", valueName: "duration"))
     var planWait: String?
 
+    @Option(name: .long, help: ArgumentHelp("The partition key shared by the coordinator and its workers outside the store (64 hex digits, as openssl rand -hex 32 makes; - reads standard input). Needed with --external-workers and by workers started elsewhere; default: PGSEAL_PARTITION_KEY, else a coordinator that starts its own workers makes one.", valueName: "file"))
+    var partitionKeyFile: String?
+
     func validate() throws {
         if partitionWorker && partitions != nil { throw ValidationError("--partition-worker and --partitions exclude each other: a worker takes its part from the coordinator's plan") }
         if !partitionWorker && (part != nil || planWait != nil) { throw ValidationError("--part and --plan-wait belong to --partition-worker") }
+        if partitions == nil && !partitionWorker && partitionKeyFile != nil { throw ValidationError("--partition-key-file belongs to --partitions or --partition-worker") }
         if partitions == nil && (workers != nil || externalWorkers || partitionTimeout != nil) {
             throw ValidationError("--workers, --external-workers and --partition-timeout belong to --partitions")
         }
         if let workers, workers < 1 { throw ValidationError("--workers takes 1 or more") }
+    }
+
+    /// The partition key: --partition-key-file, else PGSEAL_PARTITION_KEY (read here, at the
+    /// edge, once); nil when neither is given.
+    func partitionKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PartitionKey? {
+        if let partitionKeyFile {
+            let text: String
+            if partitionKeyFile == "-" {
+                text = String(decoding: (try? FileHandle.standardInput.readToEnd()) ?? Data(), as: UTF8.self)
+            } else {
+                do { text = try String(contentsOfFile: partitionKeyFile, encoding: .utf8) } catch {
+                    throw ValidationError("cannot read the partition key file \(partitionKeyFile): \(error.localizedDescription)")
+                }
+            }
+            return try PartitionKey(text: text, origin: partitionKeyFile == "-" ? "standard input" : partitionKeyFile)
+        }
+        return try environment["PGSEAL_PARTITION_KEY"].map { try PartitionKey(text: $0, origin: "PGSEAL_PARTITION_KEY") }
     }
 
     /// The worker's part, from 0: --part, else the index the scheduler gives (read here, at the

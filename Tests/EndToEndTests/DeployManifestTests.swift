@@ -1,4 +1,5 @@
 import Foundation
+import Seal
 import TestSupport
 import XCTest
 
@@ -55,7 +56,8 @@ final class DeployManifestTests: XCTestCase {
             import json, sys, yaml
             jobs = {d["metadata"]["name"]: d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "Job"}
             print(json.dumps({name: job["spec"]["template"]["spec"]["containers"][0]["args"] for name, job in jobs.items()}
-                             | {"completions": jobs["pgseal-export-workers"]["spec"]["completions"]}))
+                             | {"completions": jobs["pgseal-export-workers"]["spec"]["completions"]}
+                             | {name + " env": [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]] for name, job in jobs.items()}))
             """
         let extracted = try Command.run(["python3", "-c", extract, kubernetes])
         XCTAssertEqual(extracted.status, 0, extracted.err)
@@ -71,11 +73,16 @@ final class DeployManifestTests: XCTestCase {
         let coordinatorArgs = local(try document["pgseal-export-coordinator"].strings())
         let workerArgs = local(try document["pgseal-export-workers"].strings())
         XCTAssertFalse(workerArgs.contains("--sign-key"), "a worker holds no signing key")
-        let coordinator = try PGSealCLI.start(coordinatorArgs)
+        // The partition key from a Secret, in both Jobs' environment: never through the bucket.
+        for job in ["pgseal-export-coordinator", "pgseal-export-workers"] {
+            XCTAssertTrue(try document[job + " env"].strings().contains("PGSEAL_PARTITION_KEY"), job)
+        }
+        let partitionKey = ["PGSEAL_PARTITION_KEY": HexDigits.encode(Crypto.randomBytes(32))]
+        let coordinator = try PGSealCLI.start(coordinatorArgs, environment: partitionKey)
         let completions = try document["completions"].int()
         XCTAssertEqual(completions, 8)
         for index in 0..<completions {
-            let worker = try PGSealCLI.run(workerArgs, environment: ["JOB_COMPLETION_INDEX": String(index)])
+            let worker = try PGSealCLI.run(workerArgs, environment: partitionKey.merging(["JOB_COMPLETION_INDEX": String(index)]) { a, _ in a })
             XCTAssertEqual(worker.status, 0, "index \(index): \(worker.err)")
         }
         let sealed = coordinator.wait()

@@ -98,6 +98,10 @@ final class ExtractTests: XCTestCase {
             ("[('d', 'files/dir', None), ('l', 'files/dir/inner', '..'), ('f', 'files/dir/inner/x', b'x')]", "below the symbolic link"),
             ("[('c', 'files/null', None)]", "device, FIFO or hard link"),
             ("[('f', 'etc/passwd', b'x')]", "outside files/"),
+            // Each link judged alone stays inside; read as the kernel reads them, t leaves.
+            ("[('d', 'files/a', None), ('d', 'files/a/b', None), ('l', 'files/a/b/s', '../..'), ('l', 'files/a/b/t', 's/../victim')]",
+             "passes through the link a/b/s"),
+            ("[('l', 'files/t', 's/x'), ('d', 'files/d', None), ('l', 'files/s', 'd')]", "passes through the link s"),
         ]
         for (index, (entries, expected)) in cases.enumerated() {
             let archive = try hostileArchive(entries, label: "case\(index)")
@@ -109,6 +113,68 @@ final class ExtractTests: XCTestCase {
             XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [], [], "\(entries): something was left in the target")
             XCTAssertFalse(FileManager.default.fileExists(atPath: work.path + "/escape"), "an entry escaped")
         }
+    }
+
+    /// Something in the target where the archive puts a directory: refused before anything
+    /// moves, naming what is in the way — a file, or a link (never written through).
+    func testWhatIsInTheWayIsNamedAndNothingMoves() throws {
+        let tree = try sealing.makeTree()
+        let sealed = try sealing.seal([tree], to: work.file("store"))
+        XCTAssertEqual(sealed.status, 0, sealed.err)
+        let archive = sealed.out.trimmingCharacters(in: .newlines)
+        let outside = work.file("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        for (label, plant, found) in [("file", "mkdir -p \"$0/tree\" && echo in-the-way > \"$0/tree/sub\"", "a file"),
+                                      ("link", "mkdir -p \"$0/tree\" && ln -s \"$1\" \"$0/tree/sub\"", "a symbolic link"),
+                                      ("top", "mkdir -p \"$0\" && ln -s \"$1\" \"$0/tree\"", "a symbolic link")] {
+            let out = work.file("in-the-way-\(label)")
+            let planted = try Command.run(["bash", "-c", plant, out, outside])
+            XCTAssertEqual(planted.status, 0, planted.err)
+            let before = ExportFixture.files(below: out)
+            let result = try extract(archive, to: out)
+            XCTAssertEqual(result.status, 2, "\(label): \(result.err)")
+            XCTAssertTrue(result.err.contains("is in the way: \(found) is there"), "\(label): \(result.err)")
+            XCTAssertEqual(ExportFixture.files(below: out), before, "\(label): something moved into place")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [], "\(label): written through the link")
+        }
+    }
+
+    /// A second process replaces the directories extract creates by links to a directory
+    /// outside, while it runs (thousands of files): nothing lands outside, the outside
+    /// directory's mode is untouched, and extract either finishes or stops with exit 2.
+    func testLinksPlantedWhileExtractRunsAreNeverFollowed() throws {
+        let tree = work.file("many/tree")
+        let made = try Command.run(["bash", "-c", """
+            set -e
+            for d in $(seq -w 1 150); do mkdir -p "$0/d$d/e"; for f in $(seq 1 12); do echo "$d $f" > "$0/d$d/f$f"; done; echo x > "$0/d$d/e/g"; done
+            """, tree])
+        XCTAssertEqual(made.status, 0, made.err)
+        let sealed = try sealing.seal([tree], to: work.file("store"))
+        XCTAssertEqual(sealed.status, 0, sealed.err)
+        let archive = sealed.out.trimmingCharacters(in: .newlines)
+        let outside = work.file("outside")
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        var swapped = 0
+        var results: [Int32] = []
+        for round in 0..<3 {
+            let out = work.file("race\(round)")
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let stop = work.file("stop\(round)")
+            let attacker = try Command.start(["python3", Repository.path("Tests/EndToEndTests/Attacker/swap_dirs.py"), out, outside, stop])
+            Thread.sleep(forTimeInterval: 0.3)
+            let result = try extract(archive, to: out)
+            FileManager.default.createFile(atPath: stop, contents: nil)
+            let attack = attacker.wait()
+            swapped += Int(attack.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            results.append(result.status)
+            XCTAssertTrue([0, 2].contains(result.status), "round \(round): exit \(result.status): \(result.err)")
+            XCTAssertFalse(result.err.contains("Fatal error"), result.err)
+            XCTAssertEqual(ExportFixture.files(below: outside), [], "round \(round): files landed outside the target")
+            let mode = try FileManager.default.attributesOfItem(atPath: outside)[.posixPermissions] as? Int
+            XCTAssertEqual(mode, 0o750, "round \(round): the outside directory's mode changed")
+        }
+        XCTAssertGreaterThan(swapped, 0, "the attacker never got to replace a directory: the test proves nothing")
+        print("planted links: \(swapped) directories replaced over 3 rounds; extract exited \(results)")
     }
 
     /// A tar of `entries` (kind, path, data or link target) with a manifest listing them as

@@ -16,6 +16,13 @@ final class PartitionedExportTests: XCTestCase {
         keys = try TemporaryDirectory()
         store = try TemporaryDirectory()
         XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        try (HexDigits.encode(Crypto.randomBytes(32)) + "\n").write(toFile: keys.file("partition.key"), atomically: true, encoding: .utf8)
+    }
+
+    /// The partition key as a scheduler hands it to a coordinator and its workers (a secret in
+    /// the environment), outside the store.
+    var partitionKey: [String: String] {
+        ["PGSEAL_PARTITION_KEY": (try? String(contentsOfFile: keys.file("partition.key"), encoding: .utf8)) ?? ""]
     }
 
     var trust: [String] { ["-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers")] }
@@ -158,7 +165,7 @@ final class PartitionedExportTests: XCTestCase {
         let running = try PGSealCLI.start(["export", "--db", server.url(database: database), "--to", store.path, "--table", "public.big",
                                            "--name", "big", "--partitions", "2", "--workers", "2"] + sealing)
         // The first worker of part 1, killed as soon as it runs: the coordinator starts another.
-        let killed = try waitUntil(timeout: 60) { try Command.run(["pkill", "-KILL", "-f", "partition-worker.*--name big.*--part 1$"]).status == 0 }
+        let killed = try waitUntil(timeout: 60) { try Command.run(["pkill", "-KILL", "-f", "partition-worker.*--name big.*--part 1( |$)"]).status == 0 }
         let result = running.wait()
         XCTAssertTrue(killed, "no worker of part 1 was seen running")
         XCTAssertEqual(result.status, 0, result.err)
@@ -194,13 +201,14 @@ final class PartitionedExportTests: XCTestCase {
     func testWorkersStartedElsewhereAndAnExportThatTimesOutLeavesNothing() throws {
         let coordinator = try PGSealCLI.start(["export", "--db", try ExportFixture.url(), "--to", store.path,
                                                "--config", try ExportFixture.everythingConfig(in: store), "--profile", "everything",
-                                               "--partitions", "2", "--external-workers", "--partition-timeout", "2m"] + sealing)
+                                               "--partitions", "2", "--external-workers", "--partition-timeout", "2m",
+                                               "--partition-key-file", keys.file("partition.key")] + sealing)
         // As a Kubernetes Indexed Job and an AWS Batch array job would start them: no signing key,
-        // the part from the scheduler's index.
+        // the part from the scheduler's index, the partition key from a secret (a file, a variable).
         let worker = ["export", "--db", try ExportFixture.url(), "--to", store.path, "--config", try ExportFixture.everythingConfig(in: store),
                       "--profile", "everything", "--recipients-file", keys.file("age-recipient.txt"), "--partition-worker", "-q"]
-        let first = try PGSealCLI.run(worker, environment: ["JOB_COMPLETION_INDEX": "0"])
-        let second = try PGSealCLI.run(worker, environment: ["AWS_BATCH_JOB_ARRAY_INDEX": "1"])
+        let first = try PGSealCLI.run(worker + ["--partition-key-file", keys.file("partition.key")], environment: ["JOB_COMPLETION_INDEX": "0"])
+        let second = try PGSealCLI.run(worker, environment: partitionKey.merging(["AWS_BATCH_JOB_ARRAY_INDEX": "1"]) { a, _ in a })
         XCTAssertEqual(first.status, 0, first.err)
         XCTAssertEqual(second.status, 0, second.err)
         let sealed = coordinator.wait()
@@ -210,18 +218,96 @@ final class PartitionedExportTests: XCTestCase {
 
         // No worker comes: the coordinator gives up, and nothing of the export stays behind.
         let before = try storedFiles()
-        let abandoned = try exportEverything(["--partitions", "2", "--external-workers", "--partition-timeout", "3s"])
+        let keyless = try exportEverything(["--partitions", "2", "--external-workers"])
+        XCTAssertEqual(keyless.status, 2, keyless.err)
+        XCTAssertTrue(keyless.err.contains("--partition-key-file") && keyless.err.contains("openssl rand -hex 32"), keyless.err)
+        let abandoned = try exportEverything(["--partitions", "2", "--external-workers", "--partition-timeout", "3s", "--partition-key-file", keys.file("partition.key")])
         XCTAssertEqual(abandoned.status, 2, abandoned.err)
         XCTAssertTrue(abandoned.err.contains("not written within 3 s"), abandoned.err)
         XCTAssertEqual(try storedFiles().filter { !$0.hasSuffix(".yaml") }, before.filter { !$0.hasSuffix(".yaml") }, "no plan, part or seal left")
         // A worker without a coordinator waits for a plan, then says what to start.
         // An index from the scheduler that no plan has: refused by name, no trap.
-        let huge = try PGSealCLI.run(worker + ["--plan-wait", "1s"], environment: ["JOB_COMPLETION_INDEX": String(Int.max)])
+        let huge = try PGSealCLI.run(worker + ["--plan-wait", "1s"], environment: partitionKey.merging(["JOB_COMPLETION_INDEX": String(Int.max)]) { a, _ in a })
         XCTAssertEqual(huge.status, 2, huge.err)
         XCTAssertTrue(huge.err.contains("is not a part of any plan"), huge.err)
-        let orphan = try PGSealCLI.run(worker + ["--part", "1", "--plan-wait", "1s"])
+        let orphan = try PGSealCLI.run(worker + ["--part", "1", "--plan-wait", "1s"], environment: partitionKey)
         XCTAssertEqual(orphan.status, 2, orphan.err)
         XCTAssertTrue(orphan.err.contains("no partition plan") && orphan.err.contains("--partitions"), orphan.err)
+    }
+
+    /// The store is no channel between the coordinator and its workers (docs/SECURITY.md): while
+    /// a coordinator waits for workers started elsewhere, a writer of the store copies parts of
+    /// other exports — with their `.sha256` and receipts, names edited — under the new parts'
+    /// names. None of them is sealed: the receipts are not authenticated by this export's key.
+    func testPartsCopiedIntoTheStoreFromOtherExportsAreNeverSealed() throws {
+        let older = try exportEverything(["--partitions", "2"])
+        XCTAssertEqual(older.status, 0, older.err)
+        let olderArchive = older.out.trimmingCharacters(in: .newlines)
+        let otherProfile = try PGSealCLI.run(["export", "--db", try ExportFixture.url(), "--to", store.path, "--profile", "kessan-user-data", "--partitions", "2"] + sealing)
+        XCTAssertEqual(otherProfile.status, 0, otherProfile.err)
+        let otherArchive = otherProfile.out.trimmingCharacters(in: .newlines)
+        func part(_ archive: String, _ index: Int) -> String {
+            archive.replacingOccurrences(of: ".tar.zst.age", with: ".part-000\(index)-of-0002.tar.zst.age")
+        }
+        // The genuine receipt of part 1 of an export under this key, for the replay.
+        let (replayed, receiptOfPart1) = try runCoordinatorAndWorkers()
+
+        let cases: [(String, (Int) -> String, Bool)] = [
+            ("an older export's parts of this profile, names edited", { part(olderArchive, $0) }, true),
+            ("another profile's parts", { part(otherArchive, $0) }, true),
+            ("a receipt of another export under the same key, replayed unedited", { _ in receiptOfPart1 }, false),
+        ]
+        for (label, source, editName) in cases {
+            let before = try storedFiles()
+            let coordinator = try PGSealCLI.start(["export", "--db", try ExportFixture.url(), "--to", store.path,
+                                                   "--config", try ExportFixture.everythingConfig(in: store), "--profile", "everything",
+                                                   "--partitions", "2", "--external-workers", "--partition-timeout", "1m"] + sealing,
+                                                  environment: partitionKey)
+            let planPath = store.file("everything/partition-plan.json")
+            XCTAssertTrue(try waitUntil(timeout: 60) { FileManager.default.fileExists(atPath: planPath) }, "\(label): no plan")
+            let plan = try JSONDocument(data: try Data(contentsOf: URL(fileURLWithPath: planPath)))
+            let targets = try plan["parts"].array().map { try store.path + "/" + $0["object"].string() }
+            for (index, target) in targets.enumerated() {
+                let from = source(index + 1)
+                let object = from.hasSuffix(".receipt") ? String(from.dropLast(".receipt".count)) : from
+                for suffix in ["", ".sha256"] { try FileManager.default.copyItem(atPath: object + suffix, toPath: target + suffix) }
+                // The receipt names its object: the attacker edits it to the new name.
+                let edit = """
+                    import json, sys
+                    d = json.load(open(sys.argv[1]))
+                    r = d.get('receipt', d)
+                    if sys.argv[3] == 'edit': r['object'] = sys.argv[4]
+                    json.dump(d, open(sys.argv[2], 'w'), indent=2, sort_keys=True)
+                    """
+                let planted = try Command.run(["python3", "-c", edit, object + ".receipt", target + ".receipt", editName ? "edit" : "keep",
+                                               (target as NSString).lastPathComponent])
+                XCTAssertEqual(planted.status, 0, planted.err)
+            }
+            let result = coordinator.wait()
+            XCTAssertEqual(result.status, 2, "\(label): sealed: \(result.out) \(result.err)")
+            XCTAssertTrue(result.err.contains("is not authenticated by this export's partition key"), "\(label): \(result.err)")
+            XCTAssertEqual(try storedFiles(), before, "\(label): the coordinator left something, or sealed")
+        }
+        XCTAssertEqual(try PGSealCLI.run(["verify", replayed, "--level", "deep"] + trust).status, 0)
+    }
+
+    /// A partitioned export with external workers under the test's key; its archive and the
+    /// receipt of its first part.
+    func runCoordinatorAndWorkers() throws -> (archive: String, receipt: String) {
+        let coordinator = try PGSealCLI.start(["export", "--db", try ExportFixture.url(), "--to", store.path,
+                                               "--config", try ExportFixture.everythingConfig(in: store), "--profile", "everything",
+                                               "--partitions", "2", "--external-workers", "--partition-timeout", "2m"] + sealing,
+                                              environment: partitionKey)
+        let worker = ["export", "--db", try ExportFixture.url(), "--to", store.path, "--config", try ExportFixture.everythingConfig(in: store),
+                      "--profile", "everything", "--recipients-file", keys.file("age-recipient.txt"), "--partition-worker", "-q"]
+        for part in ["1", "2"] {
+            let worker = try PGSealCLI.run(worker + ["--part", part], environment: partitionKey)
+            XCTAssertEqual(worker.status, 0, worker.err)
+        }
+        let sealed = coordinator.wait()
+        XCTAssertEqual(sealed.status, 0, sealed.err)
+        let archive = sealed.out.trimmingCharacters(in: .newlines)
+        return (archive, archive.replacingOccurrences(of: ".tar.zst.age", with: ".part-0001-of-0002.tar.zst.age") + ".receipt")
     }
 
     func testHostileSealsAndPlansAreRefusedByName() throws {
@@ -288,7 +374,7 @@ final class PartitionedExportTests: XCTestCase {
             var plan = good
             edit(&plan)
             try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: planPath))
-            let refused = try PGSealCLI.run(worker)
+            let refused = try PGSealCLI.run(worker, environment: partitionKey)
             XCTAssertEqual(refused.status, 2, "\(name): \(refused.err)")
             XCTAssertTrue(refused.err.contains(expected), "\(name): \(refused.err)")
         }
