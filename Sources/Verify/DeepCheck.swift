@@ -194,7 +194,7 @@ struct DeepCheck {
                     guard !observed.overflowed else { return }
                     try lines.feed(block) { line in
                         rows += 1
-                        guard observed.rows + rows <= observed.sealedRows else {
+                        guard let total = observed.rows.adding(checked: rows), total <= observed.sealedRows else {
                             report.fail("\(entry.path):\(rows)", "table \(table) has more rows than the \(observed.sealedRows) the signed seal states; its further lines are not read")
                             observed.overflowed = true
                             throw Stopped()

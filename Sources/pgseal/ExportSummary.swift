@@ -1,3 +1,4 @@
+import ByteStreams
 import Export
 import Foundation
 
@@ -19,7 +20,7 @@ enum ExportSummary {
             let name = table.table.padding(toLength: width, withPad: " ", startingAt: 0)
             lines.append("  \(name)  \(Format.count(table.rows).leftPad(12)) rows  \(Format.bytes(table.bytes).leftPad(10)) JSON  \(Format.plural(table.chunks, "chunk"))  digest \(table.digest.prefix(16))…")
         }
-        let json = result.tables.reduce(Int64(0)) { $0 + $1.bytes }
+        let json = result.tables.map(\.bytes).saturatingSum()
         let ratio = result.objectBytes > 0 ? Double(json) / Double(result.objectBytes) : 0
         lines.append("  archive \(result.archive)")
         lines.append("  \(Format.bytes(result.objectBytes)) (\(result.compression), \(String(format: "%.1f", ratio))× smaller than the JSON), sha256 \(result.objectSHA256)")

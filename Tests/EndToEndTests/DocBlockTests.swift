@@ -157,6 +157,27 @@ final class DocBlockTests: XCTestCase {
         XCTAssertEqual(deep.status, 1)
         XCTAssertTrue(deep.out.split(separator: "\n").contains { $0.hasPrefix("  age: ") }, deep.out + deep.err)
     }
+
+    /// SECURITY.md names the tests behind its sentences (`Class.testMethod`, then `.testOther`
+    /// of the same class): each must exist, so that no sentence cites a test that is gone.
+    func testEveryTestSecurityMdCitesExists() throws {
+        let text = try String(contentsOfFile: Repository.path("docs/SECURITY.md"), encoding: .utf8)
+        let sources = try FileManager.default.subpathsOfDirectory(atPath: Repository.path("Tests"))
+            .filter { $0.hasSuffix(".swift") }
+            .map { try String(contentsOfFile: Repository.path("Tests/" + $0), encoding: .utf8) }.joined(separator: "\n")
+        let citation = try NSRegularExpression(pattern: #"([A-Z][A-Za-z]+Tests)?\.(test[A-Za-z0-9]+)"#)
+        var currentClass = ""
+        var cited = 0
+        for match in citation.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+            if let range = Range(match.range(at: 1), in: text) { currentClass = String(text[range]) }
+            guard let method = Range(match.range(at: 2), in: text).map({ String(text[$0]) }) else { continue }
+            XCTAssertTrue(sources.contains("class \(currentClass)"), "SECURITY.md cites class \(currentClass), which no test defines")
+            XCTAssertTrue(sources.contains("func \(method)("), "SECURITY.md cites \(currentClass).\(method), which no test defines")
+            cited += 1
+        }
+        XCTAssertGreaterThan(cited, 20, "SECURITY.md names the tests behind its sentences")
+    }
+
 }
 
 private extension String {
@@ -166,4 +187,5 @@ private extension String {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(utf8))
     }
+
 }
