@@ -55,3 +55,15 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+/// A value shared between threads, read and written under its lock.
+public final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    public init(_ value: Value) { self.value = value }
+
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        try lock.withLock { try body(&value) }
+    }
+}

@@ -2,5 +2,5 @@
 /// `tool`, and reports print it. CHANGELOG.md's newest entry names the same version (a test
 /// checks), and a release is tagged `v` + this.
 public enum PGSealVersion {
-    public static let current = "0.4.0"
+    public static let current = "0.5.0"
 }

@@ -66,6 +66,7 @@ public final class ExportJob {
         try ArchiveNames.checkProfile(settings.profile.name)
         let store = try openDestination()
         let coordinator = try PostgresConnection(conninfo: settings.database)
+        try ExportSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try Self.exportSnapshot(on: coordinator)
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
@@ -148,8 +149,10 @@ public final class ExportJob {
                       naming: ObjectNaming, key: String?, signed: Bool, started: Date) throws -> WrittenArchive {
         let workerCount = max(1, min(settings.jobs, plans.count))
         let workerConnections = try (0..<workerCount).map { _ in
-            try Self.joinSnapshot(source.snapshot, conninfo: settings.database)
+            try Self.joinSnapshot(source.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
         }
+        let watchdog = try LockWatchdog(conninfo: settings.database, holders: [coordinator.backendPID] + workerConnections.map(\.backendPID),
+                                        timeout: settings.lockWaitTimeout)
         let archive = try SealedArchiveWriter(store: store, naming: naming, key: key, compression: settings.compression,
                                               recipients: settings.recipients, signed: signed)
         do {
@@ -160,7 +163,7 @@ public final class ExportJob {
             }, types: types.isEmpty ? nil : types)
             let definitionBytes = try definitions.encoded()
             try definitionBytes.withUnsafeBytes { try tar.addFile(path: TableDefinitions.entryPath, contents: $0) }
-            let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started)
+            let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started, watchdog: watchdog)
             for connection in workerConnections { try connection.execute("COMMIT") }
             try coordinator.execute("COMMIT")
 
@@ -186,7 +189,8 @@ public final class ExportJob {
 
     /// Runs the workers and writes their chunks into the tar as they come, until every table is
     /// done. On any failure the workers are cancelled before the error goes up.
-    private func writeChunks(plans: [TablePlan], connections: [PostgresConnection], into tar: TarWriter, started: Date) throws -> [WrittenTable] {
+    private func writeChunks(plans: [TablePlan], connections: [PostgresConnection], into tar: TarWriter, started: Date,
+                             watchdog: LockWatchdog) throws -> [WrittenTable] {
         let capacity = settings.chunkSize + settings.chunkSize / 8
         let pool = BufferPool(buffers: connections.count * 2 + 1, capacity: capacity)
         let messages = BlockingQueue<WorkerMessage>(capacity: connections.count * 2 + 4)
@@ -206,6 +210,7 @@ public final class ExportJob {
         var finishedWorkers = 0
         do {
             while finishedWorkers < workers.count {
+                try watchdog.check()
                 guard let message = messages.pop(timeout: 0.25) else {
                     progress.tick()
                     continue
@@ -262,8 +267,9 @@ public final class ExportJob {
     static let readPlanSettings = "SET enable_indexscan = off; SET work_mem = '16MB'"
 
     /// Opens a worker connection that sees exactly the coordinator's snapshot, as `pg_dump -j` does.
-    public static func joinSnapshot(_ snapshot: String, conninfo: String) throws -> PostgresConnection {
+    public static func joinSnapshot(_ snapshot: String, conninfo: String, lockTimeout: TimeInterval) throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo: conninfo)
+        try ExportSession.configure(connection, lockTimeout: lockTimeout)
         let quoted = "'" + snapshot.replacingOccurrences(of: "'", with: "''") + "'"
         try connection.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \(quoted); \(readPlanSettings)")
         return connection

@@ -35,6 +35,11 @@ public struct ExportSettings: Sendable {
     /// A partitioned export's key, shared by its coordinator and workers outside the store
     /// (`PartitionKey`). A coordinator that starts its workers makes one when none is given.
     public var partitionKey: PartitionKey?
+    /// How long a session may wait for a lock that this export holds (or this export for a lock
+    /// it needs) before the export gives way: the longest the application's queries on a table
+    /// can queue behind a DDL statement that waits for the export (LockWatchdog).
+    public var lockWaitTimeout: TimeInterval = ExportSettings.defaultLockWaitTimeout
+    public static let defaultLockWaitTimeout: TimeInterval = 10
 
     public static let defaultChunkSizeMiB = 2
 }

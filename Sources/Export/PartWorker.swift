@@ -30,7 +30,7 @@ struct PartWorker {
         let part = plan.parts[index]
         let connection: PostgresConnection
         do {
-            connection = try ExportJob.joinSnapshot(plan.source.snapshot, conninfo: settings.database)
+            connection = try ExportJob.joinSnapshot(plan.source.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
         } catch {
             throw ExportError.partition("attaching to the coordinator's snapshot \(plan.source.snapshot) failed: \(error) — the coordinator must still be running (its transaction holds the snapshot)")
         }

@@ -74,7 +74,8 @@ public struct PartitionedExport {
         _ = try SeriesTip.link(in: store, profile: settings.profile.name, excluding: "")
 
         let coordinator = try PostgresConnection(conninfo: settings.database)
-        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL idle_in_transaction_session_timeout = 0")
+        try ExportSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
+        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try ExportJob.exportSnapshot(on: coordinator)
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN), held for \(options.parts) parts")
         let plans = try job.resolvePlans(on: coordinator)
@@ -98,7 +99,8 @@ public struct PartitionedExport {
         try store.put(key: planKey, contents: try DocumentJSON.encoded(plan))
         let seal: SealDocument
         do {
-            try runParts(plan, store: store, key: key)
+            let watchdog = try LockWatchdog(conninfo: settings.database, holders: [coordinator.backendPID], timeout: settings.lockWaitTimeout)
+            try runParts(plan, store: store, key: key, watchdog: watchdog)
             let receipts = try readReceipts(plan, store: store, key: key)
             let totals = PartitionTotals(receipts)
             guard let size = totals.size else { throw ExportError.partition("the receipts' sizes do not add up") }
@@ -163,21 +165,38 @@ public struct PartitionedExport {
 
     /// Every part written: by the launcher, `concurrency` at a time, each tried up to
     /// `attempts` times; or, without one, by workers elsewhere, until every receipt is there.
-    private func runParts(_ plan: PartitionPlan, store: ObjectStore, key: PartitionKey) throws {
+    private func runParts(_ plan: PartitionPlan, store: ObjectStore, key: PartitionKey, watchdog: LockWatchdog) throws {
         let deadline = Date().addingTimeInterval(options.timeout)
         guard let launcher else {
             logger.notice("waiting for \(plan.parts.count) part(s) from workers started elsewhere (pgseal export --partition-worker)")
             var missing = plan.parts.map { $0.object + PartReceipt.suffix }
             while !missing.isEmpty {
+                try watchdog.check()
                 missing = try missing.filter { try !store.presence(of: $0) }
                 guard !missing.isEmpty else { break }
                 guard Date() < deadline else {
                     throw ExportError.partition("\(missing.count) part(s) not written within \(Int(options.timeout)) s, among them \(store.location(of: missing[0]))")
                 }
-                Thread.sleep(forTimeInterval: 2)
+                Thread.sleep(forTimeInterval: min(2, watchdog.timeout / 4))
             }
             return
         }
+        // The launcher's workers run on their own threads; the watchdog on one more, stopping
+        // them all when the export must give way.
+        let stall = Locked<Error?>(nil)
+        let finished = Locked(false)
+        let watcher = Thread { [launcher] in
+            while !finished.withLock({ $0 }) {
+                do { try watchdog.check() } catch {
+                    stall.withLock { $0 = error }
+                    launcher.stopAll()
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+        watcher.start()
+        defer { finished.withLock { $0 = true } }
         let attempts = options.attempts
         let log = logger
         let count = plan.parts.count
@@ -195,6 +214,8 @@ public struct PartitionedExport {
             }
             return "part \(index + 1): \(lastError)"
         }
+        finished.withLock { $0 = true }
+        if let error = stall.withLock({ $0 }) { throw error }
         guard let failures else {
             throw ExportError.partition("the parts were not all written within \(Int(options.timeout)) s")
         }

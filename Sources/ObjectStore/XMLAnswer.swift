@@ -28,6 +28,13 @@ public struct XMLAnswer: Sendable {
         if body.containsSequence(Array("<!DOCTYPE".utf8)) || body.containsSequence(Array("<!ENTITY".utf8)) {
             throw Malformed(reason: "it declares a document type, which no S3 answer does")
         }
+        // S3 answers in UTF-8. FoundationXML traps on a name that is not UTF-8 (found by the
+        // fuzzer: `<StorageCl\xFFss>`), so the bytes are proven UTF-8 first, and a document that
+        // declares another encoding (which libxml2 would convert) is refused.
+        guard String(validating: body, as: UTF8.self) != nil else { throw Malformed(reason: "it is not UTF-8") }
+        if let declaration = XMLDeclaration.encoding(in: body), declaration.lowercased() != "utf-8" {
+            throw Malformed(reason: "it declares the encoding \(declaration.prefix(40).debugDescription), not UTF-8")
+        }
         let collector = Collector(record: record, maxRecords: maxRecords)
         let parser = XMLParser(data: Data(body))
         parser.shouldResolveExternalEntities = false
@@ -99,6 +106,18 @@ public struct XMLAnswer: Sendable {
             text = ""
             hadChild = true
         }
+    }
+}
+
+/// The `encoding` of an XML declaration at the start of a document, if it has one.
+enum XMLDeclaration {
+    static func encoding(in body: [UInt8]) -> String? {
+        guard body.starts(with: Array("<?xml".utf8)), let end = body.prefix(512).firstIndex(of: UInt8(ascii: ">")) else { return nil }
+        let declaration = String(decoding: body[..<end], as: UTF8.self)
+        guard let key = declaration.range(of: "encoding") else { return nil }
+        let rest = declaration[key.upperBound...].drop { $0 == " " || $0 == "=" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return "" }
+        return String(rest.dropFirst().prefix { $0 != quote })
     }
 }
 

@@ -81,7 +81,7 @@ public enum DiffEngine {
             var sides: [String: TableMerge] = [:]
             for table in group {
                 guard let plan = plans[table.qualifiedName] else { continue }
-                let connection = try ExportJob.joinSnapshot(snapshot, conninfo: request.databaseURL)
+                let connection = try ExportJob.joinSnapshot(snapshot, conninfo: request.databaseURL, lockTimeout: ExportSettings.defaultLockWaitTimeout)
                 try connection.execute("SELECT set_config('statement_timeout', $1, true)", [request.statementTimeout])
                 sides[table.qualifiedName] = try TableMerge(table: table, plan: plan, connection: connection, show: request.show,
                                                             comparator: KeyComparator(plan: plan, connection: coordinator))

@@ -88,6 +88,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Progress on stderr: auto (when it is a terminal), always, never.", valueName: "when"))
     var progress: String?
 
+    @Option(name: .long, help: ArgumentHelp("The longest the export waits for a lock, and lets another session wait for a lock it holds (a DDL statement, which the application's queries queue behind), before it gives way with exit 2 (default 10s).", valueName: "duration"))
+    var lockWaitTimeout: String?
+
     @OptionGroup(title: "Partitioned export") var partitioning: PartitionOptions
 
     @OptionGroup(title: "Output") var output: OutputOptions
@@ -123,6 +126,7 @@ struct ExportCommand: AsyncParsableCommand {
         }
         var settings = try ExportSettings.resolve(flags: flags)
         for warning in settings.warnings { logger.warning("\(warning)") }
+        if let lockWaitTimeout { settings.lockWaitTimeout = try ReportCommand.duration(lockWaitTimeout, option: "--lock-wait-timeout") }
         if partitioning.partitionWorker || partitioning.partitions != nil {
             settings.partitionKey = try partitioning.partitionKey()
         }
@@ -179,6 +183,7 @@ struct ExportCommand: AsyncParsableCommand {
         pass("--zstd-threads", zstdThreads.map(String.init))
         pass("--chunk-size", chunkSize.map(String.init))
         pass("--jobs", jobs.map(String.init))
+        pass("--lock-wait-timeout", lockWaitTimeout)
         // A worker's own summary is the coordinator's to give; its warnings and errors still show.
         common += global.verbose > 0 ? Array(repeating: "-v", count: global.verbose) : ["-q"]
         let arguments = common
