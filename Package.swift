@@ -72,6 +72,6 @@ let package = Package(
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "EvidenceHTML", "ObjectStore", "Archive", "Seal", "ByteStreams", "Verify", "TestSupport"]),
         .testTarget(name: "ExportUnitTests", dependencies: ["Export", "CanonicalJSON", "Seal", "ByteStreams", "Archive", "Postgres", "TestSupport"]),
         .testTarget(name: "VerifyUnitTests", dependencies: ["Verify", "CanonicalJSON", "Archive", "Seal", "ByteStreams", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal", "Verify", "Archive", "CanonicalJSON", "ByteStreams", "ObjectStore"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal", "Verify", "Archive", "CanonicalJSON", "ByteStreams", "ObjectStore"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
     ]
 )

@@ -15,6 +15,8 @@ public enum ExportError: Error, CustomStringConvertible {
     case partition(String)
     /// A worker whose part the plan does not have (fewer parts than workers): not a failure.
     case partNotNeeded(part: Int, of: Int)
+    /// No data from the database for the stall timeout.
+    case stalled(seconds: TimeInterval)
 
     public var description: String {
         switch self {
@@ -35,6 +37,8 @@ public enum ExportError: Error, CustomStringConvertible {
                 + "the export's credentials need s3:ListBucket on the prefix and s3:GetObject on *.seal (docs/OPERATIONS.md, IAM policies)"
         case .partNotNeeded(let part, let count):
             "part \(part): the plan has \(count) parts, so this worker has nothing to do"
+        case .stalled(let seconds):
+            "no data from the database for \(Int(seconds)) s: the server or the network stalled (a partition that keeps the connection open); nothing was sealed — check the path to the database, or raise --stall-timeout for a sort that takes longer than that before its first rows"
         case .partition(let what):
             "partitioned export: \(what)"
         case .internalInvariant(let what):

@@ -163,7 +163,11 @@ public final class ExportJob {
             }, types: types.isEmpty ? nil : types)
             let definitionBytes = try definitions.encoded()
             try definitionBytes.withUnsafeBytes { try tar.addFile(path: TableDefinitions.entryPath, contents: $0) }
-            let totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started, watchdog: watchdog)
+            let totals: [WrittenTable]
+            do {
+                defer { watchdog.stop() }
+                totals = try writeChunks(plans: plans, connections: workerConnections, into: tar, started: started, watchdog: watchdog)
+            }
             for connection in workerConnections { try connection.execute("COMMIT") }
             try coordinator.execute("COMMIT")
 
@@ -203,18 +207,25 @@ public final class ExportJob {
         var totals = [TableTotals?](repeating: nil, count: plans.count)
         var seconds = [Double](repeating: 0, count: plans.count)
         progress.started(tables: plans.map { ProgressTable(name: $0.qualifiedName, estimatedRows: $0.estimatedRows) })
-        let interruption = InterruptCleanup.shared.addAction { workers.forEach { $0.canceller?.cancel() } }
+        let interruption = InterruptCleanup.shared.addAction { workers.forEach { $0.canceller?.cancel(waitingAtMost: 3) } }
         defer { InterruptCleanup.shared.removeAction(interruption) }
 
         workers.forEach { $0.start() }
         var finishedWorkers = 0
         do {
+            var lastMessage = Date()
             while finishedWorkers < workers.count {
                 try watchdog.check()
                 guard let message = messages.pop(timeout: 0.25) else {
                     progress.tick()
+                    // Keepalives end a connection whose peer is gone; a server or network that
+                    // is there but sends nothing is ended here.
+                    if Date().timeIntervalSince(lastMessage) > settings.stallTimeout {
+                        throw ExportError.stalled(seconds: settings.stallTimeout)
+                    }
                     continue
                 }
+                lastMessage = Date()
                 switch message {
                 case .chunk(let chunk):
                     let plan = plans[chunk.tableIndex]
@@ -242,8 +253,8 @@ public final class ExportJob {
         } catch {
             pool.close()
             messages.close()
-            workers.forEach { $0.canceller?.cancel() }
-            workers.forEach { $0.join(timeout: 10) }
+            workers.forEach { $0.canceller?.cancel(waitingAtMost: 3) }
+            workers.forEach { $0.join(timeout: 3) }
             throw error
         }
         workers.forEach { $0.join(timeout: 10) }

@@ -40,6 +40,8 @@ public struct ExportSettings: Sendable {
     /// can queue behind a DDL statement that waits for the export (LockWatchdog).
     public var lockWaitTimeout: TimeInterval = ExportSettings.defaultLockWaitTimeout
     public static let defaultLockWaitTimeout: TimeInterval = 10
+    /// How long the export waits for its readers' next chunk before it calls the database stalled.
+    public var stallTimeout: TimeInterval = 1800
 
     public static let defaultChunkSizeMiB = 2
 }

@@ -1,3 +1,4 @@
+import ByteStreams
 import Foundation
 import Postgres
 
@@ -29,24 +30,43 @@ final class LockWatchdog: @unchecked Sendable {
     private let connection: PostgresConnection
     private let holders: [Int32]
     let timeout: TimeInterval
-    private var lastCheck = Date.distantPast
     private let interval: TimeInterval
+    private let found = Locked<Stall?>(nil)
+    private let stopped = Locked(false)
 
     /// Watches sessions blocked by `holders` (backend PIDs of this export), on a connection of
-    /// its own outside any transaction.
+    /// its own outside any transaction, from a thread of its own: a query that a partitioned
+    /// network never answers must not hold up the export's own watch for stalls.
     init(conninfo: String, holders: [Int32], timeout: TimeInterval, interval: TimeInterval = 0.5) throws {
         connection = try PostgresConnection(conninfo: conninfo)
         try ExportSession.configure(connection, lockTimeout: timeout)
         self.holders = holders
         self.timeout = timeout
         self.interval = max(0.1, min(interval, timeout / 4))
+        let thread = Thread { [self] in
+            while !stopped.withLock({ $0 }) {
+                // A failed query (the connection is gone) leaves the judging to the export.
+                if let stall = try? look() {
+                    found.withLock { $0 = stall }
+                    return
+                }
+                Thread.sleep(forTimeInterval: self.interval)
+            }
+        }
+        thread.name = "pgseal-lock-watchdog"
+        thread.start()
     }
 
-    /// Throws `Stall` when some session has waited past the timeout for one of the holders'
-    /// locks; cheap to call often (it queries at most every `interval`).
+    deinit { stop() }
+
+    /// Throws `Stall` once some session has waited past the timeout for one of the holders' locks.
     func check() throws {
-        guard Date().timeIntervalSince(lastCheck) >= interval else { return }
-        lastCheck = Date()
+        if let stall = found.withLock({ $0 }) { throw stall }
+    }
+
+    func stop() { stopped.withLock { $0 = true } }
+
+    private func look() throws -> Stall? {
         let waitStart = connection.serverVersion >= 140000 ? "l.waitstart" : "w.query_start"
         let result = try connection.execute("""
             SELECT w.pid, left(coalesce(w.query, ''), 300), coalesce(l.relation::regclass::text, l.locktype),
@@ -55,9 +75,9 @@ final class LockWatchdog: @unchecked Sendable {
             WHERE NOT l.granted AND w.pid <> ALL($1::int[]) AND pg_blocking_pids(w.pid) && $1::int[]
             ORDER BY 4 DESC LIMIT 1
             """, ["{" + holders.map(String.init).joined(separator: ",") + "}"])
-        guard let row = result.rows.first, let seconds = row[3].flatMap(Double.init), seconds >= timeout else { return }
-        throw Stall(table: row[2] ?? "?", pid: Int32(row[0] ?? "") ?? 0,
-                    statement: (row[1] ?? "").replacingOccurrences(of: "\n", with: " "), seconds: seconds, timeout: timeout)
+        guard let row = result.rows.first, let seconds = row[3].flatMap(Double.init), seconds >= timeout else { return nil }
+        return Stall(table: row[2] ?? "?", pid: Int32(row[0] ?? "") ?? 0,
+                     statement: (row[1] ?? "").replacingOccurrences(of: "\n", with: " "), seconds: seconds, timeout: timeout)
     }
 }
 

@@ -100,6 +100,7 @@ public struct PartitionedExport {
         let seal: SealDocument
         do {
             let watchdog = try LockWatchdog(conninfo: settings.database, holders: [coordinator.backendPID], timeout: settings.lockWaitTimeout)
+            defer { watchdog.stop() }
             try runParts(plan, store: store, key: key, watchdog: watchdog)
             let receipts = try readReceipts(plan, store: store, key: key)
             let totals = PartitionTotals(receipts)

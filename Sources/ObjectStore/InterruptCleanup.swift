@@ -7,6 +7,8 @@ import Foundation
 /// file, never a file under a final name.
 public final class InterruptCleanup: @unchecked Sendable {
     public static let shared = InterruptCleanup()
+    /// How long the clean-up may take after a signal before the process exits anyway.
+    public static let cleanupDeadline: TimeInterval = 8
 
     private let lock = NSLock()
     private var paths: Set<String> = []
@@ -62,7 +64,19 @@ public final class InterruptCleanup: @unchecked Sendable {
         }
         FileHandle.standardError.write(Data("pgseal: interrupted by signal \(signalNumber); cleaning up\n".utf8))
         for path in pending { unlink(path) }
-        for action in work { action() }
+        // The clean-up may need the network (aborting an upload, cancelling a query), which a
+        // partition makes hang: the process ends within the deadline whatever it does, as a
+        // scheduler's grace period requires (Kubernetes: 30 s by default).
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let steps = work
+        let cleaner = Thread {
+            for action in steps { action() }
+            done.signal()
+        }
+        cleaner.start()
+        if done.wait(timeout: .now() + Self.cleanupDeadline) == .timedOut {
+            FileHandle.standardError.write(Data("pgseal: the clean-up did not finish within \(Int(Self.cleanupDeadline)) s (the network?); exiting: what it left is removed by the next run (docs/OPERATIONS.md)\n".utf8))
+        }
         exit(128 + signalNumber)
     }
 }

@@ -18,6 +18,14 @@ public final class PostgresConnection {
         ("application_name", "pgseal"),
     ]
 
+    /// How a connection notices that the network went away: TCP keepalives after 30 s idle, every
+    /// 10 s, 3 unanswered ones end it; data unacknowledged for 60 s ends it (`tcp_user_timeout`);
+    /// connecting gives up after 30 s. A database URL that sets any of these wins.
+    static let networkDefaults: [(String, String)] = [
+        ("connect_timeout", "30"), ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"),
+        ("keepalives_count", "3"), ("tcp_user_timeout", "60000"),
+    ]
+
     /// Connects with a libpq connection string or URL; empty means "from the PG* environment",
     /// and `.pgpass` and service files apply as they do for psql.
     public convenience init(conninfo: String) throws(PostgresError) {
@@ -26,8 +34,10 @@ public final class PostgresConnection {
 
     /// `overrides` come after the expanded connection string, so they win over it.
     init(conninfo: String, overrides: [String: String]) throws(PostgresError) {
-        let keywords = ["dbname", "fallback_application_name"] + overrides.keys.sorted()
-        let values = [conninfo, "pgseal"] + overrides.keys.sorted().map { overrides[$0]! }
+        // Defaults come before the connection string, which may set them otherwise; overrides after.
+        let defaults = Self.networkDefaults
+        let keywords = defaults.map(\.0) + ["dbname", "fallback_application_name"] + overrides.keys.sorted()
+        let values = defaults.map(\.1) + [conninfo, "pgseal"] + overrides.keys.sorted().map { overrides[$0] ?? "" }
         let connection = keywords.withCStringArray { keywordPointers in
             values.withCStringArray { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -228,6 +238,18 @@ public final class QueryCanceller: @unchecked Sendable {
     public func cancel() {
         var message = [CChar](repeating: 0, count: 256)
         _ = PQcancel(handle, &message, Int32(message.count))
+    }
+
+    /// Sends the cancel request but waits at most `timeout` for it: PQcancel opens a connection
+    /// of its own and waits for the server, which a partitioned network never answers.
+    public func cancel(waitingAtMost timeout: TimeInterval) {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            cancel()
+            done.signal()
+        }
+        thread.start()
+        _ = done.wait(timeout: .now() + timeout)
     }
 }
 

@@ -91,6 +91,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The longest the export waits for a lock, and lets another session wait for a lock it holds (a DDL statement, which the application's queries queue behind), before it gives way with exit 2 (default 10s).", valueName: "duration"))
     var lockWaitTimeout: String?
 
+    @Option(name: .long, help: ArgumentHelp("No data from the database for this long is a failure, exit 2 (default 30m): a network that drops packets without closing the connection.", valueName: "duration"))
+    var stallTimeout: String?
+
     @OptionGroup(title: "Partitioned export") var partitioning: PartitionOptions
 
     @OptionGroup(title: "Output") var output: OutputOptions
@@ -127,6 +130,7 @@ struct ExportCommand: AsyncParsableCommand {
         var settings = try ExportSettings.resolve(flags: flags)
         for warning in settings.warnings { logger.warning("\(warning)") }
         if let lockWaitTimeout { settings.lockWaitTimeout = try ReportCommand.duration(lockWaitTimeout, option: "--lock-wait-timeout") }
+        if let stallTimeout { settings.stallTimeout = try ReportCommand.duration(stallTimeout, option: "--stall-timeout") }
         if partitioning.partitionWorker || partitioning.partitions != nil {
             settings.partitionKey = try partitioning.partitionKey()
         }
@@ -184,6 +188,7 @@ struct ExportCommand: AsyncParsableCommand {
         pass("--chunk-size", chunkSize.map(String.init))
         pass("--jobs", jobs.map(String.init))
         pass("--lock-wait-timeout", lockWaitTimeout)
+        pass("--stall-timeout", stallTimeout)
         // A worker's own summary is the coordinator's to give; its warnings and errors still show.
         common += global.verbose > 0 ? Array(repeating: "-v", count: global.verbose) : ["-q"]
         let arguments = common
