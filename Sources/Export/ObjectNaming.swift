@@ -1,15 +1,25 @@
 import Foundation
 
-/// Names of archive objects: `<profile>/<YYYY>/<MM>/<DD>/<profile>-<YYYYMMDDTHHMMSSZ>.tar.zst[.age]`
+/// Names of archive objects: `<profile>/<YYYY>/<MM>/<DD>/<profile>-<YYYYMMDDTHHMMSSZ>-<tag>.tar.zst[.age]`
 /// under the store's prefix, so that listing a day or a profile is a prefix listing and names
-/// sort by time.
+/// sort by time. The tag (8 random hex digits) keeps two exports of one profile in the same
+/// second from taking one name, where the second would replace the first in a bucket; the
+/// store's no-replace writes (S3's `If-None-Match: *`, link(2)) catch what chance leaves.
 public struct ObjectNaming {
     public let profile: String
     public let time: Date
+    public let tag: String
 
-    public init(profile: String, time: Date) {
+    public init(profile: String, time: Date, tag: String = ObjectNaming.randomTag()) {
         self.profile = profile
         self.time = time
+        self.tag = tag
+    }
+
+    public static func randomTag() -> String {
+        let value = UInt32.random(in: 0...UInt32.max)
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     private func format(_ pattern: String) -> String {
@@ -24,6 +34,6 @@ public struct ObjectNaming {
     public var createdAt: String { format("yyyy-MM-dd'T'HH:mm:ss'Z'") }
 
     public func objectKey(extension suffix: String) -> String {
-        "\(profile)/\(format("yyyy/MM/dd"))/\(profile)-\(format("yyyyMMdd'T'HHmmss'Z'"))\(suffix)"
+        "\(profile)/\(format("yyyy/MM/dd"))/\(profile)-\(format("yyyyMMdd'T'HHmmss'Z'"))-\(tag)\(suffix)"
     }
 }

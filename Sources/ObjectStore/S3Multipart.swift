@@ -27,13 +27,13 @@ extension S3Client {
 
     /// CompleteMultipartUpload with the parts in order; returns the object's ETag when S3 gave one.
     @discardableResult
-    public func completeMultipartUpload(key: String, uploadID: String, parts: [CompletedPart]) throws -> String? {
+    public func completeMultipartUpload(key: String, uploadID: String, parts: [CompletedPart], headers: [String: String] = [:]) throws -> String? {
         let document = "<CompleteMultipartUpload>" + parts.map { part in
             "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(part.etag)</ETag>"
                 + (part.sha256.map { "<ChecksumSHA256>\($0)</ChecksumSHA256>" } ?? "") + "</Part>"
         }.joined() + "</CompleteMultipartUpload>"
         let response = try Array(document.utf8).withUnsafeBytes { body in
-            try request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID)], body: body)
+            try request("CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID)], headers: headers, body: body)
         }
         return try Self.answer(response, operation: "CompleteMultipartUpload").fields["ETag"]
     }

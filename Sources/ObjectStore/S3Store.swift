@@ -237,7 +237,12 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         guard !finished else { return }
         do {
             if uploadID == nil {
-                try client.putObject(key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]), headers: options.headers(), etagIsMD5: options.etagIsMD5)
+                do {
+                    try client.putObject(key: key, body: UnsafeRawBufferPointer(rebasing: current[0..<filled]),
+                                         headers: options.headers().merging(Self.noReplace) { $1 }, etagIsMD5: options.etagIsMD5)
+                } catch let error as AWSError where error.status == 412 {
+                    throw StoreError.alreadyExists(path: "s3://\(client.location.bucket)/\(key)")
+                }
             } else {
                 if filled > 0 {
                     guard work.push(Part(number: nextPartNumber, buffer: current, length: filled)) else {
@@ -270,7 +275,11 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private func complete(_ parts: [S3Client.CompletedPart], expectedETag: String) throws {
         var etag: String?
         do {
-            etag = try client.completeMultipartUpload(key: key, uploadID: uploadID!, parts: parts)
+            etag = try client.completeMultipartUpload(key: key, uploadID: uploadID!, parts: parts, headers: Self.noReplace)
+        } catch let error as AWSError where error.status == 412 {
+            // Another writer's object took the name first (two exports in one second that drew
+            // the same tag): never replaced, and this upload is aborted.
+            throw StoreError.alreadyExists(path: "s3://\(client.location.bucket)/\(key)")
         } catch {
             guard let head = try? client.request("HeadObject", method: "HEAD", key: key) else { throw error }
             etag = head.headers["etag"]
@@ -280,6 +289,10 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                           message: "the object's ETag \(etag ?? "(none)") is not the one computed from its parts, \(expectedETag)")
         }
     }
+
+    /// S3's conditional write: the request fails (412) when the key exists, so that an archive
+    /// is never replaced, however close in time two writers come.
+    static let noReplace = ["If-None-Match": "*"]
 
     public func abort() {
         guard !finished else { return }

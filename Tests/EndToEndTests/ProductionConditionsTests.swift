@@ -1,5 +1,6 @@
 import ByteStreams
 import Foundation
+import ObjectStore
 import TestSupport
 import XCTest
 
@@ -163,5 +164,65 @@ final class ProductionConditionsTests: XCTestCase {
         XCTAssertEqual(ExportFixture.files(below: store.path).filter { !$0.contains("/.") }, [], "something was left under a final name")
         print("a black-holed connection with --stall-timeout 3s: exit \(result?.status ?? -1) after \(String(format: "%.1f", seconds)) s")
         _ = proxy
+    }
+}
+
+/// Issue 25, item 2: two exports of one profile in the same second must leave two archives.
+final class ConcurrentExportTests: XCTestCase {
+    // Two exports started together, three times: every archive is there and verifies, and the
+    // series shows the concurrent ones as a fork, never a lost archive.
+    func testConcurrentExportsToS3LeaveEveryArchive() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        let keys = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        let store = "s3://\(bucket)/p/"
+        var archives: [String] = []
+        for _ in 0..<3 {
+            let pair = try (0..<2).map { _ in
+                try PGSealCLI.start(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store,
+                                     "-R", keys.file("age-recipient.txt"), "--sign-key", keys.file("signing-key"), "--progress", "never"],
+                                    environment: s3.environment())
+            }
+            for running in pair {
+                let result = running.wait()
+                XCTAssertEqual(result.status, 0, result.err)
+                archives.append(result.out.trimmingCharacters(in: .newlines))
+            }
+        }
+        XCTAssertEqual(Set(archives).count, 6, "two exports took one name: \(archives)")
+        let listed = try PGSealCLI.run(["list", store, "--json", "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
+        let sealed = try JSONDocument(data: listed.stdout)["sealed"].array().map { try $0["location"].string() }
+        XCTAssertEqual(Set(sealed), Set(archives), "the bucket does not hold every archive")
+        for archive in archives {
+            let verified = try PGSealCLI.run(["verify", archive, "--level", "seal", "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
+            XCTAssertEqual(verified.status, 0, verified.out + verified.err)
+        }
+        let chain = try PGSealCLI.run(["chain", store, "--trusted-key", keys.file("allowed_signers")], environment: s3.environment())
+        XCTAssertTrue(chain.status == 0, chain.out + chain.err)
+        print("six exports in three concurrent pairs: six archives; chain: \(chain.out.split(separator: "\n").first ?? "")")
+    }
+
+    // The store's own guard, when two writers do draw one name: S3's conditional write refuses
+    // the second (If-None-Match: *), for a single-part and a multipart object alike.
+    func testAnObjectUnderAnExistingNameIsNeverReplaced() throws {
+        let s3 = try S3Server.shared()
+        let bucket = try s3.makeBucket()
+        let location = try S3Location(url: "s3://\(bucket)/", endpoint: s3.endpoint, region: "us-east-1")
+        let client = try S3Client(location: location, credentials: AWSCredentialProvider(.init(accessKeyID: s3.accessKeyID, secretAccessKey: s3.secretAccessKey)))
+        let store = S3Store(client: client, partSize: 5 << 20)
+        for (key, size) in [("small.tar", 1000), ("large.tar", 12 << 20)] {
+            // The name is free when the writer starts; another writer's object lands before it ends.
+            let writer = try store.createObject(key: key)
+            _ = try s3.boto("s3.put_object(Bucket='\(bucket)', Key='\(key)', Body=b'first')")
+            let body = [UInt8](repeating: 0x61, count: size)
+            try body.withUnsafeBytes { try writer.write($0) }
+            XCTAssertThrowsError(try writer.close(), key) { error in
+                XCTAssertTrue("\(error)".contains("already exists"), "\(error)")
+            }
+            XCTAssertEqual(try s3.boto("print(s3.get_object(Bucket='\(bucket)', Key='\(key)')['Body'].read())").trimmingCharacters(in: .whitespacesAndNewlines),
+                           "b'first'", "\(key) was replaced")
+            XCTAssertTrue(try store.pendingUploads(under: "").isEmpty, "the refused upload was left open")
+        }
     }
 }

@@ -24,8 +24,11 @@ final class PlanningTests: XCTestCase {
 
     func testObjectNamesSortByTimeAndListByDay() {
         let time = ISO8601DateFormatter().date(from: "2026-11-24T18:00:05Z") ?? Date()
-        let naming = ObjectNaming(profile: "kessan-user-data", time: time)
-        XCTAssertEqual(naming.objectKey(extension: ".tar.zst.age"), "kessan-user-data/2026/11/24/kessan-user-data-20261124T180005Z.tar.zst.age")
+        let naming = ObjectNaming(profile: "kessan-user-data", time: time, tag: "0badf00d")
+        XCTAssertEqual(naming.objectKey(extension: ".tar.zst.age"), "kessan-user-data/2026/11/24/kessan-user-data-20261124T180005Z-0badf00d.tar.zst.age")
+        // Two exports in the same second: two names.
+        XCTAssertNotEqual(ObjectNaming(profile: "p", time: time).objectKey(extension: ".tar"), ObjectNaming(profile: "p", time: time).objectKey(extension: ".tar"))
+        XCTAssertEqual(ObjectNaming.randomTag().count, 8)
         XCTAssertEqual(naming.createdAt, "2026-11-24T18:00:05Z")
     }
 
