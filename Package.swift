@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CanonicalJSON", dependencies: ["Seal"], swiftSettings: hotPath),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Archive", dependencies: ["CArchive", "ByteStreams"]),
-        .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams", "CCurl"]),
+        .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams", "CCurl", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Export", dependencies: [
             "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore", "ByteStreams",
             .product(name: "Logging", package: "swift-log"),

@@ -32,12 +32,14 @@ public struct AWSError: Error, CustomStringConvertible {
     public let code: String
     public let message: String
     public var service = "S3"
+    /// Set when pgseal corrected what made the request fail (its clock) and may send it again.
+    public var correctedForRetry = false
 
     /// Throttling and server trouble, and a body the server received other than it was sent
     /// (its digests, which pgseal always declares, did not match: damage in transit), which
     /// the next attempt sends again from pgseal's own buffer.
     public var isRetryable: Bool {
-        status >= 500 || status == 429
+        correctedForRetry || status >= 500 || status == 429
             || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "BadDigest", "XAmzContentSHA256Mismatch"].contains(code)
     }
 
@@ -69,15 +71,26 @@ public final class S3Client: @unchecked Sendable {
     public let location: S3Location
     public let credentials: AWSCredentialProvider
     private let http: HTTPClient
+    /// S3's time less this machine's, learnt from a `RequestTimeTooSkewed` answer; shared by copies.
+    let clock: ClockOffset
 
     public init(location: S3Location, credentials: AWSCredentialProvider, caBundle: String? = nil) throws {
         self.location = location
         self.credentials = credentials
         self.http = try HTTPClient(caBundle: caBundle)
+        self.clock = ClockOffset()
     }
 
-    /// A client for another thread (libcurl handles are not shared; the credentials are).
-    public func copy() throws -> S3Client { try S3Client(location: location, credentials: credentials, caBundle: http.caBundle) }
+    private init(copying other: S3Client) throws {
+        location = other.location
+        credentials = other.credentials
+        http = try HTTPClient(caBundle: other.http.caBundle)
+        clock = other.clock
+    }
+
+    /// A client for another thread (libcurl handles are not shared; the credentials and the
+    /// clock offset are).
+    public func copy() throws -> S3Client { try S3Client(copying: self) }
 
     public func fullKey(_ key: String) -> String { location.prefix + key }
 
@@ -105,9 +118,14 @@ public final class S3Client: @unchecked Sendable {
         let url = base + path + (queryString.isEmpty ? "" : "?" + queryString)
         return try Retry.run({
             let signer = SigV4Signer(credentials: try credentials.current(), region: location.region)
-            let signed = signer.sign(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payloadHash)
+            let signed = signer.sign(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payloadHash,
+                                     date: Date().addingTimeInterval(clock.seconds))
             return try http.perform(method: method, url: url, headers: signed, body: body, onBody: onBody)
-        }, error: { AWSError.from($0, operation: operation) })
+        }, error: { [clock] response in
+            var failure = AWSError.from(response, operation: operation)
+            if failure.code == "RequestTimeTooSkewed" { failure.correctedForRetry = clock.correct(serverDate: response.headers["date"]) }
+            return failure
+        })
     }
 
     /// What S3 acknowledged of one uploaded body, and the digests pgseal computed of it.

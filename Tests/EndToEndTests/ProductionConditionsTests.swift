@@ -167,6 +167,22 @@ final class ProductionConditionsTests: XCTestCase {
     }
 }
 
+/// Issue 25, item 7: one RequestTimeTooSkewed does not fail the nightly run.
+final class ClockSkewTests: XCTestCase {
+    func testAClockOffS3sIsCorrectedOnceAndLogged() throws {
+        let skewed = try HostileS3(mode: "skewed")
+        let listed = try PGSealCLI.run(["list", "s3://bucket/pfx/"], environment: skewed.environment)
+        XCTAssertEqual(listed.status, 0, listed.err)
+        XCTAssertTrue((listed.err.contains("clock is -7200 s off S3's") || listed.err.contains("clock is -7199 s off S3's")) && listed.err.contains("NTP"), listed.err)
+        XCTAssertLessThanOrEqual(try skewed.requests(), 4, "more than one correction")
+        // A Date header ten years away is not believed: the refusal stands, with its advice.
+        let far = try HostileS3(mode: "skewed-far")
+        let refused = try PGSealCLI.run(["list", "s3://bucket/pfx/"], environment: far.environment)
+        XCTAssertEqual(refused.status, 2, refused.err)
+        XCTAssertTrue(refused.err.contains("RequestTimeTooSkewed") && refused.err.contains("synchronise it (NTP)") && refused.err.contains("not believed"), refused.err)
+    }
+}
+
 /// Issue 25, item 2: two exports of one profile in the same second must leave two archives.
 final class ConcurrentExportTests: XCTestCase {
     // Two exports started together, three times: every archive is there and verifies, and the

@@ -8,12 +8,17 @@ Prints its port. MODE is one of:
   badsize    one entry whose Size is not a number;
   outside    one entry whose Key lies outside the prefix asked for;
   doctype    a page that declares a document type with nested entities (billion laughs);
-  overflow   two parts of one partitioned archive whose sizes add past 2^63.
+  overflow   two parts of one partitioned archive whose sizes add past 2^63;
+  skewed     its clock is two hours ahead: a request signed more than 15 minutes away from it
+             gets 403 RequestTimeTooSkewed with its Date, as S3 answers; then an empty listing;
+  skewed-far as skewed, but its Date header is ten years ahead.
 Every other request gets an empty ListMultipartUploads answer or 404. Each request is counted in
 COUNTFILE (one line per request), so a test can see that the client stopped.
 """
+import email.utils
 import http.server
 import sys
+import time
 import urllib.parse
 
 mode, count, countfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -46,9 +51,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def skewed(self):
+        ahead = 2 * 3600 if mode == "skewed" else 10 * 365 * 86400
+        now = time.time() + ahead
+        signed = self.headers.get("x-amz-date", "")
+        try:
+            at = time.mktime(time.strptime(signed, "%Y%m%dT%H%M%SZ")) - time.timezone
+        except ValueError:
+            at = 0
+        if abs(at - now) <= 900:
+            return False
+        body = b"<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message></Error>"
+        self.send_response(403)
+        self.send_header("Date", email.utils.formatdate(now, usegmt=True))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
     def do_GET(self):
         with open(countfile, "a") as f:
             f.write("%s\n" % self.path[:200])
+        if mode.startswith("skewed") and self.skewed():
+            return
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query, keep_blank_values=True)
         if "uploads" in query:
             return self.answer(200, b'<?xml version="1.0"?><ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>')
@@ -71,6 +96,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                       '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
                       '<ListBucketResult><Contents><Key>&d;&d;&d;&d;</Key><Size>1</Size></Contents><IsTruncated>false</IsTruncated></ListBucketResult>')
             return self.answer(200, laughs.encode())
+        if mode.startswith("skewed"):
+            return self.answer(200, page([], False))
         if mode == "overflow":
             big = 2 ** 63 - 1
             return self.answer(200, page([(prefix + "p/p-20261201T000000Z.part-0001-of-0002.tar.zst", big),
