@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster on a free loopback port, for tests and the demo.
 #   pgcluster.sh start DIR   -> initdb + start; prints the superuser URL (also in DIR/url)
+#   pgcluster.sh standby PRIMARY_DIR DIR [SETTING=VALUE ...]
+#                            -> a hot standby of the cluster in PRIMARY_DIR (pg_basebackup,
+#                               streaming), with these settings; prints its superuser URL
 #   pgcluster.sh stop DIR    -> stop and remove DIR
 # As root, the server runs as the `postgres` OS user (PostgreSQL refuses to run as root).
 set -euo pipefail
@@ -50,6 +53,30 @@ logging_collector = off
 CONF
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { echo "pgcluster: the server did not start; its log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 2; }
+  url="postgres://postgres:$password@127.0.0.1:$port/postgres"
+  echo "$url" > "$dir/url"
+  echo "$url"
+  ;;
+standby)
+  close_inherited_descriptors
+  primary=$dir
+  dir=${3:?usage: pgcluster.sh standby PRIMARY_DIR DIR [SETTING=VALUE ...]}
+  shift 3
+  primary_port=$(sed -n 's/^port = //p' "$primary/data/postgresql.conf" | tail -1)
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  chmod 700 "$dir"
+  as_owner env PGPASSWORD="$password" "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/data" -R -X stream -c fast \
+    >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 2; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  {
+    echo "port = $port"
+    echo "unix_socket_directories = '$dir'"
+    echo "hot_standby = on"
+    for setting in "$@"; do echo "${setting%%=*} = '${setting#*=}'"; done
+  } >> "$dir/data/postgresql.conf"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { echo "pgcluster: the standby did not start; its log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 2; }
   url="postgres://postgres:$password@127.0.0.1:$port/postgres"
   echo "$url" > "$dir/url"
   echo "$url"

@@ -70,6 +70,7 @@ public final class ExportJob {
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try Self.exportSnapshot(on: coordinator)
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
+        try Self.noteStandby(coordinator, logger: logger)
         let plans = try resolvePlans(on: coordinator)
         let naming = ObjectNaming(profile: settings.profile.name, time: started)
         let written = try writeArchive(store: store, coordinator: coordinator, source: source, plans: plans, naming: naming,
@@ -269,6 +270,22 @@ public final class ExportJob {
                    current_database(), current_setting('server_version')
             """).rows[0]
         return Manifest.Source(database: row[2] ?? "", serverVersion: row[3] ?? "", snapshot: row[0] ?? "", walLSN: row[1] ?? "")
+    }
+
+    /// On a hot standby, says what may cancel the export and what each remedy costs.
+    static func noteStandby(_ connection: PostgresConnection, logger: Logger) throws {
+        let row = try connection.execute("""
+            SELECT pg_is_in_recovery(), current_setting('max_standby_streaming_delay'), current_setting('hot_standby_feedback')
+            """).rows[0]
+        guard row[0] == "t" else { return }
+        let delay = row[1] ?? "?"
+        let feedback = row[2] ?? "?"
+        if feedback == "on" || delay == "-1" {
+            let cost = feedback == "on" ? "the primary keeps dead rows while the export runs" : "replay waits while the export reads"
+            logger.notice("exporting from a hot standby (hot_standby_feedback = \(feedback), max_standby_streaming_delay = \(delay)): \(cost)")
+        } else {
+            logger.warning("exporting from a hot standby with max_standby_streaming_delay = \(delay) and hot_standby_feedback = off: a query longer than that may be cancelled by replay (docs/OPERATIONS.md, \"Running against production\")")
+        }
     }
 
     /// Plan settings of the reading sessions. A whole table read in key order through its index

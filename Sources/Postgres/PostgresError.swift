@@ -21,6 +21,12 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
             var text = "PostgreSQL error \(sqlState): \(message)"
             if let detail, !detail.isEmpty { text += " (\(detail))" }
             if let hint, !hint.isEmpty { text += " — hint: \(hint)" }
+            if isRecoveryConflict {
+                text += " — a hot standby cancels a query that would keep rows its replay must remove, after max_standby_streaming_delay "
+                    + "(default 30 s). Export from the primary; or, on the standby, set hot_standby_feedback = on (the primary then keeps "
+                    + "dead rows for as long as the export runs: table bloat there) or max_standby_streaming_delay = -1 (replay waits "
+                    + "for the export: the standby lags behind), and run the export again (docs/OPERATIONS.md, \"Running against production\")"
+            }
             return text
         case .connectionLost(let message):
             return "lost the connection to PostgreSQL: \(message) — the server may have been restarted "
@@ -32,6 +38,13 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
     public var sqlState: String? {
         if case .statementFailed(let state, _, _, _, _) = self { return state }
         return nil
+    }
+
+    /// A hot standby cancelled the statement to replay the primary's changes (SQLSTATE 40001
+    /// with "conflict with recovery").
+    public var isRecoveryConflict: Bool {
+        guard case .statementFailed(let state, let message, _, _, _) = self else { return false }
+        return state == "40001" && message.contains("conflict with recovery")
     }
 
     /// True for `permission denied` (SQLSTATE 42501).

@@ -242,3 +242,72 @@ final class ConcurrentExportTests: XCTestCase {
         }
     }
 }
+
+/// Issue 25, item 5: exporting from a hot standby, under write load on the primary.
+final class StandbyExportTests: XCTestCase {
+    func testAStandbyExportNamesTheSettingsAndTheirCosts() throws {
+        let begun = Date()
+        func mark(_ what: String) { print("standby test: \(what) at \(String(format: "%.1f", Date().timeIntervalSince(begun))) s") }
+        let work = try TemporaryDirectory("pgseal-standby")
+        _ = try Command.run(["chmod", "755", work.path])
+        let primary = work.file("primary")
+        let standby = work.file("standby")
+        let started = try Command.run([Repository.path("scripts/pgcluster.sh"), "start", primary])
+        XCTAssertEqual(started.status, 0, "PostgreSQL could not be started: \(started.err)")
+        defer { _ = try? Command.run([Repository.path("scripts/pgcluster.sh"), "stop", standby]) }
+        defer { _ = try? Command.run([Repository.path("scripts/pgcluster.sh"), "stop", primary]) }
+        let primaryURL = started.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        mark("primary started")
+        func on(_ url: String, database: String = "prod") -> String { String(url[..<(url.lastIndex(of: "/") ?? url.endIndex)]) + "/" + database }
+        func psql(_ url: String, _ sql: String) throws -> CommandResult {
+            try Command.run(["psql", url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        }
+        XCTAssertEqual(try psql(primaryURL, "CREATE DATABASE prod").status, 0)
+        XCTAssertEqual(try psql(on(primaryURL), """
+            CREATE TABLE first (id int PRIMARY KEY, pad text NOT NULL);
+            INSERT INTO first SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 1500000) g;
+            CREATE TABLE second (id int PRIMARY KEY); ANALYZE;
+            """).status, 0)
+        mark("primary loaded")
+        let made = try Command.run([Repository.path("scripts/pgcluster.sh"), "standby", primary, standby,
+                                    "max_standby_streaming_delay=1s", "hot_standby_feedback=off"])
+        XCTAssertEqual(made.status, 0, "the standby could not be started: \(made.err)")
+        let standbyURL = made.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        mark("standby started")
+        let store = try TemporaryDirectory()
+
+        // Under write load on the primary (rows updated and vacuumed while the export reads).
+        func exportWhileThePrimaryVacuums() throws -> CommandResult {
+            let clock = Date()
+            defer { print("standby export: \(String(format: "%.1f", Date().timeIntervalSince(clock))) s") }
+            let running = try PGSealCLI.start(["export", "--db", on(standbyURL), "--to", store.path, "--table", "public.first", "--table", "public.second",
+                                               "--name", "standby", "--no-encrypt", "--no-sign", "--progress", "never"])
+            _ = waitUntil(timeout: 30) {
+                (try? psql(on(standbyURL), "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'COPY%first%' AND state = 'active'").out
+                    .trimmingCharacters(in: .whitespacesAndNewlines)) == "t"
+            }
+            for round in 0..<3 {
+                _ = try psql(on(primaryURL), "UPDATE first SET pad = pad || 'r\(round)' WHERE id <= 20000")
+                _ = try psql(on(primaryURL), "VACUUM first")
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            return running.wait()
+        }
+
+        let cancelled = try exportWhileThePrimaryVacuums()
+        XCTAssertEqual(cancelled.status, 2, cancelled.err)
+        XCTAssertTrue(cancelled.err.contains("exporting from a hot standby with max_standby_streaming_delay = 1s and hot_standby_feedback = off"), cancelled.err)
+        XCTAssertTrue(cancelled.err.contains("conflict with recovery") && cancelled.err.contains("hot_standby_feedback = on")
+                      && cancelled.err.contains("max_standby_streaming_delay = -1") && cancelled.err.contains("Export from the primary"), cancelled.err)
+        XCTAssertEqual(ExportFixture.files(below: store.path).filter { !$0.contains("/.") }, [], "something was left under a final name")
+
+        // With feedback, the same load: the export succeeds, and says what it costs the primary.
+        XCTAssertEqual(try psql(standbyURL, "ALTER SYSTEM SET hot_standby_feedback = on").status, 0)
+        XCTAssertEqual(try psql(standbyURL, "SELECT pg_reload_conf()").status, 0)
+        Thread.sleep(forTimeInterval: 1)
+        let exported = try exportWhileThePrimaryVacuums()
+        XCTAssertEqual(exported.status, 0, exported.err)
+        XCTAssertTrue(exported.err.contains("the primary keeps dead rows while the export runs"), exported.err)
+        mark("done")
+    }
+}
