@@ -152,9 +152,12 @@ public struct ArchiveCatalog: Sendable, Codable {
         let sealedFor: String
         let folder: String
 
-        /// An archive's seal must name the profile whose folder (the key's first component) it lies in.
+        /// An archive's seal must name the profile whose folder (the key's first component) it
+        /// lies in. An archive at the store's root (a copy handed over by itself) lies in no
+        /// profile's folder, so no folder can claim it.
         static func check(_ seal: SealDocument, key: String) throws {
-            let folder = String(key.split(separator: "/").first ?? "")
+            let components = key.split(separator: "/")
+            guard components.count > 1, let folder = components.first.map(String.init) else { return }
             guard seal.profile == folder else { throw MisplacedArchive(sealedFor: seal.profile, folder: folder) }
         }
         var description: String {

@@ -6,6 +6,16 @@ import XCTest
 /// What an attacker with write access to the bucket — or an insider with the signing key —
 /// does to an archive, for the tests that prove pgseal refuses to believe it.
 enum Tampering {
+    /// New keys in `keys` and a signed, unencrypted export of the fixture's built-in profile
+    /// into `store`: the genuine archive that the attacks start from.
+    static func signedExport(keys: TemporaryDirectory, store: TemporaryDirectory) throws -> String {
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
+        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
+                                        "--sign-key", keys.file("signing-key"), "--progress", "never"])
+        XCTAssertEqual(result.status, 0, result.err)
+        return result.out.trimmingCharacters(in: .newlines)
+    }
+
     /// A copy of `archive` and its sidecars in a new directory `label` under `store`.
     static func copy(_ archive: String, to directory: String) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -16,11 +16,7 @@ final class TrustBoundaryTests: XCTestCase {
     override func setUpWithError() throws {
         keys = try TemporaryDirectory()
         store = try TemporaryDirectory()
-        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
-        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
-                                        "--sign-key", keys.file("signing-key"), "--progress", "never"])
-        XCTAssertEqual(result.status, 0, result.err)
-        archive = result.out.trimmingCharacters(in: .newlines)
+        archive = try Tampering.signedExport(keys: keys, store: store)
         _ = try PostgresServer.shared().psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'pgseal_attack'")
     }
 
@@ -131,7 +127,8 @@ final class TrustBoundaryTests: XCTestCase {
         let check = try PGSealCLI.run(["check", (copy as NSString).deletingLastPathComponent, "--max-age", "1h", "--level", "deep",
                                        "--metrics-file", prometheus] + trusted)
         XCTAssertEqual(check.status, 1, check.out + check.err)
-        XCTAssertTrue(try String(contentsOfFile: prometheus, encoding: .utf8).contains("pgseal_archive_ok{profile=\"kessan-user-data\"} 0"))
+        let metrics = try String(contentsOfFile: prometheus, encoding: .utf8)
+        XCTAssertTrue(metrics.contains("pgseal_archive_ok{profile=\"kessan-user-data\"} 0"), metrics)
         // An insider's signature over it: the row itself is named.
         try Tampering.reseal(copy, work: work, keys: keys.path)
         let deep = try PGSealCLI.run(["verify", copy, "--level", "deep"] + trusted)

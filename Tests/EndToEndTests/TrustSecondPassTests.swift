@@ -14,11 +14,7 @@ final class TrustSecondPassTests: XCTestCase {
     override func setUpWithError() throws {
         keys = try TemporaryDirectory()
         store = try TemporaryDirectory()
-        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", keys.path]).status, 0)
-        let result = try PGSealCLI.run(["export", "--profile", "kessan-user-data", "--db", try ExportFixture.url(), "--to", store.path, "--no-encrypt",
-                                        "--sign-key", keys.file("signing-key"), "--progress", "never"])
-        XCTAssertEqual(result.status, 0, result.err)
-        archive = result.out.trimmingCharacters(in: .newlines)
+        archive = try Tampering.signedExport(keys: keys, store: store)
     }
 
     var trusted: [String] { ["--trusted-key", keys.file("allowed_signers")] }
