@@ -93,15 +93,14 @@ public final class TerminalProgress: ExportProgress {
     /// important dropped first, the table list shortened last.
     func statusLine(now: Date, width: Int) -> String {
         let elapsed = max(now.timeIntervalSince(start), 0.001)
-        let estimated = order.reduce(0) { total, table in
-            total + (finishedTables.contains(table) ? 0 : estimates[table] ?? 0)
-        }
+        // Estimates are the server's (pg_class.reltuples): summed without trusting them to fit.
+        let estimated = order.filter { !finishedTables.contains($0) }.map { estimates[$0] ?? 0 }.saturatingSum()
         var parts = [Format.seconds(elapsed)]
         // The estimate of the tables still to read, plus what the finished ones really held;
         // never below what was already read (estimates lag behind inserts).
-        let total = max(estimated + rowsOfFinishedTables, rowsDone)
+        let total = max([estimated, rowsOfFinishedTables].saturatingSum(), rowsDone)
         if estimated > 0 {
-            let percent = min(99, rowsDone * 100 / max(total, 1))
+            let percent = min(99, Int(Double(rowsDone) / Double(max(total, 1)) * 100))
             parts.append("\(percent)% \(Format.count(rowsDone))/\(Format.count(total)) rows")
         } else {
             parts.append(Format.plural(rowsDone, "row"))

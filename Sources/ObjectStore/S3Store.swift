@@ -194,7 +194,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
 
     /// The largest object the schedule can carry in `maxParts - 1` parts.
     static func capacity(base: Int, partsPerTier: Int = defaultPartsPerTier) -> Int {
-        (1..<maxParts).reduce(0) { $0 + partSize(forPart: $1, base: base, partsPerTier: partsPerTier) }
+        (1..<maxParts).map { partSize(forPart: $0, base: base, partsPerTier: partsPerTier) }.saturatingSum()
     }
 
     private func start() throws {

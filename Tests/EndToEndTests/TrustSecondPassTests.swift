@@ -137,6 +137,23 @@ final class TrustSecondPassTests: XCTestCase {
         }
     }
 
+    // Item 5, as a rule of the code: no sum in Sources is written with `+` over a sequence
+    // (`reduce(0, +)`, `reduce(0) { $0 + … }`); ByteStreams' checkedSum/saturatingSum serve.
+    func testNoSourceSumsASequenceWithUncheckedAddition() throws {
+        let sources = try FileManager.default.subpathsOfDirectory(atPath: Repository.path("Sources")).filter { $0.hasSuffix(".swift") }
+        let unchecked = try NSRegularExpression(pattern: #"reduce\((Int64\()?0\)?\s*(,\s*\+|\)?\s*\{[^}]*\$0\s*\+)"#)
+        var found: [String] = []
+        for path in sources {
+            let text = try String(contentsOfFile: Repository.path("Sources/" + path), encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = String(line)
+                if unchecked.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil { found.append("Sources/\(path):\(number + 1): \(line)") }
+            }
+        }
+        XCTAssertEqual(found, [], "sums with unchecked addition")
+        XCTAssertGreaterThan(sources.count, 100)
+    }
+
     func pythonLiteral(_ text: String) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: [text]), as: UTF8.self).dropFirst().dropLast().description
     }
