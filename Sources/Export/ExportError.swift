@@ -38,7 +38,7 @@ public enum ExportError: Error, CustomStringConvertible {
         case .partNotNeeded(let part, let count):
             "part \(part): the plan has \(count) parts, so this worker has nothing to do"
         case .stalled(let seconds):
-            "no data from the database for \(Int(seconds)) s: the server or the network stalled (a partition that keeps the connection open); nothing was sealed — check the path to the database, or raise --stall-timeout for a sort that takes longer than that before its first rows"
+            "no data from the database for \(String(format: "%.0f", seconds)) s: the server or the network stalled (a partition that keeps the connection open); nothing was sealed — check the path to the database, or raise --stall-timeout for a sort that takes longer than that before its first rows"
         case .partition(let what):
             "partitioned export: \(what)"
         case .internalInvariant(let what):

@@ -278,8 +278,8 @@ public final class ExportJob {
             SELECT pg_is_in_recovery(), current_setting('max_standby_streaming_delay'), current_setting('hot_standby_feedback')
             """).rows[0]
         guard row[0] == "t" else { return }
-        let delay = row[1] ?? "?"
-        let feedback = row[2] ?? "?"
+        let delay = Terminal.escaped(row[1] ?? "?")
+        let feedback = Terminal.escaped(row[2] ?? "?")
         if feedback == "on" || delay == "-1" {
             let cost = feedback == "on" ? "the primary keeps dead rows while the export runs" : "replay waits while the export reads"
             logger.notice("exporting from a hot standby (hot_standby_feedback = \(feedback), max_standby_streaming_delay = \(delay)): \(cost)")

@@ -20,9 +20,9 @@ final class LockWatchdog: @unchecked Sendable {
         let timeout: TimeInterval
 
         var description: String {
-            "session \(pid) has waited \(String(format: "%.1f", seconds)) s for a lock on \(table) that this export holds, "
-                + "running: \(statement.isEmpty ? "(its statement is hidden: grant the export role pg_read_all_stats to see it)" : statement) — "
-                + "the export gave way (--lock-wait-timeout \(Int(timeout.rounded(.up))) s) so as not to stall the application; nothing was sealed. "
+            "session \(pid) has waited \(String(format: "%.1f", seconds)) s for a lock on \(Terminal.escaped(table)) that this export holds, "
+                + "running: \(statement.isEmpty ? "(its statement is hidden: grant the export role pg_read_all_stats to see it)" : Terminal.escaped(statement)) — "
+                + "the export gave way (--lock-wait-timeout \(String(format: "%.0f", timeout)) s) so as not to stall the application; nothing was sealed. "
                 + "Run it again once that change is done, or schedule DDL outside the export window"
         }
     }
@@ -57,8 +57,6 @@ final class LockWatchdog: @unchecked Sendable {
         thread.start()
     }
 
-    deinit { stop() }
-
     /// Throws `Stall` once some session has waited past the timeout for one of the holders' locks.
     func check() throws {
         if let stall = found.withLock({ $0 }) { throw stall }
@@ -87,7 +85,8 @@ final class LockWatchdog: @unchecked Sendable {
 /// readers work), and a lock timeout for the locks it takes itself.
 enum ExportSession {
     static func configure(_ connection: PostgresConnection, lockTimeout: TimeInterval) throws {
-        let milliseconds = Int((lockTimeout * 1000).rounded())
+        // PostgreSQL takes at most INT_MAX milliseconds; a longer duration means "wait that long".
+        let milliseconds = Int(min(max(lockTimeout, 0) * 1000, Double(Int32.max)).rounded())
         var script = "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET lock_timeout = \(milliseconds)"
         if connection.serverVersion >= 140000 { script += "; SET idle_session_timeout = 0" }
         try connection.run(script: script)

@@ -215,7 +215,6 @@ public struct PartitionedExport {
             }
             return "part \(index + 1): \(lastError)"
         }
-        finished.withLock { $0 = true }
         if let error = stall.withLock({ $0 }) { throw error }
         guard let failures else {
             throw ExportError.partition("the parts were not all written within \(Int(options.timeout)) s")

@@ -52,7 +52,8 @@ extension S3Store {
         }
         // The size comes from a signed seal: S3 copies at most 10,000 parts, so a size past that
         // is refused before any request (and no offset below can overflow).
-        guard size >= 0, partSize > 0, size <= partSize * 10_000 else {
+        let (capacity, overflow) = partSize.multipliedReportingOverflow(by: 10_000)
+        guard size >= 0, partSize > 0, overflow || size <= capacity else {
             throw AWSError(operation: "UploadPartCopy", status: 0, code: "TooLarge", message: "\(size) bytes cannot be copied in 10,000 parts of \(partSize) bytes")
         }
         let uploadID = try client.createMultipartUpload(key: target, headers: options.headers())

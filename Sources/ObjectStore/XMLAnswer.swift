@@ -25,7 +25,8 @@ public struct XMLAnswer: Sendable {
 
     /// Parses `body`; elements named `record` become records, at most `maxRecords` of them.
     public static func parse(_ body: [UInt8], record: String? = nil, maxRecords: Int = 10_000) throws -> XMLAnswer {
-        if body.containsSequence(Array("<!DOCTYPE".utf8)) || body.containsSequence(Array("<!ENTITY".utf8)) {
+        let data = Data(body)
+        if data.range(of: Data("<!DOCTYPE".utf8)) != nil || data.range(of: Data("<!ENTITY".utf8)) != nil {
             throw Malformed(reason: "it declares a document type, which no S3 answer does")
         }
         // S3 answers in UTF-8. FoundationXML traps on a name that is not UTF-8 (found by the
@@ -36,7 +37,7 @@ public struct XMLAnswer: Sendable {
             throw Malformed(reason: "it declares the encoding \(declaration.prefix(40).debugDescription), not UTF-8")
         }
         let collector = Collector(record: record, maxRecords: maxRecords)
-        let parser = XMLParser(data: Data(body))
+        let parser = XMLParser(data: data)
         parser.shouldResolveExternalEntities = false
         parser.delegate = collector
         let parsed = parser.parse()
@@ -126,18 +127,5 @@ enum XMLText {
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Whether `needle` occurs in the bytes (linear for the short needles used here).
-    func containsSequence(_ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= count else { return false }
-        var index = 0
-        while index + needle.count <= count {
-            if self[index] == first, self[index..<(index + needle.count)].elementsEqual(needle) { return true }
-            index += 1
-        }
-        return false
     }
 }

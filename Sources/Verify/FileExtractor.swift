@@ -290,8 +290,15 @@ public enum FileExtractor {
     /// A relative path of plain components: not absolute, no `.`, `..` or empty component, no NUL.
     static func relativePath(_ path: String) throws -> String { try relativePath(path, entry: path) }
 
+    /// The longest path an entry may have (Linux's PATH_MAX): a deeper tree would be walked,
+    /// and removed again on failure, one directory a step.
+    static let maxPathBytes = 4096
+
     static func relativePath(_ path: String, entry: String) throws -> String {
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        guard trimmed.utf8.count <= maxPathBytes else {
+            throw ExtractError.unsafeEntry(path: String(entry.prefix(200)) + "…", reason: "its path is longer than \(maxPathBytes) bytes")
+        }
         let components = trimmed.split(separator: "/", omittingEmptySubsequences: false)
         guard !trimmed.isEmpty, !trimmed.hasPrefix("/"), !trimmed.utf8.contains(0),
               components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {

@@ -102,6 +102,8 @@ final class ExtractTests: XCTestCase {
             ("[('d', 'files/a', None), ('d', 'files/a/b', None), ('l', 'files/a/b/s', '../..'), ('l', 'files/a/b/t', 's/../victim')]",
              "passes through the link a/b/s"),
             ("[('l', 'files/t', 's/x'), ('d', 'files/d', None), ('l', 'files/s', 'd')]", "passes through the link s"),
+            // A tree deeper than any path: refused before it is walked.
+            ("[('f', 'files/' + 'a/' * 3000 + 'x', b'x')]", "longer than 4096 bytes"),
         ]
         for (index, (entries, expected)) in cases.enumerated() {
             let archive = try hostileArchive(entries, label: "case\(index)")
