@@ -31,47 +31,69 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
-        // One module per concern.
+        // One module per concern, lowest first; docs/DESIGN.md draws the graph.
+        // Bytes in motion: sources, sinks, queues, spool files, checked arithmetic.
         .target(name: "ByteStreams"),
-        .target(name: "Seal", dependencies: ["COpenSSL", "ByteStreams"], swiftSettings: hotPath),
-        .target(name: "CanonicalJSON", dependencies: ["Seal"], swiftSettings: hotPath),
+        // Text for people: untrusted text escaped for a terminal, numbers and dates formatted.
+        .target(name: "Display"),
+        // age (X25519, ChaCha20-Poly1305), SSHSIG (Ed25519), SHA-256, HMAC: over OpenSSL.
+        .target(name: "Cryptography", dependencies: ["COpenSSL", "ByteStreams"], swiftSettings: hotPath),
+        // libpq, wrapped: connections, COPY, cancellation, SQL quoting.
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
-        .target(name: "Archive", dependencies: ["CArchive", "ByteStreams"]),
-        .target(name: "ObjectStore", dependencies: ["Seal", "ByteStreams", "CCurl", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Export", dependencies: [
-            "Postgres", "CanonicalJSON", "Archive", "Seal", "ObjectStore", "ByteStreams",
-            .product(name: "Logging", package: "swift-log"),
+        // pgseal/2 rows: PostgreSQL's COPY text to canonical JSON Lines and back.
+        .target(name: "CanonicalJSON", dependencies: ["ByteStreams", "Cryptography"], swiftSettings: hotPath),
+        // The format's documents (seal, manifest, definitions, attestation), tar, names.
+        .target(name: "ArchiveFormat", dependencies: ["CArchive", "ByteStreams", "Cryptography", "Display"]),
+        // Stores: a directory or S3 (SigV4, multipart, credentials), opened from StoreSettings.
+        .target(name: "ObjectStore", dependencies: ["ByteStreams", "Cryptography", "Display", "CCurl", .product(name: "Logging", package: "swift-log")]),
+        // What is read from PostgreSQL's catalog: profiles, table plans, key ranges, types, snapshots.
+        .target(name: "DatabaseCatalog", dependencies: ["ArchiveFormat", "ByteStreams", "CanonicalJSON", "Postgres"]),
+        // Settings as values, from the config file < PGSEAL_ environment < flags.
+        .target(name: "Settings", dependencies: [
+            "ByteStreams", "DatabaseCatalog", "ObjectStore",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Yams", package: "Yams"),
+        ]),
+        // The one gate every reader passes: seal, signed documents, rows, read-ahead, key order.
+        .target(name: "ArchiveReading", dependencies: ["ArchiveFormat", "ByteStreams", "CanonicalJSON", "Cryptography", "Display", "ObjectStore"], swiftSettings: hotPath),
+        // Archives back into databases and directories: restore, recover, diff, extract, scratch databases.
+        .target(name: "Restore", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres"], swiftSettings: hotPath),
+        // Verification at levels seal, deep and restore.
+        .target(name: "Verify", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres", "Restore"], swiftSettings: hotPath),
+        // Writing archives: the export pipeline, partitioned exports, file archives.
+        .target(name: "Export", dependencies: [
+            "ArchiveFormat", "ByteStreams", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres", "Settings",
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
-        .target(name: "Verify", dependencies: ["Archive", "CanonicalJSON", "Seal", "ObjectStore", "ByteStreams", "Postgres", "Export"], swiftSettings: hotPath),
+        // The unattended jobs around archives: list, check, prune, replicate, chain, evidence.
         .target(name: "Operations", dependencies: [
-            "ObjectStore", "Archive", "Verify", "Export", "Seal", "ByteStreams",
+            "ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "Display", "ObjectStore", "Verify",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The auditors' page: Operations' evidence as one self-contained HTML file.
-        .target(name: "EvidenceHTML", dependencies: ["Operations", "Export", "Archive", "ByteStreams", .product(name: "Plot", package: "Plot")]),
+        .target(name: "EvidenceHTML", dependencies: ["ArchiveFormat", "Display", "Operations", .product(name: "Plot", package: "Plot")]),
         // The library: a chosen public face over the modules above, which the CLI is built on.
         .target(name: "PGSealKit", dependencies: [
-            "Export", "Verify", "Operations", "ObjectStore", "Seal", "ByteStreams",
+            "ArchiveReading", "ByteStreams", "Cryptography", "Export", "ObjectStore", "Operations", "Restore", "Verify",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pgseal-example-verify-newest", dependencies: ["PGSealKit"], path: "Examples/VerifyNewest"),
         .executableTarget(name: "pgseal", dependencies: [
-            "PGSealKit", "EvidenceHTML", "Export", "Verify", "Operations", "Archive", "ObjectStore", "Seal", "ByteStreams",
+            "PGSealKit", "EvidenceHTML", "ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "DatabaseCatalog", "Display",
+            "Export", "ObjectStore", "Operations", "Postgres", "Restore", "Settings", "Verify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Test support: real servers and real peer tools, started on loopback.
         .target(name: "TestSupport", dependencies: ["ByteStreams"], path: "Tests/TestSupport"),
-        .testTarget(name: "CanonicalJSONTests", dependencies: ["CanonicalJSON", "Seal"]),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "ByteStreams", "TestSupport"]),
-        .testTarget(name: "SealTests", dependencies: ["Seal", "ByteStreams", "TestSupport"], exclude: ["age_passphrase.py", "CCTV"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore", "ByteStreams"]),
-        .testTarget(name: "OperationsTests", dependencies: ["Operations", "EvidenceHTML", "ObjectStore", "Archive", "Seal", "ByteStreams", "Verify", "TestSupport"]),
-        .testTarget(name: "ExportUnitTests", dependencies: ["Export", "CanonicalJSON", "Seal", "ByteStreams", "Archive", "Postgres", "TestSupport"]),
-        .testTarget(name: "VerifyUnitTests", dependencies: ["Verify", "CanonicalJSON", "Archive", "Seal", "ByteStreams", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Postgres", "Seal", "Verify", "Archive", "CanonicalJSON", "ByteStreams", "ObjectStore"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
+        .testTarget(name: "CanonicalJSONTests", dependencies: ["CanonicalJSON", "Cryptography"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["ArchiveFormat", "ByteStreams", "TestSupport"]),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"], exclude: ["age_passphrase.py", "CCTV"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"]),
+        .testTarget(name: "OperationsTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "EvidenceHTML", "ObjectStore", "Operations", "TestSupport"]),
+        .testTarget(name: "ExportUnitTests", dependencies: ["ArchiveFormat", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "Export", "Postgres", "TestSupport"]),
+        .testTarget(name: "VerifyUnitTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "TestSupport", "Verify"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "ObjectStore", "Postgres", "TestSupport", "Verify"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
     ]
 )

@@ -1,4 +1,4 @@
-import Seal
+import Cryptography
 
 /// PostgreSQL's COPY text format, as a server writes it: columns split by a tab, `\N` for NULL,
 /// backslash escapes for the rest (`\b \f \n \r \t \v \\`, `\ooo` octal, `\xhh` hex, and a

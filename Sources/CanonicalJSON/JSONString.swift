@@ -1,4 +1,4 @@
-import Seal
+import Cryptography
 
 /// Minimal RFC 8259 string escaping, byte for byte the rules of docs/FORMAT.md: `"` and `\`
 /// escaped, `\b \f \n \r \t` in their short forms, other bytes below 0x20 as `\u00xx` (lowercase

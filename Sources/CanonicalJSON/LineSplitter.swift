@@ -1,5 +1,5 @@
+import ByteStreams
 import Foundation
-import Seal
 
 /// Splits a byte stream into `\n`-terminated lines, lending each to a closure without copying
 /// unless a line spans two blocks. A line longer than `maxLineBytes` is an error, not a buffer

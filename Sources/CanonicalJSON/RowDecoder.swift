@@ -1,5 +1,6 @@
-import Seal
 #if canImport(Glibc)
+import ByteStreams
+import Cryptography
 import Glibc
 #endif
 

@@ -1,4 +1,4 @@
-import Seal
+import Cryptography
 
 /// Row hashes and the table digest of docs/FORMAT.md: a row hash is the SHA-256 of the
 /// line's bytes without its newline; the table digest is the SHA-256 over the row hashes in

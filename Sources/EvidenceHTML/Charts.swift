@@ -1,4 +1,4 @@
-import Archive
+import ArchiveFormat
 import Foundation
 import Operations
 import Plot

@@ -1,5 +1,5 @@
-import Export
-import Archive
+import ArchiveFormat
+import Display
 import Foundation
 import Operations
 import Plot

@@ -1,5 +1,5 @@
-import ByteStreams
-import Export
+import DatabaseCatalog
+import Display
 import Foundation
 import Operations
 import Plot

@@ -1,6 +1,7 @@
 import CanonicalJSON
+import Cryptography
+import DatabaseCatalog
 import Foundation
-import Seal
 
 /// A finished chunk on its way from a table worker to the archive writer.
 struct CompletedChunk {

@@ -5,7 +5,6 @@ import Foundation
 public enum ExportError: Error, CustomStringConvertible {
     case duplicateKey(table: String, key: [String], value: String)
     case rowTooLarge(table: String, key: String, bytes: Int)
-    case temporaryFile(operation: String, errno: Int32)
     case cancelled
     case workerFailed(table: String, underlying: Error)
     /// A state the code guarantees did not hold: a bug of pgseal's, reported rather than trapped.
@@ -26,8 +25,6 @@ public enum ExportError: Error, CustomStringConvertible {
         case .rowTooLarge(let table, let key, let bytes):
             "table \(table): the row \(key) is \(bytes) bytes as JSON, more than the \(RowLimit.defaultBytes) bytes readers accept by default; "
                 + "leave its largest column out of the profile (columns: […]) or split the value"
-        case .temporaryFile(let operation, let code):
-            "\(operation) a temporary file in \(NSTemporaryDirectory()): \(String(cString: strerror(code))) — set TMPDIR to a directory with free space"
         case .cancelled:
             "the export was cancelled"
         case .workerFailed(let table, let underlying):

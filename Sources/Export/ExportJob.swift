@@ -1,10 +1,12 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
+import Cryptography
+import DatabaseCatalog
+import Display
 import Foundation
 import Logging
 import ObjectStore
 import Postgres
-import Seal
 
 /// What an export produced.
 public struct ExportResult: Sendable, Codable {
@@ -66,7 +68,7 @@ public final class ExportJob {
         try ArchiveNames.checkProfile(settings.profile.name)
         let store = try openDestination()
         let coordinator = try PostgresConnection(conninfo: settings.database)
-        try ExportSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
+        try SnapshotSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try Self.exportSnapshot(on: coordinator)
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
@@ -150,7 +152,7 @@ public final class ExportJob {
                       naming: ObjectNaming, key: String?, signed: Bool, started: Date) throws -> WrittenArchive {
         let workerCount = max(1, min(settings.jobs, plans.count))
         let workerConnections = try (0..<workerCount).map { _ in
-            try Self.joinSnapshot(source.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
+            try SnapshotSession.join(source.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
         }
         let watchdog = try LockWatchdog(conninfo: settings.database, holders: [coordinator.backendPID] + workerConnections.map(\.backendPID),
                                         timeout: settings.lockWaitTimeout)
@@ -230,7 +232,7 @@ public final class ExportJob {
                 switch message {
                 case .chunk(let chunk):
                     let plan = plans[chunk.tableIndex]
-                    let path = plan.chunkPath(chunk.number)
+                    let path = ChunkPath.path(table: plan.qualifiedName, number: chunk.number)
                     try tar.addFile(path: path, contents: chunk.buffer.bytes)
                     try chunkLogs[chunk.tableIndex].write((chunk.number == 1 ? "\n        " : ",\n        ")
                         + ManifestWriter.chunkEntry(path: path, rows: chunk.rows, bytes: chunk.buffer.count,
@@ -286,27 +288,5 @@ public final class ExportJob {
         } else {
             logger.warning("exporting from a hot standby with max_standby_streaming_delay = \(delay) and hot_standby_feedback = off: a query longer than that may be cancelled by replay (docs/OPERATIONS.md, \"Running against production\")")
         }
-    }
-
-    /// Plan settings of the reading sessions. A whole table read in key order through its index
-    /// visits the heap in random order; a sequential scan and a sort is faster by far (the
-    /// 1M-user fixture: 9.4 s against 6.5 s of server time), and a modest `work_mem` sorts
-    /// faster than a large one. Bitmap scans remain for selective filters.
-    static let readPlanSettings = "SET enable_indexscan = off; SET work_mem = '16MB'"
-
-    /// Opens a worker connection that sees exactly the coordinator's snapshot, as `pg_dump -j` does.
-    public static func joinSnapshot(_ snapshot: String, conninfo: String, lockTimeout: TimeInterval) throws -> PostgresConnection {
-        let connection = try PostgresConnection(conninfo: conninfo)
-        try ExportSession.configure(connection, lockTimeout: lockTimeout)
-        let quoted = "'" + snapshot.replacingOccurrences(of: "'", with: "''") + "'"
-        try connection.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT \(quoted); \(readPlanSettings)")
-        return connection
-    }
-}
-
-extension TablePlan {
-    func chunkPath(_ number: Int) -> String {
-        let digits = String(number)
-        return "data/\(qualifiedName)/" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".jsonl"
     }
 }

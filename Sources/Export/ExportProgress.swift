@@ -1,4 +1,4 @@
-import ByteStreams
+import Display
 import Foundation
 
 /// A table as the progress display knows it before it is read: its name and the catalog's
@@ -131,37 +131,4 @@ public final class TerminalProgress: ExportProgress {
     }
 
     private func emit(_ text: String) { output(text) }
-}
-
-/// Human-readable numbers for summaries and progress.
-public enum Format {
-    public static func bytes(_ count: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f ", value) + units[unit]
-    }
-
-    public static func count(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var out = n < 0 ? "-" : ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return out
-    }
-
-    /// `1 row`, `2 rows`, `1,000 rows`: the count and the noun in its number.
-    public static func plural(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
-        "\(count(n)) \(n == 1 ? noun : plural ?? noun + "s")"
-    }
-
-    public static func seconds(_ s: Double) -> String {
-        s < 60 ? String(format: "%.1f s", s) : String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
-    }
 }

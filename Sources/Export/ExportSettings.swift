@@ -1,7 +1,10 @@
-import Archive
+import ArchiveFormat
+import ByteStreams
 import Configuration
+import Cryptography
+import DatabaseCatalog
 import Foundation
-import Seal
+import Settings
 import Yams
 
 /// Everything an export needs to know, resolved from built-in defaults < the config file <
@@ -38,8 +41,7 @@ public struct ExportSettings: Sendable {
     /// How long a session may wait for a lock that this export holds (or this export for a lock
     /// it needs) before the export gives way: the longest the application's queries on a table
     /// can queue behind a DDL statement that waits for the export (LockWatchdog).
-    public var lockWaitTimeout: TimeInterval = ExportSettings.defaultLockWaitTimeout
-    public static let defaultLockWaitTimeout: TimeInterval = 10
+    public var lockWaitTimeout: TimeInterval = SnapshotSession.defaultLockWaitTimeout
     /// How long the export waits for its readers' next chunk before it calls the database stalled.
     public var stallTimeout: TimeInterval = 1800
 
@@ -79,88 +81,9 @@ public struct ExportFlags: Sendable {
     public init() {}
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// The config file. Its profiles are lists of tables, which swift-configuration's YAML
-/// provider does not take (it reads scalars and scalar arrays), so Yams decodes the file and
-/// its scalar settings become one layer of the configuration reader.
-struct ConfigFile: Decodable {
-    var db: String?
-    var to: String?
-    var profile: String?
-    var compression: String?
-    var compressionLevel: Int?
-    var zstdThreads: Int?
-    var chunkSizeMib: Int?
-    var jobs: Int?
-    var progress: String?
-    var recipients: [String]?
-    var recipientsFile: String?
-    var signKey: String?
-    var s3Endpoint: String?
-    var s3Region: String?
-    var caBundle: String?
-    var staleUploadHours: Int?
-    var profiles: [Profile]?
-    // Retention, monitoring and alerting (OperationsSettings).
-    var maxAge: String?
-    var trustedKeys: [String]?
-    var alertWebhook: String?
-    var alertSnsTopic: String?
-    var metricsFile: String?
-    var keepDays: Int?
-    var keepLast: Int?
-    var keepDaily: Int?
-    var keepWeekly: Int?
-    var keepMonthly: Int?
-    var keepWithin: String?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case s3Endpoint = "s3_endpoint"
-        case s3Region = "s3_region"
-        case caBundle = "ca_bundle"
-        case staleUploadHours = "stale_upload_hours"
-        case maxAge = "max_age"
-        case trustedKeys = "trusted_keys"
-        case alertWebhook = "alert_webhook"
-        case alertSnsTopic = "alert_sns_topic"
-        case metricsFile = "metrics_file"
-        case keepDays = "keep_days"
-        case keepLast = "keep_last"
-        case keepDaily = "keep_daily"
-        case keepWeekly = "keep_weekly"
-        case keepMonthly = "keep_monthly"
-        case keepWithin = "keep_within"
-        case db, to, profile, compression, jobs, progress, profiles, recipients
-        case recipientsFile = "recipients_file"
-        case signKey = "sign_key"
-        case compressionLevel = "compression_level"
-        case zstdThreads = "zstd_threads"
-        case chunkSizeMib = "chunk_size_mib"
-    }
-
-    static func load(_ path: String) throws -> ConfigFile {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ConfigurationError("config file \(path) does not exist")
-        }
-        do {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            try ConfigKeys.check(text, file: path)
-            return try YAMLDecoder().decode(ConfigFile.self, from: text)
-        } catch let error as DecodingError {
-            throw ConfigurationError("config file \(path): \(ConfigFile.describe(error))")
-        } catch let error as ConfigurationError {
-            throw error
-        } catch {
-            throw ConfigurationError("config file \(path) could not be read: \(error)")
-        }
-    }
-
-    var layer: InMemoryProvider {
+extension ConfigFile {
+    /// The file's export settings, as one layer under the environment and the flags.
+    var exportLayer: InMemoryProvider {
         var flags = ExportFlags()
         flags.database = db
         flags.destination = to
@@ -182,18 +105,6 @@ struct ConfigFile: Decodable {
         return InMemoryProvider(name: "config file", values: values)
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type) — \(context.debugDescription)"
-        case .valueNotFound(_, let context): return "\(path(context)): missing value"
-        case .keyNotFound(let key, let context): return "\(path(context)): missing key \(key.stringValue)"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
-    }
 }
 
 extension ExportSettings {
@@ -207,7 +118,7 @@ extension ExportSettings {
         var fileProfiles: [Profile] = []
         if let path = flags.configFile ?? environment["PGSEAL_CONFIG"] {
             let file = try ConfigFile.load(path)
-            providers.append(file.layer)
+            providers.append(file.exportLayer)
             fileProfiles = file.profiles ?? []
         }
         let config = ConfigReader(providers: providers)

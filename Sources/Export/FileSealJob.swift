@@ -1,8 +1,8 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 
 /// What `pgseal seal` needs: the paths, where the archive goes, under which name, and the keys.
 public struct FileSealSettings: Sendable {

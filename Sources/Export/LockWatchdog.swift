@@ -1,4 +1,6 @@
 import ByteStreams
+import DatabaseCatalog
+import Display
 import Foundation
 import Postgres
 
@@ -39,7 +41,7 @@ final class LockWatchdog: @unchecked Sendable {
     /// network never answers must not hold up the export's own watch for stalls.
     init(conninfo: String, holders: [Int32], timeout: TimeInterval, interval: TimeInterval = 0.5) throws {
         connection = try PostgresConnection(conninfo: conninfo)
-        try ExportSession.configure(connection, lockTimeout: timeout)
+        try SnapshotSession.configure(connection, lockTimeout: timeout)
         self.holders = holders
         self.timeout = timeout
         self.interval = max(0.1, min(interval, timeout / 4))
@@ -76,19 +78,5 @@ final class LockWatchdog: @unchecked Sendable {
         guard let row = result.rows.first, let seconds = row[3].flatMap(Double.init), seconds >= timeout else { return nil }
         return Stall(table: row[2] ?? "?", pid: Int32(row[0] ?? "") ?? 0,
                      statement: (row[1] ?? "").replacingOccurrences(of: "\n", with: " "), seconds: seconds, timeout: timeout)
-    }
-}
-
-/// The settings of every session an export opens, whatever the role's defaults say (as pg_dump
-/// does for its own): no statement timeout (a COPY of a large table is one statement), no
-/// idle-in-transaction or idle-session timeout (the main session idles in its transaction while
-/// readers work), and a lock timeout for the locks it takes itself.
-enum ExportSession {
-    static func configure(_ connection: PostgresConnection, lockTimeout: TimeInterval) throws {
-        // PostgreSQL takes at most INT_MAX milliseconds; a longer duration means "wait that long".
-        let milliseconds = Int(min(max(lockTimeout, 0) * 1000, Double(Int32.max)).rounded())
-        var script = "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET lock_timeout = \(milliseconds)"
-        if connection.serverVersion >= 140000 { script += "; SET idle_session_timeout = 0" }
-        try connection.run(script: script)
     }
 }

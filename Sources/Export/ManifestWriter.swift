@@ -1,8 +1,9 @@
-import Archive
-import Foundation
+import ArchiveFormat
+import ByteStreams
 import CanonicalJSON
-import Postgres
-import Seal
+import Cryptography
+import DatabaseCatalog
+import Foundation
 
 /// Writes `manifest.json` as a stream into a spool file: the header, then each table with its
 /// chunk entries copied from the table's chunk log. The layout is fixed (one chunk a line), so

@@ -1,10 +1,10 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import DatabaseCatalog
+import Display
 import Foundation
 import Logging
 import ObjectStore
 import Postgres
-import Seal
 
 /// One part of a partitioned export: attaches to the coordinator's snapshot, reads its key
 /// ranges of its tables — the profile's own selections, from this process's configuration, with
@@ -30,7 +30,7 @@ struct PartWorker {
         let part = plan.parts[index]
         let connection: PostgresConnection
         do {
-            connection = try ExportJob.joinSnapshot(plan.source.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
+            connection = try SnapshotSession.join(plan.source.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
         } catch {
             throw ExportError.partition("attaching to the coordinator's snapshot \(plan.source.snapshot) failed: \(error) — the coordinator must still be running (its transaction holds the snapshot)")
         }

@@ -1,7 +1,7 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import Cryptography
+import Display
 import Foundation
-import Seal
 
 /// The secret that binds a partitioned export's parts to it (docs/SECURITY.md, "Partitioned
 /// exports"). The store is no channel between the coordinator and its workers: anyone who can

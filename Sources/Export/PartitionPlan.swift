@@ -1,7 +1,6 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import Display
 import Foundation
-import ObjectStore
 
 /// What the coordinator of a partitioned export tells its workers (docs/FORMAT.md §10.3):
 /// the snapshot to attach to and, per part, the object to write and the key ranges to read. It

@@ -1,10 +1,10 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
+import DatabaseCatalog
 import Foundation
 import Logging
 import ObjectStore
 import Postgres
-import Seal
 
 /// How a partitioned export's parts get written: by worker processes the coordinator starts
 /// (`ProcessPartLauncher`), or by workers started elsewhere — a Kubernetes Indexed Job, an AWS
@@ -74,7 +74,7 @@ public struct PartitionedExport {
         _ = try SeriesTip.link(in: store, profile: settings.profile.name, excluding: "")
 
         let coordinator = try PostgresConnection(conninfo: settings.database)
-        try ExportSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
+        try SnapshotSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
         try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         let source = try ExportJob.exportSnapshot(on: coordinator)
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN), held for \(options.parts) parts")

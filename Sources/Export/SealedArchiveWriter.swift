@@ -1,8 +1,8 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 
 /// One archive object as it is written, for table exports and sealed files alike:
 /// tar (+ compression) → age (when there are recipients) → SHA-256 → the store, published only

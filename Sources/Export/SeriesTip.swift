@@ -1,7 +1,6 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import Cryptography
 import ObjectStore
-import Seal
 
 /// What a new seal links to: the newest complete seal (one with its `.seal.sig`) of the same
 /// profile in the same store — by key, and keys sort by time. Its bytes are hashed as stored,

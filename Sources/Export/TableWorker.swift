@@ -1,4 +1,5 @@
 import ByteStreams
+import DatabaseCatalog
 import Foundation
 import Postgres
 

@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Seal
 
 /// The form-encoded "query" APIs (STS, SNS): one POST of `Action=…&Version=…&…` to a service
 /// endpoint, answered with XML. Signed with SigV4 when given credentials; STS's

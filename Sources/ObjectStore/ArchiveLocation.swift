@@ -1,6 +1,6 @@
 import ByteStreams
+import Cryptography
 import Foundation
-import Seal
 
 /// An archive named on the command line — a path or `s3://bucket/key` — with the store that
 /// holds it, so that every reader (verify, diff, restore, inspect) streams it the same way

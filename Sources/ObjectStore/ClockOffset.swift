@@ -1,4 +1,5 @@
 import ByteStreams
+import Display
 import Foundation
 import Logging
 

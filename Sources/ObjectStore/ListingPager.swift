@@ -1,4 +1,4 @@
-import ByteStreams
+import Display
 
 /// Follows a listing's pages (ListObjectsV2, ListMultipartUploads) within bounds that a broken or
 /// hostile endpoint cannot talk pgseal past: a page of at most 10,000 entries (S3 sends 1,000),

@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Seal
 
 /// Where an S3 store is and how to sign for it.
 public struct S3Location: Sendable {

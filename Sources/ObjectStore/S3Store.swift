@@ -1,6 +1,7 @@
 import ByteStreams
+import Cryptography
+import Display
 import Foundation
-import Seal
 
 /// An S3 bucket and prefix as a store. New objects go up as multipart uploads fed by the
 /// stream (a single PUT when small); nothing appears under the key until the upload is

@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Seal
 
 /// Deleting, retention and server-side copies: what prune and replicate do with a bucket.
 extension S3Store {

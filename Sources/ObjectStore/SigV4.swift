@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Seal
 
 /// AWS Signature Version 4 (the "Authorization: AWS4-HMAC-SHA256 …" header), for S3 and the
 /// other AWS APIs pgseal calls. Pure: a request in, its signed headers out.

@@ -1,9 +1,9 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
+import Display
 import Foundation
 import ObjectStore
-import Seal
-import Verify
 
 /// What a store holds: sealed archives (an object with its `.seal` and `.seal.sig`) and, apart,
 /// incomplete ones (no signed seal: an interrupted or unsigned export), read from the listing

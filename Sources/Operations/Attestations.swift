@@ -1,8 +1,8 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 import Verify
 
 /// Recorded verifications: `verify --attest-key` writes one beside the archive; `check` and

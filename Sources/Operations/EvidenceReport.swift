@@ -1,9 +1,8 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
-import Verify
 
 /// What `pgseal report` tells an auditor about a store: per profile the series against its
 /// schedule, rows, sizes and durations over time, each archive's verification state, signers

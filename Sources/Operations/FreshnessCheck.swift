@@ -1,9 +1,9 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
-import Prometheus
 import ObjectStore
-import Seal
+import Prometheus
 import Verify
 
 /// `pgseal check`: the monitor. The newest sealed archive of each profile must be younger than

@@ -1,5 +1,5 @@
+import Cryptography
 import ObjectStore
-import Seal
 
 /// "The newest archive of a profile", the way a runbook names it: the newest archive in a store
 /// whose seal verifies against the trusted signers — never one that is unsealed, being

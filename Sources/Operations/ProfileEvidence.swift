@@ -1,5 +1,5 @@
-import Archive
-import Export
+import ArchiveFormat
+import ByteStreams
 import Foundation
 import Verify
 

@@ -1,8 +1,8 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 
 /// `pgseal prune`: deletes the objects of archives past their retention (`RetentionPolicy`) and
 /// leaves a tombstone — the seal and its signature stay, with a `.tombstone` note of when and

@@ -1,9 +1,9 @@
-import Archive
+import ArchiveFormat
+import ArchiveReading
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
-import Verify
 
 /// `pgseal replicate`: copies a sealed archive to another store — another bucket or region by
 /// server-side copy (UploadPartCopy past 5 GiB), anywhere else by a streamed copy — then

@@ -1,8 +1,8 @@
-import Archive
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
-import Verify
 
 /// The state of a profile's series: each seal's link to the one before it followed and
 /// checked, every break named with its place (docs/FORMAT.md, "The series").

@@ -1,9 +1,8 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
-import Verify
 
 /// One archive of a series as its signed seal and what lies beside it tell — read from the
 /// listing and the small files only, never the object.

@@ -1,10 +1,12 @@
+import ArchiveReading
 import ByteStreams
+import Cryptography
 import Export
 import Foundation
 import Logging
 import ObjectStore
 import Operations
-import Seal
+import Restore
 import Verify
 
 // The library's vocabulary: the value types a caller builds requests from and reads results

@@ -1,8 +1,11 @@
-import Archive
+import ArchiveFormat
+import ArchiveReading
 import ByteStreams
 import CanonicalJSON
+import Cryptography
 import Foundation
-import Seal
+import Postgres
+import Restore
 
 /// Walks the tar stream of an archive: every chunk's bytes, SHA-256, rows, JSON validity and
 /// row hashes, then compares all of it with the manifest (the last entry) and the seal.
@@ -300,14 +303,5 @@ struct DeepCheck {
 
     static func sameKey(_ observed: String, _ listed: [JSONValue]) -> Bool {
         (try? JSONDecoder().decode([JSONValue].self, from: Data(observed.utf8))) == listed
-    }
-
-    /// `data/<schema>.<table>/<NNNNNN>.jsonl` → `<schema>.<table>`.
-    static func tableName(ofChunk path: String) -> String? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "data", parts[2].hasSuffix(".jsonl"), parts[2].utf8.count == 12,
-              parts[2].utf8.prefix(6).allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), parts[1].contains(".")
-        else { return nil }
-        return String(parts[1])
     }
 }

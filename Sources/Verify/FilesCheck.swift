@@ -1,7 +1,6 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import Cryptography
 import Foundation
-import Seal
 
 /// The deep level for an archive of files: every entry under `files/` read and hashed, then
 /// compared with the manifest (the last entry, itself checked against the seal): the same

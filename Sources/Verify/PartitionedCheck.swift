@@ -1,9 +1,10 @@
-import Archive
+import ArchiveFormat
+import ArchiveReading
 import ByteStreams
-import Export
+import Cryptography
+import Display
 import Foundation
 import ObjectStore
-import Seal
 
 /// Verification of a partitioned archive (docs/FORMAT.md §10): first what the signed seal says
 /// of itself — that its sums and digests follow from its parts and that each split table's

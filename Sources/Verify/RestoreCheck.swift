@@ -1,9 +1,10 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
 import CanonicalJSON
-import Export
+import DatabaseCatalog
 import Foundation
 import Postgres
+import Restore
 
 /// The restore level: load every row into a scratch database (bare tables, keys added after
 /// the load), read the tables back through the export's own canonical encoder in key order, and
@@ -114,7 +115,7 @@ struct RestoreCheck {
         for source in sources {
             let (tar, object) = try source.openTar()
             while let entry = try tar.nextEntry() {
-                guard let name = DeepCheck.tableName(ofChunk: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
+                guard let name = ChunkPath.tableName(of: entry.path), let table = definitions.first(where: { $0.qualifiedName == name }) else { continue }
                 let place = source.label.isEmpty ? entry.path : "\(source.label) \(entry.path)"
                 if loads[name] == nil {
                     let columns = try table.columnSpecs()
@@ -318,7 +319,7 @@ final class TableLines {
                 inTable = false
             }
             guard let entry = try tar.nextEntry() else { return nil }
-            inTable = DeepCheck.tableName(ofChunk: entry.path) == table
+            inTable = ChunkPath.tableName(of: entry.path) == table
         }
     }
 }

@@ -1,5 +1,5 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import Display
 /// What `pgseal verify` found: documented in docs/VERIFY.md, written by `--report F`.
 public struct VerificationReport: Codable, Sendable {
     public enum Level: String, Codable, Sendable, CaseIterable {

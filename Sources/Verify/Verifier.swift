@@ -1,9 +1,9 @@
-import Archive
-import ByteStreams
-import CanonicalJSON
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
+import Restore
 
 /// What verification needs: the archive, the level, and the keys that level requires.
 public struct VerificationRequest {
@@ -29,14 +29,11 @@ public struct VerificationRequest {
 /// Verification could not run (exit 2), as opposed to finding the archive bad (a report with
 /// failures, exit 1).
 public enum VerificationError: Error, CustomStringConvertible {
-    case missingIdentity(String)
     case missingScratchDatabase
     case notTables(String)
 
     public var description: String {
         switch self {
-        case .missingIdentity(let archive):
-            "\(archive) is encrypted: the deep and restore levels need its age identity (--identity F); the seal level needs none"
         case .notTables(let archive):
             "\(archive) is an archive of files (pgseal seal): it has no rows to restore; verify it at level deep"
         case .missingScratchDatabase:
@@ -71,7 +68,7 @@ public enum Verifier {
         report.seal = .init(profile: seal.profile, createdAt: seal.createdAt, snapshot: seal.snapshot, walLSN: seal.walLSN,
                             tool: seal.tool, sealSHA256: gated.sealSHA256 ?? "", tables: seal.tables, chain: seal.chain)
         if request.level != .seal && archive.isEncrypted && request.keys.isEmpty {
-            throw VerificationError.missingIdentity(request.archive)
+            throw ArchiveAccessError.missingIdentity(request.archive)
         }
         if request.level == .restore && seal.isFilesArchive { throw VerificationError.notTables(request.archive) }
         if request.level == .restore && request.scratchDatabaseURL == nil {

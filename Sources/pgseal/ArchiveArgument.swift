@@ -1,6 +1,6 @@
+import ArchiveReading
 import ArgumentParser
 import PGSealKit
-import Verify
 
 /// The archive a command reads, spelled the same on every command: a path or s3://bucket/key —
 /// or, with `--latest`, a store whose newest verified archive (of `--profile`) is meant, so that

@@ -1,7 +1,6 @@
+import ArchiveFormat
 import ArgumentParser
-import Archive
-import ByteStreams
-import Export
+import Display
 import Foundation
 import Operations
 import PGSealKit

@@ -1,10 +1,10 @@
 import ArgumentParser
-import ByteStreams
-import Logging
-import Export
+import Cryptography
 import Foundation
+import Logging
 import Operations
-import Seal
+import PGSealKit
+import Settings
 import Verify
 
 struct CheckCommand: ParsableCommand {

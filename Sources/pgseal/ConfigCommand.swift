@@ -1,7 +1,10 @@
 import ArgumentParser
+import DatabaseCatalog
 import Export
 import Foundation
+import PGSealKit
 import Postgres
+import Settings
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

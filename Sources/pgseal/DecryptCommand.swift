@@ -1,8 +1,9 @@
 import ArgumentParser
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
+import PGSealKit
 
 struct DecryptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,8 @@
 import ArgumentParser
-import Logging
 import Foundation
+import Logging
 import PGSealKit
-import Seal
-import Verify
+import Restore
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,8 @@
 import ArgumentParser
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 
 struct EncryptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

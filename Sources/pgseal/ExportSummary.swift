@@ -1,6 +1,7 @@
-import ByteStreams
+import Display
 import Export
 import Foundation
+import PGSealKit
 
 /// The human summary after an export, on stderr (stdout carries the archive's location).
 enum ExportSummary {

@@ -1,9 +1,8 @@
 import ArgumentParser
-import Export
+import Display
 import Foundation
 import PGSealKit
-import Seal
-import Verify
+import Restore
 
 struct ExtractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

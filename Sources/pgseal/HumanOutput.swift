@@ -1,4 +1,4 @@
-import ByteStreams
+import Display
 import Foundation
 
 /// pgseal's output for people. Names in it come from archives, seals, stores and servers, so it

@@ -1,11 +1,9 @@
+import ArchiveFormat
+import ArchiveReading
 import ArgumentParser
-import Archive
-import Export
+import Cryptography
 import Foundation
 import ObjectStore
-import ByteStreams
-import Seal
-import Verify
 
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

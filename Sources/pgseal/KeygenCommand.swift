@@ -1,7 +1,7 @@
+import ArchiveFormat
 import ArgumentParser
+import Cryptography
 import Foundation
-import Seal
-import Archive
 
 struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

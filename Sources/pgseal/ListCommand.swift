@@ -1,8 +1,7 @@
 import ArgumentParser
-import ByteStreams
-import Logging
-import Export
+import Display
 import Foundation
+import Logging
 import ObjectStore
 import Operations
 

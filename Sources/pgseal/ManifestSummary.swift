@@ -1,6 +1,5 @@
-import Archive
-import ByteStreams
-import Export
+import ArchiveFormat
+import Display
 
 /// `pgseal inspect` in human form, as lines (`HumanOutput` escapes each).
 enum ManifestSummary {

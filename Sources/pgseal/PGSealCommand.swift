@@ -1,9 +1,9 @@
+import ArchiveFormat
 import ArgumentParser
 import ByteStreams
 import Foundation
 import Logging
 import ObjectStore
-import Seal
 
 @main
 struct PGSealCommand: AsyncParsableCommand {

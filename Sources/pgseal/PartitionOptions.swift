@@ -1,6 +1,7 @@
 import ArgumentParser
 import Export
 import Foundation
+import PGSealKit
 
 /// The options of a partitioned export (docs/FORMAT.md §10, docs/OPERATIONS.md §11): the
 /// coordinator's, and a worker's.

@@ -1,9 +1,9 @@
 import ArgumentParser
-import ByteStreams
-import Logging
-import Export
+import Display
 import Foundation
+import Logging
 import Operations
+import Settings
 
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,8 @@
 import ArgumentParser
-import Export
-import Logging
+import Display
 import Foundation
+import Logging
 import Operations
-import Seal
 
 struct ReplicateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

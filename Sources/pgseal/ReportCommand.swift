@@ -1,12 +1,10 @@
 import ArgumentParser
-import Archive
-import ByteStreams
+import Cryptography
+import Display
 import EvidenceHTML
-import Export
 import Foundation
 import Operations
 import PGSealKit
-import Seal
 
 /// `pgseal report`: the auditors' evidence for a store, as a page to file and as JSON.
 struct ReportCommand: ParsableCommand {

@@ -1,4 +1,4 @@
-import ByteStreams
+import ArchiveFormat
 import Foundation
 
 /// `--report F` and `--json`: a command's result as pretty JSON with sorted keys, and the

@@ -1,11 +1,9 @@
 import ArgumentParser
-import ByteStreams
-import Logging
-import Export
+import Display
 import Foundation
+import Logging
 import PGSealKit
-import Seal
-import Verify
+import Restore
 
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

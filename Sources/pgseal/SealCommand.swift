@@ -1,8 +1,8 @@
 import ArgumentParser
-import Logging
+import Display
 import Export
 import Foundation
-import Seal
+import Logging
 
 struct SealCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

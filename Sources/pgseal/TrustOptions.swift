@@ -1,8 +1,8 @@
+import ArchiveReading
 import ArgumentParser
-import ByteStreams
+import Cryptography
 import Foundation
-import Seal
-import Verify
+import PGSealKit
 
 /// Whom an archive's seal must be signed by: the same options on every command that reads
 /// archives (verify, restore, diff, inspect, list, check, prune, replicate).

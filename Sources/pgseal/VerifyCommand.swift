@@ -1,10 +1,8 @@
 import ArgumentParser
-import ByteStreams
-import Logging
-import Export
+import Cryptography
+import Display
 import Foundation
-import Seal
-import Operations
+import Logging
 import PGSealKit
 import Verify
 

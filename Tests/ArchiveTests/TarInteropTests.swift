@@ -1,4 +1,4 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
 import Foundation
 import TestSupport

@@ -1,5 +1,5 @@
 import CanonicalJSON
-import Seal
+import Cryptography
 import XCTest
 
 final class RowEncoderTests: XCTestCase {

@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Seal
 import TestSupport
 import XCTest
 

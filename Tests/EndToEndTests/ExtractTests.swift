@@ -1,6 +1,6 @@
-import Archive
+import ArchiveFormat
+import Cryptography
 import Foundation
-import Seal
 import TestSupport
 import XCTest
 

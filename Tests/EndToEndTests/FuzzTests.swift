@@ -1,9 +1,9 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
 import CanonicalJSON
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 import TestSupport
 import Verify
 import XCTest

@@ -1,5 +1,4 @@
 import Foundation
-import Seal
 import TestSupport
 import XCTest
 

@@ -1,6 +1,7 @@
 import CanonicalJSON
+import Cryptography
+import DatabaseCatalog
 @testable import Export
-import Seal
 import XCTest
 
 /// Cutting a table's rows into chunks: never a row split, a chunk at most the chunk size

@@ -1,4 +1,5 @@
-import Archive
+import ArchiveFormat
+import DatabaseCatalog
 @testable import Export
 import Foundation
 import Postgres

@@ -1,5 +1,7 @@
-import ByteStreams
+import ArchiveFormat
 import CanonicalJSON
+import DatabaseCatalog
+import Display
 @testable import Export
 import Foundation
 import XCTest

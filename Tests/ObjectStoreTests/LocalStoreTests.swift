@@ -1,4 +1,3 @@
-import ByteStreams
 import Foundation
 import ObjectStore
 import XCTest

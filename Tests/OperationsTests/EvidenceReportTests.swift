@@ -1,10 +1,9 @@
-import Archive
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import EvidenceHTML
 import Foundation
-import ObjectStore
 import Operations
-import Seal
-import Verify
 import XCTest
 
 /// The report's judgements on hand-made series, with the clock held still: where a shrink

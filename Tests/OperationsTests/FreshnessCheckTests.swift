@@ -1,8 +1,8 @@
+import ArchiveReading
+import Cryptography
 import Foundation
 @testable import Operations
-import Seal
 import TestSupport
-import Verify
 import XCTest
 
 /// Freshness decisions on hand-made archives with the clock held still: on time, late,

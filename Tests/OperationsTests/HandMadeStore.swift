@@ -1,7 +1,7 @@
-import Archive
+import ArchiveFormat
+import Cryptography
 import Foundation
 import ObjectStore
-import Seal
 import TestSupport
 
 /// A local store of hand-made archives (an object of six bytes, its seal and signature) with

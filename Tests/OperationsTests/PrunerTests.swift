@@ -1,9 +1,9 @@
-import Archive
+import ArchiveFormat
 import ByteStreams
+import Cryptography
 import Foundation
 import ObjectStore
 import Operations
-import Seal
 import TestSupport
 import XCTest
 

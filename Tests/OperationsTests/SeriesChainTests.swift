@@ -1,10 +1,8 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
-import ObjectStore
 import Operations
-import Seal
-import Verify
 import XCTest
 
 /// The series of hand-made seals: what each way of breaking it looks like to `SeriesChain`.

@@ -1,3 +1,5 @@
+import ArchiveFormat
+import ArchiveReading
 import CanonicalJSON
 @testable import Verify
 import XCTest
@@ -33,10 +35,10 @@ final class KeyOrderTests: XCTestCase {
     }
 
     func testChunkEntriesNameTheirTable() {
-        XCTAssertEqual(DeepCheck.tableName(ofChunk: "data/public.users/000001.jsonl"), "public.users")
+        XCTAssertEqual(ChunkPath.tableName(of: "data/public.users/000001.jsonl"), "public.users")
         for other in ["data/public.users/1.jsonl", "data/users/000001.jsonl", "manifest.json", "data/public.users/000001.json",
                       "data/a.b/c/000001.jsonl", "data/public.users/٠٠٠٠٠١.jsonl"] {
-            XCTAssertNil(DeepCheck.tableName(ofChunk: other), other)
+            XCTAssertNil(ChunkPath.tableName(of: other), other)
         }
     }
 }

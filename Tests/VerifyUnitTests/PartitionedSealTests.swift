@@ -1,5 +1,5 @@
-import Archive
-import Seal
+import ArchiveFormat
+import Cryptography
 @testable import Verify
 import XCTest
 

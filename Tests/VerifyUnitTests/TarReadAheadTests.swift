@@ -1,7 +1,7 @@
-import Archive
-import ByteStreams
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
 import Foundation
-import Seal
 import TestSupport
 @testable import Verify
 import XCTest

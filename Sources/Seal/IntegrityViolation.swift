@@ -1,5 +1,0 @@
-import ByteStreams
-
-public typealias IntegrityViolation = ByteStreams.IntegrityViolation
-
-extension AgeError: IntegrityViolation {}

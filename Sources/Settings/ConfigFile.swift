@@ -1,0 +1,94 @@
+import ByteStreams
+import DatabaseCatalog
+import Foundation
+import Yams
+
+/// The config file. Its profiles are lists of tables, which swift-configuration's YAML
+/// provider does not take (it reads scalars and scalar arrays), so Yams decodes the file and
+/// its scalar settings become one layer of the configuration reader.
+struct ConfigFile: Decodable {
+    var db: String?
+    var to: String?
+    var profile: String?
+    var compression: String?
+    var compressionLevel: Int?
+    var zstdThreads: Int?
+    var chunkSizeMib: Int?
+    var jobs: Int?
+    var progress: String?
+    var recipients: [String]?
+    var recipientsFile: String?
+    var signKey: String?
+    var s3Endpoint: String?
+    var s3Region: String?
+    var caBundle: String?
+    var staleUploadHours: Int?
+    var profiles: [Profile]?
+    // Retention, monitoring and alerting (OperationsSettings).
+    var maxAge: String?
+    var trustedKeys: [String]?
+    var alertWebhook: String?
+    var alertSnsTopic: String?
+    var metricsFile: String?
+    var keepDays: Int?
+    var keepLast: Int?
+    var keepDaily: Int?
+    var keepWeekly: Int?
+    var keepMonthly: Int?
+    var keepWithin: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case s3Endpoint = "s3_endpoint"
+        case s3Region = "s3_region"
+        case caBundle = "ca_bundle"
+        case staleUploadHours = "stale_upload_hours"
+        case maxAge = "max_age"
+        case trustedKeys = "trusted_keys"
+        case alertWebhook = "alert_webhook"
+        case alertSnsTopic = "alert_sns_topic"
+        case metricsFile = "metrics_file"
+        case keepDays = "keep_days"
+        case keepLast = "keep_last"
+        case keepDaily = "keep_daily"
+        case keepWeekly = "keep_weekly"
+        case keepMonthly = "keep_monthly"
+        case keepWithin = "keep_within"
+        case db, to, profile, compression, jobs, progress, profiles, recipients
+        case recipientsFile = "recipients_file"
+        case signKey = "sign_key"
+        case compressionLevel = "compression_level"
+        case zstdThreads = "zstd_threads"
+        case chunkSizeMib = "chunk_size_mib"
+    }
+
+    static func load(_ path: String) throws -> ConfigFile {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError("config file \(path) does not exist")
+        }
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try ConfigKeys.check(text, file: path)
+            return try YAMLDecoder().decode(ConfigFile.self, from: text)
+        } catch let error as DecodingError {
+            throw ConfigurationError("config file \(path): \(ConfigFile.describe(error))")
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("config file \(path) could not be read: \(error)")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type) — \(context.debugDescription)"
+        case .valueNotFound(_, let context): return "\(path(context)): missing value"
+        case .keyNotFound(let key, let context): return "\(path(context)): missing key \(key.stringValue)"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
