@@ -1,24 +1,24 @@
 import ByteStreams
 /// An error from libarchive, or from the stream it was reading or writing.
-public struct ArchiveError: Error, CustomStringConvertible, IntegrityViolation {
+package struct ArchiveError: Error, CustomStringConvertible, IntegrityViolation {
     /// Exit 1 when what failed beneath was the archive's integrity (a seal's bound, an age
     /// chunk), not a store or a key.
-    public var isIntegrityFailure: Bool {
+    package var isIntegrityFailure: Bool {
         (underlying as? IntegrityViolation)?.isIntegrityFailure ?? false
     }
 
-    public let operation: String
-    public let message: String
+    package let operation: String
+    package let message: String
     /// The error of the sink or source beneath, when that is what failed.
-    public let underlying: Error?
+    package let underlying: Error?
 
-    public init(operation: String, message: String, underlying: Error? = nil) {
+    package init(operation: String, message: String, underlying: Error? = nil) {
         self.operation = operation
         self.message = message
         self.underlying = underlying
     }
 
-    public var description: String {
+    package var description: String {
         if let underlying { return "\(underlying)" }
         return "\(operation): \(message)"
     }

@@ -2,16 +2,16 @@ import ByteStreams
 import Foundation
 
 /// Finds and decodes `manifest.json` in an archive stream.
-public enum ArchiveManifest {
+package enum ArchiveManifest {
     /// Manifests hold metadata only; anything larger is not a pgseal manifest.
-    public static let sizeLimit = 32 << 20
+    package static let sizeLimit = 32 << 20
 
-    public enum ReadError: Error, CustomStringConvertible {
+    package enum ReadError: Error, CustomStringConvertible {
         case missing
         case notPGSeal(format: String)
         case malformed(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .missing: "the archive has no manifest.json: it is incomplete or not a pgseal archive"
             case .notPGSeal(let format): "manifest.json declares format \(format), not one this reader knows (\(Manifest.readableFormats.sorted().joined(separator: ", ")))"
@@ -21,7 +21,7 @@ public enum ArchiveManifest {
     }
 
     /// Reads the tar stream to its manifest entry and returns the entry's bytes.
-    public static func read(from source: ByteSource) throws -> [UInt8] {
+    package static func read(from source: ByteSource) throws -> [UInt8] {
         let reader = try TarReader(source: source)
         while let entry = try reader.nextEntry() {
             if entry.path == Manifest.entryPath { return try reader.readAll(limit: sizeLimit) }
@@ -29,7 +29,7 @@ public enum ArchiveManifest {
         throw ReadError.missing
     }
 
-    public static func decode(_ bytes: [UInt8]) throws -> Manifest {
+    package static func decode(_ bytes: [UInt8]) throws -> Manifest {
         let manifest: Manifest
         do {
             manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))

@@ -3,37 +3,37 @@ import Foundation
 /// `<object>.attestation.<YYYYMMDDTHHMMSSZ>-<level>.json`: a verification's result, signed by the
 /// verifier (`.json.sig`, SSHSIG namespace `pgseal-attestation`), so that "restore-verified on D
 /// by K" is a fact others can check. Bound to one seal by its SHA-256. (docs/FORMAT.md, "Attestations".)
-public struct Attestation: Codable, Sendable, Equatable {
-    public static let formatIdentifier = "pgseal-attestation/1"
-    public static let signatureNamespace = "pgseal-attestation"
+package struct Attestation: Codable, Sendable, Equatable {
+    package static let formatIdentifier = "pgseal-attestation/1"
+    package static let signatureNamespace = "pgseal-attestation"
     /// The key infix between the object's key and the attestation's time.
-    public static let keyInfix = ".attestation."
+    package static let keyInfix = ".attestation."
 
     /// A table whose digest the verifier checked: as the seal lists it.
-    public typealias Table = SealDocument.Table
+    package typealias Table = SealDocument.Table
 
-    public var format: String
-    public var object: String
-    public var sealSHA256: String
+    package var format: String
+    package var object: String
+    package var sealSHA256: String
     /// `seal`, `deep` or `restore`.
-    public var level: String
+    package var level: String
     /// `verified` or `failed`.
-    public var result: String
-    public var verifiedAt: String
-    public var durationSeconds: Double
-    public var tool: String
+    package var result: String
+    package var verifiedAt: String
+    package var durationSeconds: Double
+    package var tool: String
     /// The fingerprint of the key that signed this attestation.
-    public var verifier: String
+    package var verifier: String
     /// The object's SHA-256 as the verifier computed it (absent when it could not read it).
-    public var objectSHA256: String?
+    package var objectSHA256: String?
     /// The tables whose digests the verifier checked (deep and restore levels).
-    public var tables: [Table]
+    package var tables: [Table]
     /// Each failure, `location: problem`.
-    public var failures: [String]
+    package var failures: [String]
 
-    public var verified: Bool { result == "verified" }
+    package var verified: Bool { result == "verified" }
 
-    public init(object: String, sealSHA256: String, level: String, verified: Bool, verifiedAt: String, durationSeconds: Double,
+    package init(object: String, sealSHA256: String, level: String, verified: Bool, verifiedAt: String, durationSeconds: Double,
                 tool: String, verifier: String, objectSHA256: String?, tables: [Table], failures: [String]) {
         self.format = Self.formatIdentifier
         self.object = object
@@ -59,21 +59,21 @@ public struct Attestation: Codable, Sendable, Equatable {
 
     /// The key of the archive an attestation's document sits beside, from the document's key
     /// (`….attestation.<time>-<level>.json`); nil for any other key.
-    public static func objectKey(ofDocument key: String) -> String? {
+    package static func objectKey(ofDocument key: String) -> String? {
         guard key.hasSuffix(".json"), let range = key.range(of: keyInfix, options: .backwards) else { return nil }
         return String(key[..<range.lowerBound])
     }
 
     /// `<object key>.attestation.20261202T220000Z-restore.json`.
-    public static func key(forObject objectKey: String, verifiedAt: Date, level: String) -> String {
+    package static func key(forObject objectKey: String, verifiedAt: Date, level: String) -> String {
         objectKey + keyInfix + StampFormat.compact(verifiedAt) + "-" + level + ".json"
     }
 
-    public func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
+    package func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
 
     /// Parses signed bytes; what a signer may still get wrong (a level or result outside the
     /// vocabulary, an unparsable time) is refused here rather than believed.
-    public static func decode(_ bytes: [UInt8]) throws -> Attestation {
+    package static func decode(_ bytes: [UInt8]) throws -> Attestation {
         let attestation: Attestation
         do { attestation = try JSONDecoder().decode(Attestation.self, from: Data(bytes)) } catch {
             throw DocumentError(document: "attestation", reason: "not the JSON of one: \(error)")
@@ -93,18 +93,18 @@ public struct Attestation: Codable, Sendable, Equatable {
 /// retention — the seal and its signature stay beside it, so the series stays verifiable. This
 /// note itself is not signed: it is the pruner's account of when and why, which the report
 /// shows as such.
-public struct Tombstone: Codable, Sendable, Equatable {
-    public static let formatIdentifier = "pgseal-tombstone/1"
-    public static let suffix = ".tombstone"
+package struct Tombstone: Codable, Sendable, Equatable {
+    package static let formatIdentifier = "pgseal-tombstone/1"
+    package static let suffix = ".tombstone"
 
-    public var format: String
-    public var object: String
-    public var sealSHA256: String
-    public var removedAt: String
-    public var reason: String
-    public var tool: String
+    package var format: String
+    package var object: String
+    package var sealSHA256: String
+    package var removedAt: String
+    package var reason: String
+    package var tool: String
 
-    public init(object: String, sealSHA256: String, removedAt: String, reason: String, tool: String) {
+    package init(object: String, sealSHA256: String, removedAt: String, reason: String, tool: String) {
         self.format = Self.formatIdentifier
         self.object = object
         self.sealSHA256 = sealSHA256
@@ -119,9 +119,9 @@ public struct Tombstone: Codable, Sendable, Equatable {
         case removedAt = "removed_at"
     }
 
-    public func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
+    package func encoded() throws -> [UInt8] { try DocumentJSON.encoded(self) }
 
-    public static func decode(_ bytes: [UInt8]) throws -> Tombstone {
+    package static func decode(_ bytes: [UInt8]) throws -> Tombstone {
         let tombstone: Tombstone
         do { tombstone = try JSONDecoder().decode(Tombstone.self, from: Data(bytes)) } catch {
             throw DocumentError(document: "tombstone note", reason: "not the JSON of one: \(error)")
@@ -135,25 +135,25 @@ public struct Tombstone: Codable, Sendable, Equatable {
 
 /// A small document beside an archive (an attestation, a tombstone note) that cannot be
 /// believed as one: named, with why.
-public struct DocumentError: Error, CustomStringConvertible {
-    public let document: String
-    public let reason: String
+package struct DocumentError: Error, CustomStringConvertible {
+    package let document: String
+    package let reason: String
 
-    public var description: String { "the \(document) cannot be read: \(reason)" }
+    package var description: String { "the \(document) cannot be read: \(reason)" }
 }
 
 /// The two forms of a UTC time pgseal writes: RFC 3339 in documents, compact in names.
-public enum StampFormat {
-    public static func rfc3339(_ date: Date) -> String {
+package enum StampFormat {
+    package static func rfc3339(_ date: Date) -> String {
         formatter("yyyy-MM-dd'T'HH:mm:ss'Z'").string(from: date)
     }
 
-    public static func compact(_ date: Date) -> String {
+    package static func compact(_ date: Date) -> String {
         formatter("yyyyMMdd'T'HHmmss'Z'").string(from: date)
     }
 
     /// `2026-12-02T22:00:00Z` (fractions of a second accepted) → a date; nil for anything else.
-    public static func date(_ text: String) -> Date? {
+    package static func date(_ text: String) -> Date? {
         guard text.utf8.count <= 40 else { return nil }
         let plain = ISO8601DateFormatter()
         if let date = plain.date(from: text) { return date }

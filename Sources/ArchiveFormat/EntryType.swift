@@ -1,6 +1,6 @@
 /// The file types of tar entries pgseal writes. libarchive's header spells `AE_IFREG` and its
 /// siblings as casts, which Swift does not import.
-public enum EntryKind: String, Codable, Sendable {
+package enum EntryKind: String, Codable, Sendable {
     case file, directory, symlink, other
 
     var archiveType: UInt32 {

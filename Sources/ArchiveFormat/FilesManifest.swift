@@ -3,26 +3,26 @@ import Foundation
 /// `manifest.json` of an archive of files (`pgseal seal`), the last entry like a table
 /// archive's (docs/FORMAT.md, "Archives of files"). Every entry under `files/` is listed once,
 /// in archive order.
-public struct FilesManifest: Codable, Sendable {
-    public static let formatIdentifier = "pgseal-files/1"
+package struct FilesManifest: Codable, Sendable {
+    package static let formatIdentifier = "pgseal-files/1"
 
-    public struct File: Codable, Sendable, Equatable {
+    package struct File: Codable, Sendable, Equatable {
         /// The tar entry's path: `files/` and the path relative to the sealed argument's parent.
-        public var path: String
-        public var kind: EntryKind
+        package var path: String
+        package var kind: EntryKind
         /// Permission bits, octal: `0640`.
-        public var mode: String
-        public var size: Int64
+        package var mode: String
+        package var size: Int64
         /// Regular files only.
-        public var sha256: String?
+        package var sha256: String?
         /// Symbolic links only.
-        public var target: String?
-        public var mtime: Int
+        package var target: String?
+        package var mtime: Int
 
         /// Permission bits as the manifest writes them: `0640`.
-        public static func modeText(_ mode: Int32) -> String { "0" + String(mode & 0o7777, radix: 8) }
+        package static func modeText(_ mode: Int32) -> String { "0" + String(mode & 0o7777, radix: 8) }
 
-        public init(path: String, kind: EntryKind, mode: Int32, size: Int64, sha256: String?, target: String?, mtime: Int) {
+        package init(path: String, kind: EntryKind, mode: Int32, size: Int64, sha256: String?, target: String?, mtime: Int) {
             self.path = path
             self.kind = kind
             self.mode = Self.modeText(mode)
@@ -33,11 +33,11 @@ public struct FilesManifest: Codable, Sendable {
         }
     }
 
-    public var format: String
-    public var tool: Manifest.Tool
-    public var createdAt: String
-    public var name: String
-    public var files: [File]
+    package var format: String
+    package var tool: Manifest.Tool
+    package var createdAt: String
+    package var name: String
+    package var files: [File]
 
     enum CodingKeys: String, CodingKey {
         case format, tool, name, files
@@ -45,12 +45,12 @@ public struct FilesManifest: Codable, Sendable {
     }
 
     /// The manifest's format, to tell the two kinds of archive apart before decoding either.
-    public static func format(of bytes: [UInt8]) -> String? {
+    package static func format(of bytes: [UInt8]) -> String? {
         struct Probe: Decodable { let format: String }
         return (try? JSONDecoder().decode(Probe.self, from: Data(bytes)))?.format
     }
 
-    public static func decode(_ bytes: [UInt8]) throws -> FilesManifest {
+    package static func decode(_ bytes: [UInt8]) throws -> FilesManifest {
         let manifest: FilesManifest
         do {
             manifest = try JSONDecoder().decode(FilesManifest.self, from: Data(bytes))
@@ -62,7 +62,7 @@ public struct FilesManifest: Codable, Sendable {
     }
 
     /// One file's line in the manifest, as the writer streams it.
-    public static func line(_ file: File) throws -> String {
+    package static func line(_ file: File) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(file), as: UTF8.self)

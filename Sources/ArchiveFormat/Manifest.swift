@@ -1,37 +1,37 @@
 /// `manifest.json`, the last entry of every archive (docs/FORMAT.md, "manifest.json").
 /// This is the reading side; `ManifestWriter` writes the same document as a stream.
-public struct Manifest: Codable, Sendable {
+package struct Manifest: Codable, Sendable {
     /// What this version writes: `pgseal/2` (docs/FORMAT.md). Readers take both.
-    public static let formatIdentifier = "pgseal/2"
-    public static let readableFormats: Set<String> = ["pgseal/1", "pgseal/2"]
-    public static let entryPath = "manifest.json"
+    package static let formatIdentifier = "pgseal/2"
+    package static let readableFormats: Set<String> = ["pgseal/1", "pgseal/2"]
+    package static let entryPath = "manifest.json"
 
-    public var format: String
-    public var tool: Tool
-    public var createdAt: String
-    public var profile: String
-    public var source: Source
-    public var settings: [String: String]
-    public var tables: [Table]
+    package var format: String
+    package var tool: Tool
+    package var createdAt: String
+    package var profile: String
+    package var source: Source
+    package var settings: [String: String]
+    package var tables: [Table]
 
-    public struct Tool: Codable, Sendable {
-        public var name: String
-        public var version: String
-        public init(name: String, version: String) {
+    package struct Tool: Codable, Sendable {
+        package var name: String
+        package var version: String
+        package init(name: String, version: String) {
             self.name = name
             self.version = version
         }
     }
 
-    public struct Source: Codable, Sendable {
-        public var database: String
-        public var serverVersion: String
-        public var snapshot: String
-        public var walLSN: String
-        public var isolation: String
-        public var consistent: Bool
+    package struct Source: Codable, Sendable {
+        package var database: String
+        package var serverVersion: String
+        package var snapshot: String
+        package var walLSN: String
+        package var isolation: String
+        package var consistent: Bool
 
-        public init(database: String, serverVersion: String, snapshot: String, walLSN: String) {
+        package init(database: String, serverVersion: String, snapshot: String, walLSN: String) {
             self.database = database
             self.serverVersion = serverVersion
             self.snapshot = snapshot
@@ -47,23 +47,23 @@ public struct Manifest: Codable, Sendable {
         }
     }
 
-    public struct Column: Codable, Sendable, Equatable {
-        public var name: String
+    package struct Column: Codable, Sendable, Equatable {
+        package var name: String
         /// The declared type as PostgreSQL's `format_type` spells it, e.g. `numeric(12,2)`.
-        public var type: String
+        package var type: String
         /// How values are written: integer, float, numeric, boolean, timestamptz, json-text,
         /// array-text, text (and json, array:… in pgseal/1).
-        public var encoding: String
+        package var encoding: String
         /// Declared properties (pgseal/2), present only when they hold: NOT NULL; a collation
         /// other than the type's default, as `schema.name` with PostgreSQL's identifier quoting;
         /// identity (`always` or `by default`); a stored generated column's expression — recorded
         /// for the record, never run by a reader.
-        public var notNull: Bool?
-        public var collation: String?
-        public var identity: String?
-        public var generated: String?
+        package var notNull: Bool?
+        package var collation: String?
+        package var identity: String?
+        package var generated: String?
 
-        public init(name: String, type: String, encoding: String, notNull: Bool? = nil, collation: String? = nil,
+        package init(name: String, type: String, encoding: String, notNull: Bool? = nil, collation: String? = nil,
                     identity: String? = nil, generated: String? = nil) {
             self.name = name
             self.type = type
@@ -80,13 +80,13 @@ public struct Manifest: Codable, Sendable {
         }
     }
 
-    public struct Chunk: Codable, Sendable {
-        public var path: String
-        public var rows: Int
-        public var bytes: Int64
-        public var sha256: String
-        public var firstKey: [JSONValue]
-        public var lastKey: [JSONValue]
+    package struct Chunk: Codable, Sendable {
+        package var path: String
+        package var rows: Int
+        package var bytes: Int64
+        package var sha256: String
+        package var firstKey: [JSONValue]
+        package var lastKey: [JSONValue]
 
         enum CodingKeys: String, CodingKey {
             case path, rows, bytes, sha256
@@ -95,23 +95,23 @@ public struct Manifest: Codable, Sendable {
         }
     }
 
-    public struct Table: Codable, Sendable {
-        public var schema: String
-        public var name: String
-        public var columns: [Column]
-        public var key: [String]
-        public var filter: String?
-        public var rows: Int
-        public var bytes: Int64
-        public var digest: String
-        public var chunks: [Chunk]
+    package struct Table: Codable, Sendable {
+        package var schema: String
+        package var name: String
+        package var columns: [Column]
+        package var key: [String]
+        package var filter: String?
+        package var rows: Int
+        package var bytes: Int64
+        package var digest: String
+        package var chunks: [Chunk]
 
-        public var qualifiedName: String { schema + "." + name }
-        public var directory: String { "data/\(qualifiedName)/" }
+        package var qualifiedName: String { schema + "." + name }
+        package var directory: String { "data/\(qualifiedName)/" }
     }
 
     /// The non-built-in types the tables depend on (pgseal/2; absent when none).
-    public var types: [TypeDefinition]?
+    package var types: [TypeDefinition]?
 
     enum CodingKeys: String, CodingKey {
         case format, tool, profile, source, settings, tables, types
@@ -120,7 +120,7 @@ public struct Manifest: Codable, Sendable {
 }
 
 /// Any JSON value, for the keys recorded in a manifest. Integers keep their exact value.
-public enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
+package enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -129,7 +129,7 @@ public enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
@@ -140,7 +140,7 @@ public enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
         else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -153,7 +153,7 @@ public enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .null: "null"
         case .bool(let value): String(value)

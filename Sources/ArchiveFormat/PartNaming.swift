@@ -2,21 +2,21 @@ import Foundation
 
 /// Names of a partitioned archive's parts (docs/FORMAT.md §10.1): the archive's key
 /// `<stem><suffix>` has no object of its own; part i of n is `<stem>.part-<iiii>-of-<nnnn><suffix>`.
-public enum PartNaming {
-    public static func partKey(archive: String, suffix: String, index: Int, count: Int) -> String {
+package enum PartNaming {
+    package static func partKey(archive: String, suffix: String, index: Int, count: Int) -> String {
         let stem = archive.hasSuffix(suffix) ? String(archive.dropLast(suffix.count)) : archive
         return stem + ".part-" + fourDigits(index + 1) + "-of-" + fourDigits(count) + suffix
     }
 
     /// Whether `key` names a part (never counted as an archive of its own), and then the key of
     /// the archive it belongs to.
-    public static func archiveKey(ofPart key: String) -> String? {
+    package static func archiveKey(ofPart key: String) -> String? {
         guard let range = partInfix(of: key) else { return nil }
         return String(key[..<range.lowerBound]) + String(key[range.upperBound...])
     }
 
     /// `(index from 0, count)` of a part's name, when it is one.
-    public static func position(ofPart key: String) -> (index: Int, count: Int)? {
+    package static func position(ofPart key: String) -> (index: Int, count: Int)? {
         guard let range = partInfix(of: key) else { return nil }
         let digits = key[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         guard digits.count == 2, digits[0] >= 1, digits[0] <= digits[1] else { return nil }

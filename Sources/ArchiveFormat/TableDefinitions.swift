@@ -4,17 +4,17 @@ import Foundation
 /// types and encodings, key, filter) without their counts and digests, which only the manifest
 /// at the end can hold. With it a reader knows the rows' keys and types before the first row,
 /// so verification and restore each need one pass. It must equal the manifest's definitions.
-public struct TableDefinitions: Codable, Sendable, Equatable {
-    public static let entryPath = "tables.json"
+package struct TableDefinitions: Codable, Sendable, Equatable {
+    package static let entryPath = "tables.json"
 
-    public struct Table: Codable, Sendable, Equatable {
-        public var schema: String
-        public var name: String
-        public var columns: [Manifest.Column]
-        public var key: [String]
-        public var filter: String?
+    package struct Table: Codable, Sendable, Equatable {
+        package var schema: String
+        package var name: String
+        package var columns: [Manifest.Column]
+        package var key: [String]
+        package var filter: String?
 
-        public init(schema: String, name: String, columns: [Manifest.Column], key: [String], filter: String?) {
+        package init(schema: String, name: String, columns: [Manifest.Column], key: [String], filter: String?) {
             self.schema = schema
             self.name = name
             self.columns = columns
@@ -22,27 +22,27 @@ public struct TableDefinitions: Codable, Sendable, Equatable {
             self.filter = filter
         }
 
-        public var qualifiedName: String { schema + "." + name }
+        package var qualifiedName: String { schema + "." + name }
     }
 
-    public var format: String
-    public var tables: [Table]
+    package var format: String
+    package var tables: [Table]
     /// The types the tables depend on, dependencies first (absent when none).
-    public var types: [TypeDefinition]?
+    package var types: [TypeDefinition]?
 
-    public init(tables: [Table], types: [TypeDefinition]? = nil) {
+    package init(tables: [Table], types: [TypeDefinition]? = nil) {
         self.format = Manifest.formatIdentifier
         self.tables = tables
         self.types = types
     }
 
-    public init(manifest: Manifest) {
+    package init(manifest: Manifest) {
         self.init(tables: manifest.tables.map { Table(schema: $0.schema, name: $0.name, columns: $0.columns, key: $0.key, filter: $0.filter) },
                   types: manifest.types)
         format = manifest.format
     }
 
-    public func encoded() throws -> [UInt8] {
+    package func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(self)) + [0x0A]
@@ -52,7 +52,7 @@ public struct TableDefinitions: Codable, Sendable, Equatable {
 extension TableDefinitions {
     /// Reads `tables.json` and checks what the readers rely on: the format, unique tables,
     /// unique column names (compared byte by byte, never normalised), key columns among them.
-    public static func decode(_ bytes: [UInt8]) throws -> TableDefinitions {
+    package static func decode(_ bytes: [UInt8]) throws -> TableDefinitions {
         let definitions = try JSONDecoder().decode(TableDefinitions.self, from: Data(bytes))
         guard Manifest.readableFormats.contains(definitions.format) else {
             throw ArchiveManifest.ReadError.malformed("tables.json declares format \(definitions.format), not one this reader knows")

@@ -3,27 +3,27 @@ import CArchive
 import Display
 
 /// One entry's header, as read.
-public struct TarEntry: Sendable {
-    public let path: String
-    public let size: Int64
-    public let kind: EntryKind
+package struct TarEntry: Sendable {
+    package let path: String
+    package let size: Int64
+    package let kind: EntryKind
     /// Permission bits.
-    public let mode: Int32
+    package let mode: Int32
     /// A symbolic link's target.
-    public let linkTarget: String?
+    package let linkTarget: String?
 
-    public var isRegularFile: Bool { kind == .file }
+    package var isRegularFile: Bool { kind == .file }
 }
 
 /// Reads a tar stream, compressed with zstd, gzip or not at all, from a `ByteSource`, entry by
 /// entry, with fixed-size buffers. The libarchive handle is owned here and freed in `deinit`.
-public final class TarReader {
+package final class TarReader {
     private let handle: OpaquePointer
     private let input: InputContext
     /// How many bytes of tar stream (headers and data) this reader may take before it stops:
     /// what a small object can expand to is bounded, whatever its compression says.
     private let limit: Int64?
-    public private(set) var consumed: Int64 = 0
+    package private(set) var consumed: Int64 = 0
 
     final class InputContext {
         let source: ByteSource
@@ -33,7 +33,7 @@ public final class TarReader {
         deinit { buffer.deallocate() }
     }
 
-    public init(source: ByteSource, limit: Int64? = nil) throws(ArchiveError) {
+    package init(source: ByteSource, limit: Int64? = nil) throws(ArchiveError) {
         self.limit = limit
         guard let handle = archive_read_new() else {
             throw ArchiveError(operation: "archive_read_new", message: "out of memory")
@@ -61,7 +61,7 @@ public final class TarReader {
     deinit { archive_read_free(handle) }
 
     /// The next entry's header, or nil at the end of the archive.
-    public func nextEntry() throws(ArchiveError) -> TarEntry? {
+    package func nextEntry() throws(ArchiveError) -> TarEntry? {
         var entry: OpaquePointer?
         let status = UTF8Locale.run { archive_read_next_header(handle, &entry) }
         if status == ARCHIVE_EOF {
@@ -97,14 +97,14 @@ public final class TarReader {
     }
 
     /// Reads the current entry's data; 0 at its end.
-    public func readData(into buffer: UnsafeMutableRawBufferPointer) throws(ArchiveError) -> Int {
+    package func readData(into buffer: UnsafeMutableRawBufferPointer) throws(ArchiveError) -> Int {
         let n = archive_read_data(handle, buffer.baseAddress, buffer.count)
         if n < 0 { throw error("read data") }
         return n
     }
 
     /// Reads the current entry to its end, lending each piece to `body`.
-    public func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
         defer { buffer.deallocate() }
         while true {
@@ -121,7 +121,7 @@ public final class TarReader {
 }
 
 /// A tar stream read entry by entry: `TarReader`, or a reader of one on another thread.
-public protocol TarEntries: AnyObject {
+package protocol TarEntries: AnyObject {
     func nextEntry() throws -> TarEntry?
     /// Reads the current entry to its end, lending each piece to `body`.
     func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws
@@ -131,7 +131,7 @@ extension TarReader: TarEntries {}
 
 extension TarEntries {
     /// The current entry's data, whole: for small entries such as the manifest.
-    public func readAll(limit: Int) throws -> [UInt8] {
+    package func readAll(limit: Int) throws -> [UInt8] {
         var data: [UInt8] = []
         try forEachBlock { piece in
             guard data.count + piece.count <= limit else {

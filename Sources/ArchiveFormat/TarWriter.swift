@@ -3,7 +3,7 @@ import CArchive
 
 /// Writes a pax tar stream through a compression filter into a `ByteSink`, on libarchive.
 /// The libarchive handle is owned here and freed in `deinit`.
-public final class TarWriter {
+package final class TarWriter {
     private let handle: OpaquePointer
     private let output: OutputContext
     private let modificationTime: Int
@@ -16,7 +16,7 @@ public final class TarWriter {
         init(_ sink: ByteSink) { self.sink = sink }
     }
 
-    public init(sink: ByteSink, compression: Compression, modificationTime: Int) throws(ArchiveError) {
+    package init(sink: ByteSink, compression: Compression, modificationTime: Int) throws(ArchiveError) {
         guard let handle = archive_write_new() else {
             throw ArchiveError(operation: "archive_write_new", message: "out of memory")
         }
@@ -56,7 +56,7 @@ public final class TarWriter {
     deinit { archive_write_free(handle) }
 
     /// Writes one regular file entry whose size is known in advance.
-    public func addFile(path: String, size: Int, mode: Int32 = 0o644, modificationTime mtime: Int? = nil, _ writeBody: ((UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws -> Void) throws {
+    package func addFile(path: String, size: Int, mode: Int32 = 0o644, modificationTime mtime: Int? = nil, _ writeBody: ((UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws -> Void) throws {
         try writeHeader(path: path, kind: .file, size: size, mode: mode, modificationTime: mtime ?? modificationTime)
         var written = 0
         try writeBody { (bytes: UnsafeRawBufferPointer) throws(ArchiveError) in
@@ -75,7 +75,7 @@ public final class TarWriter {
     }
 
     /// Writes a directory entry, or a symbolic link to `target`: a header without data.
-    public func addEntry(path: String, kind: EntryKind, mode: Int32, modificationTime mtime: Int, linkTarget: String? = nil) throws {
+    package func addEntry(path: String, kind: EntryKind, mode: Int32, modificationTime mtime: Int, linkTarget: String? = nil) throws {
         try writeHeader(path: path, kind: kind, size: 0, mode: mode, modificationTime: mtime, linkTarget: linkTarget)
         try check(archive_write_finish_entry(handle), "finish \(path)")
     }
@@ -93,12 +93,12 @@ public final class TarWriter {
     }
 
     /// Writes an entry from a buffer in one piece.
-    public func addFile(path: String, contents: UnsafeRawBufferPointer) throws {
+    package func addFile(path: String, contents: UnsafeRawBufferPointer) throws {
         try addFile(path: path, size: contents.count) { write in try write(contents) }
     }
 
     /// Ends the tar stream, flushes the compressor and closes the sink.
-    public func close() throws {
+    package func close() throws {
         guard !closed else { return }
         closed = true
         try check(archive_write_close(handle), "close")

@@ -1,9 +1,9 @@
 /// A reader was not given what it needs to read inside an archive.
-public enum ArchiveAccessError: Error, CustomStringConvertible {
+package enum ArchiveAccessError: Error, CustomStringConvertible {
     /// The archive is encrypted and no age identity was given.
     case missingIdentity(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .missingIdentity(let archive):
             "\(archive) is encrypted: reading inside it (the deep and restore levels, diff, restore) needs its age identity; the seal level needs none"

@@ -8,17 +8,17 @@ import Foundation
 /// existed — by a first pass that checks the whole object against the seal and takes the
 /// definitions from the manifest the seal names. Unsigned archives' definitions are returned
 /// untrusted: callers must not turn their SQL (filters) into statements.
-public struct ArchiveDefinitions {
-    public let definitions: TableDefinitions
-    public let trusted: Bool
+package struct ArchiveDefinitions {
+    package let definitions: TableDefinitions
+    package let trusted: Bool
 
-    public struct Missing: Error, CustomStringConvertible, IntegrityViolation {
-        public let reason: String
-        public var isIntegrityFailure: Bool { true }
-        public var description: String { reason }
+    package struct Missing: Error, CustomStringConvertible, IntegrityViolation {
+        package let reason: String
+        package var isIntegrityFailure: Bool { true }
+        package var description: String { reason }
     }
 
-    public static func read(_ archive: GatedArchive, keys: AgeKeyring) throws -> ArchiveDefinitions {
+    package static func read(_ archive: GatedArchive, keys: AgeKeyring) throws -> ArchiveDefinitions {
         let object = try archive.openObject()
         return try archive.reading(object) { try read(archive, object: object, keys: keys) }
     }

@@ -1,7 +1,7 @@
 /// A strict RFC 8259 syntax check of one line, without building values: the deep verification
 /// runs it on every row, so it must cost about as much as reading the bytes.
-enum JSONLineValidator {
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+package enum JSONLineValidator {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var parser = Parser(bytes: bytes)
         guard parser.value(depth: 0) else { return false }
         parser.skipWhitespace()
@@ -29,7 +29,7 @@ enum JSONLineValidator {
             return true
         }
 
-        mutating func value(depth: Int) -> Bool {
+        package mutating func value(depth: Int) -> Bool {
             guard depth < Self.maxDepth else { return false }
             skipWhitespace()
             guard let c = current else { return false }

@@ -4,12 +4,14 @@ import Foundation
 /// Compares keys as canonical JSON value texts in the order PostgreSQL's `ORDER BY` gives them
 /// under pgseal's rules (text in collation C, numbers by value, timestamps by time), so that a
 /// diff can merge the archive's rows with the database's.
-struct KeyOrder {
-    let encodings: [ColumnEncoding]
+package struct KeyOrder {
+    package let encodings: [ColumnEncoding]
+
+    package init(encodings: [ColumnEncoding]) { self.encodings = encodings }
 
     /// Compares one key value given as raw bytes; text without escapes and integers are
     /// compared in place, other encodings through the array form.
-    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, as encoding: ColumnEncoding) -> ComparisonResult {
+    package static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, as encoding: ColumnEncoding) -> ComparisonResult {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         switch encoding {
         case .text where a.first == quote && b.first == quote && !a.contains(backslash) && !b.contains(backslash):
@@ -37,7 +39,7 @@ struct KeyOrder {
     }
 
     /// Compares two keys, each a list of canonical JSON value texts.
-    func compare(_ a: [[UInt8]], _ b: [[UInt8]]) -> ComparisonResult {
+    package func compare(_ a: [[UInt8]], _ b: [[UInt8]]) -> ComparisonResult {
         for (index, encoding) in encodings.enumerated() {
             let result = Self.compare(a[index], b[index], as: encoding)
             if result != .orderedSame { return result }
@@ -49,7 +51,7 @@ struct KeyOrder {
     private static let infinity = Array("infinity".utf8)
     private static let minusInfinity = Array("-infinity".utf8)
 
-    static func compare(_ a: [UInt8], _ b: [UInt8], as encoding: ColumnEncoding) -> ComparisonResult {
+    package static func compare(_ a: [UInt8], _ b: [UInt8], as encoding: ColumnEncoding) -> ComparisonResult {
         if a == b { return .orderedSame }
         // NULLs sort last in ascending order.
         if a == null { return .orderedDescending }

@@ -3,7 +3,7 @@ import CanonicalJSON
 import Foundation
 
 /// Sees every entry of a tar stream on the reading thread (`TarReadAhead`), block by block.
-protocol EntryObserver: AnyObject {
+package protocol EntryObserver: AnyObject {
     func begin(_ entry: TarEntry)
     func update(_ block: UnsafeRawBufferPointer)
     func end()
@@ -13,7 +13,7 @@ protocol EntryObserver: AnyObject {
 /// split and hashed there, into its table's digest, while the caller validates the same lines
 /// on its own core. Read only after the stream has ended (the queue between the threads
 /// orders the writes before the read).
-final class RowHashing: EntryObserver, @unchecked Sendable {
+package final class RowHashing: EntryObserver, @unchecked Sendable {
     private let lines: LineSplitter
     /// How many rows the signed seal gives each table: past that, lines are no longer split
     /// (as the caller stops reading them) — a decompression bomb of tiny rows costs hashing
@@ -27,12 +27,12 @@ final class RowHashing: EntryObserver, @unchecked Sendable {
 
     private struct PastTheSeal: Error {}
 
-    init(maxLineBytes: Int, sealedRows: [String: Int]) {
+    package init(maxLineBytes: Int, sealedRows: [String: Int]) {
         lines = LineSplitter(maxLineBytes: maxLineBytes)
         self.sealedRows = sealedRows
     }
 
-    func begin(_ entry: TarEntry) {
+    package func begin(_ entry: TarEntry) {
         current = ChunkPath.tableName(of: entry.path).map { name in
             let digest = digests[name] ?? TableDigest()
             digests[name] = digest
@@ -40,7 +40,7 @@ final class RowHashing: EntryObserver, @unchecked Sendable {
         }
     }
 
-    func update(_ block: UnsafeRawBufferPointer) {
+    package func update(_ block: UnsafeRawBufferPointer) {
         guard let current, !unreadable.contains(current.name) else { return }
         do {
             try lines.feed(block) { line in
@@ -52,7 +52,7 @@ final class RowHashing: EntryObserver, @unchecked Sendable {
         }
     }
 
-    func end() {
+    package func end() {
         // A cut last line is not a row: the caller reports it.
         _ = lines.endHasPartialLine()
         current = nil
@@ -60,7 +60,7 @@ final class RowHashing: EntryObserver, @unchecked Sendable {
 
     /// The digest of `table`'s rows (of none, for a table without chunks), once the stream has
     /// ended; nil when its lines were not all read.
-    func digest(of table: String) -> TableDigest? {
+    package func digest(of table: String) -> TableDigest? {
         unreadable.contains(table) ? nil : digests[table] ?? TableDigest()
     }
 }

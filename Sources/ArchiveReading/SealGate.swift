@@ -54,16 +54,16 @@ public enum GateError: Error, CustomStringConvertible {
 /// against the trusted signers before any byte of the object is interpreted, and the object is
 /// then held to the seal's size and SHA-256 while it streams.
 public struct GatedArchive {
-    public let location: ArchiveLocation
+    package let location: ArchiveLocation
     /// Nil only for an archive without a seal, read under `--insecure-unsigned`.
     public let seal: SealDocument?
-    public let signer: SSHSignature.Signer?
+    package let signer: SSHSignature.Signer?
     /// SHA-256 of the seal's bytes: what attestations and the next seal of the series bind to.
     public var sealSHA256: String? = nil
     public let limits: ReadLimits
 
     /// Checks the seal of `location`; throws `SealProblem` (exit 1) when it does not verify.
-    public static func open(_ location: ArchiveLocation, policy: TrustPolicy, limits: ReadLimits = ReadLimits()) throws -> GatedArchive {
+    package static func open(_ location: ArchiveLocation, policy: TrustPolicy, limits: ReadLimits = ReadLimits()) throws -> GatedArchive {
         // Not finding the archive, or being handed its sidecar, is no accusation (exit 2).
         for sidecar in [".seal.sig", ".seal", ".sha256"] where location.key.hasSuffix(sidecar) {
             throw StoreError.invalidLocation(location.display, reason: "this is an archive's \(sidecar) file; give the archive itself (the name without \(sidecar))")
@@ -117,12 +117,12 @@ public struct GatedArchive {
 
     /// The tar stream over `object`: decrypted when the archive is, and bounded in how much it
     /// may expand to.
-    public func tar(over object: SealBoundSource, keys: AgeKeyring) throws -> TarReader {
+    package func tar(over object: SealBoundSource, keys: AgeKeyring) throws -> TarReader {
         try tar(overPlaintext: try location.plaintext(of: object, keys: keys))
     }
 
     /// The tar stream over an already decrypted (or unencrypted) source of this archive.
-    public func tar(overPlaintext plain: ByteSource) throws -> TarReader {
+    package func tar(overPlaintext plain: ByteSource) throws -> TarReader {
         try TarReader(source: plain, limit: limits.plaintextBudget(objectSize: seal?.size))
     }
 
@@ -151,7 +151,7 @@ public struct GatedArchive {
     }
 
     /// A fresh pass over the archive's tar stream.
-    public func openTar(keys: AgeKeyring) throws -> (TarReader, SealBoundSource) {
+    package func openTar(keys: AgeKeyring) throws -> (TarReader, SealBoundSource) {
         let object = try openObject()
         return (try tar(over: object, keys: keys), object)
     }
@@ -181,7 +181,7 @@ public final class SealBoundSource: ByteSource {
     private let hasher = SHA256Hasher()
     private let seal: SealDocument?
     public private(set) var count: Int64 = 0
-    public private(set) var digest: Digest?
+    package private(set) var digest: Digest?
 
     init(_ source: ByteSource, seal: SealDocument?) {
         self.source = source
@@ -215,7 +215,7 @@ public final class SealBoundSource: ByteSource {
     /// Reads what is left (the readers above may stop at the tar's end marker) and checks the
     /// whole object against the seal.
     @discardableResult
-    public func finish() throws -> Digest {
+    package func finish() throws -> Digest {
         if digest == nil { try forEachBlock(size: 256 * 1024) { _ in } }
         let digest = self.digest ?? hasher.finalize()
         self.digest = digest

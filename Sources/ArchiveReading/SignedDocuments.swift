@@ -6,13 +6,13 @@ import Foundation
 /// A seal whose signature verified against the trusted signers, with the SHA-256 of its bytes
 /// (what the next seal of its series links to). The one check of a seal, for a gated archive
 /// and for a seal read alone (a tombstone's, or one in a series walk).
-public struct SignedSeal: Sendable {
-    public let seal: SealDocument
-    public let signer: SSHSignature.Signer
-    public let sha256: String
+package struct SignedSeal: Sendable {
+    package let seal: SealDocument
+    package let signer: SSHSignature.Signer
+    package let sha256: String
 
     /// Throws `SealProblem` (exit 1) naming `seal.sig` or `seal`.
-    public static func check(sealBytes: [UInt8], signature: [UInt8], objectName: String, policy: TrustPolicy) throws -> SignedSeal {
+    package static func check(sealBytes: [UInt8], signature: [UInt8], objectName: String, policy: TrustPolicy) throws -> SignedSeal {
         let signer: SSHSignature.Signer
         do {
             signer = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: sealBytes,
@@ -35,12 +35,12 @@ public struct SignedSeal: Sendable {
 
 /// An attestation whose signature verified against the trusted verifiers (namespace
 /// `pgseal-attestation`, so that no seal signature can pass for one, nor the reverse).
-public struct SignedAttestation: Sendable {
-    public let attestation: Attestation
-    public let signer: SSHSignature.Signer
+package struct SignedAttestation: Sendable {
+    package let attestation: Attestation
+    package let signer: SSHSignature.Signer
 
     /// Throws `SealProblem` naming `attestation.sig` or `attestation`.
-    public static func check(bytes: [UInt8], signature: [UInt8], verifiers: AllowedSigners, at time: Date = Date()) throws -> SignedAttestation {
+    package static func check(bytes: [UInt8], signature: [UInt8], verifiers: AllowedSigners, at time: Date = Date()) throws -> SignedAttestation {
         let signer: SSHSignature.Signer
         do {
             signer = try SSHSignature.verify(String(decoding: signature, as: UTF8.self), message: bytes,
@@ -59,7 +59,7 @@ public struct SignedAttestation: Sendable {
     }
 
     /// Signs `attestation` with `key`: the bytes and their armored SSHSIG.
-    public static func sign(_ attestation: Attestation, key: SSHSigningKey) throws -> (document: [UInt8], signature: [UInt8]) {
+    package static func sign(_ attestation: Attestation, key: SSHSigningKey) throws -> (document: [UInt8], signature: [UInt8]) {
         let bytes = try attestation.encoded()
         let signature = try SSHSignature.sign(bytes, namespace: Attestation.signatureNamespace, key: key)
         return (bytes, Array(signature.utf8))

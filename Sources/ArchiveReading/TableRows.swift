@@ -12,7 +12,7 @@ struct UnknownEncoding: Error, CustomStringConvertible {
 extension TableDefinitions.Table {
     /// The columns as the row decoder takes them; an unknown encoding is an error, never a
     /// guess.
-    func columnSpecs() throws -> [ColumnSpec] {
+    package func columnSpecs() throws -> [ColumnSpec] {
         try columns.map { column in
             guard let encoding = ColumnEncoding(manifestName: column.encoding) else {
                 throw UnknownEncoding(table: qualifiedName, column: column.name, encoding: column.encoding)
@@ -21,5 +21,5 @@ extension TableDefinitions.Table {
         }
     }
 
-    func rowDecoder() throws -> RowDecoder { RowDecoder(columns: try columnSpecs()) }
+    package func rowDecoder() throws -> RowDecoder { RowDecoder(columns: try columnSpecs()) }
 }

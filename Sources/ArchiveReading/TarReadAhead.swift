@@ -4,14 +4,14 @@ import Cryptography
 import Foundation
 
 /// A tar stream as the deep level reads it: `TarReader` itself, or `TarReadAhead`.
-protocol TarEntryStream: TarEntries {
+package protocol TarEntryStream: TarEntries {
     /// The SHA-256 of the entry last read to its end, when the stream computes it (then the
     /// reader need not).
     var lastEntrySHA256: Digest? { get }
 }
 
 extension TarReader: TarEntryStream {
-    var lastEntrySHA256: Digest? { nil }
+    package var lastEntrySHA256: Digest? { nil }
 }
 
 /// Reads a tar stream on a thread of its own — decryption, the object's hash against the seal,
@@ -19,7 +19,7 @@ extension TarReader: TarEntryStream {
 /// entries' rows on another core. A fixed set of buffers circulates between the two threads,
 /// so memory stays what it was; an error of the reading thread reaches the caller where it
 /// reads, as it would without the thread.
-final class TarReadAhead: TarEntryStream, @unchecked Sendable {
+package final class TarReadAhead: TarEntryStream, @unchecked Sendable {
     private enum Item {
         case entry(TarEntry)
         case block(slot: Int, count: Int)
@@ -37,13 +37,13 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
     private var finished = false
     private var failure: Error?
     private var joined = false
-    private(set) var lastEntrySHA256: Digest?
+    package private(set) var lastEntrySHA256: Digest?
 
     /// Starts reading `tar`; `after` runs on the reading thread once the tar has ended (the
     /// verifier drains the rest of the plaintext there), its error kept for `finish`.
     /// `observer` sees every entry's blocks on the reading thread; `hashesEntries: false` spares
     /// the entries' SHA-256 for a reader that does not check them (the diff).
-    init(_ tar: TarReader, blockSize: Int = 256 * 1024, depth: Int = 8, observer: EntryObserver? = nil, hashesEntries: Bool = true,
+    package init(_ tar: TarReader, blockSize: Int = 256 * 1024, depth: Int = 8, observer: EntryObserver? = nil, hashesEntries: Bool = true,
          after: @escaping () throws -> Void) {
         buffers = (0..<depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16) }
         items = BlockingQueue(capacity: depth + 4)
@@ -102,7 +102,7 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
         return item
     }
 
-    func nextEntry() throws -> TarEntry? {
+    package func nextEntry() throws -> TarEntry? {
         while !finished {
             switch try next() {
             case .entry(let entry):
@@ -119,7 +119,7 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
         return nil
     }
 
-    func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         while insideEntry {
             switch try next() {
             case .block(let slot, let count):
@@ -136,14 +136,14 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
 
     /// Reads to the end of the stream and waits for the reading thread: the error of `after`,
     /// or of the stream's end, is thrown here.
-    func finish() throws {
+    package func finish() throws {
         while try nextEntry() != nil {}
         join()
     }
 
     /// Stops the reading thread wherever it is and waits for it: after this the sources under
     /// the tar belong to the caller again.
-    func stop() {
+    package func stop() {
         items.close()
         free.close()
         join()
@@ -157,7 +157,7 @@ final class TarReadAhead: TarEntryStream, @unchecked Sendable {
 }
 
 /// Hands a value to a thread that alone uses it (or only reads it) until it is joined.
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+package struct UncheckedBox<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }

@@ -2,20 +2,20 @@ import Foundation
 
 /// A bounded FIFO between threads: `push` waits while it is full, which is the pipeline's
 /// back-pressure; `close` wakes every waiter, for cancellation.
-public final class BlockingQueue<Element>: @unchecked Sendable {
+package final class BlockingQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Element?]
     private var head = 0
     private var count = 0
     private var closed = false
 
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         items = Array(repeating: nil, count: capacity)
     }
 
     /// Adds `element`, waiting for room; false when the queue was closed.
     @discardableResult
-    public func push(_ element: Element) -> Bool {
+    package func push(_ element: Element) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while count == items.count && !closed { condition.wait() }
@@ -28,7 +28,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
 
     /// The next element, waiting up to `timeout` seconds (forever when nil); nil on timeout or
     /// when the queue is closed and empty.
-    public func pop(timeout: TimeInterval? = nil) -> Element? {
+    package func pop(timeout: TimeInterval? = nil) -> Element? {
         condition.lock()
         defer { condition.unlock() }
         let deadline = timeout.map { Date().addingTimeInterval($0) }
@@ -48,7 +48,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         return element
     }
 
-    public func close() {
+    package func close() {
         condition.lock()
         closed = true
         condition.broadcast()
@@ -57,13 +57,13 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
 }
 
 /// A value shared between threads, read and written under its lock.
-public final class Locked<Value>: @unchecked Sendable {
+package final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    public init(_ value: Value) { self.value = value }
+    package init(_ value: Value) { self.value = value }
 
-    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         try lock.withLock { try body(&value) }
     }
 }

@@ -3,7 +3,7 @@
 /// trap on it would be a denial of service by a document (docs/SECURITY.md).
 extension Sequence where Element: FixedWidthInteger {
     /// The sum, or nil when it does not fit.
-    public func checkedSum() -> Element? {
+    package func checkedSum() -> Element? {
         var total: Element = 0
         for value in self {
             let (sum, overflow) = total.addingReportingOverflow(value)
@@ -15,7 +15,7 @@ extension Sequence where Element: FixedWidthInteger {
 
     /// The sum, held at the type's bounds when it does not fit: for figures that are shown,
     /// never for figures that are compared.
-    public func saturatingSum() -> Element {
+    package func saturatingSum() -> Element {
         var total: Element = 0
         for value in self {
             let (sum, overflow) = total.addingReportingOverflow(value)
@@ -27,7 +27,7 @@ extension Sequence where Element: FixedWidthInteger {
 
 extension FixedWidthInteger {
     /// `self + other`, or nil when it does not fit.
-    public func adding(checked other: Self) -> Self? {
+    package func adding(checked other: Self) -> Self? {
         let (sum, overflow) = addingReportingOverflow(other)
         return overflow ? nil : sum
     }

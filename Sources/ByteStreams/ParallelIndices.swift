@@ -2,11 +2,11 @@ import Foundation
 
 /// Work over the indices `0..<count` on a few threads of its own — the parts of a partitioned
 /// archive, written or read at once — with the results in index order.
-public enum ParallelIndices {
+package enum ParallelIndices {
     /// Runs `work` once for every index, on at most `threads` threads, each taking the next index
     /// when it is done; returns the results in index order, or nil when they did not all come
     /// within `timeout` (the threads still running then go on to their end).
-    public static func map<Result>(count: Int, threads: Int, timeout: TimeInterval? = nil,
+    package static func map<Result>(count: Int, threads: Int, timeout: TimeInterval? = nil,
                                    _ work: @escaping @Sendable (Int) -> Result) -> [Result]? {
         let state = State<Result>(count: count)
         let group = DispatchGroup()
@@ -45,7 +45,7 @@ public enum ParallelIndices {
             }
         }
 
-        func set(_ index: Int, _ result: Result) { lock.withLock { results[index] = result } }
+        package func set(_ index: Int, _ result: Result) { lock.withLock { results[index] = result } }
 
         /// Every result, once all threads have ended (each index was handed out and set).
         var all: [Result]? { lock.withLock { results.contains { $0 == nil } ? nil : results.compactMap { $0 } } }

@@ -1,6 +1,6 @@
 /// How one column's PostgreSQL text output becomes a canonical JSON value (docs/FORMAT.md,
 /// "Canonical JSON row").
-public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
+package enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
     /// Integer types: the text is already a JSON number.
     case integer
     /// float4/float8: shortest round-trip text (PostgreSQL ≥ 12 with extra_float_digits > 0);
@@ -29,7 +29,7 @@ public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
 
     /// The encoding for a base type name as `pg_type.typname` spells it. Arrays are built by
     /// the caller from the element type's encoding and its `typdelim`.
-    public init(baseTypeName name: String) {
+    package init(baseTypeName name: String) {
         switch name {
         case "int2", "int4", "int8", "oid": self = .integer
         case "float4", "float8": self = .float
@@ -42,12 +42,12 @@ public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The encoding of an array's elements (which are never arrays themselves).
-    public var elementEncoding: ColumnEncoding? {
+    package var elementEncoding: ColumnEncoding? {
         if case .array(let element, _) = self { return element.columnEncoding }
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .integer: "integer"
         case .float: "float"
@@ -65,10 +65,10 @@ public enum ColumnEncoding: Sendable, Equatable, CustomStringConvertible {
 
 /// The scalar encodings an array element can have: kept apart from `ColumnEncoding` so that
 /// neither enum is recursive (`indirect`), which would cost reference counting per value.
-public enum ElementEncoding: Sendable, Equatable {
+package enum ElementEncoding: Sendable, Equatable {
     case integer, float, numeric, boolean, timestamptz, json, text
 
-    public init(baseTypeName name: String) {
+    package init(baseTypeName name: String) {
         switch ColumnEncoding(baseTypeName: name) {
         case .integer: self = .integer
         case .float: self = .float
@@ -80,7 +80,7 @@ public enum ElementEncoding: Sendable, Equatable {
         }
     }
 
-    public var columnEncoding: ColumnEncoding {
+    package var columnEncoding: ColumnEncoding {
         switch self {
         case .integer: .integer
         case .float: .float

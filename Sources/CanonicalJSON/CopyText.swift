@@ -3,18 +3,18 @@ import Cryptography
 /// PostgreSQL's COPY text format, as a server writes it: columns split by a tab, `\N` for NULL,
 /// backslash escapes for the rest (`\b \f \n \r \t \v \\`, `\ooo` octal, `\xhh` hex, and a
 /// backslash before any other byte standing for that byte).
-public enum CopyText {
-    public static let tab = UInt8(ascii: "\t")
-    public static let backslash = UInt8(ascii: "\\")
+package enum CopyText {
+    package static let tab = UInt8(ascii: "\t")
+    package static let backslash = UInt8(ascii: "\\")
 
     /// True for the NULL marker `\N`.
     @inline(__always)
-    public static func isNull(_ field: UnsafeRawBufferPointer) -> Bool {
+    package static func isNull(_ field: UnsafeRawBufferPointer) -> Bool {
         field.count == 2 && field[0] == backslash && field[1] == UInt8(ascii: "N")
     }
 
     /// Appends the field with its escapes resolved.
-    public static func unescape(_ field: UnsafeRawBufferPointer, into out: ByteBuffer) {
+    package static func unescape(_ field: UnsafeRawBufferPointer, into out: ByteBuffer) {
         out.reserve(field.count)
         let n = field.count
         var i = 0
@@ -57,7 +57,7 @@ public enum CopyText {
     }
 
     /// Appends the COPY text form of `value` (the inverse of `unescape`), as restore writes it.
-    public static func escape(_ value: UnsafeRawBufferPointer, into out: ByteBuffer) {
+    package static func escape(_ value: UnsafeRawBufferPointer, into out: ByteBuffer) {
         out.reserve(value.count * 2)
         for c in value {
             switch c {

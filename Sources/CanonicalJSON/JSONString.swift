@@ -4,7 +4,7 @@ import Cryptography
 /// escaped, `\b \f \n \r \t` in their short forms, other bytes below 0x20 as `\u00xx` (lowercase
 /// hex), everything else — DEL and all of UTF-8 included — as is. PostgreSQL's own JSON output
 /// and Python's `json.dumps(ensure_ascii=False)` escape the same way.
-public enum JSONString {
+package enum JSONString {
     /// For each byte: 0 = copy as is, otherwise the byte that follows the backslash,
     /// or `u` for the six-byte form.
     @usableFromInline
@@ -22,7 +22,7 @@ public enum JSONString {
     }()
 
     /// Appends `bytes` as a quoted JSON string.
-    public static func append(_ bytes: UnsafeRawBufferPointer, to out: ByteBuffer) {
+    package static func append(_ bytes: UnsafeRawBufferPointer, to out: ByteBuffer) {
         // Worst case every byte becomes six.
         out.reserve(bytes.count * 6 + 2)
         out.appendUnchecked(UInt8(ascii: "\""))
@@ -65,13 +65,13 @@ public enum JSONString {
         }
     }
 
-    public static func append(_ string: String, to out: ByteBuffer) {
+    package static func append(_ string: String, to out: ByteBuffer) {
         var string = string
         string.withUTF8 { append(UnsafeRawBufferPointer($0), to: out) }
     }
 
     /// The quoted, escaped form of `string`, for metadata (manifest, reports).
-    public static func quoted(_ string: String) -> String {
+    package static func quoted(_ string: String) -> String {
         let out = ByteBuffer(capacity: string.utf8.count + 16)
         append(string, to: out)
         return String(decoding: out.bytes, as: UTF8.self)

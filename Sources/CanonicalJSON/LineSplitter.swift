@@ -4,30 +4,30 @@ import Foundation
 /// Splits a byte stream into `\n`-terminated lines, lending each to a closure without copying
 /// unless a line spans two blocks. A line longer than `maxLineBytes` is an error, not a buffer
 /// that grows with its input.
-public final class LineSplitter {
+package final class LineSplitter {
     private let partial = ByteBuffer(capacity: 64 * 1024)
-    public let maxLineBytes: Int
+    package let maxLineBytes: Int
 
     /// A line longer than the limit: `line` is its number in the current stream (1-based).
-    public struct LineTooLong: Error, CustomStringConvertible, IntegrityViolation {
-        public var isIntegrityFailure: Bool { true }
-        public let line: Int
-        public let limit: Int
-        public init(line: Int, limit: Int) {
+    package struct LineTooLong: Error, CustomStringConvertible, IntegrityViolation {
+        package var isIntegrityFailure: Bool { true }
+        package let line: Int
+        package let limit: Int
+        package init(line: Int, limit: Int) {
             self.line = line
             self.limit = limit
         }
 
-        public var description: String { "line \(line) is longer than \(limit) bytes, the longest row pgseal reads (--max-row-bytes)" }
+        package var description: String { "line \(line) is longer than \(limit) bytes, the longest row pgseal reads (--max-row-bytes)" }
     }
 
     /// Lines completed in the current stream.
-    public private(set) var lineCount = 0
+    package private(set) var lineCount = 0
 
-    public init(maxLineBytes: Int = RowLimit.defaultBytes) { self.maxLineBytes = maxLineBytes }
+    package init(maxLineBytes: Int = RowLimit.defaultBytes) { self.maxLineBytes = maxLineBytes }
 
     /// Calls `body` with each complete line in `block`.
-    public func feed(_ block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func feed(_ block: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let base = block.baseAddress else { return }
         var start = 0
         while start < block.count {
@@ -55,10 +55,10 @@ public final class LineSplitter {
     }
 
     /// What every reader says of a chunk that ends in the middle of a line.
-    public static let cutLastLine = "the last line has no newline: the chunk was cut"
+    package static let cutLastLine = "the last line has no newline: the chunk was cut"
 
     /// True when the stream ended in the middle of a line; clears it for the next stream.
-    public func endHasPartialLine() -> Bool {
+    package func endHasPartialLine() -> Bool {
         defer {
             partial.removeAll()
             lineCount = 0
@@ -68,6 +68,6 @@ public final class LineSplitter {
 }
 
 /// The longest row (canonical JSON line) that readers accept by default and exports write.
-public enum RowLimit {
-    public static let defaultBytes = 64 << 20
+package enum RowLimit {
+    package static let defaultBytes = 64 << 20
 }

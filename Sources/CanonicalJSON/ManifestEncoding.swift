@@ -1,6 +1,6 @@
 extension ColumnEncoding {
     /// The name the manifest records (`integer`, …, `array:text`).
-    public var manifestName: String {
+    package var manifestName: String {
         switch self {
         case .array(let element, _): "array:" + element.columnEncoding.description
         default: description
@@ -8,7 +8,7 @@ extension ColumnEncoding {
     }
 
     /// Reads a manifest's encoding name back; arrays use `,` as their delimiter.
-    public init?(manifestName name: String) {
+    package init?(manifestName name: String) {
         if name.hasPrefix("array:") {
             guard let element = ColumnEncoding(manifestName: String(name.dropFirst(6))), element.elementEncoding == nil,
                   case let scalar = ElementEncoding(baseTypeName: element.baseTypeName)

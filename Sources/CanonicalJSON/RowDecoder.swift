@@ -6,8 +6,8 @@ import Glibc
 
 /// The inverse of `RowEncoder`: a canonical JSON line back to one row of PostgreSQL's COPY text
 /// format, so that an archive can be loaded with `COPY … FROM STDIN` (restore).
-public final class RowDecoder {
-    public let columns: [ColumnSpec]
+package final class RowDecoder {
+    package let columns: [ColumnSpec]
     private let names: [[UInt8]]
     /// Each name as the encoder writes it — quoted, escaped — then `:`: a member whose bytes
     /// are exactly these needs no decoding.
@@ -16,31 +16,31 @@ public final class RowDecoder {
     private let scratch = ByteBuffer(capacity: 256)
 
     /// A row that is not what the exporter writes: only a tampered or broken archive holds one.
-    public enum DecodingError: Error, CustomStringConvertible, IntegrityViolation {
-        public var isIntegrityFailure: Bool { true }
+    package enum DecodingError: Error, CustomStringConvertible, IntegrityViolation {
+        package var isIntegrityFailure: Bool { true }
 
         case notCanonical(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .notCanonical(let reason): "the row is not a canonical pgseal row: \(reason)"
             }
         }
     }
 
-    public init(columns: [ColumnSpec]) {
+    package init(columns: [ColumnSpec]) {
         self.columns = columns
         self.names = columns.map { Array($0.name.utf8) }
         self.quotedNames = columns.map { Array((JSONString.quoted($0.name) + ":").utf8) }
     }
 
     /// Appends the COPY text line (with its newline) for `line` to `out`.
-    public func decode(line: UnsafeRawBufferPointer, into out: ByteBuffer) throws(DecodingError) {
+    package func decode(line: UnsafeRawBufferPointer, into out: ByteBuffer) throws(DecodingError) {
         try decode(line: line, emitting: out)
     }
 
     /// The same checks as `decode`, without writing the COPY text: the deep level's row check.
-    public func validate(line: UnsafeRawBufferPointer) throws(DecodingError) {
+    package func validate(line: UnsafeRawBufferPointer) throws(DecodingError) {
         try decode(line: line, emitting: nil)
     }
 
@@ -82,7 +82,7 @@ public final class RowDecoder {
 
     /// One value of a canonical row (its raw JSON text) as PostgreSQL's text input: nil for
     /// `null`. For keys that the diff asks the server to compare.
-    public func postgresText(of value: UnsafeRawBufferPointer, as encoding: ColumnEncoding) throws(DecodingError) -> String? {
+    package func postgresText(of value: UnsafeRawBufferPointer, as encoding: ColumnEncoding) throws(DecodingError) -> String? {
         var cursor = JSONCursor(bytes: value)
         if cursor.peek == UInt8(ascii: "n") {
             try cursor.literal("null")
@@ -206,7 +206,7 @@ extension RowDecoder {
     /// Where, in `line`, the members at `indexes` (ascending) of a canonical row with
     /// `memberCount` members are: written into `ranges` (one per index), without allocating —
     /// the deep verification does this for every row.
-    public static func memberRanges(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int],
+    package static func memberRanges(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int],
                                     into ranges: inout [Range<Int>]) throws(DecodingError) {
         var cursor = JSONCursor(bytes: line)
         var slot = 0
@@ -226,7 +226,7 @@ extension RowDecoder {
     }
 
     /// The raw JSON texts of the members at `indexes`, in the order given.
-    public static func memberValues(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int]) throws(DecodingError) -> [[UInt8]] {
+    package static func memberValues(of line: UnsafeRawBufferPointer, memberCount: Int, indexes: [Int]) throws(DecodingError) -> [[UInt8]] {
         try MemberSelection(memberCount: memberCount, indexes: indexes).values(of: line)
     }
 }
@@ -234,21 +234,21 @@ extension RowDecoder {
 /// The members a reader wants from every row (a key's columns in key order, filter columns),
 /// in the order it wants them: found in one pass in column order, handed back in its order.
 /// Made once per table, used per row.
-public struct MemberSelection: Sendable {
-    public let memberCount: Int
+package struct MemberSelection: Sendable {
+    package let memberCount: Int
     /// The wanted members, ascending and each once: the order a row is read in.
     private let columnOrder: [Int]
     /// For each wanted index, its place in `columnOrder`.
     private let positions: [Int]
 
-    public init(memberCount: Int, indexes: [Int]) {
+    package init(memberCount: Int, indexes: [Int]) {
         self.memberCount = memberCount
         let order = Array(Set(indexes)).sorted()
         columnOrder = order
         positions = indexes.map { index in order.firstIndex(of: index) ?? 0 }
     }
 
-    public func values(of line: UnsafeRawBufferPointer) throws(RowDecoder.DecodingError) -> [[UInt8]] {
+    package func values(of line: UnsafeRawBufferPointer) throws(RowDecoder.DecodingError) -> [[UInt8]] {
         var ranges = [Range<Int>](repeating: 0..<0, count: columnOrder.count)
         try RowDecoder.memberRanges(of: line, memberCount: memberCount, indexes: columnOrder, into: &ranges)
         return positions.map { Array(line[ranges[$0]]) }
@@ -256,7 +256,7 @@ public struct MemberSelection: Sendable {
 
     /// Where each wanted member's value is in `line`, in the order the indexes were given, into
     /// `ranges` (one element per index); `scratch` is the caller's, reused from row to row.
-    public func ranges(of line: UnsafeRawBufferPointer, scratch: inout [Range<Int>], into ranges: inout [Range<Int>]) throws(RowDecoder.DecodingError) {
+    package func ranges(of line: UnsafeRawBufferPointer, scratch: inout [Range<Int>], into ranges: inout [Range<Int>]) throws(RowDecoder.DecodingError) {
         if scratch.count != columnOrder.count { scratch = Array(repeating: 0..<0, count: columnOrder.count) }
         try RowDecoder.memberRanges(of: line, memberCount: memberCount, indexes: columnOrder, into: &scratch)
         for (slot, position) in positions.enumerated() { ranges[slot] = scratch[position] }
@@ -264,11 +264,11 @@ public struct MemberSelection: Sendable {
 }
 
 /// Reads a JSON text token by token, for the row decoder.
-public struct JSONCursor {
+package struct JSONCursor {
     let bytes: UnsafeRawBufferPointer
-    public internal(set) var position = 0
+    package internal(set) var position = 0
 
-    public init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    package init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     var peek: UInt8? { position < bytes.count ? bytes[position] : nil }
     var atEnd: Bool { position == bytes.count }
@@ -293,7 +293,7 @@ public struct JSONCursor {
         return equal
     }
 
-    public mutating func string(into out: ByteBuffer) throws(RowDecoder.DecodingError) {
+    package mutating func string(into out: ByteBuffer) throws(RowDecoder.DecodingError) {
         try expect(UInt8(ascii: "\""))
         while let c = peek {
             // A run of plain bytes goes over at once: most of every string.

@@ -1,20 +1,20 @@
 import Foundation
 
 /// One exported column: its name and how its values are written.
-public struct ColumnSpec: Sendable, Equatable {
-    public let name: String
-    public let encoding: ColumnEncoding
+package struct ColumnSpec: Sendable, Equatable {
+    package let name: String
+    package let encoding: ColumnEncoding
 
-    public init(name: String, encoding: ColumnEncoding) {
+    package init(name: String, encoding: ColumnEncoding) {
         self.name = name
         self.encoding = encoding
     }
 }
 
-public enum RowEncodingError: Error, CustomStringConvertible {
+package enum RowEncodingError: Error, CustomStringConvertible {
     case fieldCount(expected: Int, found: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .fieldCount(let expected, let found):
             "a COPY row had \(found) fields where \(expected) were expected"
@@ -29,9 +29,9 @@ public enum RowEncodingError: Error, CustomStringConvertible {
 /// This is the export's innermost loop (8 million rows for the 1M-user fixture): its tables
 /// live in buffers allocated once, so that encoding a row costs no allocation and no
 /// reference counting.
-public final class RowEncoder {
-    public let columns: [ColumnSpec]
-    public let keyColumnIndexes: [Int]
+package final class RowEncoder {
+    package let columns: [ColumnSpec]
+    package let keyColumnIndexes: [Int]
     private let columnCount: Int
     private let encodings: UnsafeMutablePointer<ColumnEncoding>
     /// `{"name":` for the first column, `,"name":` for the others, back to back.
@@ -46,7 +46,7 @@ public final class RowEncoder {
     private let unescaped = ByteBuffer(capacity: 1024)
     private let values = ValueEncoder()
 
-    public init(columns: [ColumnSpec], keyColumnIndexes: [Int]) {
+    package init(columns: [ColumnSpec], keyColumnIndexes: [Int]) {
         self.columns = columns
         self.keyColumnIndexes = keyColumnIndexes
         columnCount = columns.count
@@ -84,7 +84,7 @@ public final class RowEncoder {
     /// Appends the canonical JSON line for `copyLine` (one COPY text row, newline optional)
     /// to `out` without a newline, and returns the line's range in `out`.
     @discardableResult
-    public func encode(copyLine: UnsafeRawBufferPointer, into out: ByteBuffer) throws(RowEncodingError) -> Range<Int> {
+    package func encode(copyLine: UnsafeRawBufferPointer, into out: ByteBuffer) throws(RowEncodingError) -> Range<Int> {
         guard let base = copyLine.baseAddress?.assumingMemoryBound(to: UInt8.self), copyLine.count > 0 else {
             throw .fieldCount(expected: columnCount, found: 0)
         }
@@ -137,5 +137,5 @@ public final class RowEncoder {
 
     /// Where, in the output buffer, the value of key column `slot` of the row encoded last is.
     @inline(__always)
-    public func keyValueRange(_ slot: Int) -> Range<Int> { keyStarts[slot]..<keyEnds[slot] }
+    package func keyValueRange(_ slot: Int) -> Range<Int> { keyStarts[slot]..<keyEnds[slot] }
 }

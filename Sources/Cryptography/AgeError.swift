@@ -1,6 +1,6 @@
 /// Everything that can go wrong reading or writing an age file. `isIntegrityFailure` separates a
 /// damaged or tampered file (exit 1) from a missing or wrong key (exit 2).
-public enum AgeError: Error, CustomStringConvertible {
+package enum AgeError: Error, CustomStringConvertible {
     case invalidRecipient(String)
     case invalidIdentity
     case unreadableKeyFile(String)
@@ -13,7 +13,7 @@ public enum AgeError: Error, CustomStringConvertible {
     case payloadCorrupted(chunk: Int)
     case truncated(afterChunk: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidRecipient(let text):
             "\(text.prefix(20))… is not an age X25519 recipient (age1…, 62 characters)"
@@ -40,7 +40,7 @@ public enum AgeError: Error, CustomStringConvertible {
         }
     }
 
-    public var isIntegrityFailure: Bool {
+    package var isIntegrityFailure: Bool {
         switch self {
         case .malformedHeader, .headerMACMismatch, .payloadCorrupted, .truncated: true
         default: false

@@ -21,7 +21,7 @@ enum AgePayload {
 
 /// Encrypts everything written to it as one age file into `next`. A full chunk is held back
 /// until more data arrives, because only `close` knows which chunk is the final one.
-public final class AgeEncryptingSink: ByteSink {
+package final class AgeEncryptingSink: ByteSink {
     private let next: ByteSink
     private let cipher: ChaChaPoly
     private let plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: AgePayload.chunkSize, alignment: 16)
@@ -31,14 +31,14 @@ public final class AgeEncryptingSink: ByteSink {
     private var closed = false
 
     /// Encrypts to X25519 recipients.
-    public convenience init(_ next: ByteSink, recipients: [AgeRecipient]) throws {
+    package convenience init(_ next: ByteSink, recipients: [AgeRecipient]) throws {
         precondition(!recipients.isEmpty)
         let fileKey = Crypto.randomBytes(16)
         try self.init(next, fileKey: fileKey, stanzas: try recipients.map { try AgeStanzas.x25519(fileKey: fileKey, to: $0) })
     }
 
     /// Encrypts with a passphrase (scrypt); such a file has no other recipient.
-    public convenience init(_ next: ByteSink, passphrase: [UInt8], logN: Int = 18) throws {
+    package convenience init(_ next: ByteSink, passphrase: [UInt8], logN: Int = 18) throws {
         let fileKey = Crypto.randomBytes(16)
         try self.init(next, fileKey: fileKey, stanzas: [try AgeStanzas.scrypt(fileKey: fileKey, passphrase: passphrase, logN: logN)])
     }
@@ -56,7 +56,7 @@ public final class AgeEncryptingSink: ByteSink {
         sealed.deallocate()
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             if filled == AgePayload.chunkSize { try sealChunk(last: false) }
@@ -67,7 +67,7 @@ public final class AgeEncryptingSink: ByteSink {
         }
     }
 
-    public func close() throws {
+    package func close() throws {
         guard !closed else { return }
         closed = true
         try sealChunk(last: true)
@@ -85,7 +85,7 @@ public final class AgeEncryptingSink: ByteSink {
 
 /// Decrypts an age file read from `source`. Each chunk is authenticated before any byte of it
 /// is returned, and the end of the stream without a valid final chunk is an error.
-public final class AgeDecryptingSource: ByteSource {
+package final class AgeDecryptingSource: ByteSource {
     private let reader: LineReader
     private let cipher: ChaChaPoly
     private let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: AgePayload.sealedChunkSize + 1, alignment: 16)
@@ -98,7 +98,7 @@ public final class AgeDecryptingSource: ByteSource {
     /// reference reader does (C2SP/CCTV's `payload` hashes), and this is thrown at the next read.
     private var pendingError: AgeError?
 
-    public init(_ source: ByteSource, keys: AgeKeyring) throws {
+    package init(_ source: ByteSource, keys: AgeKeyring) throws {
         let reader = LineReader(source)
         self.reader = reader
         let (header, mac) = try AgeHeader.parse(reader)
@@ -116,7 +116,7 @@ public final class AgeDecryptingSource: ByteSource {
         plaintext.deallocate()
     }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if available.isEmpty {
             if let pendingError { throw pendingError }
             if finished { return 0 }

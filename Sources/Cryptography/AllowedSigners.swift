@@ -145,7 +145,7 @@ public struct AllowedSigners: Sendable {
 
     /// What the signature's key may sign under these entries: the principals that trust it for
     /// `namespace` at `time`, or why none does.
-    public func trust(_ key: SSHPublicKey, namespace: String, principal: String?, at time: Date) -> Result<[String], SSHSignature.VerificationError> {
+    package func trust(_ key: SSHPublicKey, namespace: String, principal: String?, at time: Date) -> Result<[String], SSHSignature.VerificationError> {
         if revoked.contains(key) { return .failure(.revoked(fingerprint: key.fingerprint)) }
         var reasons: [String] = []
         var principals: [String] = []

@@ -2,12 +2,12 @@ import COpenSSL
 
 /// ChaCha20-Poly1305 (RFC 7539) with one key and a reusable OpenSSL context, which matters for
 /// the payload: one context serves every 64 KiB chunk of a stream.
-public final class ChaChaPoly {
-    public static let tagLength = 16
+package final class ChaChaPoly {
+    package static let tagLength = 16
     private let context: OpaquePointer
     private let key: [UInt8]
 
-    public init(key: [UInt8]) throws {
+    package init(key: [UInt8]) throws {
         precondition(key.count == 32)
         guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSLError("EVP_CIPHER_CTX_new") }
         self.context = context
@@ -18,7 +18,7 @@ public final class ChaChaPoly {
 
     /// Encrypts `plaintext` and writes ciphertext followed by the 16-byte tag to `out`, which
     /// has room for `plaintext.count + 16` bytes.
-    public func seal(_ plaintext: UnsafeRawBufferPointer, nonce: [UInt8], into out: UnsafeMutableRawPointer) throws {
+    package func seal(_ plaintext: UnsafeRawBufferPointer, nonce: [UInt8], into out: UnsafeMutableRawPointer) throws {
         guard EVP_EncryptInit_ex(context, EVP_chacha20_poly1305(), nil, key, nonce) == 1 else { throw OpenSSLError("ChaCha20-Poly1305 init") }
         var length: Int32 = 0
         let output = out.assumingMemoryBound(to: UInt8.self)
@@ -34,7 +34,7 @@ public final class ChaChaPoly {
 
     /// Authenticates and decrypts `sealed` (ciphertext and tag) into `out`; false when the tag
     /// does not match, in which case nothing in `out` may be used.
-    public func open(_ sealed: UnsafeRawBufferPointer, nonce: [UInt8], into out: UnsafeMutableRawPointer) -> Bool {
+    package func open(_ sealed: UnsafeRawBufferPointer, nonce: [UInt8], into out: UnsafeMutableRawPointer) -> Bool {
         guard sealed.count >= Self.tagLength else { return false }
         let ciphertextLength = sealed.count - Self.tagLength
         let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -50,7 +50,7 @@ public final class ChaChaPoly {
         return EVP_DecryptFinal_ex(context, output + Int(length), &final) == 1
     }
 
-    public func seal(_ plaintext: [UInt8], nonce: [UInt8]) throws -> [UInt8] {
+    package func seal(_ plaintext: [UInt8], nonce: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: plaintext.count + Self.tagLength)
         try plaintext.withUnsafeBytes { input in
             try out.withUnsafeMutableBytes { try seal(input, nonce: nonce, into: $0.baseAddress!) }
@@ -58,7 +58,7 @@ public final class ChaChaPoly {
         return out
     }
 
-    public func open(_ sealed: [UInt8], nonce: [UInt8]) -> [UInt8]? {
+    package func open(_ sealed: [UInt8], nonce: [UInt8]) -> [UInt8]? {
         guard sealed.count >= Self.tagLength else { return nil }
         var out = [UInt8](repeating: 0, count: sealed.count - Self.tagLength + 1)
         let ok = sealed.withUnsafeBytes { input in out.withUnsafeMutableBytes { open(input, nonce: nonce, into: $0.baseAddress!) } }

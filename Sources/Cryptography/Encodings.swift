@@ -2,14 +2,14 @@ import Foundation
 
 /// Base64 without padding, as age writes it (RFC 4648 §4, no `=`), with the canonical-form
 /// check age requires of decoders.
-public enum RawBase64 {
-    public static func encode(_ bytes: [UInt8]) -> String {
+package enum RawBase64 {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var text = Data(bytes).base64EncodedString()
         while text.hasSuffix("=") { text.removeLast() }
         return text
     }
 
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         guard !text.contains("="), text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") }) else { return nil }
         var padded = text
         while padded.count % 4 != 0 { padded += "=" }
@@ -21,7 +21,7 @@ public enum RawBase64 {
 
 /// Bech32 (BIP 173) without the length limit, for `age1…` recipients and
 /// `AGE-SECRET-KEY-1…` identities.
-public enum Bech32 {
+package enum Bech32 {
     private static let charset = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)
     private static let generator: [UInt32] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
 
@@ -62,7 +62,7 @@ public enum Bech32 {
     }
 
     /// Lowercase Bech32 of `data` with human-readable part `hrp`.
-    public static func encode(hrp: String, data: [UInt8]) -> String {
+    package static func encode(hrp: String, data: [UInt8]) -> String {
         let hrpBytes = Array(hrp.lowercased().utf8)
         let values = convertBits(data, from: 8, to: 5, pad: true)!
         let checksumInput = expand(hrpBytes) + values + [0, 0, 0, 0, 0, 0]
@@ -73,7 +73,7 @@ public enum Bech32 {
 
     /// Decodes all-lowercase or all-uppercase Bech32; returns the human-readable part
     /// (lowercase) and the data.
-    public static func decode(_ text: String) -> (hrp: String, data: [UInt8])? {
+    package static func decode(_ text: String) -> (hrp: String, data: [UInt8])? {
         guard text == text.lowercased() || text == text.uppercased() else { return nil }
         let lower = Array(text.lowercased().utf8)
         guard let separator = lower.lastIndex(of: UInt8(ascii: "1")), separator > 0, lower.count - separator > 6 else { return nil }

@@ -2,21 +2,21 @@ import ByteStreams
 
 /// Forwards bytes while hashing and counting them: the object's SHA-256 and size as stored,
 /// computed on the way out so the object is never read back.
-public final class HashingSink: ByteSink {
+package final class HashingSink: ByteSink {
     private let next: ByteSink
     private let hasher = SHA256Hasher()
-    public private(set) var count: Int64 = 0
-    public private(set) var digest: Digest?
+    package private(set) var count: Int64 = 0
+    package private(set) var digest: Digest?
 
-    public init(_ next: ByteSink) { self.next = next }
+    package init(_ next: ByteSink) { self.next = next }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bytes)
         count += Int64(bytes.count)
         try next.write(bytes)
     }
 
-    public func close() throws {
+    package func close() throws {
         digest = hasher.finalize()
         try next.close()
     }
@@ -24,14 +24,14 @@ public final class HashingSink: ByteSink {
 
 /// Hashes and counts what is read through it: the object's SHA-256 while it is being
 /// decrypted and unpacked, in the same single pass.
-public final class HashingSource: ByteSource {
+package final class HashingSource: ByteSource {
     private let source: ByteSource
     private let hasher = SHA256Hasher()
-    public private(set) var count: Int64 = 0
+    package private(set) var count: Int64 = 0
 
-    public init(_ source: ByteSource) { self.source = source }
+    package init(_ source: ByteSource) { self.source = source }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try source.read(into: buffer)
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         count += Int64(n)
@@ -39,7 +39,7 @@ public final class HashingSource: ByteSource {
     }
 
     /// Reads what is left, then returns the digest of everything read.
-    public func finish() throws -> Digest {
+    package func finish() throws -> Digest {
         try forEachBlock(size: 256 * 1024) { _ in }
         return hasher.finalize()
     }

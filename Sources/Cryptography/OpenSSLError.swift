@@ -1,16 +1,16 @@
 import COpenSSL
 
 /// An error from OpenSSL's error queue, drained into text at the point of failure.
-public struct OpenSSLError: Error, CustomStringConvertible {
-    public let operation: String
-    public let detail: String
+package struct OpenSSLError: Error, CustomStringConvertible {
+    package let operation: String
+    package let detail: String
 
-    public init(_ operation: String) {
+    package init(_ operation: String) {
         self.operation = operation
         self.detail = Self.drain()
     }
 
-    public var description: String {
+    package var description: String {
         detail.isEmpty ? "\(operation) failed" : "\(operation) failed: \(detail)"
     }
 

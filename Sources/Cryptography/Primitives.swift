@@ -2,8 +2,8 @@ import COpenSSL
 
 /// The cryptographic primitives of age and SSHSIG, each a thin call into OpenSSL 3 that owns
 /// its contexts for the length of the call and turns failures into `OpenSSLError`.
-public enum Crypto {
-    public static func randomBytes(_ count: Int) -> [UInt8] {
+package enum Crypto {
+    package static func randomBytes(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         guard RAND_bytes(&bytes, Int32(count)) == 1 else { fatalError("RAND_bytes failed: \(OpenSSLError.last())") }
         return bytes
@@ -11,19 +11,19 @@ public enum Crypto {
 
     // MARK: X25519 (RFC 7748)
 
-    /// X25519(scalar, basepoint): the public key of a private scalar.
-    public static func x25519PublicKey(privateKey: [UInt8]) throws -> [UInt8] {
+    /// X25519(scalar, basepoint): the package key of a private scalar.
+    package static func x25519PublicKey(privateKey: [UInt8]) throws -> [UInt8] {
         let key = try rawPrivateKey(EVP_PKEY_X25519, privateKey)
         defer { EVP_PKEY_free(key) }
         return try rawPublicKey(key)
     }
 
     /// X25519(scalar, point): the shared secret.
-    public static func x25519(privateKey: [UInt8], publicKey: [UInt8]) throws -> [UInt8] {
+    package static func x25519(privateKey: [UInt8], publicKey: [UInt8]) throws -> [UInt8] {
         let own = try rawPrivateKey(EVP_PKEY_X25519, privateKey)
         defer { EVP_PKEY_free(own) }
         guard let peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, publicKey, publicKey.count) else {
-            throw OpenSSLError("X25519 public key")
+            throw OpenSSLError("X25519 package key")
         }
         defer { EVP_PKEY_free(peer) }
         guard let context = EVP_PKEY_CTX_new(own, nil) else { throw OpenSSLError("EVP_PKEY_CTX_new") }
@@ -38,13 +38,13 @@ public enum Crypto {
 
     // MARK: Ed25519 (RFC 8032)
 
-    public static func ed25519PublicKey(seed: [UInt8]) throws -> [UInt8] {
+    package static func ed25519PublicKey(seed: [UInt8]) throws -> [UInt8] {
         let key = try rawPrivateKey(EVP_PKEY_ED25519, seed)
         defer { EVP_PKEY_free(key) }
         return try rawPublicKey(key)
     }
 
-    public static func ed25519Sign(seed: [UInt8], message: [UInt8]) throws -> [UInt8] {
+    package static func ed25519Sign(seed: [UInt8], message: [UInt8]) throws -> [UInt8] {
         let key = try rawPrivateKey(EVP_PKEY_ED25519, seed)
         defer { EVP_PKEY_free(key) }
         guard let context = EVP_MD_CTX_new() else { throw OpenSSLError("EVP_MD_CTX_new") }
@@ -57,7 +57,7 @@ public enum Crypto {
         return signature
     }
 
-    public static func ed25519Verify(publicKey: [UInt8], signature: [UInt8], message: [UInt8]) -> Bool {
+    package static func ed25519Verify(publicKey: [UInt8], signature: [UInt8], message: [UInt8]) -> Bool {
         guard publicKey.count == 32, signature.count == 64,
               let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, 32)
         else { return false }
@@ -70,7 +70,7 @@ public enum Crypto {
 
     // MARK: HKDF-SHA-256 (RFC 5869), HMAC-SHA-256, SHA-512, scrypt (RFC 7914)
 
-    public static func hkdfSHA256(ikm: [UInt8], salt: [UInt8], info: String, length: Int = 32) throws -> [UInt8] {
+    package static func hkdfSHA256(ikm: [UInt8], salt: [UInt8], info: String, length: Int = 32) throws -> [UInt8] {
         guard let context = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else { throw OpenSSLError("HKDF context") }
         defer { EVP_PKEY_CTX_free(context) }
         let info = Array(info.utf8)
@@ -88,7 +88,7 @@ public enum Crypto {
     }
 
     /// scrypt with r = 8, p = 1, as age uses it.
-    public static func scrypt(passphrase: [UInt8], salt: [UInt8], logN: Int, length: Int = 32) throws -> [UInt8] {
+    package static func scrypt(passphrase: [UInt8], salt: [UInt8], logN: Int, length: Int = 32) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
         let n = UInt64(1) << UInt64(logN)
         // 128 * r * N bytes of working memory, and some room.
@@ -100,12 +100,12 @@ public enum Crypto {
     }
 
     /// Whether `a` and `b` are equal, in time that does not depend on where they differ (MACs).
-    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    package static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         return a.isEmpty || CRYPTO_memcmp(a, b, a.count) == 0
     }
 
-    public static func hmacSHA256(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
+    package static func hmacSHA256(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         guard HMAC(EVP_sha256(), key, Int32(key.count), message, message.count, &out, &length) != nil, length == 32 else {
@@ -116,14 +116,14 @@ public enum Crypto {
 
     /// MD5, for S3's Content-MD5 and ETags only (an integrity check against transmission errors,
     /// not a security property).
-    public static func md5(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func md5(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 16)
         var length: UInt32 = 0
         EVP_Digest(message.baseAddress, message.count, &out, &length, EVP_md5(), nil)
         return out
     }
 
-    public static func sha512(_ message: [UInt8]) -> [UInt8] {
+    package static func sha512(_ message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)
         var length: UInt32 = 0
         EVP_Digest(message, message.count, &out, &length, EVP_sha512(), nil)
@@ -142,7 +142,7 @@ public enum Crypto {
     private static func rawPublicKey(_ key: OpaquePointer) throws -> [UInt8] {
         var length = 32
         var out = [UInt8](repeating: 0, count: 32)
-        guard EVP_PKEY_get_raw_public_key(key, &out, &length) == 1, length == 32 else { throw OpenSSLError("raw public key") }
+        guard EVP_PKEY_get_raw_public_key(key, &out, &length) == 1, length == 32 else { throw OpenSSLError("raw package key") }
         return out
     }
 

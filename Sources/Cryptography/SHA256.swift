@@ -5,8 +5,8 @@ import COpenSSL
 ///
 /// The context is owned here and freed in `deinit`; a digest can be taken any number of
 /// times, each call resetting the hasher for the next message.
-public final class SHA256Hasher {
-    public static let digestLength = 32
+package final class SHA256Hasher {
+    package static let digestLength = 32
 
     private let context: OpaquePointer
     /// Fetched once per process: `EVP_MD_fetch` is a lookup, not something to do per row.
@@ -17,7 +17,7 @@ public final class SHA256Hasher {
         return md
     }()
 
-    public init() {
+    package init() {
         guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
         self.context = context
         reset()
@@ -25,42 +25,42 @@ public final class SHA256Hasher {
 
     deinit { EVP_MD_CTX_free(context) }
 
-    public func reset() {
+    package func reset() {
         guard EVP_DigestInit_ex2(context, Self.algorithm, nil) == 1 else {
             fatalError("EVP_DigestInit_ex2 failed: \(OpenSSLError.last())")
         }
     }
 
-    public func update(_ bytes: UnsafeRawBufferPointer) {
+    package func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         EVP_DigestUpdate(context, base, bytes.count)
     }
 
-    public func update(_ bytes: some Sequence<UInt8>) {
+    package func update(_ bytes: some Sequence<UInt8>) {
         let handled: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
         if handled == nil { update(Array(bytes)) }
     }
 
     /// Writes the 32-byte digest to `out` and resets the hasher.
-    public func finalize(into out: UnsafeMutableRawPointer) {
+    package func finalize(into out: UnsafeMutableRawPointer) {
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, out.assumingMemoryBound(to: UInt8.self), &length)
         reset()
     }
 
-    public func finalize() -> Digest {
+    package func finalize() -> Digest {
         var digest = Digest()
         withUnsafeMutableBytes(of: &digest.storage) { finalize(into: $0.baseAddress!) }
         return digest
     }
 
-    public static func hash(_ bytes: UnsafeRawBufferPointer) -> Digest {
+    package static func hash(_ bytes: UnsafeRawBufferPointer) -> Digest {
         let hasher = SHA256Hasher()
         hasher.update(bytes)
         return hasher.finalize()
     }
 
-    public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
+    package static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
         let hasher = SHA256Hasher()
         hasher.update(bytes)
         return hasher.finalize()
@@ -69,15 +69,15 @@ public final class SHA256Hasher {
 
 /// Hashes short messages (rows) with OpenSSL's low-level SHA-256 functions on a context that
 /// lives here: for a hundred bytes, EVP's per-call dispatch costs more than the hash.
-public final class ShortMessageHasher {
+package final class ShortMessageHasher {
     private let context = UnsafeMutablePointer<SHA256_CTX>.allocate(capacity: 1)
 
-    public init() {}
+    package init() {}
 
     deinit { context.deallocate() }
 
     @inline(__always)
-    public func hash(_ bytes: UnsafeRawBufferPointer) -> Digest {
+    package func hash(_ bytes: UnsafeRawBufferPointer) -> Digest {
         var digest = Digest()
         SHA256_Init(context)
         SHA256_Update(context, bytes.baseAddress, bytes.count)
@@ -89,12 +89,12 @@ public final class ShortMessageHasher {
 }
 
 /// A SHA-256 digest value; `hex` is the lowercase form every pgseal file uses.
-public struct Digest: Hashable, Sendable, CustomStringConvertible {
+package struct Digest: Hashable, Sendable, CustomStringConvertible {
     fileprivate var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
-    public init() {}
+    package init() {}
 
-    public init?(hex: String) {
+    package init?(hex: String) {
         let utf8 = Array(hex.utf8)
         guard utf8.count == 64 else { return nil }
         var ok = true
@@ -110,14 +110,14 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
         if !ok { return nil }
     }
 
-    public var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
+    package var bytes: [UInt8] { withUnsafeBytes(of: storage) { Array($0) } }
 
-    public static func == (lhs: Digest, rhs: Digest) -> Bool {
+    package static func == (lhs: Digest, rhs: Digest) -> Bool {
         lhs.storage.0 == rhs.storage.0 && lhs.storage.1 == rhs.storage.1
             && lhs.storage.2 == rhs.storage.2 && lhs.storage.3 == rhs.storage.3
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(storage.0)
         hasher.combine(storage.1)
         hasher.combine(storage.2)
@@ -125,25 +125,25 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Writes the 64 lowercase hex characters to `out`.
-    public func writeHex(to out: UnsafeMutableRawPointer) {
+    package func writeHex(to out: UnsafeMutableRawPointer) {
         withUnsafeBytes(of: storage) { HexDigits.encode($0, to: out) }
     }
 
-    public var hex: String {
+    package var hex: String {
         String(unsafeUninitializedCapacity: 64) { buffer in
             writeHex(to: UnsafeMutableRawPointer(buffer.baseAddress!))
             return 64
         }
     }
 
-    public var description: String { hex }
+    package var description: String { hex }
 }
 
-public enum HexDigits {
-    public static let alphabet: [UInt8] = Array("0123456789abcdef".utf8)
+package enum HexDigits {
+    package static let alphabet: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The bytes of an even run of hexadecimal digits (either case); nil for anything else.
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
         guard digits.count % 2 == 0 else { return nil }
         func value(_ digit: UInt8) -> UInt8? {
@@ -165,7 +165,7 @@ public enum HexDigits {
         return bytes
     }
 
-    public static func encode(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) {
+    package static func encode(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutableRawPointer) {
         let out = out.assumingMemoryBound(to: UInt8.self)
         alphabet.withUnsafeBufferPointer { digits in
             var i = 0
@@ -178,7 +178,7 @@ public enum HexDigits {
         }
     }
 
-    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         let array = Array(bytes)
         return String(unsafeUninitializedCapacity: array.count * 2) { buffer in
             array.withUnsafeBytes { encode($0, to: UnsafeMutableRawPointer(buffer.baseAddress!)) }
@@ -186,7 +186,7 @@ public enum HexDigits {
         }
     }
 
-    public static func value(_ c: UInt8) -> UInt8? {
+    package static func value(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
@@ -199,7 +199,7 @@ public enum HexDigits {
 extension SHA256Hasher {
     /// SHA-256 over `lines`, each followed by a newline, as hex: how a partitioned archive's seal
     /// sums up its parts (docs/FORMAT.md §10.2), as `sha256sum` would over that text.
-    public static func listDigest(_ lines: [String]) -> String {
+    package static func listDigest(_ lines: [String]) -> String {
         hash(Array(lines.map { $0 + "\n" }.joined().utf8)).hex
     }
 }

@@ -4,11 +4,11 @@ import Foundation
 /// Detached signatures in OpenSSH's SSHSIG format (PROTOCOL.sshsig), as `ssh-keygen -Y sign`
 /// makes and `ssh-keygen -Y verify` checks them: Ed25519 over a SHA-512 of the message,
 /// bound to a namespace.
-public enum SSHSignature {
+package enum SSHSignature {
     static let magic = Array("SSHSIG".utf8)
     static let hashAlgorithm = "sha512"
 
-    public enum VerificationError: Error, CustomStringConvertible, IntegrityViolation {
+    package enum VerificationError: Error, CustomStringConvertible, IntegrityViolation {
         case malformed(String)
         case wrongNamespace(found: String, expected: String)
         case untrustedSigner(fingerprint: String)
@@ -16,7 +16,7 @@ public enum SSHSignature {
         case revoked(fingerprint: String)
         case notAllowed(fingerprint: String, reasons: [String])
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .malformed(let reason): "the signature file is not a valid SSH signature: \(reason)"
             case .wrongNamespace(let found, let expected): "the signature is for namespace \(found), not \(expected)"
@@ -27,7 +27,7 @@ public enum SSHSignature {
             }
         }
 
-        public var isIntegrityFailure: Bool { true }
+        package var isIntegrityFailure: Bool { true }
     }
 
     /// The bytes Ed25519 signs: the preamble, namespace, reserved, hash algorithm and hash.
@@ -42,7 +42,7 @@ public enum SSHSignature {
     }
 
     /// An armored signature of `message` (`-----BEGIN SSH SIGNATURE-----`).
-    public static func sign(_ message: [UInt8], namespace: String, key: SSHSigningKey) throws -> String {
+    package static func sign(_ message: [UInt8], namespace: String, key: SSHSigningKey) throws -> String {
         var signature = SSHWriter()
         signature.string(SSHPublicKey.keyType)
         signature.string(try key.sign(signedData(message: message, namespace: namespace, hashAlgorithm: hashAlgorithm)))
@@ -58,16 +58,16 @@ public enum SSHSignature {
     }
 
     /// Who signed, as the trusted signers name them.
-    public struct Signer: Sendable {
-        public let key: SSHPublicKey
-        public let principals: [String]
-        public var fingerprint: String { key.fingerprint }
+    package struct Signer: Sendable {
+        package let key: SSHPublicKey
+        package let principals: [String]
+        package var fingerprint: String { key.fingerprint }
     }
 
     /// Checks an armored signature of `message` as `ssh-keygen -Y verify` would with `signers`
     /// as its allowed_signers file (and `principal` as its `-I`, when given), at `time`.
     @discardableResult
-    public static func verify(_ armored: String, message: [UInt8], namespace: String, signers: AllowedSigners,
+    package static func verify(_ armored: String, message: [UInt8], namespace: String, signers: AllowedSigners,
                               principal: String? = nil, at time: Date = Date()) throws -> Signer {
         let blob: [UInt8]
         do { blob = try SSHArmor.decode(armored, label: "SSH SIGNATURE") } catch { throw VerificationError.malformed("\(error)") }

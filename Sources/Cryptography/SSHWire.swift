@@ -67,13 +67,13 @@ enum SSHArmor {
     }
 }
 
-public enum SSHKeyError: Error, CustomStringConvertible {
+package enum SSHKeyError: Error, CustomStringConvertible {
     case malformed(String)
     case unsupportedKeyType(String)
     case encryptedPrivateKey(String)
     case unreadable(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let reason): "malformed SSH key or signature: \(reason)"
         case .unsupportedKeyType(let type): "key type \(type) is not supported: pgseal signs with ssh-ed25519 keys"

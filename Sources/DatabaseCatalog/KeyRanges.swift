@@ -2,11 +2,11 @@ import ArchiveFormat
 import ByteStreams
 import Postgres
 
-public enum KeyRangeError: Error, CustomStringConvertible {
+package enum KeyRangeError: Error, CustomStringConvertible {
     case unsplittable(table: String, reason: String)
     case badBound(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unsplittable(let table, let reason): "table \(table) cannot be split into key ranges: \(reason)"
         case .badBound(let reason): "a key range bound is not usable: \(reason)"
@@ -16,13 +16,13 @@ public enum KeyRangeError: Error, CustomStringConvertible {
 
 /// Splits a table's rows into key ranges of about equal size, and turns a range into the
 /// predicate a worker adds to its query.
-public enum KeyRanges {
+package enum KeyRanges {
     /// At most `parts` ranges that cover every value of the first key column exactly once. The
     /// bounds are quantiles of a sample of about `sampleRows` keys (`TABLESAMPLE SYSTEM`, sized
     /// from the catalog's row estimate; the whole table when it was never analysed), so that the
     /// ranges hold about equal rows whether or not the statistics are fresh. A table without a
     /// key, or `parts` ≤ 1, is one range.
-    public static func plan(_ plan: TablePlan, parts: Int, on connection: PostgresConnection, sampleRows: Int = 30_000) throws -> [PartRange] {
+    package static func plan(_ plan: TablePlan, parts: Int, on connection: PostgresConnection, sampleRows: Int = 30_000) throws -> [PartRange] {
         guard parts > 1, let column = firstKeyColumn(of: plan) else { return [.whole] }
         let percent: Double
         if let estimated = plan.estimatedRows, estimated > 0 {
@@ -56,7 +56,7 @@ public enum KeyRanges {
     /// The SQL condition that selects `range` of `plan`'s first key column, or nil for the
     /// whole table. Each bound is a literal cast to the column's type as the live catalog names
     /// it: a bound that is not a value of that type fails the cast; it cannot become SQL.
-    public static func predicate(_ range: PartRange, of plan: TablePlan) throws -> String? {
+    package static func predicate(_ range: PartRange, of plan: TablePlan) throws -> String? {
         guard !range.isWhole else { return nil }
         guard let column = firstKeyColumn(of: plan) else {
             throw KeyRangeError.unsplittable(table: plan.qualifiedName, reason: "it has no key")

@@ -71,7 +71,7 @@ public struct Profile: Codable, Sendable, Equatable {
 extension Profile {
     /// The profile of `export --table T … [--exclude-column T.C …]`: every column of each table
     /// but the excluded ones, keyed by its primary key.
-    static func adHoc(tables: [String], excludeColumns: [String], name: String) throws -> Profile {
+    package static func adHoc(tables: [String], excludeColumns: [String], name: String) throws -> Profile {
         var selections = tables.map { TableSelection(table: $0) }
         for column in excludeColumns {
             guard let dot = column.lastIndex(of: "."), dot != column.startIndex else {

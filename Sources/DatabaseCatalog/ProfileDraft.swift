@@ -4,30 +4,30 @@ import Postgres
 /// `pgseal config init`: a first profile written from the database's catalog — every table of
 /// the schema with its primary key, and the columns whose names look secret left out and
 /// flagged, so that exporting one's own tables starts from a file to read, not a blank page.
-public struct ProfileDraft: Sendable {
-    public struct Table: Sendable {
-        public let name: String
-        public let columns: [String]
-        public let hasPrimaryKey: Bool
-        public let secretLooking: [String]
+package struct ProfileDraft: Sendable {
+    package struct Table: Sendable {
+        package let name: String
+        package let columns: [String]
+        package let hasPrimaryKey: Bool
+        package let secretLooking: [String]
     }
 
-    public let profile: String
-    public let tables: [Table]
+    package let profile: String
+    package let tables: [Table]
 
     /// What usually holds secrets, case-insensitively: these anywhere in a column's name…
     static let secretParts = ["password", "passwd", "secret", "token", "apikey", "api_key", "private_key"]
     /// …and these as whole words of it (`mfa_seed`, `otp`, but not `footprint`).
     static let secretWords: Set<String> = ["mfa", "otp", "salt", "pin", "totp"]
 
-    public static func isSecretLooking(_ column: String) -> Bool {
+    package static func isSecretLooking(_ column: String) -> Bool {
         let name = column.lowercased()
         let words = name.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
         return secretParts.contains { name.contains($0) } || words.contains { secretWords.contains(String($0)) }
     }
 
     /// Reads the ordinary and partitioned tables of `schema` (not partitions themselves).
-    public static func read(_ connection: PostgresConnection, schema: String, profile: String) throws -> ProfileDraft {
+    package static func read(_ connection: PostgresConnection, schema: String, profile: String) throws -> ProfileDraft {
         let rows = try connection.execute("""
             SELECT c.relname,
                    (SELECT string_agg(a.attname, E'\\n' ORDER BY a.attnum) FROM pg_attribute a
@@ -47,7 +47,7 @@ public struct ProfileDraft: Sendable {
 
     /// The config file's text: YAML whose strings are JSON strings (valid YAML), so that any
     /// name is written safely.
-    public var yaml: String {
+    package var yaml: String {
         func quoted(_ text: String) -> String {
             String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
         }

@@ -5,37 +5,37 @@ import Postgres
 
 /// A table selection checked against the database: real columns with their types, the key,
 /// and the one query that reads it.
-public struct TablePlan: Sendable {
-    public let schema: String
-    public let name: String
-    public let columns: [PlannedColumn]
-    public let keyColumns: [String]
-    public let filter: String?
+package struct TablePlan: Sendable {
+    package let schema: String
+    package let name: String
+    package let columns: [PlannedColumn]
+    package let keyColumns: [String]
+    package let filter: String?
     /// The catalog's estimate of the table's rows (`pg_class.reltuples`), for progress only;
     /// nil when the table was never analysed.
-    public var estimatedRows: Int? = nil
+    package var estimatedRows: Int? = nil
 
-    public struct PlannedColumn: Sendable {
-        public let name: String
-        public let declaredType: String
-        public let encoding: ColumnEncoding
+    package struct PlannedColumn: Sendable {
+        package let name: String
+        package let declaredType: String
+        package let encoding: ColumnEncoding
         /// True when the column's collation already sorts in byte order (C, POSIX, C.UTF-8),
         /// so that `ORDER BY` needs no `COLLATE "C"` and can walk the key's index.
-        public let collatedByBytes: Bool
+        package let collatedByBytes: Bool
         /// The type takes a collation (text, varchar, char(n), citext, domains over them).
-        public let collatable: Bool
+        package let collatable: Bool
         /// Declared properties the archive records (`Manifest.Column`).
-        public var notNull = false
-        public var collation: String?
-        public var identity: String?
-        public var generated: String?
+        package var notNull = false
+        package var collation: String?
+        package var identity: String?
+        package var generated: String?
     }
 
-    public var qualifiedName: String { schema + "." + name }
-    public var columnSpecs: [ColumnSpec] { columns.map { ColumnSpec(name: $0.name, encoding: $0.encoding) } }
-    public var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
+    package var qualifiedName: String { schema + "." + name }
+    package var columnSpecs: [ColumnSpec] { columns.map { ColumnSpec(name: $0.name, encoding: $0.encoding) } }
+    package var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
 
-    public var manifestColumns: [Manifest.Column] {
+    package var manifestColumns: [Manifest.Column] {
         columns.map {
             Manifest.Column(name: $0.name, type: $0.declaredType, encoding: $0.encoding.manifestName, notNull: $0.notNull ? true : nil,
                             collation: $0.collation, identity: $0.identity, generated: $0.generated)
@@ -46,7 +46,7 @@ public struct TablePlan: Sendable {
     /// the server's locale: `COLLATE "C"` where the column's collation is not already a C
     /// collation (which costs a sort instead of an index scan: 5 s more for 5M rows). A table
     /// without a key is ordered by the text of every column, which makes its digest reproducible.
-    public var selectStatement: String {
+    package var selectStatement: String {
         let list = columns.map { SQL.identifier($0.name) }.joined(separator: ", ")
         var sql = "SELECT \(list) FROM \(SQL.identifier(schema)).\(SQL.identifier(name))"
         if let filter { sql += " WHERE (\(filter))" }
@@ -62,13 +62,13 @@ public struct TablePlan: Sendable {
         return sql + " ORDER BY " + order.joined(separator: ", ")
     }
 
-    public var copyStatement: String { "COPY (\(selectStatement)) TO STDOUT" }
+    package var copyStatement: String { "COPY (\(selectStatement)) TO STDOUT" }
 }
 
 /// What the export checks before it reads anything, each failure a message that says what to
 /// change: the table exists, the columns exist, the key is known, the filter parses and the
 /// role may read the table.
-public enum TablePlanError: Error, CustomStringConvertible {
+package enum TablePlanError: Error, CustomStringConvertible {
     case noSuchTable(String)
     case noSuchColumns(table: String, columns: [String], available: [String])
     case noKey(table: String)
@@ -76,7 +76,7 @@ public enum TablePlanError: Error, CustomStringConvertible {
     case permissionDenied(table: String, reason: String)
     case notRepresentable(table: String, column: String, type: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noSuchTable(let table):
             "table \(table) does not exist (or is not visible to this role); check the profile's table names"
@@ -96,7 +96,7 @@ public enum TablePlanError: Error, CustomStringConvertible {
 
 extension TablePlan {
     /// Resolves `selection` in the catalog through `connection` (inside the export's snapshot).
-    public static func resolve(_ selection: TableSelection, on connection: PostgresConnection) throws -> TablePlan {
+    package static func resolve(_ selection: TableSelection, on connection: PostgresConnection) throws -> TablePlan {
         let schema = selection.schemaName
         let table = selection.tableName
         guard let oid = try connection.execute("""

@@ -3,8 +3,8 @@ import Postgres
 
 /// Finds the types that exported columns depend on and that are not built into PostgreSQL —
 /// through arrays, domains and composite fields — and records each as data, dependencies first.
-enum TypeCollector {
-    static func collect(_ plans: [TablePlan], on connection: PostgresConnection) throws -> [TypeDefinition] {
+package enum TypeCollector {
+    package static func collect(_ plans: [TablePlan], on connection: PostgresConnection) throws -> [TypeDefinition] {
         var state = State(connection: connection)
         for plan in plans {
             for column in plan.columns {

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Human-readable numbers for summaries and progress.
-public enum Format {
-    public static func bytes(_ count: Int64) -> String {
+package enum Format {
+    package static func bytes(_ count: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(count)
         var unit = 0
@@ -13,7 +13,7 @@ public enum Format {
         return unit == 0 ? "\(count) B" : String(format: "%.1f ", value) + units[unit]
     }
 
-    public static func count(_ n: Int) -> String {
+    package static func count(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = n < 0 ? "-" : ""
         for (i, c) in digits.enumerated() {
@@ -24,11 +24,11 @@ public enum Format {
     }
 
     /// `1 row`, `2 rows`, `1,000 rows`: the count and the noun in its number.
-    public static func plural(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
+    package static func plural(_ n: Int, _ noun: String, _ plural: String? = nil) -> String {
         "\(count(n)) \(n == 1 ? noun : plural ?? noun + "s")"
     }
 
-    public static func seconds(_ s: Double) -> String {
+    package static func seconds(_ s: Double) -> String {
         s < 60 ? String(format: "%.1f s", s) : String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60)
     }
 }

@@ -7,8 +7,8 @@ import Darwin
 /// Text from outside (entry names, keys, table names, a server's words) made safe to print:
 /// control characters — escape sequences, newlines that could forge a "verified" line — are
 /// shown as `\u{…}` escapes, so one printed line is always one line of pgseal's own.
-public enum Terminal {
-    public static func escaped(_ text: String) -> String {
+package enum Terminal {
+    package static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
         var out = ""
         for scalar in text.unicodeScalars {
@@ -22,7 +22,7 @@ public enum Terminal {
     }
 
     /// The width of the terminal on `descriptor`, or nil when it is not a terminal.
-    public static func columns(of descriptor: Int32 = 2) -> Int? {
+    package static func columns(of descriptor: Int32 = 2) -> Int? {
         guard isatty(descriptor) == 1 else { return nil }
         var size = winsize()
         guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }

@@ -7,10 +7,10 @@ import Plot
 /// `pgseal report --html`: one self-contained page (inline CSS and SVG, no script, nothing
 /// fetched) that an auditor can read, print to PDF and file. Every value from the store is
 /// written as text, escaped.
-public enum EvidencePage {
+package enum EvidencePage {
     typealias Body = Node<HTML.BodyContext>
 
-    public static func render(_ report: EvidenceReport) -> String {
+    package static func render(_ report: EvidenceReport) -> String {
         let now = StampFormat.date(report.generatedAt) ?? Date()
         let html = HTML(
             .lang(.english),

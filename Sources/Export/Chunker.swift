@@ -19,7 +19,7 @@ struct TableTotals {
     let rows: Int
     let bytes: Int64
     let chunks: Int
-    let digest: Digest
+    package let digest: Digest
 }
 
 /// Cuts one table's canonical JSON lines into chunks of at most `chunkSize` bytes — never a
@@ -90,7 +90,7 @@ final class Chunker {
     }
 
     /// Sends the last chunk and returns the table's totals.
-    func finish() throws -> TableTotals {
+    package func finish() throws -> TableTotals {
         if chunkRows > 0 {
             try emitChunk(lastKey: keyText(previousKey))
         } else {

@@ -2,7 +2,7 @@ import CanonicalJSON
 import Foundation
 
 /// Failures of the export itself (the database's and the store's have their own types).
-public enum ExportError: Error, CustomStringConvertible {
+package enum ExportError: Error, CustomStringConvertible {
     case duplicateKey(table: String, key: [String], value: String)
     case rowTooLarge(table: String, key: String, bytes: Int)
     case cancelled
@@ -17,7 +17,7 @@ public enum ExportError: Error, CustomStringConvertible {
     /// No data from the database for the stall timeout.
     case stalled(seconds: TimeInterval)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .duplicateKey(let table, let key, let value):
             "table \(table): the key (\(key.joined(separator: ", "))) is not unique — \(value) appears more than once; "

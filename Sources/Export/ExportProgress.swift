@@ -40,7 +40,7 @@ public final class SilentProgress: ExportProgress {
 /// (a wider line would wrap, and every redraw would leave a line behind): elapsed time, rows
 /// against the catalog's estimate with percent and ETA, throughput, the tables being read and
 /// how many wait. A finished table gets a permanent line of its own.
-public final class TerminalProgress: ExportProgress {
+package final class TerminalProgress: ExportProgress {
     private let start = Date()
     private var estimates: [String: Int] = [:]
     private var order: [String] = []
@@ -55,7 +55,7 @@ public final class TerminalProgress: ExportProgress {
     private let output: (String) -> Void
 
     /// `width` is asked at every redraw, so that a resized terminal is followed.
-    public init(width: @escaping () -> Int = { Terminal.columns() ?? 80 },
+    package init(width: @escaping () -> Int = { Terminal.columns() ?? 80 },
                 output: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
         self.width = width
         self.output = output

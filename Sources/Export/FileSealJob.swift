@@ -5,15 +5,15 @@ import Foundation
 import ObjectStore
 
 /// What `pgseal seal` needs: the paths, where the archive goes, under which name, and the keys.
-public struct FileSealSettings: Sendable {
-    public var paths: [String]
-    public var destination: String
-    public var name: String
-    public var compression: Compression = .zstd(level: 3, threads: 0)
-    public var recipients: [AgeRecipient]
-    public var signingKey: SSHSigningKey?
+package struct FileSealSettings: Sendable {
+    package var paths: [String]
+    package var destination: String
+    package var name: String
+    package var compression: Compression = .zstd(level: 3, threads: 0)
+    package var recipients: [AgeRecipient]
+    package var signingKey: SSHSigningKey?
 
-    public init(paths: [String], destination: String, name: String, recipients: [AgeRecipient], signingKey: SSHSigningKey?) {
+    package init(paths: [String], destination: String, name: String, recipients: [AgeRecipient], signingKey: SSHSigningKey?) {
         self.paths = paths
         self.destination = destination
         self.name = name
@@ -22,14 +22,14 @@ public struct FileSealSettings: Sendable {
     }
 }
 
-public struct FileSealResult: Sendable, Codable {
-    public let archive: String
-    public let name: String
-    public let files: Int
-    public let bytes: Int64
-    public let objectBytes: Int64
-    public let objectSHA256: String
-    public let seconds: Double
+package struct FileSealResult: Sendable, Codable {
+    package let archive: String
+    package let name: String
+    package let files: Int
+    package let bytes: Int64
+    package let objectBytes: Int64
+    package let objectSHA256: String
+    package let seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case archive, name, files, bytes, seconds
@@ -39,20 +39,20 @@ public struct FileSealResult: Sendable, Codable {
 }
 
 /// A file that could not be sealed as it was found.
-public struct FileSealError: Error, CustomStringConvertible {
-    public let path: String
-    public let reason: String
-    public var description: String { "\(path): \(reason); nothing was published" }
+package struct FileSealError: Error, CustomStringConvertible {
+    package let path: String
+    package let reason: String
+    package var description: String { "\(path): \(reason); nothing was published" }
 }
 
 /// `pgseal seal`: files and directory trees into the archive format of the table exports —
 /// `files/…` entries with their permissions and times, then a manifest of every entry with
 /// its SHA-256 — compressed, encrypted, published atomically, sealed and signed. Files are
 /// streamed; the list of entries is spooled to disk, not held in memory.
-public final class FileSealJob {
+package final class FileSealJob {
     private let settings: FileSealSettings
 
-    public init(settings: FileSealSettings) throws {
+    package init(settings: FileSealSettings) throws {
         try ArchiveNames.checkProfile(settings.name, label: "--name")
         let roots = settings.paths.map { (($0 as NSString).standardizingPath as NSString).lastPathComponent }
         if let twice = Dictionary(grouping: roots, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
@@ -61,7 +61,7 @@ public final class FileSealJob {
         self.settings = settings
     }
 
-    public func run(storeOptions: (endpoint: String?, region: String?, caBundle: String?) = (nil, nil, nil)) throws -> FileSealResult {
+    package func run(storeOptions: (endpoint: String?, region: String?, caBundle: String?) = (nil, nil, nil)) throws -> FileSealResult {
         let started = Date()
         let store = try openStore(settings.destination, endpoint: storeOptions.endpoint, region: storeOptions.region, caBundle: storeOptions.caBundle, create: true)
         let naming = ObjectNaming(profile: settings.name, time: started)

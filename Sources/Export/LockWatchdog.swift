@@ -64,7 +64,7 @@ final class LockWatchdog: @unchecked Sendable {
         if let stall = found.withLock({ $0 }) { throw stall }
     }
 
-    func stop() { stopped.withLock { $0 = true } }
+    package func stop() { stopped.withLock { $0 = true } }
 
     private func look() throws -> Stall? {
         let waitStart = connection.serverVersion >= 140000 ? "l.waitstart" : "w.query_start"

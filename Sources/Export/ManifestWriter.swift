@@ -4,6 +4,7 @@ import CanonicalJSON
 import Cryptography
 import DatabaseCatalog
 import Foundation
+import Postgres
 
 /// Writes `manifest.json` as a stream into a spool file: the header, then each table with its
 /// chunk entries copied from the table's chunk log. The layout is fixed (one chunk a line), so
@@ -11,7 +12,7 @@ import Foundation
 struct ManifestWriter {
     struct Header {
         let createdAt: String
-        let profile: String
+        package let profile: String
         let source: Manifest.Source
         let toolVersion: String
     }

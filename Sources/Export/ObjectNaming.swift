@@ -5,18 +5,18 @@ import Foundation
 /// sort by time. The tag (8 random hex digits) keeps two exports of one profile in the same
 /// second from taking one name, where the second would replace the first in a bucket; the
 /// store's no-replace writes (S3's `If-None-Match: *`, link(2)) catch what chance leaves.
-public struct ObjectNaming {
-    public let profile: String
-    public let time: Date
-    public let tag: String
+package struct ObjectNaming {
+    package let profile: String
+    package let time: Date
+    package let tag: String
 
-    public init(profile: String, time: Date, tag: String = ObjectNaming.randomTag()) {
+    package init(profile: String, time: Date, tag: String = ObjectNaming.randomTag()) {
         self.profile = profile
         self.time = time
         self.tag = tag
     }
 
-    public static func randomTag() -> String {
+    package static func randomTag() -> String {
         let value = UInt32.random(in: 0...UInt32.max)
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 8 - hex.count) + hex
@@ -31,9 +31,9 @@ public struct ObjectNaming {
     }
 
     /// RFC 3339 UTC, as `created_at` records it.
-    public var createdAt: String { format("yyyy-MM-dd'T'HH:mm:ss'Z'") }
+    package var createdAt: String { format("yyyy-MM-dd'T'HH:mm:ss'Z'") }
 
-    public func objectKey(extension suffix: String) -> String {
+    package func objectKey(extension suffix: String) -> String {
         "\(profile)/\(format("yyyy/MM/dd"))/\(profile)-\(format("yyyyMMdd'T'HHmmss'Z'"))-\(tag)\(suffix)"
     }
 }

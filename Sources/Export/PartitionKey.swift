@@ -57,7 +57,7 @@ public struct PartReceipt: Codable, Sendable {
     }
 
     /// A worker's receipt for part `index`, tagged.
-    public static func tagged(_ receipt: SealPart, part index: Int, of plan: PartitionPlan, key: PartitionKey) throws -> PartReceipt {
+    package static func tagged(_ receipt: SealPart, part index: Int, of plan: PartitionPlan, key: PartitionKey) throws -> PartReceipt {
         PartReceipt(receipt: receipt, hmacSHA256: try key.tag(receipt: try DocumentJSON.encoded(receipt), part: index, of: plan))
     }
 
@@ -65,7 +65,7 @@ public struct PartReceipt: Codable, Sendable {
     /// from the coordinator's own plan and compared in constant time. A receipt copied from
     /// another export (another snapshot, profile, archive or part) or written without the key is
     /// refused by name.
-    public static func authenticated(_ bytes: [UInt8], part index: Int, of plan: PartitionPlan, key: PartitionKey, location: String) throws -> SealPart {
+    package static func authenticated(_ bytes: [UInt8], part index: Int, of plan: PartitionPlan, key: PartitionKey, location: String) throws -> SealPart {
         let document: PartReceipt
         do { document = try JSONDecoder().decode(PartReceipt.self, from: Data(bytes)) } catch {
             throw ExportError.partition("the receipt \(location) cannot be read as a \(formatIdentifier) document: \(error)")

@@ -7,28 +7,28 @@ import Foundation
 /// lies in the store at `<profile>/partition-plan.json` while the export runs. It carries no SQL
 /// and no credential: a worker reads its profile from its own configuration and takes only
 /// names and bound values from here, and a worker treats it as hostile input.
-public struct PartitionPlan: Codable, Sendable {
-    public static let formatIdentifier = "pgseal-partition-plan/1"
-    public static let sizeLimit = 4 << 20
+package struct PartitionPlan: Codable, Sendable {
+    package static let formatIdentifier = "pgseal-partition-plan/1"
+    package static let sizeLimit = 4 << 20
 
-    public struct Part: Codable, Sendable, Equatable {
+    package struct Part: Codable, Sendable, Equatable {
         /// The part's object key in the store.
-        public var object: String
-        public var tables: [Table]
+        package var object: String
+        package var tables: [Table]
     }
 
-    public struct Table: Codable, Sendable, Equatable {
-        public var name: String
-        public var range: PartRange
+    package struct Table: Codable, Sendable, Equatable {
+        package var name: String
+        package var range: PartRange
     }
 
-    public var format = formatIdentifier
+    package var format = formatIdentifier
     /// The archive's key: its seal goes to `<archive>.seal`.
-    public var archive: String
-    public var profile: String
-    public var createdAt: String
-    public var source: Manifest.Source
-    public var parts: [Part]
+    package var archive: String
+    package var profile: String
+    package var createdAt: String
+    package var source: Manifest.Source
+    package var parts: [Part]
 
     enum CodingKeys: String, CodingKey {
         case format, archive, profile, source, parts
@@ -36,11 +36,11 @@ public struct PartitionPlan: Codable, Sendable {
     }
 
     /// The plan's key in a store, for `profile`.
-    public static func key(profile: String) -> String { profile + "/partition-plan.json" }
+    package static func key(profile: String) -> String { profile + "/partition-plan.json" }
 
     /// Reads a plan as a worker must: bounded, every name checked against what the worker
     /// itself knows, the snapshot name of the form the server gives.
-    public static func decode(_ bytes: [UInt8], profile: String) throws -> PartitionPlan {
+    package static func decode(_ bytes: [UInt8], profile: String) throws -> PartitionPlan {
         let plan: PartitionPlan
         do { plan = try JSONDecoder().decode(PartitionPlan.self, from: Data(bytes)) } catch {
             throw ExportError.partition("the partition plan cannot be read: \(error)")

@@ -12,7 +12,7 @@ final class SealedArchiveWriter {
     let key: String
     let tar: TarWriter
     let encrypted: Bool
-    let profile: String
+    package let profile: String
     let started: Date
     private let object: ObjectWriter
     private let hashing: HashingSink
@@ -57,7 +57,7 @@ final class SealedArchiveWriter {
     /// Ends the tar and publishes the object, its `.sha256`, and when there is a signing key,
     /// the seal `makeSeal` returns for the object's size and SHA-256 — linked to the series'
     /// newest seal and timed by this writer — then its signature.
-    func finish(signingKey: SSHSigningKey?, makeSeal: (_ size: Int64, _ sha256: Digest) -> SealDocument) throws -> (size: Int64, sha256: Digest) {
+    package func finish(signingKey: SSHSigningKey?, makeSeal: (_ size: Int64, _ sha256: Digest) -> SealDocument) throws -> (size: Int64, sha256: Digest) {
         // Before the object is published: a store that cannot be listed fails the export
         // while nothing is under the final name yet.
         let previous = signingKey == nil ? nil : try SeriesTip.link(in: store, profile: profile, excluding: key)

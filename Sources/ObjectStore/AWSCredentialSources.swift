@@ -1,10 +1,10 @@
 import Foundation
 
 /// A credential source that answered, but not with credentials.
-public struct CredentialSourceError: Error, CustomStringConvertible {
-    public let source: String
-    public let reason: String
-    public var description: String { "AWS credentials from \(source): \(reason)" }
+package struct CredentialSourceError: Error, CustomStringConvertible {
+    package let source: String
+    package let reason: String
+    package var description: String { "AWS credentials from \(source): \(reason)" }
 }
 
 /// An AWS timestamp (credential expiration, upload start, retention date): ISO 8601 with or
@@ -39,7 +39,7 @@ struct WebIdentityCredentials: AWSCredentialSource {
     let roleARN: String
     let sessionName: String
     let endpoint: String
-    let caBundle: String?
+    package let caBundle: String?
 
     var name: String { "web identity (AWS_ROLE_ARN \(roleARN))" }
 
@@ -65,7 +65,7 @@ struct ContainerCredentials: AWSCredentialSource {
     let url: String
     let token: String?
     let tokenFile: String?
-    let caBundle: String?
+    package let caBundle: String?
 
     var name: String { "the container endpoint \(url)" }
 

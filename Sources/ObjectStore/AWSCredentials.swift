@@ -1,11 +1,11 @@
 import Foundation
 
 /// Credentials as one source hands them out: fixed ones have no expiration.
-public struct AWSCredentialSet: Sendable {
-    public let credentials: SigV4Signer.Credentials
-    public let expiration: Date?
+package struct AWSCredentialSet: Sendable {
+    package let credentials: SigV4Signer.Credentials
+    package let expiration: Date?
 
-    public init(_ credentials: SigV4Signer.Credentials, expiration: Date? = nil) {
+    package init(_ credentials: SigV4Signer.Credentials, expiration: Date? = nil) {
         self.credentials = credentials
         self.expiration = expiration
     }
@@ -13,7 +13,7 @@ public struct AWSCredentialSet: Sendable {
 
 /// One place credentials come from: the environment, a profile, STS, the container or EC2
 /// metadata endpoint.
-public protocol AWSCredentialSource: Sendable {
+package protocol AWSCredentialSource: Sendable {
     /// For messages: "web identity (AWS_ROLE_ARN …)".
     var name: String { get }
     func fetch() throws -> AWSCredentialSet
@@ -22,18 +22,18 @@ public protocol AWSCredentialSource: Sendable {
 /// The credentials every signed request uses. Temporary credentials are fetched again shortly
 /// before they expire — also in the middle of a long upload, whose part uploaders all ask here
 /// before each request.
-public final class AWSCredentialProvider: @unchecked Sendable {
-    public let source: AWSCredentialSource
+package final class AWSCredentialProvider: @unchecked Sendable {
+    package let source: AWSCredentialSource
     /// How long before expiry credentials are renewed (the AWS SDKs use 5 to 15 minutes).
-    public static let refreshMargin: TimeInterval = 300
+    package static let refreshMargin: TimeInterval = 300
     private let lock = NSLock()
     private var cached: AWSCredentialSet?
 
-    public init(source: AWSCredentialSource) { self.source = source }
+    package init(source: AWSCredentialSource) { self.source = source }
 
-    public convenience init(_ fixed: SigV4Signer.Credentials) { self.init(source: FixedCredentials(set: AWSCredentialSet(fixed))) }
+    package convenience init(_ fixed: SigV4Signer.Credentials) { self.init(source: FixedCredentials(set: AWSCredentialSet(fixed))) }
 
-    public func current() throws -> SigV4Signer.Credentials {
+    package func current() throws -> SigV4Signer.Credentials {
         try lock.withLock {
             let now = Date()
             if let cached, cached.expiration.map({ $0.timeIntervalSince(now) > Self.refreshMargin }) ?? true {
@@ -53,7 +53,7 @@ public final class AWSCredentialProvider: @unchecked Sendable {
 }
 
 struct FixedCredentials: AWSCredentialSource {
-    let set: AWSCredentialSet
+    package let set: AWSCredentialSet
     var name = "fixed credentials"
     func fetch() throws -> AWSCredentialSet { set }
 }
@@ -64,16 +64,16 @@ struct FixedCredentials: AWSCredentialSource {
 /// through STS AssumeRoleWithWebIdentity); the container endpoint
 /// (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `_FULL_URI`); the EC2 instance metadata
 /// service (IMDSv2).
-public enum AWSCredentials {
-    public struct Missing: Error, CustomStringConvertible {
-        public let tried: [String]
-        public var description: String {
+package enum AWSCredentials {
+    package struct Missing: Error, CustomStringConvertible {
+        package let tried: [String]
+        package var description: String {
             "no AWS credentials found (tried \(tried.joined(separator: "; "))): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 + "a profile in ~/.aws/credentials (AWS_PROFILE), or run where a role is provided (web identity, container, EC2) — see docs/OPERATIONS.md"
         }
     }
 
-    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
+    package static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
                                region: String = "us-east-1", caBundle: String? = nil) throws -> AWSCredentialProvider {
         var tried = ["environment"]
         if let id = environment.firstSet("AWS_ACCESS_KEY_ID"), let secret = environment.firstSet("AWS_SECRET_ACCESS_KEY") {

@@ -4,14 +4,14 @@ import Foundation
 /// The form-encoded "query" APIs (STS, SNS): one POST of `Action=…&Version=…&…` to a service
 /// endpoint, answered with XML. Signed with SigV4 when given credentials; STS's
 /// AssumeRoleWithWebIdentity is the one call that goes unsigned, as the AWS tools send it.
-public final class AWSQueryAPI {
-    public let endpoint: String
-    public let service: String
-    public let region: String
+package final class AWSQueryAPI {
+    package let endpoint: String
+    package let service: String
+    package let region: String
     private let credentials: AWSCredentialProvider?
     private let http: HTTPClient
 
-    public init(endpoint: String, service: String, region: String, credentials: AWSCredentialProvider?, caBundle: String? = nil) throws {
+    package init(endpoint: String, service: String, region: String, credentials: AWSCredentialProvider?, caBundle: String? = nil) throws {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.service = service
         self.region = region
@@ -21,12 +21,12 @@ public final class AWSQueryAPI {
 
     /// The endpoint of `service` in `region`, unless the AWS tools' variables name another
     /// (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`).
-    public static func endpoint(service: String, region: String, environment: [String: String]) -> String {
+    package static func endpoint(service: String, region: String, environment: [String: String]) -> String {
         environment.firstSet("AWS_ENDPOINT_URL_\(service.uppercased())", "AWS_ENDPOINT_URL") ?? "https://\(service).\(region).amazonaws.com"
     }
 
     /// Calls `action` and returns the answer's XML text.
-    public func call(_ action: String, version: String, parameters: [(String, String)]) throws -> XMLAnswer {
+    package func call(_ action: String, version: String, parameters: [(String, String)]) throws -> XMLAnswer {
         let form = ([("Action", action), ("Version", version)] + parameters)
             .map { SigV4Signer.encode($0.0) + "=" + SigV4Signer.encode($0.1) }.joined(separator: "&")
         let body = Array(form.utf8)

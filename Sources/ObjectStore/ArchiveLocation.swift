@@ -5,13 +5,13 @@ import Foundation
 /// An archive named on the command line — a path or `s3://bucket/key` — with the store that
 /// holds it, so that every reader (verify, diff, restore, inspect) streams it the same way
 /// from either place.
-public struct ArchiveLocation {
-    public let store: ObjectStore
-    public let key: String
+package struct ArchiveLocation {
+    package let store: ObjectStore
+    package let key: String
     /// As the user wrote it, for messages and reports.
-    public let display: String
+    package let display: String
 
-    public init(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         display = location
         // A partitioned archive is named by its seal's object, which has no file of its own.
         let path = (location as NSString).expandingTildeInPath
@@ -22,7 +22,7 @@ public struct ArchiveLocation {
     }
 
     /// An object already known in `store` (from a listing).
-    public init(store: ObjectStore, key: String) {
+    package init(store: ObjectStore, key: String) {
         self.store = store
         self.key = key
         self.display = store.location(of: key)
@@ -30,7 +30,7 @@ public struct ArchiveLocation {
 
     /// The store and key that `location` (a path or `s3://bucket/key`) names, whether or not an
     /// object is there yet: also where `encrypt -o` and `decrypt -o` write.
-    public static func resolve(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (ObjectStore, String) {
+    package static func resolve(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (ObjectStore, String) {
         if location.hasPrefix("s3://") {
             let path = location.dropFirst(5)
             guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
@@ -49,22 +49,22 @@ public struct ArchiveLocation {
         return (try LocalStore(root: directory.isEmpty ? "/" : directory), name)
     }
 
-    public var name: String { (key as NSString).lastPathComponent }
-    public var isEncrypted: Bool { key.hasSuffix(".age") }
+    package var name: String { (key as NSString).lastPathComponent }
+    package var isEncrypted: Bool { key.hasSuffix(".age") }
 
-    public func open() throws -> ByteSource { try store.open(key: key) }
+    package func open() throws -> ByteSource { try store.open(key: key) }
 
     /// The plaintext of `source` (this archive's bytes, possibly through a hashing layer): the
     /// age layer is added when the archive is encrypted.
-    public func plaintext(of source: ByteSource, keys: AgeKeyring) throws -> ByteSource {
+    package func plaintext(of source: ByteSource, keys: AgeKeyring) throws -> ByteSource {
         isEncrypted ? try AgeDecryptingSource(source, keys: keys) : source
     }
 
     /// The archive's tar stream, decrypted when needed.
-    public func openPlaintext(keys: AgeKeyring) throws -> ByteSource { try plaintext(of: try open(), keys: keys) }
+    package func openPlaintext(keys: AgeKeyring) throws -> ByteSource { try plaintext(of: try open(), keys: keys) }
 
     /// A small file beside the archive (`.seal`, `.seal.sig`, `.sha256`), or nil when it does not exist.
-    public func sidecar(_ suffix: String, limit: Int = 1 << 20) throws -> [UInt8]? {
+    package func sidecar(_ suffix: String, limit: Int = 1 << 20) throws -> [UInt8]? {
         guard try store.presence(of: key + suffix) else { return nil }
         return try store.readSmall(key: key + suffix, limit: limit)
     }

@@ -2,24 +2,24 @@ import CCurl
 import Foundation
 
 /// One HTTP response: status, headers (lowercased names) and, unless the caller streamed it, the body.
-public struct HTTPResponse: Sendable {
-    public let status: Int
-    public let headers: [String: String]
-    public let body: [UInt8]
+package struct HTTPResponse: Sendable {
+    package let status: Int
+    package let headers: [String: String]
+    package let body: [UInt8]
 }
 
-public enum HTTPError: Error, CustomStringConvertible {
+package enum HTTPError: Error, CustomStringConvertible {
     case transport(url: String, message: String)
     case bodyTooLarge(url: String)
     /// The server's certificate is not trusted: an answer, not a hiccup, so never retried.
     case untrustedPeer(url: String, message: String)
 
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         if case .transport = self { return true }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .transport(let url, let message): "HTTP request to \(url) failed: \(message)"
         case .untrustedPeer(let url, let message):
@@ -31,10 +31,10 @@ public enum HTTPError: Error, CustomStringConvertible {
 
 /// A libcurl easy handle, owned and reused (keep-alive) by one thread at a time; `deinit`
 /// cleans it up. Bodies are sent from the caller's buffer without a copy.
-public final class HTTPClient {
+package final class HTTPClient {
     private let handle: UnsafeMutableRawPointer
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-    public static let maxBufferedBody = 64 << 20
+    package static let maxBufferedBody = 64 << 20
 
     final class Exchange {
         var headers: [String: String] = [:]
@@ -47,9 +47,9 @@ public final class HTTPClient {
 
     /// A CA certificate bundle (PEM) to trust instead of the system's, for endpoints behind a
     /// private CA. Peer verification itself is never turned off.
-    public let caBundle: String?
+    package let caBundle: String?
 
-    public init(caBundle: String? = nil) throws {
+    package init(caBundle: String? = nil) throws {
         self.caBundle = caBundle
         _ = Self.globalInit
         guard let handle = curl_easy_init() else { throw HTTPError.transport(url: "", message: "curl_easy_init failed") }
@@ -60,7 +60,7 @@ public final class HTTPClient {
 
     /// Performs one request. With `onBody`, the response body is handed over piece by piece
     /// (for 2xx answers only) instead of being collected.
-    public func perform(method: String, url: String, headers: [String: String], body: UnsafeRawBufferPointer? = nil,
+    package func perform(method: String, url: String, headers: [String: String], body: UnsafeRawBufferPointer? = nil,
                         timeout: Int = 300, connectTimeout: Int = 10, onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         curl_easy_reset(handle)
         let exchange = Exchange()

@@ -5,10 +5,10 @@ import Foundation
 /// an interrupted export leaves nothing behind; then exits with 128 + the signal number, as a
 /// shell would report it. SIGKILL cannot be caught: what it leaves is a hidden `.partial-`
 /// file, never a file under a final name.
-public final class InterruptCleanup: @unchecked Sendable {
-    public static let shared = InterruptCleanup()
+package final class InterruptCleanup: @unchecked Sendable {
+    package static let shared = InterruptCleanup()
     /// How long the clean-up may take after a signal before the process exits anyway.
-    public static let cleanupDeadline: TimeInterval = 8
+    package static let cleanupDeadline: TimeInterval = 8
 
     private let lock = NSLock()
     private var paths: Set<String> = []
@@ -27,17 +27,17 @@ public final class InterruptCleanup: @unchecked Sendable {
         }
     }
 
-    public func register(_ path: String) {
+    package func register(_ path: String) {
         lock.withLock { _ = paths.insert(path) }
     }
 
-    public func unregister(_ path: String) {
+    package func unregister(_ path: String) {
         lock.withLock { _ = paths.remove(path) }
     }
 
     /// Registers work to do on interruption (aborting an upload, dropping a scratch
     /// database); returns a token for `removeAction`.
-    public func addAction(_ action: @escaping () -> Void) -> Int {
+    package func addAction(_ action: @escaping () -> Void) -> Int {
         lock.withLock {
             nextActionID += 1
             actions[nextActionID] = action
@@ -45,14 +45,14 @@ public final class InterruptCleanup: @unchecked Sendable {
         }
     }
 
-    public func removeAction(_ id: Int) {
+    package func removeAction(_ id: Int) {
         lock.withLock { _ = actions.removeValue(forKey: id) }
     }
 
     /// Called by the main thread before it exits on its own: when a signal arrived, the clean-up
     /// (which may have broken the work the main thread was doing) ends the process, with the
     /// signal's exit status, and this never returns.
-    public func waitIfInterrupted() {
+    package func waitIfInterrupted() {
         guard lock.withLock({ signalled }) else { return }
         while true { sleep(60) }
     }

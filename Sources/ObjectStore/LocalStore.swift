@@ -4,12 +4,12 @@ import Foundation
 /// A directory as a store. Objects are written under a hidden temporary name in their final
 /// directory, fsynced, and renamed into place without replacing anything, then the directory
 /// is fsynced: a crash leaves either the whole object or no object under the final name.
-public final class LocalStore: ObjectStore {
-    public let root: String
+package final class LocalStore: ObjectStore {
+    package let root: String
 
     /// A store that only reads (list, check, prune, verify) is not `create`d: a mistyped path is
     /// an error, not a new empty directory.
-    public init(root: String, create: Bool = true) throws {
+    package init(root: String, create: Bool = true) throws {
         let path = (root as NSString).expandingTildeInPath
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -28,29 +28,29 @@ public final class LocalStore: ObjectStore {
         self.root = path
     }
 
-    public func path(of key: String) -> String { root + "/" + key }
+    package func path(of key: String) -> String { root + "/" + key }
 
-    public func location(of key: String) -> String { path(of: key) }
+    package func location(of key: String) -> String { path(of: key) }
 
-    public func exists(key: String) -> Bool { access(path(of: key), F_OK) == 0 }
+    package func exists(key: String) -> Bool { access(path(of: key), F_OK) == 0 }
 
-    public func presence(of key: String) throws -> Bool { exists(key: key) }
+    package func presence(of key: String) throws -> Bool { exists(key: key) }
 
-    public func createObject(key: String) throws -> ObjectWriter {
+    package func createObject(key: String) throws -> ObjectWriter {
         try LocalObjectWriter(finalPath: path(of: key))
     }
 
-    public func put(key: String, contents: [UInt8]) throws {
+    package func put(key: String, contents: [UInt8]) throws {
         let writer = try LocalObjectWriter(finalPath: path(of: key))
         try writer.write(contents)
         try writer.close()
     }
 
-    public func open(key: String) throws -> ByteSource {
+    package func open(key: String) throws -> ByteSource {
         try FileSource(path: path(of: key))
     }
 
-    public func list(prefix: String) throws -> [(key: String, size: Int64)] {
+    package func list(prefix: String) throws -> [(key: String, size: Int64)] {
         guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         var found: [(String, Int64)] = []
         for case let relative as String in walker where relative.hasPrefix(prefix) && !(relative as NSString).lastPathComponent.hasPrefix(".") {
@@ -62,7 +62,7 @@ public final class LocalStore: ObjectStore {
         return found
     }
 
-    public func delete(keys: [String]) throws -> [(key: String, reason: String)] {
+    package func delete(keys: [String]) throws -> [(key: String, reason: String)] {
         var failed: [(String, String)] = []
         var directories = Set<String>()
         for key in keys {
@@ -77,9 +77,9 @@ public final class LocalStore: ObjectStore {
         return failed
     }
 
-    public func retainedUntil(key: String) throws -> Date? { nil }
+    package func retainedUntil(key: String) throws -> Date? { nil }
 
-    public func pendingUploads(under prefix: String) throws -> [PendingUpload] {
+    package func pendingUploads(under prefix: String) throws -> [PendingUpload] {
         guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         var found: [PendingUpload] = []
         for case let relative as String in walker where relative.hasPrefix(prefix) {
@@ -93,7 +93,7 @@ public final class LocalStore: ObjectStore {
         return found
     }
 
-    public func cancel(_ upload: PendingUpload) throws {
+    package func cancel(_ upload: PendingUpload) throws {
         guard unlink(upload.handle) == 0 || errno == ENOENT else { throw StoreError.io(operation: "remove", path: upload.handle, errno: errno) }
     }
 }
@@ -167,11 +167,11 @@ final class LocalObjectWriter: ObjectWriter {
 }
 
 /// Reads a file with plain read(2) calls.
-public final class FileSource: ByteSource {
+package final class FileSource: ByteSource {
     private let descriptor: Int32
-    public let path: String
+    package let path: String
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -181,7 +181,7 @@ public final class FileSource: ByteSource {
 
     deinit { Glibc.close(descriptor) }
 
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
             if n >= 0 { return n }
@@ -192,22 +192,22 @@ public final class FileSource: ByteSource {
 
 /// Writes to an open descriptor someone else owns (standard output, for `decrypt` and
 /// `encrypt` without -o).
-public final class FileDescriptorSink: ByteSink {
+package final class FileDescriptorSink: ByteSink {
     private let descriptor: Int32
     private let name: String
 
-    public init(descriptor: Int32, name: String) {
+    package init(descriptor: Int32, name: String) {
         self.descriptor = descriptor
         self.name = name
     }
 
-    public static var standardOutput: FileDescriptorSink { FileDescriptorSink(descriptor: STDOUT_FILENO, name: "stdout") }
+    package static var standardOutput: FileDescriptorSink { FileDescriptorSink(descriptor: STDOUT_FILENO, name: "stdout") }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         try Self.writeAll(bytes, to: descriptor, path: name)
     }
 
-    public func close() throws {}
+    package func close() throws {}
 
     /// write(2) until everything is written, retrying on EINTR.
     static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws {

@@ -3,7 +3,7 @@ import Foundation
 
 /// Where archives live: a local directory now, S3 later. Keys are `/`-separated relative
 /// names such as `kessan-user-data/2026/11/24/kessan-user-data-20261124T180000Z.tar.zst`.
-public protocol ObjectStore: AnyObject {
+package protocol ObjectStore: AnyObject {
     /// A writer for a new object; nothing appears under `key` until the writer is closed.
     func createObject(key: String) throws -> ObjectWriter
     /// Writes a small object (a sidecar) atomically.
@@ -31,14 +31,14 @@ public protocol ObjectStore: AnyObject {
 }
 
 /// An object that is not (yet) one: what `pendingUploads` finds.
-public struct PendingUpload: Sendable, Codable {
+package struct PendingUpload: Sendable, Codable {
     /// The key the object would have had.
-    public let key: String
-    public let started: Date
+    package let key: String
+    package let started: Date
     /// What `cancel` needs: the S3 upload id, or the partial file's path.
-    public let handle: String
+    package let handle: String
 
-    public init(key: String, started: Date, handle: String) {
+    package init(key: String, started: Date, handle: String) {
         self.key = key
         self.started = started
         self.handle = handle
@@ -48,7 +48,7 @@ public struct PendingUpload: Sendable, Codable {
 extension ObjectStore {
     /// A small object's bytes (a seal, a signature, an attestation), refused past `limit`
     /// whatever the store holds: such files come from outside and are read whole.
-    public func readSmall(key: String, limit: Int = 1 << 20) throws -> [UInt8] {
+    package func readSmall(key: String, limit: Int = 1 << 20) throws -> [UInt8] {
         var bytes: [UInt8] = []
         try open(key: key).forEachBlock(size: 64 * 1024) { block in
             guard bytes.count + block.count <= limit else { throw StoreError.invalidLocation(location(of: key), reason: "larger than \(limit) bytes") }
@@ -59,7 +59,7 @@ extension ObjectStore {
 
     /// Removes what killed writers left under `prefix` more than `age` seconds ago, and returns
     /// how many.
-    public func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
+    package func removeStaleUploads(under prefix: String, olderThan age: TimeInterval) throws -> Int {
         let cutoff = Date().addingTimeInterval(-age)
         let stale = try pendingUploads(under: prefix).filter { $0.started < cutoff }
         for upload in stale { try cancel(upload) }
@@ -69,7 +69,7 @@ extension ObjectStore {
 
 /// A `ByteSink` for one new object. `close` publishes it under its final name; `abort`, or
 /// dropping the writer without closing it, leaves nothing behind.
-public protocol ObjectWriter: ByteSink {
+package protocol ObjectWriter: ByteSink {
     func abort()
 }
 
@@ -79,7 +79,7 @@ public protocol ObjectWriter: ByteSink {
 /// us-east-1), an extra CA bundle from `PGSEAL_CA_BUNDLE`/`AWS_CA_BUNDLE`, and its credentials
 /// as the AWS tools do. Arguments, from flags or the config file, win over the environment.
 /// A missing directory is made only for a store that is written to (`create`).
-public func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+package func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
                       endpoint endpointOverride: String? = nil, region regionOverride: String? = nil,
                       caBundle caBundleOverride: String? = nil, create: Bool = false) throws -> ObjectStore {
     guard location.hasPrefix("s3://") else { return try LocalStore(root: location, create: create) }

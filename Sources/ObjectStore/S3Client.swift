@@ -2,16 +2,16 @@ import Cryptography
 import Foundation
 
 /// Where an S3 store is and how to sign for it.
-public struct S3Location: Sendable {
-    public var bucket: String
-    public var prefix: String
+package struct S3Location: Sendable {
+    package var bucket: String
+    package var prefix: String
     /// Custom endpoint (MinIO, Ceph, R2, a test server): path-style addressing. Nil means AWS,
     /// virtual-hosted addressing.
-    public var endpoint: String?
-    public var region: String
+    package var endpoint: String?
+    package var region: String
 
     /// Parses `s3://bucket/prefix/`.
-    public init(url: String, endpoint: String?, region: String) throws {
+    package init(url: String, endpoint: String?, region: String) throws {
         guard url.hasPrefix("s3://") else { throw StoreError.invalidLocation(url, reason: "not an s3:// URL") }
         let rest = url.dropFirst(5)
         let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
@@ -26,24 +26,24 @@ public struct S3Location: Sendable {
 }
 
 /// What S3 (or STS, or SNS) said when it said no, with what to do about it.
-public struct AWSError: Error, CustomStringConvertible {
-    public let operation: String
-    public let status: Int
-    public let code: String
-    public let message: String
-    public var service = "S3"
+package struct AWSError: Error, CustomStringConvertible {
+    package let operation: String
+    package let status: Int
+    package let code: String
+    package let message: String
+    package var service = "S3"
     /// Set when pgseal corrected what made the request fail (its clock) and may send it again.
-    public var correctedForRetry = false
+    package var correctedForRetry = false
 
     /// Throttling and server trouble, and a body the server received other than it was sent
     /// (its digests, which pgseal always declares, did not match: damage in transit), which
     /// the next attempt sends again from pgseal's own buffer.
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         correctedForRetry || status >= 500 || status == 429
             || ["SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "BadDigest", "XAmzContentSHA256Mismatch"].contains(code)
     }
 
-    public var description: String {
+    package var description: String {
         let advice: String = switch code {
         case "SignatureDoesNotMatch": " — the secret access key does not match the access key id, or the clock is off"
         case "InvalidAccessKeyId", "InvalidClientTokenId": " — the access key id is unknown to this endpoint"
@@ -67,14 +67,14 @@ public struct AWSError: Error, CustomStringConvertible {
 
 /// The S3 REST calls pgseal makes, signed with SigV4, retried with exponential backoff and full
 /// jitter on throttling, server errors and broken connections — never on 4xx, which are answers.
-public final class S3Client: @unchecked Sendable {
-    public let location: S3Location
-    public let credentials: AWSCredentialProvider
+package final class S3Client: @unchecked Sendable {
+    package let location: S3Location
+    package let credentials: AWSCredentialProvider
     private let http: HTTPClient
     /// S3's time less this machine's, learnt from a `RequestTimeTooSkewed` answer; shared by copies.
     let clock: ClockOffset
 
-    public init(location: S3Location, credentials: AWSCredentialProvider, caBundle: String? = nil) throws {
+    package init(location: S3Location, credentials: AWSCredentialProvider, caBundle: String? = nil) throws {
         self.location = location
         self.credentials = credentials
         self.http = try HTTPClient(caBundle: caBundle)
@@ -90,9 +90,9 @@ public final class S3Client: @unchecked Sendable {
 
     /// A client for another thread (libcurl handles are not shared; the credentials and the
     /// clock offset are).
-    public func copy() throws -> S3Client { try S3Client(copying: self) }
+    package func copy() throws -> S3Client { try S3Client(copying: self) }
 
-    public func fullKey(_ key: String) -> String { location.prefix + key }
+    package func fullKey(_ key: String) -> String { location.prefix + key }
 
     /// Where a request for `key` goes: virtual-hosted on AWS, path-style on a custom endpoint.
     func target(_ key: String) -> (host: String, path: String, base: String) {
@@ -109,7 +109,7 @@ public final class S3Client: @unchecked Sendable {
     /// Sends one request, retrying what can be retried. `payloadSHA256`, when the caller has
     /// hashed the body already, saves hashing it again for the signature.
     @discardableResult
-    public func request(_ operation: String, method: String, key: String, query: [(String, String)] = [],
+    package func request(_ operation: String, method: String, key: String, query: [(String, String)] = [],
                         headers: [String: String] = [:], body: UnsafeRawBufferPointer? = nil, payloadSHA256: String? = nil,
                         onBody: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         let (host, path, base) = target(key)
@@ -129,24 +129,24 @@ public final class S3Client: @unchecked Sendable {
     }
 
     /// What S3 acknowledged of one uploaded body, and the digests pgseal computed of it.
-    public struct Uploaded: Sendable {
-        public let etag: String
-        public let md5: [UInt8]
+    package struct Uploaded: Sendable {
+        package let etag: String
+        package let md5: [UInt8]
         /// Base64, as `x-amz-checksum-sha256` carries it.
-        public let sha256: String
+        package let sha256: String
     }
 
     /// Uploads one part with its Content-MD5 and `x-amz-checksum-sha256`, both of which S3
     /// checks against what arrives (the upload was created with checksum algorithm SHA256), and
     /// returns its ETag and digests. An answer whose ETag is missing or is not the part's MD5
     /// counts as a failed attempt.
-    public func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer, etagIsMD5: Bool = true) throws -> Uploaded {
+    package func uploadPart(key: String, uploadID: String, number: Int, body: UnsafeRawBufferPointer, etagIsMD5: Bool = true) throws -> Uploaded {
         try put("UploadPart", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: body, etagIsMD5: etagIsMD5)
     }
 
     /// PutObject with the same digests and the same ETag check.
     @discardableResult
-    public func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:], etagIsMD5: Bool = true) throws -> Uploaded {
+    package func putObject(key: String, body: UnsafeRawBufferPointer, headers: [String: String] = [:], etagIsMD5: Bool = true) throws -> Uploaded {
         try put("PutObject", key: key, query: [], body: body, headers: headers, etagIsMD5: etagIsMD5)
     }
 

@@ -4,12 +4,12 @@ import Foundation
 /// clean-up of stale uploads.
 extension S3Client {
     /// One part of a completion: its number, ETag and, when the upload declared one, checksum.
-    public struct CompletedPart: Sendable {
-        public let number: Int
-        public let etag: String
-        public let sha256: String?
+    package struct CompletedPart: Sendable {
+        package let number: Int
+        package let etag: String
+        package let sha256: String?
 
-        public init(number: Int, etag: String, sha256: String? = nil) {
+        package init(number: Int, etag: String, sha256: String? = nil) {
             self.number = number
             self.etag = etag
             self.sha256 = sha256
@@ -17,7 +17,7 @@ extension S3Client {
     }
 
     /// CreateMultipartUpload; returns the upload id.
-    public func createMultipartUpload(key: String, headers: [String: String]) throws -> String {
+    package func createMultipartUpload(key: String, headers: [String: String]) throws -> String {
         let response = try request("CreateMultipartUpload", method: "POST", key: key, query: [("uploads", "")], headers: headers)
         guard let id = try Self.answer(response, operation: "CreateMultipartUpload").fields["UploadId"], !id.isEmpty else {
             throw AWSError(operation: "CreateMultipartUpload", status: response.status, code: "NoUploadId", message: "the answer had no UploadId")
@@ -27,7 +27,7 @@ extension S3Client {
 
     /// CompleteMultipartUpload with the parts in order; returns the object's ETag when S3 gave one.
     @discardableResult
-    public func completeMultipartUpload(key: String, uploadID: String, parts: [CompletedPart], headers: [String: String] = [:]) throws -> String? {
+    package func completeMultipartUpload(key: String, uploadID: String, parts: [CompletedPart], headers: [String: String] = [:]) throws -> String? {
         let document = "<CompleteMultipartUpload>" + parts.map { part in
             "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(part.etag)</ETag>"
                 + (part.sha256.map { "<ChecksumSHA256>\($0)</ChecksumSHA256>" } ?? "") + "</Part>"
@@ -39,7 +39,7 @@ extension S3Client {
     }
 
     /// AbortMultipartUpload (retried like every call).
-    public func abortMultipartUpload(key: String, uploadID: String) throws {
+    package func abortMultipartUpload(key: String, uploadID: String) throws {
         try request("AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)])
     }
 

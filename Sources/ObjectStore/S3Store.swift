@@ -6,17 +6,17 @@ import Foundation
 /// An S3 bucket and prefix as a store. New objects go up as multipart uploads fed by the
 /// stream (a single PUT when small); nothing appears under the key until the upload is
 /// completed, and a failed or interrupted upload is aborted.
-public final class S3Store: ObjectStore {
-    public let client: S3Client
-    public let partSize: Int
-    public let options: S3ObjectOptions
+package final class S3Store: ObjectStore {
+    package let client: S3Client
+    package let partSize: Int
+    package let options: S3ObjectOptions
 
     /// Parts before the part size doubles (see `S3MultipartWriter.partSize`).
-    public let partsPerTier: Int
+    package let partsPerTier: Int
     /// Parts uploaded at once, each on its own connection.
-    public let concurrency: Int
+    package let concurrency: Int
 
-    public init(client: S3Client, partSize: Int = 16 << 20, partsPerTier: Int = S3MultipartWriter.defaultPartsPerTier,
+    package init(client: S3Client, partSize: Int = 16 << 20, partsPerTier: Int = S3MultipartWriter.defaultPartsPerTier,
                 concurrency: Int = 4, options: S3ObjectOptions = S3ObjectOptions()) {
         self.client = client
         self.partSize = partSize
@@ -25,13 +25,13 @@ public final class S3Store: ObjectStore {
         self.options = options
     }
 
-    public func location(of key: String) -> String { "s3://\(client.location.bucket)/\(client.fullKey(key))" }
+    package func location(of key: String) -> String { "s3://\(client.location.bucket)/\(client.fullKey(key))" }
 
-    public func exists(key: String) -> Bool {
+    package func exists(key: String) -> Bool {
         (try? presence(of: key)) ?? false
     }
 
-    public func presence(of key: String) throws -> Bool {
+    package func presence(of key: String) throws -> Bool {
         do {
             _ = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
             return true
@@ -40,23 +40,23 @@ public final class S3Store: ObjectStore {
         }
     }
 
-    public func put(key: String, contents: [UInt8]) throws {
+    package func put(key: String, contents: [UInt8]) throws {
         try contents.withUnsafeBytes { body in
             _ = try client.putObject(key: client.fullKey(key), body: body, headers: options.headers(), etagIsMD5: options.etagIsMD5)
         }
     }
 
-    public func createObject(key: String) throws -> ObjectWriter {
+    package func createObject(key: String) throws -> ObjectWriter {
         if exists(key: key) { throw StoreError.alreadyExists(path: location(of: key)) }
         return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, partsPerTier: partsPerTier, options: options, concurrency: concurrency)
     }
 
-    public func open(key: String) throws -> ByteSource {
+    package func open(key: String) throws -> ByteSource {
         try S3ObjectSource(client: client, key: client.fullKey(key))
     }
 
     /// ListMultipartUploads under the prefix, following its pages.
-    public func pendingUploads(under prefix: String) throws -> [PendingUpload] {
+    package func pendingUploads(under prefix: String) throws -> [PendingUpload] {
         var found: [PendingUpload] = []
         let pager = ListingPager(operation: "ListMultipartUploads", record: "Upload", client: client, prefix: client.fullKey(prefix))
         try pager.forEachPage(query: [("uploads", "")],
@@ -69,12 +69,12 @@ public final class S3Store: ObjectStore {
         return found
     }
 
-    public func cancel(_ upload: PendingUpload) throws {
+    package func cancel(_ upload: PendingUpload) throws {
         try client.abortMultipartUpload(key: client.fullKey(upload.key), uploadID: upload.handle)
     }
 
     /// The keys under `prefix` (relative to the store's prefix), following ListObjectsV2's pages.
-    public func list(prefix: String) throws -> [(key: String, size: Int64)] {
+    package func list(prefix: String) throws -> [(key: String, size: Int64)] {
         var found: [(String, Int64)] = []
         let pager = ListingPager(operation: "ListObjectsV2", record: "Contents", client: client, prefix: client.fullKey(prefix))
         try pager.forEachPage(query: [("list-type", "2")],
@@ -94,7 +94,7 @@ public final class S3Store: ObjectStore {
 /// Streams an object up in parts, several in flight at once: the stream fills one part buffer
 /// while up to `concurrency` others upload, each on its own connection. A fixed pool of
 /// buffers is the back-pressure, so memory stays at about (concurrency + 1) × part size.
-public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
+package final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private struct Part {
         let number: Int
         let buffer: UnsafeMutableRawBufferPointer
@@ -145,7 +145,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         for buffer in buffers { buffer.deallocate() }
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let n = min(bytes.count - offset, current.count - filled)
@@ -187,7 +187,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     /// Parts per size tier: the part size doubles after every 2,000 parts, so that a stream of
     /// unknown length fits S3's 10,000 parts — 62,000 × the base size (968 GiB from 16 MiB) —
     /// while memory stays at the base size for all but very large objects.
-    public static let defaultPartsPerTier = 2000
+    package static let defaultPartsPerTier = 2000
 
     static func partSize(forPart number: Int, base: Int, partsPerTier: Int = defaultPartsPerTier) -> Int {
         base << min(4, (number - 1) / partsPerTier)
@@ -234,7 +234,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         }
     }
 
-    public func close() throws {
+    package func close() throws {
         guard !finished else { return }
         do {
             if uploadID == nil {
@@ -295,7 +295,7 @@ public final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     /// is never replaced, however close in time two writers come.
     static let noReplace = ["If-None-Match": "*"]
 
-    public func abort() {
+    package func abort() {
         guard !finished else { return }
         finished = true
         work.close()

@@ -4,7 +4,7 @@ import Foundation
 /// Deleting, retention and server-side copies: what prune and replicate do with a bucket.
 extension S3Store {
     /// DeleteObjects, up to 1,000 keys a request, in the order given.
-    public func delete(keys: [String]) throws -> [(key: String, reason: String)] {
+    package func delete(keys: [String]) throws -> [(key: String, reason: String)] {
         var failed: [(String, String)] = []
         for start in stride(from: 0, to: keys.count, by: 1000) {
             let batch = keys[start..<min(start + 1000, keys.count)]
@@ -26,7 +26,7 @@ extension S3Store {
         return failed
     }
 
-    public func retainedUntil(key: String) throws -> Date? {
+    package func retainedUntil(key: String) throws -> Date? {
         let head = try client.request("HeadObject", method: "HEAD", key: client.fullKey(key))
         if head.headers["x-amz-object-lock-legal-hold"] == "ON" { return .distantFuture }
         guard let until = parseTimestamp(head.headers["x-amz-object-lock-retain-until-date"]), until > Date() else { return nil }
@@ -35,12 +35,12 @@ extension S3Store {
 
     /// Objects up to this size are copied with one CopyObject; larger ones part by part with
     /// UploadPartCopy (S3's CopyObject stops at 5 GiB).
-    public static let singleCopyLimit: Int64 = 5 << 30
+    package static let singleCopyLimit: Int64 = 5 << 30
 
     /// Copies `sourceKey` of `source` (another bucket, possibly in another region, on the same
     /// S3) to `key` here, without the bytes passing through this machine. Nothing appears under
     /// `key` unless the copy completed.
-    public func copy(from source: S3Store, key sourceKey: String, to key: String, size: Int64,
+    package func copy(from source: S3Store, key sourceKey: String, to key: String, size: Int64,
                      singleCopyLimit: Int64 = S3Store.singleCopyLimit, partSize: Int64 = 512 << 20) throws {
         let copySource = "/" + source.client.location.bucket + "/" + SigV4Signer.encode(source.client.fullKey(sourceKey), keepSlash: true)
         let target = client.fullKey(key)
@@ -78,7 +78,7 @@ extension S3Store {
 
     /// Whether `other` is reached through the same S3 (same endpoint and credentials source),
     /// so that a server-side copy between the two can work.
-    public func sharesService(with other: S3Store) -> Bool {
+    package func sharesService(with other: S3Store) -> Bool {
         client.location.endpoint == other.client.location.endpoint
     }
 }

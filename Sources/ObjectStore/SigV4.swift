@@ -3,35 +3,35 @@ import Foundation
 
 /// AWS Signature Version 4 (the "Authorization: AWS4-HMAC-SHA256 …" header), for S3 and the
 /// other AWS APIs pgseal calls. Pure: a request in, its signed headers out.
-public struct SigV4Signer: Sendable {
-    public struct Credentials: Sendable, Equatable {
-        public let accessKeyID: String
-        public let secretAccessKey: String
-        public let sessionToken: String?
+package struct SigV4Signer: Sendable {
+    package struct Credentials: Sendable, Equatable {
+        package let accessKeyID: String
+        package let secretAccessKey: String
+        package let sessionToken: String?
 
-        public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+        package init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
             self.accessKeyID = accessKeyID
             self.secretAccessKey = secretAccessKey
             self.sessionToken = sessionToken
         }
     }
 
-    public let credentials: Credentials
-    public let region: String
-    public let service: String
+    package let credentials: Credentials
+    package let region: String
+    package let service: String
 
-    public init(credentials: Credentials, region: String, service: String = "s3") {
+    package init(credentials: Credentials, region: String, service: String = "s3") {
         self.credentials = credentials
         self.region = region
         self.service = service
     }
 
-    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    package static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
     /// Returns `headers` plus `host`, `x-amz-date`, `x-amz-content-sha256`, the session token if
     /// any, and `authorization`. `path` is the URI path already percent-encoded as sent; `query`
     /// the query parameters unencoded.
-    public func sign(method: String, host: String, path: String, query: [(String, String)], headers: [String: String],
+    package func sign(method: String, host: String, path: String, query: [(String, String)], headers: [String: String],
                      payloadSHA256: String, date: Date = Date()) -> [String: String] {
         let (amzDate, day) = Self.timestamps(date)
         var all = headers.reduce(into: [String: String]()) { $0[$1.key.lowercased()] = $1.value.trimmingCharacters(in: .whitespaces) }
@@ -70,7 +70,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// RFC 3986 percent-encoding of everything but unreserved characters, as SigV4 requires.
-    public static func encode(_ text: String, keepSlash: Bool = false) -> String {
+    package static func encode(_ text: String, keepSlash: Bool = false) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {

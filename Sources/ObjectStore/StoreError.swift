@@ -1,13 +1,13 @@
 import Foundation
 
 /// What went wrong with a store, naming the object or path and what to do.
-public enum StoreError: Error, CustomStringConvertible {
+package enum StoreError: Error, CustomStringConvertible {
     case io(operation: String, path: String, errno: Int32)
     case alreadyExists(path: String)
     case notFound(path: String)
     case invalidLocation(String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .io(let operation, let path, let code):
             var text = "\(operation) \(path): \(String(cString: strerror(code)))"

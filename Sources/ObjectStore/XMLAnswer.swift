@@ -9,22 +9,22 @@ import FoundationXML
 /// body, which HTTPClient already holds to 64 MiB. A server's reply is hostile input: a document
 /// type (entities, the way to a billion laughs) is refused before parsing, every text is held to
 /// 64 KiB, nesting to 32 levels, records to the caller's bound.
-public struct XMLAnswer: Sendable {
+package struct XMLAnswer: Sendable {
     /// The first text of each leaf element outside the records, by element name.
-    public private(set) var fields: [String: String] = [:]
+    package private(set) var fields: [String: String] = [:]
     /// Each record's leaves (at any depth below it), the first text of each name.
-    public private(set) var records: [[String: String]] = []
+    package private(set) var records: [[String: String]] = []
 
-    public struct Malformed: Error, CustomStringConvertible {
-        public let reason: String
-        public var description: String { "the answer is not an XML document of the form expected: \(reason)" }
+    package struct Malformed: Error, CustomStringConvertible {
+        package let reason: String
+        package var description: String { "the answer is not an XML document of the form expected: \(reason)" }
     }
 
     static let maxText = 64 << 10
     static let maxDepth = 32
 
     /// Parses `body`; elements named `record` become records, at most `maxRecords` of them.
-    public static func parse(_ body: [UInt8], record: String? = nil, maxRecords: Int = 10_000) throws -> XMLAnswer {
+    package static func parse(_ body: [UInt8], record: String? = nil, maxRecords: Int = 10_000) throws -> XMLAnswer {
         let data = Data(body)
         if data.range(of: Data("<!DOCTYPE".utf8)) != nil || data.range(of: Data("<!ENTITY".utf8)) != nil {
             throw Malformed(reason: "it declares a document type, which no S3 answer does")
@@ -47,7 +47,7 @@ public struct XMLAnswer: Sendable {
     }
 
     /// For an answer that may not be XML at all (an error page from a proxy): nil then.
-    public static func tryParse(_ body: [UInt8]) -> XMLAnswer? { try? parse(body) }
+    package static func tryParse(_ body: [UInt8]) -> XMLAnswer? { try? parse(body) }
 
     private final class Collector: NSObject, XMLParserDelegate {
         let recordName: String?

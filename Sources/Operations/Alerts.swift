@@ -2,9 +2,9 @@ import Foundation
 import ObjectStore
 
 /// Where a failed check is reported: a Slack-style webhook, an SNS topic.
-public enum Alerts {
+package enum Alerts {
     /// POSTs `{"text": …}` (Slack-style incoming webhooks take it as is).
-    public static func webhook(_ url: String, text: String) throws {
+    package static func webhook(_ url: String, text: String) throws {
         let body = try JSONSerialization.data(withJSONObject: ["text": text])
         let response: HTTPResponse
         do {
@@ -20,7 +20,7 @@ public enum Alerts {
     }
 
     /// A webhook URL is a secret (whoever has it can post): only its scheme and host are shown.
-    public static func maskedWebhook(_ url: String) -> String {
+    package static func maskedWebhook(_ url: String) -> String {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return "***" }
         return "\(scheme)://\(host)/***"
     }
@@ -32,7 +32,7 @@ public enum Alerts {
     /// SNS Publish to `topicARN` (`arn:aws:sns:REGION:ACCOUNT:NAME`), signed with the same SigV4
     /// and credentials as S3; the endpoint is the topic's region's unless `AWS_ENDPOINT_URL_SNS`
     /// or `AWS_ENDPOINT_URL` names another.
-    public static func sns(_ topicARN: String, subject: String, text: String,
+    package static func sns(_ topicARN: String, subject: String, text: String,
                            environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let fields = topicARN.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count == 6, fields[0] == "arn", fields[2] == "sns" else {

@@ -8,11 +8,11 @@ import Verify
 /// Recorded verifications: `verify --attest-key` writes one beside the archive; `check` and
 /// `report` read them back (`SeriesReader.readAttestation`), believing only those signed by the
 /// trusted verifiers and bound to the archive's seal as it is stored.
-public enum Attestations {
-    public enum RecordError: Error, CustomStringConvertible {
+package enum Attestations {
+    package enum RecordError: Error, CustomStringConvertible {
         case noSeal(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .noSeal(let archive):
                 "\(archive) has no .seal: there is nothing to bind an attestation to (only sealed archives are attested)"
@@ -23,7 +23,7 @@ public enum Attestations {
     /// Signs `report` as an attestation with `key` and stores it (and its signature, last)
     /// beside the archive; returns where.
     @discardableResult
-    public static func record(_ report: VerificationReport, key: SSHSigningKey, now: Date = Date()) throws -> String {
+    package static func record(_ report: VerificationReport, key: SSHSigningKey, now: Date = Date()) throws -> String {
         let location = try ArchiveLocation(report.archive)
         guard let sealBytes = try location.sidecar(".seal") else { throw RecordError.noSeal(report.archive) }
         // Bound to the seal as stored, whether or not it verified: a failed verification is
@@ -46,7 +46,7 @@ public enum Attestations {
 
 extension VerificationReport.Level {
     /// seal < deep < restore: each level includes the one before.
-    public var strength: Int {
+    package var strength: Int {
         switch self {
         case .seal: 0
         case .deep: 1

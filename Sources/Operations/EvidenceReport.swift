@@ -77,7 +77,7 @@ public struct EvidenceReport: Encodable {
 
     /// Reads `store`'s series (or `profile`'s) with `SeriesReader.scan` and judges them as they
     /// stream by, one profile at a time.
-    public static func build(store: ObjectStore, named name: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+    package static func build(store: ObjectStore, named name: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
                              settings: Settings, limits: SeriesReader.Limits = .init()) throws -> EvidenceReport {
         var profiles: [ProfileEvidence] = []
         var builder: ProfileEvidenceBuilder?

@@ -8,22 +8,22 @@ import Verify
 
 /// `pgseal check`: the monitor. The newest sealed archive of each profile must be younger than
 /// the maximum age and must verify at the given level.
-public struct FreshnessCheck {
-    public struct Request {
-        public var store: String
-        public var maxAge: TimeInterval
-        public var profile: String?
-        public var level: VerificationReport.Level
-        public var policy: TrustPolicy
-        public var keys: AgeKeyring
-        public var now = Date()
+package struct FreshnessCheck {
+    package struct Request {
+        package var store: String
+        package var maxAge: TimeInterval
+        package var profile: String?
+        package var level: VerificationReport.Level
+        package var policy: TrustPolicy
+        package var keys: AgeKeyring
+        package var now = Date()
         /// Recorded verifications required: a believed attestation at this level (or a
         /// stronger one) of an archive of the profile, made within the span.
-        public var requiredVerifications: [(level: VerificationReport.Level, within: TimeInterval)] = []
+        package var requiredVerifications: [(level: VerificationReport.Level, within: TimeInterval)] = []
         /// Whose attestations count (default: the trusted signers of seals).
-        public var verifiers: AllowedSigners?
+        package var verifiers: AllowedSigners?
 
-        public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
+        package init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
                     policy: TrustPolicy, keys: AgeKeyring, now: Date = Date()) {
             self.now = now
             self.store = store
@@ -35,22 +35,22 @@ public struct FreshnessCheck {
         }
     }
 
-    public struct ProfileResult: Codable, Sendable {
-        public let profile: String
-        public var status: String  // ok, late, missing, failed, unattested
-        public var problem: String?
-        public let archive: String?
-        public let ageSeconds: Double?
-        public let bytes: Int64?
-        public let rows: [String: Int]
-        public let lastSuccess: Double?
+    package struct ProfileResult: Codable, Sendable {
+        package let profile: String
+        package var status: String  // ok, late, missing, failed, unattested
+        package var problem: String?
+        package let archive: String?
+        package let ageSeconds: Double?
+        package let bytes: Int64?
+        package let rows: [String: Int]
+        package let lastSuccess: Double?
         /// Per required level: when the newest believed attestation was made (RFC 3339), and by whom.
-        public var lastVerified: [String: VerifiedBy] = [:]
+        package var lastVerified: [String: VerifiedBy] = [:]
 
-        public struct VerifiedBy: Codable, Sendable {
-            public let at: String
-            public let verifier: String
-            public let archive: String
+        package struct VerifiedBy: Codable, Sendable {
+            package let at: String
+            package let verifier: String
+            package let archive: String
         }
 
         enum CodingKeys: String, CodingKey {
@@ -61,13 +61,13 @@ public struct FreshnessCheck {
         }
     }
 
-    public struct Result: Codable, Sendable {
-        public var profiles: [ProfileResult] = []
-        public var seconds: Double = 0
-        public var ok: Bool { profiles.allSatisfy { $0.status == "ok" } && !profiles.isEmpty }
+    package struct Result: Codable, Sendable {
+        package var profiles: [ProfileResult] = []
+        package var seconds: Double = 0
+        package var ok: Bool { profiles.allSatisfy { $0.status == "ok" } && !profiles.isEmpty }
     }
 
-    public static func run(_ request: Request) throws -> Result {
+    package static func run(_ request: Request) throws -> Result {
         let started = Date()
         let store = try openStore(request.store)
         let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.policy.signers)
@@ -159,7 +159,7 @@ public struct FreshnessCheck {
     }
 
     /// `90s`, `45m`, `26h`, `7d` → seconds.
-    public static func parseDuration(_ text: String) -> TimeInterval? {
+    package static func parseDuration(_ text: String) -> TimeInterval? {
         guard let unit = text.last, let value = Double(text.dropLast()), value > 0 else { return nil }
         switch unit {
         case "s": return value
@@ -172,7 +172,7 @@ public struct FreshnessCheck {
 
     /// A span as people read it, in the units `--max-age` takes: `45 s`, `12 min`, `25 h`,
     /// `25.5 h`, `3.2 d` (hours up to two days, so that 25 h is not "1.0 days").
-    public static func duration(_ seconds: TimeInterval) -> String {
+    package static func duration(_ seconds: TimeInterval) -> String {
         func figure(_ value: Double) -> String {
             let text = String(format: "%.1f", value)
             return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
@@ -187,7 +187,7 @@ public struct FreshnessCheck {
     /// swift-prometheus: profile and table names come from signed seals, which a compromised
     /// exporter writes, so label values are escaped as the exposition format says (a newline in
     /// a table name must not forge a sample line, nor make node_exporter reject the file).
-    public static func metrics(_ result: Result) -> String {
+    package static func metrics(_ result: Result) -> String {
         let registry = PrometheusCollectorRegistry()
         func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
             for sample in samples { registry.makeGauge(name: name, labels: sample.labels, help: help).set(to: sample.value) }

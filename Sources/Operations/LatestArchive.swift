@@ -4,14 +4,14 @@ import ObjectStore
 /// "The newest archive of a profile", the way a runbook names it: the newest archive in a store
 /// whose seal verifies against the trusted signers — never one that is unsealed, being
 /// written, or signed by someone else.
-public enum LatestArchive {
-    public struct NotFound: Error, CustomStringConvertible {
-        public let description: String
+package enum LatestArchive {
+    package struct NotFound: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// The location (path or `s3://…` URL) of the newest verified archive of `profile` under
     /// `store`; without a profile, the store must hold archives of one profile only.
-    public static func location(in store: ObjectStore, named storeName: String, profile: String?, signers: AllowedSigners) throws -> String {
+    package static func location(in store: ObjectStore, named storeName: String, profile: String?, signers: AllowedSigners) throws -> String {
         let catalog = try ArchiveCatalog.scan(store, profile: profile, signers: signers)
         let profiles = Set(catalog.sealed.map(\.profile)).sorted()
         if profile == nil, profiles.count > 1 {

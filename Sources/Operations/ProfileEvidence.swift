@@ -92,7 +92,7 @@ public struct ProfileEvidence: Encodable {
     /// an anomaly or a restore drill marks, oldest first: the page's charts.
     public let samples: [ArchiveEvidence]
     /// Every archive as JSON objects separated by commas, oldest first.
-    public let archivesJSON: SpoolFile
+    package let archivesJSON: SpoolFile
 
     enum CodingKeys: String, CodingKey {
         case profile, schedule, states, newest, tables, gaps, anomalies, signers, recipients, chain, findings, unlisted
@@ -107,7 +107,7 @@ public struct ProfileEvidenceBuilder {
     static let listedArchives = 120
     static let sampleTarget = 800
 
-    let profile: String
+    package let profile: String
     let settings: EvidenceReport.Settings
     private var walker: ChainWalker
     private let archivesJSON: SpoolFile
@@ -142,7 +142,7 @@ public struct ProfileEvidenceBuilder {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
-    public mutating func add(_ entry: SeriesEntry) throws {
+    package mutating func add(_ entry: SeriesEntry) throws {
         walker.add(entry)
         var archive = ArchiveEvidence(entry: entry)
         let index = count

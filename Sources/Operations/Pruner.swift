@@ -10,19 +10,19 @@ import ObjectStore
 /// never an object still under Object Lock retention (reported instead). The remains of failed
 /// exports (no signed seal) go whole. It aborts stale incomplete uploads. Every archive it
 /// looked at gets a decision with its reasons.
-public struct Pruner {
-    public struct Request: Sendable {
-        public var store: String
-        public var retention: RetentionPolicy
-        public var profile: String?
-        public var dryRun: Bool
-        public var staleUploadAge: TimeInterval
-        public var now: Date
+package struct Pruner {
+    package struct Request: Sendable {
+        package var store: String
+        package var retention: RetentionPolicy
+        package var profile: String?
+        package var dryRun: Bool
+        package var staleUploadAge: TimeInterval
+        package var now: Date
         /// Only archives whose seal verifies against these count as sealed: a forged or broken
         /// seal never takes a keep place and is never deleted.
-        public var signers: AllowedSigners
+        package var signers: AllowedSigners
 
-        public init(store: String, retention: RetentionPolicy, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
+        package init(store: String, retention: RetentionPolicy, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
                     staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
             self.store = store
             self.retention = retention
@@ -34,7 +34,7 @@ public struct Pruner {
         }
 
         /// `--keep-days N --keep-last M`: keep the newest M and everything of the last N days.
-        public init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
+        package init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
                     staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
             self.init(store: store, retention: RetentionPolicy(last: keepLast, within: Double(keepDays) * 86_400), signers: signers,
                       profile: profile, dryRun: dryRun, staleUploadAge: staleUploadAge, now: now)
@@ -42,16 +42,16 @@ public struct Pruner {
     }
 
     /// What happened to one archive, and why.
-    public struct Decision: Codable, Sendable {
-        public enum Action: String, Codable, Sendable {
+    package struct Decision: Codable, Sendable {
+        package enum Action: String, Codable, Sendable {
             case keep, delete, locked, failed, unverified
         }
-        public let key: String
-        public let profile: String
-        public let createdAt: String
-        public var action: Action
+        package let key: String
+        package let profile: String
+        package let createdAt: String
+        package var action: Action
         /// The rules that keep it (`last 7`, `daily 2026-12-01`, `within 30d`), or why it goes.
-        public var reasons: [String]
+        package var reasons: [String]
 
         enum CodingKeys: String, CodingKey {
             case key, profile, action, reasons
@@ -59,24 +59,24 @@ public struct Pruner {
         }
     }
 
-    public struct Outcome: Codable, Sendable {
-        public struct Locked: Codable, Sendable {
-            public let key: String
-            public let until: String
+    package struct Outcome: Codable, Sendable {
+        package struct Locked: Codable, Sendable {
+            package let key: String
+            package let until: String
         }
-        public struct Failed: Codable, Sendable {
-            public let key: String
-            public let reason: String
+        package struct Failed: Codable, Sendable {
+            package let key: String
+            package let reason: String
         }
-        public var decisions: [Decision] = []
-        public var deleted: [String] = []
-        public var kept: [String] = []
+        package var decisions: [Decision] = []
+        package var deleted: [String] = []
+        package var kept: [String] = []
         /// Archives with a seal that does not verify: left alone, with the reason.
-        public var unverified: [Failed] = []
-        public var locked: [Locked] = []
-        public var failed: [Failed] = []
-        public var abortedUploads = 0
-        public var dryRun = false
+        package var unverified: [Failed] = []
+        package var locked: [Locked] = []
+        package var failed: [Failed] = []
+        package var abortedUploads = 0
+        package var dryRun = false
 
         enum CodingKeys: String, CodingKey {
             case decisions, deleted, kept, locked, failed, unverified
@@ -91,12 +91,12 @@ public struct Pruner {
     /// What goes of the remains of a failed export: everything, a stray seal first.
     static let unsealedDeletionOrder = [".seal.sig", ".seal", ".sha256", ""]
 
-    public static func run(_ request: Request) throws -> Outcome {
+    package static func run(_ request: Request) throws -> Outcome {
         try run(request, in: try openStore(request.store))
     }
 
     /// The same, on a store already open.
-    public static func run(_ request: Request, in store: ObjectStore) throws -> Outcome {
+    package static func run(_ request: Request, in store: ObjectStore) throws -> Outcome {
         let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.signers)
         var outcome = Outcome(dryRun: request.dryRun)
         for entry in catalog.unverified {

@@ -10,17 +10,17 @@ import ObjectStore
 /// proves the copy by reading it back: its SHA-256 and size must be the signed seal's. The
 /// sidecars follow, the seal's signature last, so the copy counts as an archive only once it
 /// is whole.
-public struct Replicator {
-    public struct Request: Sendable {
-        public var archive: String
-        public var destination: String
-        public var region: String?
-        public var policy: TrustPolicy
+package struct Replicator {
+    package struct Request: Sendable {
+        package var archive: String
+        package var destination: String
+        package var region: String?
+        package var policy: TrustPolicy
         /// Server-side copies of objects larger than this go part by part (tests lower it).
-        public var singleCopyLimit: Int64 = S3Store.singleCopyLimit
-        public var copyPartSize: Int64 = 512 << 20
+        package var singleCopyLimit: Int64 = S3Store.singleCopyLimit
+        package var copyPartSize: Int64 = 512 << 20
 
-        public init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy,
+        package init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy,
                     environment: [String: String] = ProcessInfo.processInfo.environment) {
             self.archive = archive
             self.destination = destination
@@ -35,22 +35,22 @@ public struct Replicator {
         }
     }
 
-    public struct Outcome: Codable, Sendable {
-        public let source: String
-        public let destination: String
-        public let method: String  // server-side copy, multipart server-side copy, streamed copy, already there
-        public let bytes: Int64
-        public let sha256: String
-        public let seconds: Double
+    package struct Outcome: Codable, Sendable {
+        package let source: String
+        package let destination: String
+        package let method: String  // server-side copy, multipart server-side copy, streamed copy, already there
+        package let bytes: Int64
+        package let sha256: String
+        package let seconds: Double
     }
 
     /// The copy is not the sealed object: an integrity failure (exit 1).
-    public struct CopyMismatch: Error, IntegrityViolation, CustomStringConvertible {
-        public let description: String
-        public var isIntegrityFailure: Bool { true }
+    package struct CopyMismatch: Error, IntegrityViolation, CustomStringConvertible {
+        package let description: String
+        package var isIntegrityFailure: Bool { true }
     }
 
-    public static func run(_ request: Request) throws -> Outcome {
+    package static func run(_ request: Request) throws -> Outcome {
         let started = Date()
         let source = try ArchiveLocation(request.archive)
         var policy = request.policy

@@ -68,7 +68,7 @@ public struct ChainState: Encodable, Sendable {
 
 public enum SeriesChain {
     /// Walks each profile's series in `store` (or `profile`'s), reading one seal at a time.
-    public static func walk(_ store: ObjectStore, profile: String?, policy: TrustPolicy, since: Date? = nil) throws -> [ChainState] {
+    package static func walk(_ store: ObjectStore, profile: String?, policy: TrustPolicy, since: Date? = nil) throws -> [ChainState] {
         var walkers = Walkers(since: since)
         try SeriesReader.scan(store, profile: profile, policy: policy, verifiers: policy.signers, since: since) { walkers.add($0) }
         return walkers.finish()
@@ -76,7 +76,7 @@ public enum SeriesChain {
 
     /// Walks each profile's entries (from `SeriesReader`, oldest first). With `since`, a link
     /// to an archive older than it leads outside the window read and is no break.
-    public static func walk(_ entries: [SeriesEntry], since: Date? = nil) -> [ChainState] {
+    package static func walk(_ entries: [SeriesEntry], since: Date? = nil) -> [ChainState] {
         var walkers = Walkers(since: since)
         entries.forEach { walkers.add($0) }
         return walkers.finish()
@@ -91,7 +91,7 @@ public enum SeriesChain {
             byProfile[entry.profile, default: ChainWalker(profile: entry.profile, since: since)].add(entry)
         }
 
-        mutating func finish() -> [ChainState] {
+        package mutating func finish() -> [ChainState] {
             byProfile.keys.sorted().compactMap { byProfile[$0]?.finish() }
         }
     }
@@ -136,7 +136,7 @@ public struct ChainWalker {
         state.breaks.append(.init(kind: kind, object: object, createdAt: createdAt, detail: detail))
     }
 
-    public mutating func add(_ entry: SeriesEntry) {
+    package mutating func add(_ entry: SeriesEntry) {
         state.archives += 1
         state.head = entry.object
         if entry.tombstone != nil { state.tombstones += 1 }

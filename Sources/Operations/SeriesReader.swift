@@ -6,25 +6,25 @@ import ObjectStore
 
 /// One archive of a series as its signed seal and what lies beside it tell — read from the
 /// listing and the small files only, never the object.
-public struct SeriesEntry: Codable, Sendable {
+package struct SeriesEntry: Codable, Sendable {
     /// The object's key (the object may be gone: a tombstone).
-    public let key: String
-    public let object: String
-    public let profile: String
-    public let createdAt: String
+    package let key: String
+    package let object: String
+    package let profile: String
+    package let createdAt: String
     /// SHA-256 of the `.seal` bytes as stored.
-    public let sealSHA256: String
+    package let sealSHA256: String
     /// `verified` or `invalid` (the seal or its signature does not verify).
-    public let trust: ArchiveCatalog.Trust
-    public let problem: String?
+    package let trust: ArchiveCatalog.Trust
+    package let problem: String?
     /// The seal, when it verified.
-    public let seal: SealDocument?
-    public let signerPrincipals: [String]
-    public let objectPresent: Bool
-    public let tombstone: Tombstone?
+    package let seal: SealDocument?
+    package let signerPrincipals: [String]
+    package let objectPresent: Bool
+    package let tombstone: Tombstone?
     /// A tombstone note that is there but cannot be read, or names another seal.
-    public let tombstoneProblem: String?
-    public var attestations: [AttestationRecord]
+    package let tombstoneProblem: String?
+    package var attestations: [AttestationRecord]
 
     enum CodingKeys: String, CodingKey {
         case key, object, profile, trust, problem, seal, tombstone, attestations
@@ -37,14 +37,14 @@ public struct SeriesEntry: Codable, Sendable {
 }
 
 /// An attestation found beside an archive, and whether it is believed.
-public struct AttestationRecord: Codable, Sendable {
-    public let key: String
+package struct AttestationRecord: Codable, Sendable {
+    package let key: String
     /// `verified` when its signature verifies against the trusted verifiers and it is bound to
     /// this archive's seal; `invalid` otherwise, with the reason.
-    public let trust: ArchiveCatalog.Trust
-    public let problem: String?
-    public let attestation: Attestation?
-    public let verifierPrincipals: [String]
+    package let trust: ArchiveCatalog.Trust
+    package let problem: String?
+    package let attestation: Attestation?
+    package let verifierPrincipals: [String]
 
     enum CodingKeys: String, CodingKey {
         case key, trust, problem, attestation
@@ -54,22 +54,22 @@ public struct AttestationRecord: Codable, Sendable {
 
 /// Reads every seal of a store (or one profile), its tombstone note and attestations, checking
 /// each signature. Costs one listing and a few small reads per archive.
-public enum SeriesReader {
-    public struct Limits: Sendable {
+package enum SeriesReader {
+    package struct Limits: Sendable {
         /// The most archives read at once; a store with more is refused with a message rather
         /// than read into memory without bound (`--since` narrows it).
-        public var maxArchives = 100_000
-        public var maxAttestationsPerArchive = 64
-        public init() {}
+        package var maxArchives = 100_000
+        package var maxAttestationsPerArchive = 64
+        package init() {}
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Entries of `profile` (or of every profile), oldest first; only archives created at or
     /// after `since`. Holds them all: for tests and small stores; `scan` streams.
-    public static func read(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+    package static func read(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
                             since: Date? = nil, limits: Limits = Limits()) throws -> [SeriesEntry] {
         var entries: [SeriesEntry] = []
         try scan(store, profile: profile, policy: policy, verifiers: verifiers, since: since, limits: limits) { entries.append($0) }
@@ -78,7 +78,7 @@ public enum SeriesReader {
 
     /// Hands each entry to `body` in key order — by profile, and within a profile by time —
     /// holding one at a time: what stays in memory is the store's listing.
-    public static func scan(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
+    package static func scan(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
                             since: Date? = nil, limits: Limits = Limits(), _ body: (SeriesEntry) throws -> Void) throws {
         let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "").map(\.key)
         let present = Set(listing)

@@ -4,12 +4,12 @@ import CLibPQ
 
 /// One libpq connection. The handle is owned here and closed in `deinit`; nothing of libpq's
 /// types leaves this module.
-public final class PostgresConnection {
+package final class PostgresConnection {
     private let handle: OpaquePointer
 
     /// Settings pinned on every session so that output never depends on server or client
     /// defaults (docs/FORMAT.md, "Session settings").
-    public static let pinnedSettings: [(String, String)] = [
+    package static let pinnedSettings: [(String, String)] = [
         ("TimeZone", "UTC"), ("DateStyle", "ISO"), ("IntervalStyle", "iso_8601"),
         ("extra_float_digits", "3"), ("bytea_output", "hex"), ("client_encoding", "UTF8"),
         // money's text depends on lc_monetary, xml's input on xmloption: both pinned, so that
@@ -28,7 +28,7 @@ public final class PostgresConnection {
 
     /// Connects with a libpq connection string or URL; empty means "from the PG* environment",
     /// and `.pgpass` and service files apply as they do for psql.
-    public convenience init(conninfo: String) throws(PostgresError) {
+    package convenience init(conninfo: String) throws(PostgresError) {
         try self.init(conninfo: conninfo, overrides: [:])
     }
 
@@ -61,7 +61,7 @@ public final class PostgresConnection {
     deinit { PQfinish(handle) }
 
     /// Where this connection goes, without any password: for messages.
-    public var target: String {
+    package var target: String {
         let host = String(cString: PQhost(handle))
         let port = String(cString: PQport(handle))
         let database = String(cString: PQdb(handle))
@@ -69,14 +69,14 @@ public final class PostgresConnection {
         return "\(user)@\(host.hasPrefix("/") ? "socket " + host : host):\(port)/\(database)"
     }
 
-    public var databaseName: String { String(cString: PQdb(handle)) }
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
-    public var backendPID: Int32 { PQbackendPID(handle) }
+    package var databaseName: String { String(cString: PQdb(handle)) }
+    package var serverVersion: Int { Int(PQserverVersion(handle)) }
+    package var backendPID: Int32 { PQbackendPID(handle) }
 
     /// Runs one statement with text parameters. The extended protocol used here refuses a
     /// second statement, so text from a profile (a filter) cannot smuggle one in.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> QueryResult {
+    package func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> QueryResult {
         let result = parameters.withOptionalCStringArray { values in
             PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
@@ -89,7 +89,7 @@ public final class PostgresConnection {
     }
 
     /// Runs a script of several statements of pgseal's own (never text from a profile).
-    public func run(script: String) throws(PostgresError) {
+    package func run(script: String) throws(PostgresError) {
         let result = PQexec(handle, script)
         defer { PQclear(result) }
         let status = PQresultStatus(result)
@@ -97,7 +97,7 @@ public final class PostgresConnection {
     }
 
     /// Starts `COPY … TO STDOUT` and returns a reader of its rows.
-    public func copyOut(_ sql: String) throws(PostgresError) -> CopyOutReader {
+    package func copyOut(_ sql: String) throws(PostgresError) -> CopyOutReader {
         let result = PQexecParams(handle, sql, 0, nil, nil, nil, nil, 0)
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_COPY_OUT else { throw error(from: result, statement: sql) }
@@ -186,7 +186,7 @@ public final class PostgresConnection {
     /// A connection string without its password, for messages: parsed by libpq itself (URLs
     /// with `user:pass@` or `?password=`, keyword/value strings with quoted values, repeated
     /// or upper-case keywords alike), then rebuilt from the parts that are safe to show.
-    public static func describeTarget(_ conninfo: String) -> String {
+    package static func describeTarget(_ conninfo: String) -> String {
         if conninfo.isEmpty { return "from PG* environment variables" }
         var error: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(conninfo, &error) else {
@@ -209,12 +209,12 @@ public final class PostgresConnection {
 
 /// Reads the rows of one `COPY … TO STDOUT`; each row is lent to the caller's closure and
 /// freed right after, so memory stays at one row.
-public struct CopyOutReader {
+package struct CopyOutReader {
     let connection: PostgresConnection
 
     /// Calls `body` with the next row (COPY text format, newline included) and returns true,
     /// or returns false when the COPY has completed successfully.
-    public func next(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+    package func next(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         try connection.nextCopyRow(body)
     }
 }
@@ -222,27 +222,27 @@ public struct CopyOutReader {
 extension PostgresConnection {
     /// A handle that cancels this connection's running statement from another thread — the
     /// one safe way to stop a COPY that a worker thread is blocked reading.
-    public func makeCanceller() -> QueryCanceller? {
+    package func makeCanceller() -> QueryCanceller? {
         PQgetCancel(handle).map(QueryCanceller.init)
     }
 }
 
 /// Owns a libpq cancel object; `cancel()` may be called from any thread.
-public final class QueryCanceller: @unchecked Sendable {
+package final class QueryCanceller: @unchecked Sendable {
     private let handle: OpaquePointer
 
     init(_ handle: OpaquePointer) { self.handle = handle }
 
     deinit { PQfreeCancel(handle) }
 
-    public func cancel() {
+    package func cancel() {
         var message = [CChar](repeating: 0, count: 256)
         _ = PQcancel(handle, &message, Int32(message.count))
     }
 
     /// Sends the cancel request but waits at most `timeout` for it: PQcancel opens a connection
     /// of its own and waits for the server, which a partitioned network never answers.
-    public func cancel(waitingAtMost timeout: TimeInterval) {
+    package func cancel(waitingAtMost timeout: TimeInterval) {
         let done = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             cancel()
@@ -255,26 +255,26 @@ public final class QueryCanceller: @unchecked Sendable {
 
 extension PostgresConnection {
     /// Connects like `init(conninfo:)` but to another database of the same server.
-    public convenience init(conninfo: String, database: String) throws(PostgresError) {
+    package convenience init(conninfo: String, database: String) throws(PostgresError) {
         try self.init(conninfo: conninfo, overrides: ["dbname": database])
     }
 
     /// Starts `COPY … FROM STDIN` and returns its writer.
-    public func copyIn(_ sql: String) throws(PostgresError) -> CopyInWriter {
+    package func copyIn(_ sql: String) throws(PostgresError) -> CopyInWriter {
         try startCopyIn(sql)
         return CopyInWriter(connection: self)
     }
 }
 
 /// Feeds one `COPY … FROM STDIN`. `finish` ends it and reports the server's verdict.
-public struct CopyInWriter {
+package struct CopyInWriter {
     let connection: PostgresConnection
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(PostgresError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(PostgresError) {
         try connection.putCopyData(bytes)
     }
 
-    public func finish() throws(PostgresError) {
+    package func finish() throws(PostgresError) {
         try connection.endCopy()
     }
 }

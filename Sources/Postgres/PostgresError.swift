@@ -1,5 +1,5 @@
 /// What went wrong talking to PostgreSQL, with the server's own words kept.
-public enum PostgresError: Error, CustomStringConvertible, Sendable {
+package enum PostgresError: Error, CustomStringConvertible, Sendable {
     /// The connection could not be made: unreachable host, refused, bad credentials.
     case connectionFailed(target: String, message: String)
     /// A statement failed; `sqlState` is the five-character SQLSTATE code.
@@ -7,7 +7,7 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
     /// The server went away or the connection broke in the middle of work.
     case connectionLost(message: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .connectionFailed(let target, let message):
             var text = "could not connect to PostgreSQL (\(target)): \(message)"
@@ -35,18 +35,18 @@ public enum PostgresError: Error, CustomStringConvertible, Sendable {
     }
 
     /// The SQLSTATE, where the server sent one.
-    public var sqlState: String? {
+    package var sqlState: String? {
         if case .statementFailed(let state, _, _, _, _) = self { return state }
         return nil
     }
 
     /// A hot standby cancelled the statement to replay the primary's changes (SQLSTATE 40001
     /// with "conflict with recovery").
-    public var isRecoveryConflict: Bool {
+    package var isRecoveryConflict: Bool {
         guard case .statementFailed(let state, let message, _, _, _) = self else { return false }
         return state == "40001" && message.contains("conflict with recovery")
     }
 
     /// True for `permission denied` (SQLSTATE 42501).
-    public var isPermissionDenied: Bool { sqlState == "42501" }
+    package var isPermissionDenied: Bool { sqlState == "42501" }
 }

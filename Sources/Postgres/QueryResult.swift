@@ -1,9 +1,9 @@
 import CLibPQ
 
 /// The rows of a small result (catalog queries, settings), copied out of libpq as text.
-public struct QueryResult: Sendable {
-    public let columnNames: [String]
-    public let rows: [[String?]]
+package struct QueryResult: Sendable {
+    package let columnNames: [String]
+    package let rows: [[String?]]
 
     init(_ result: OpaquePointer) {
         let rowCount = Int(PQntuples(result))
@@ -18,5 +18,5 @@ public struct QueryResult: Sendable {
     }
 
     /// The single value of a one-row, one-column result.
-    public var scalar: String? { rows.first?.first ?? nil }
+    package var scalar: String? { rows.first?.first ?? nil }
 }

@@ -1,10 +1,10 @@
 /// SQL identifiers quoted for statements pgseal builds from catalog and profile names.
-public enum SQL {
-    public static func identifier(_ name: String) -> String {
+package enum SQL {
+    package static func identifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    public static func table(schema: String, name: String) -> String {
+    package static func table(schema: String, name: String) -> String {
         identifier(schema) + "." + identifier(name)
     }
 }

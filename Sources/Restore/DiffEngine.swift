@@ -233,7 +233,7 @@ final class TableMerge {
         }
     }
 
-    func finish() throws {
+    package func finish() throws {
         if result.keyed {
             while hasDatabaseRow {
                 note(&result.onlyInDatabase, &result.onlyInDatabaseKeys, current.bytes, databaseKey)

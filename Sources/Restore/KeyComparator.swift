@@ -10,7 +10,7 @@ import Postgres
 /// here; any other key (date with BC or five-digit years, numeric, timestamp, interval, enum,
 /// char(n), …) is compared by the server itself, one query per pair of keys that differ, so
 /// the diff never disagrees with the database about which rows are missing.
-final class KeyComparator {
+package final class KeyComparator {
     private let order: KeyOrder
     private let local: Bool
     private let connection: PostgresConnection
@@ -39,7 +39,7 @@ final class KeyComparator {
 
     /// Whether values of this column sort (under the export's `ORDER BY`) as `KeyOrder`
     /// compares their canonical text.
-    static func sortsAsItsText(_ encoding: ColumnEncoding, declaredType: String) -> Bool {
+    package static func sortsAsItsText(_ encoding: ColumnEncoding, declaredType: String) -> Bool {
         switch encoding {
         case .integer: true
         case .text: declaredType == "text" || declaredType == "uuid" || declaredType.hasPrefix("character varying")
@@ -49,7 +49,7 @@ final class KeyComparator {
 
     /// Compares the key in `a` at `aKey` (one range per key column, in key order) with the key
     /// in `b` at `bKey`, where they lie.
-    func compare(_ a: UnsafeRawBufferPointer, _ aKey: [Range<Int>], _ b: UnsafeRawBufferPointer, _ bKey: [Range<Int>]) throws -> ComparisonResult {
+    package func compare(_ a: UnsafeRawBufferPointer, _ aKey: [Range<Int>], _ b: UnsafeRawBufferPointer, _ bKey: [Range<Int>]) throws -> ComparisonResult {
         if local {
             for (slot, encoding) in encodings.enumerated() {
                 let result = KeyOrder.compare(UnsafeRawBufferPointer(rebasing: a[aKey[slot]]), UnsafeRawBufferPointer(rebasing: b[bKey[slot]]), as: encoding)
@@ -61,7 +61,7 @@ final class KeyComparator {
         return try compare(aKey.map { Array(a[$0]) }, bKey.map { Array(b[$0]) })
     }
 
-    func compare(_ a: [[UInt8]], _ b: [[UInt8]]) throws -> ComparisonResult {
+    package func compare(_ a: [[UInt8]], _ b: [[UInt8]]) throws -> ComparisonResult {
         if a == b { return .orderedSame }
         if local { return order.compare(a, b) }
         var parameters: [String?] = []

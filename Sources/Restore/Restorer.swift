@@ -171,7 +171,7 @@ public enum Restorer {
     }
 
     /// Copies one table's rows and checks them against the manifest at the end of the stream.
-    static func load(_ table: TableDefinitions.Table, from archive: GatedArchive, keys: AgeKeyring, into connection: PostgresConnection) throws -> Int {
+    package static func load(_ table: TableDefinitions.Table, from archive: GatedArchive, keys: AgeKeyring, into connection: PostgresConnection) throws -> Int {
         let object = try archive.openObject()
         return try archive.reading(object) {
             try load(table, tar: try archive.tar(over: object, keys: keys), object: object, maxRowBytes: archive.limits.maxRowBytes, into: connection)

@@ -4,15 +4,15 @@ import Postgres
 
 /// A database made for one verification and dropped afterwards in every case: success,
 /// failure, error, and SIGINT/SIGTERM (through the interrupt clean-up).
-public final class ScratchDatabase {
-    public static let namePrefix = "pgseal_verify_"
-    public let name: String
+package final class ScratchDatabase {
+    package static let namePrefix = "pgseal_verify_"
+    package let name: String
     let adminURL: String
     private var interruption: Int?
     private var dropped = false
 
     /// Creates the database on the server of `adminURL` (a role with CREATEDB).
-    init(adminURL: String) throws {
+    package init(adminURL: String) throws {
         self.adminURL = adminURL
         name = Self.namePrefix + Self.stampFormatter.string(from: Date()).lowercased() + "_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let admin = try PostgresConnection(conninfo: adminURL)
@@ -22,14 +22,14 @@ public final class ScratchDatabase {
 
     /// A session in the scratch database, each statement bounded in time (a load of a large
     /// table takes long, so the bound is generous).
-    func connect() throws -> PostgresConnection {
+    package func connect() throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo: adminURL, database: name)
         try connection.execute("SET statement_timeout = '6h'")
         return connection
     }
 
     /// Drops the database (terminating sessions still in it).
-    func drop() {
+    package func drop() {
         guard !dropped else { return }
         dropped = true
         Self.drop(name, adminURL: adminURL)
@@ -37,7 +37,7 @@ public final class ScratchDatabase {
     }
 
     /// Leaves the database for inspection (`--keep-scratch`).
-    func keep() {
+    package func keep() {
         dropped = true
         if let interruption { InterruptCleanup.shared.removeAction(interruption) }
     }
@@ -45,7 +45,7 @@ public final class ScratchDatabase {
     /// Drops scratch databases that killed verifications left (`kill -9` runs no clean-up):
     /// those whose name says they were made more than `grace` ago and that nobody is connected
     /// to. Returns their names; a failure to list or drop is not the verification's failure.
-    static func removeStale(adminURL: String, grace: TimeInterval = 6 * 3600, now: Date = Date()) -> [String] {
+    package static func removeStale(adminURL: String, grace: TimeInterval = 6 * 3600, now: Date = Date()) -> [String] {
         guard let admin = try? PostgresConnection(conninfo: adminURL),
               let result = try? admin.execute(
                 "SELECT datname FROM pg_database d WHERE datname LIKE 'pgseal\\_verify\\_%' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)")

@@ -6,13 +6,13 @@ import Postgres
 
 /// The statements that recreate an archived table and load it, shared by the restore level of
 /// verification and by `pgseal restore`: bare tables of the declared types, keys after the load.
-enum TableDDL {
+package enum TableDDL {
     static func name(_ table: TableDefinitions.Table) -> String { SQL.table(schema: table.schema, name: table.name) }
 
     /// Creates the table with the declared column types — each first proven to be a type name
     /// and nothing more (`checkTypes`), then read back from the catalog and compared, so that no
     /// constraint, default or expression from an archive reaches the server.
-    static func create(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
+    package static func create(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
         try checkTypes(table, on: connection)
         try connection.execute("CREATE SCHEMA IF NOT EXISTS \(SQL.identifier(table.schema))")
         var columns: [String] = []
@@ -91,7 +91,7 @@ enum TableDDL {
 
     /// Proves every type text of `types` (composite fields, domain bases) a type name, as
     /// `missingTypes` does for columns; run before the transaction, since a refusal aborts it.
-    static func validateTypeTexts(_ types: [TypeDefinition], on connection: PostgresConnection) throws {
+    package static func validateTypeTexts(_ types: [TypeDefinition], on connection: PostgresConnection) throws {
         for type in types {
             for text in (type.fields ?? []).map(\.type) + [type.base].compactMap({ $0 }) {
                 _ = try resolves(.type, text, table: type.qualifiedName, column: nil, on: connection)
@@ -103,7 +103,7 @@ enum TableDDL {
     /// data alone: enums (labels quoted by the server), composites (fields of proven type
     /// names), domains without constraints or default. Returns, for each missing type it did not
     /// create, why — for the list a restore stops with.
-    static func createTypes(_ types: [TypeDefinition], on connection: PostgresConnection) throws -> [String] {
+    package static func createTypes(_ types: [TypeDefinition], on connection: PostgresConnection) throws -> [String] {
         var notCreated: [String] = []
         for type in types {
             let exists = try connection.execute("SELECT to_regtype(format('%I.%I', $1::text, $2::text)) IS NOT NULL", [type.schema, type.name]).scalar == "t"
@@ -144,7 +144,7 @@ enum TableDDL {
     /// the restored values) — all from names and flags, none from SQL text in the archive.
     /// Returns what was not recreated: stored generated columns, whose expression is SQL.
     @discardableResult
-    static func addKeyAndConstraints(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws -> [String] {
+    package static func addKeyAndConstraints(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws -> [String] {
         // One statement, so that the server checks every NOT NULL in one scan of the table.
         var changes: [String] = []
         if !table.key.isEmpty {
@@ -172,19 +172,19 @@ enum TableDDL {
         return notRecreated
     }
 
-    static func copyFromStdin(_ table: TableDefinitions.Table) -> String {
+    package static func copyFromStdin(_ table: TableDefinitions.Table) -> String {
         "COPY \(name(table)) (" + table.columns.map { SQL.identifier($0.name) }.joined(separator: ", ") + ") FROM STDIN"
     }
 }
 
 /// A definition from an archive that pgseal will not turn into SQL.
-public struct UnsafeDefinition: Error, CustomStringConvertible {
-    public let table: String
-    public let column: String?
-    public let text: String
-    public let reason: String
+package struct UnsafeDefinition: Error, CustomStringConvertible {
+    package let table: String
+    package let column: String?
+    package let text: String
+    package let reason: String
 
-    public var description: String {
+    package var description: String {
         let place = column.map { "column \(Terminal.escaped($0).debugDescription) of \(Terminal.escaped(table))" } ?? "table \(Terminal.escaped(table))"
         return "\(place): declared type \(Terminal.escaped(text).debugDescription) refused — \(reason)"
     }

@@ -6,24 +6,24 @@ import Yams
 /// The config file. Its profiles are lists of tables, which swift-configuration's YAML
 /// provider does not take (it reads scalars and scalar arrays), so Yams decodes the file and
 /// its scalar settings become one layer of the configuration reader.
-struct ConfigFile: Decodable {
-    var db: String?
-    var to: String?
-    var profile: String?
-    var compression: String?
-    var compressionLevel: Int?
-    var zstdThreads: Int?
-    var chunkSizeMib: Int?
-    var jobs: Int?
-    var progress: String?
-    var recipients: [String]?
-    var recipientsFile: String?
-    var signKey: String?
-    var s3Endpoint: String?
-    var s3Region: String?
-    var caBundle: String?
-    var staleUploadHours: Int?
-    var profiles: [Profile]?
+package struct ConfigFile: Decodable {
+    package var db: String?
+    package var to: String?
+    package var profile: String?
+    package var compression: String?
+    package var compressionLevel: Int?
+    package var zstdThreads: Int?
+    package var chunkSizeMib: Int?
+    package var jobs: Int?
+    package var progress: String?
+    package var recipients: [String]?
+    package var recipientsFile: String?
+    package var signKey: String?
+    package var s3Endpoint: String?
+    package var s3Region: String?
+    package var caBundle: String?
+    package var staleUploadHours: Int?
+    package var profiles: [Profile]?
     // Retention, monitoring and alerting (OperationsSettings).
     var maxAge: String?
     var trustedKeys: [String]?
@@ -61,7 +61,7 @@ struct ConfigFile: Decodable {
         case chunkSizeMib = "chunk_size_mib"
     }
 
-    static func load(_ path: String) throws -> ConfigFile {
+    package static func load(_ path: String) throws -> ConfigFile {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigurationError("config file \(path) does not exist")
         }

@@ -7,7 +7,7 @@ import Yams
 /// ignored.
 enum ConfigKeys {
     static let topLevel = Set(ConfigFile.CodingKeys.allCases.map(\.rawValue))
-    static let profile: Set<String> = ["name", "tables"]
+    package static let profile: Set<String> = ["name", "tables"]
     static let table: Set<String> = ["table", "columns", "filter", "key", "exclude_columns"]
 
     /// Throws for the first key of `text` (YAML) that the format does not have.

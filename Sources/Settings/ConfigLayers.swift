@@ -4,15 +4,15 @@ import Configuration
 /// config file.
 extension Dictionary where Key == AbsoluteConfigKey, Value == ConfigValue {
     /// Sets `key` when `content` is given: nil means this layer has no say.
-    mutating func set(_ key: String, _ content: ConfigContent?, secret: Bool = false) {
+    package mutating func set(_ key: String, _ content: ConfigContent?, secret: Bool = false) {
         if let content { self[AbsoluteConfigKey([key])] = ConfigValue(content, isSecret: secret) }
     }
 }
 
-enum ConfigLayers {
+package enum ConfigLayers {
     /// `PGSEAL_…` variables; an empty variable counts as unset, as shells and container specs
     /// often leave them.
-    static func environment(_ environment: [String: String]) -> any ConfigProvider {
+    package static func environment(_ environment: [String: String]) -> any ConfigProvider {
         EnvironmentVariablesProvider(environmentVariables: environment.filter { !$0.value.isEmpty }).prefixKeys(with: "pgseal")
     }
 }

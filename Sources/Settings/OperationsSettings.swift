@@ -6,40 +6,40 @@ import Foundation
 /// variables < flags. Keys: `to`, `max_age`, `trusted_keys`, `alert_webhook`,
 /// `alert_sns_topic`, `metrics_file`, `keep_days`, `keep_last`, `keep_daily`, `keep_weekly`,
 /// `keep_monthly`, `keep_within`, `stale_upload_hours`.
-public struct OperationsSettings: Sendable {
-    public var store: String?
-    public var maxAge: String?
-    public var trustedKeys: [String]
-    public var alertWebhook: String?
-    public var alertSNSTopic: String?
-    public var metricsFile: String?
-    public var keepDays: Int?
-    public var keepLast: Int
-    public var keepDaily: Int
-    public var keepWeekly: Int
-    public var keepMonthly: Int
+package struct OperationsSettings: Sendable {
+    package var store: String?
+    package var maxAge: String?
+    package var trustedKeys: [String]
+    package var alertWebhook: String?
+    package var alertSNSTopic: String?
+    package var metricsFile: String?
+    package var keepDays: Int?
+    package var keepLast: Int
+    package var keepDaily: Int
+    package var keepWeekly: Int
+    package var keepMonthly: Int
     /// A span such as `30d` (the form `--max-age` takes).
-    public var keepWithin: String?
-    public var staleUploadHours: Int
+    package var keepWithin: String?
+    package var staleUploadHours: Int
 
     /// Flags given on the command line; nil or empty where not given.
-    public struct Flags: Sendable {
-        public var configFile: String?
-        public var store: String?
-        public var maxAge: String?
-        public var trustedKeys: [String] = []
-        public var alertWebhook: String?
-        public var alertSNSTopic: String?
-        public var metricsFile: String?
-        public var keepDays: Int?
-        public var keepLast: Int?
-        public var keepDaily: Int?
-        public var keepWeekly: Int?
-        public var keepMonthly: Int?
-        public var keepWithin: String?
-        public var staleUploadHours: Int?
+    package struct Flags: Sendable {
+        package var configFile: String?
+        package var store: String?
+        package var maxAge: String?
+        package var trustedKeys: [String] = []
+        package var alertWebhook: String?
+        package var alertSNSTopic: String?
+        package var metricsFile: String?
+        package var keepDays: Int?
+        package var keepLast: Int?
+        package var keepDaily: Int?
+        package var keepWeekly: Int?
+        package var keepMonthly: Int?
+        package var keepWithin: String?
+        package var staleUploadHours: Int?
 
-        public init() {}
+        package init() {}
 
         var values: [AbsoluteConfigKey: ConfigValue] {
             var values: [AbsoluteConfigKey: ConfigValue] = [:]
@@ -61,7 +61,7 @@ public struct OperationsSettings: Sendable {
         }
     }
 
-    public static func resolve(flags: Flags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OperationsSettings {
+    package static func resolve(flags: Flags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OperationsSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.values),
             ConfigLayers.environment(environment),

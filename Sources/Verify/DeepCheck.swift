@@ -34,7 +34,7 @@ struct DeepCheck {
     /// row, against which the next must be strictly greater.
     final class ObservedTable {
         var chunks: [ObservedChunk] = []
-        let digest = TableDigest()
+        package let digest = TableDigest()
         var rows = 0
         var bytes: Int64 = 0
         var keyCheck: KeyCheck?
@@ -177,7 +177,7 @@ struct DeepCheck {
                 manifestBytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
                 continue
             }
-            guard let table = Self.tableName(ofChunk: entry.path) else {
+            guard let table = ChunkPath.tableName(of: entry.path) else {
                 report.fail(entry.path, "an entry the format does not define")
                 continue
             }
@@ -261,7 +261,7 @@ struct DeepCheck {
         return manifest
     }
 
-    func compare(manifest: Manifest, observed: [String: ObservedTable], into report: inout VerificationReport) {
+    package func compare(manifest: Manifest, observed: [String: ObservedTable], into report: inout VerificationReport) {
         for name in observed.keys.sorted() where !manifest.tables.contains(where: { $0.qualifiedName == name }) && !(observed[name]?.chunks.isEmpty ?? true) {
             report.fail("data/\(name)/", "chunks of a table the manifest does not list")
         }

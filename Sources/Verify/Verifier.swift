@@ -167,7 +167,7 @@ public enum Verifier {
 
     /// The deep level's checks of one tar stream against `seal`, for callers that hold the
     /// stream themselves (and the fuzz tests): no store, no object hash.
-    public static func deepCheck(_ tar: TarReader, seal: SealDocument, limits: ReadLimits = ReadLimits()) throws -> VerificationReport {
+    package static func deepCheck(_ tar: TarReader, seal: SealDocument, limits: ReadLimits = ReadLimits()) throws -> VerificationReport {
         var report = VerificationReport(archive: seal.object, level: .deep)
         do {
             _ = try DeepCheck(seal: seal, limits: limits).run(tar, into: &report)

@@ -1,6 +1,6 @@
 import CanonicalJSON
 import Cryptography
-import DatabaseCatalog
+@testable import DatabaseCatalog
 @testable import Export
 import XCTest
 

@@ -1,6 +1,6 @@
 import ArchiveFormat
 import CanonicalJSON
-import DatabaseCatalog
+@testable import DatabaseCatalog
 import Display
 @testable import Export
 import Foundation

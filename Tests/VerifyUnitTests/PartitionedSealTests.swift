@@ -1,4 +1,5 @@
 import ArchiveFormat
+import ArchiveReading
 import Cryptography
 @testable import Verify
 import XCTest
@@ -35,7 +36,7 @@ final class PartitionedSealTests: XCTestCase {
                                                                      .init(name: "public.small", rows: 2, digest: "d3", range: .whole)]),
             part("p-20261203T000000Z.part-0002-of-0002.tar.zst.age", [.init(name: "public.t", rows: 7, digest: "d2", range: range("m", nil))]),
         ]
-        XCTAssertEqual(PartitionedCheck.problems(of: sealed(good)), [])
+        XCTAssertEqual(PartitionedSeal.problems(of: sealed(good)), [])
         // Round trip through the seal's own bytes.
         let decoded = try SealDocument.decode(try sealed(good).encoded())
         XCTAssertEqual(decoded.parts, good)
@@ -43,34 +44,34 @@ final class PartitionedSealTests: XCTestCase {
 
         var gap = good
         gap[1].tables[0].range = range("n", nil)
-        XCTAssertTrue(PartitionedCheck.problems(of: sealed(gap)).contains { $0.contains("gap or overlap") })
+        XCTAssertTrue(PartitionedSeal.problems(of: sealed(gap)).contains { $0.contains("gap or overlap") })
         var open = good
         open[0].tables[0].range = range("a", "m")
-        XCTAssertTrue(PartitionedCheck.problems(of: sealed(open)).contains { $0.contains("start and end open") })
+        XCTAssertTrue(PartitionedSeal.problems(of: sealed(open)).contains { $0.contains("start and end open") })
         var twoColumns = good
         twoColumns[1].tables[0].range = PartRange(column: "other", from: "m", to: nil)
-        XCTAssertTrue(PartitionedCheck.problems(of: sealed(twoColumns)).contains { $0.contains("one key column") })
+        XCTAssertTrue(PartitionedSeal.problems(of: sealed(twoColumns)).contains { $0.contains("one key column") })
 
         var seal = sealed(good)
         seal.tables[0].rows += 1
-        XCTAssertTrue(PartitionedCheck.problems(of: seal).contains { $0.contains("do not add up") })
+        XCTAssertTrue(PartitionedSeal.problems(of: seal).contains { $0.contains("do not add up") })
         seal = sealed(good)
         seal.size = Int64.max
-        XCTAssertTrue(PartitionedCheck.problems(of: seal).contains { $0.contains("size") })
+        XCTAssertTrue(PartitionedSeal.problems(of: seal).contains { $0.contains("size") })
         seal = sealed(good)
         seal.parts?[0].size = Int64.max
         seal.parts?[1].size = Int64.max
-        XCTAssertFalse(PartitionedCheck.problems(of: seal).isEmpty, "sizes that overflow are a problem, not a trap")
+        XCTAssertFalse(PartitionedSeal.problems(of: seal).isEmpty, "sizes that overflow are a problem, not a trap")
         seal = sealed(good)
         seal.parts?[0].tables[0].rows = Int.max
         seal.parts?[1].tables[0].rows = Int.max
-        XCTAssertTrue(PartitionedCheck.problems(of: seal).contains { $0.contains("do not add up") })
+        XCTAssertTrue(PartitionedSeal.problems(of: seal).contains { $0.contains("do not add up") })
         seal = sealed(good)
         seal.sha256 = String(repeating: "0", count: 64)
-        XCTAssertTrue(PartitionedCheck.problems(of: seal).contains { $0.contains("sha256") })
+        XCTAssertTrue(PartitionedSeal.problems(of: seal).contains { $0.contains("sha256") })
         seal = sealed(good)
         seal.tables.removeLast()
-        XCTAssertTrue(PartitionedCheck.problems(of: seal).contains { $0.contains("do not list") })
+        XCTAssertTrue(PartitionedSeal.problems(of: seal).contains { $0.contains("do not list") })
     }
 
     func testTheFormatTellsOneObjectFromParts() throws {
