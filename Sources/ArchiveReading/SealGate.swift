@@ -143,8 +143,8 @@ public struct GatedArchive {
 
     /// Opens `archive` through the gate for a reader that decrypts it: an encrypted archive
     /// without a key is refused here, before any byte of it is read.
-    public static func openDecrypting(_ archive: String, policy: TrustPolicy, limits: ReadLimits, keys: AgeKeyring) throws -> GatedArchive {
-        let location = try ArchiveLocation(archive)
+    public static func openDecrypting(_ archive: String, store: StoreSettings, policy: TrustPolicy, limits: ReadLimits, keys: AgeKeyring) throws -> GatedArchive {
+        let location = try ArchiveLocation(archive, settings: store)
         let gated = try open(location, policy: policy, limits: limits)
         if location.isEncrypted && keys.isEmpty { throw ArchiveAccessError.missingIdentity(archive) }
         return gated

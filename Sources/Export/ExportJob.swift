@@ -55,8 +55,11 @@ public final class ExportJob {
     private let settings: ExportSettings
     private let logger: Logger
     private let progress: ExportProgress
+    /// Where the export registers what an interruption must undo; nil: nothing is registered.
+    let cleanup: CleanupRegistry?
 
-    public init(settings: ExportSettings, logger: Logger, progress: ExportProgress) {
+    public init(settings: ExportSettings, logger: Logger, progress: ExportProgress, cleanup: CleanupRegistry? = nil) {
+        self.cleanup = cleanup
         self.settings = settings
         self.logger = logger
         self.progress = progress
@@ -103,7 +106,7 @@ public final class ExportJob {
     /// The destination store, with what an earlier, killed export of this profile left behind (an
     /// incomplete multipart upload, a hidden partial file) removed once older than the stale age.
     func openDestination() throws -> ObjectStore {
-        let store = try openStore(settings.destination, endpoint: settings.s3Endpoint, region: settings.s3Region, caBundle: settings.caBundle, create: true)
+        let store = try openStore(settings.destination, settings: settings.storeSettings, create: true, cleanup: cleanup)
         let stale = try store.removeStaleUploads(under: settings.profile.name + "/", olderThan: settings.staleUploadAge)
         if stale > 0 { logger.notice("removed \(stale) incomplete upload(s) of earlier exports under \(store.location(of: settings.profile.name + "/"))") }
         return store
@@ -210,8 +213,8 @@ public final class ExportJob {
         var totals = [TableTotals?](repeating: nil, count: plans.count)
         var seconds = [Double](repeating: 0, count: plans.count)
         progress.started(tables: plans.map { ProgressTable(name: $0.qualifiedName, estimatedRows: $0.estimatedRows) })
-        let interruption = InterruptCleanup.shared.addAction { workers.forEach { $0.canceller?.cancel(waitingAtMost: 3) } }
-        defer { InterruptCleanup.shared.removeAction(interruption) }
+        let interruption = cleanup?.addAction { workers.forEach { $0.canceller?.cancel(waitingAtMost: 3) } }
+        defer { if let interruption { cleanup?.removeAction(interruption) } }
 
         workers.forEach { $0.start() }
         var finishedWorkers = 0

@@ -4,6 +4,7 @@ import Configuration
 import Cryptography
 import DatabaseCatalog
 import Foundation
+import ObjectStore
 import Settings
 import Yams
 
@@ -21,11 +22,8 @@ public struct ExportSettings: Sendable {
     public var recipients: [AgeRecipient]
     /// Nil means unsigned, which only an explicit `--no-sign` allows.
     public var signingKey: SSHSigningKey?
-    /// S3: a custom endpoint (path-style) and the region; nil means the AWS environment's.
-    public var s3Endpoint: String?
-    public var s3Region: String?
-    /// A PEM bundle of extra CAs to trust for the S3 endpoint.
-    public var caBundle: String?
+    /// How the destination store is reached (S3 endpoint, region, credentials, part sizes).
+    public var storeSettings = StoreSettings()
     /// Incomplete uploads of earlier exports older than this are removed (seconds).
     public var staleUploadAge: TimeInterval = 24 * 3600
     /// Warnings found while resolving (key file permissions), for the caller to log.
@@ -97,9 +95,6 @@ extension ConfigFile {
         flags.recipients = recipients ?? []
         flags.recipientsFile = recipientsFile
         flags.signKey = signKey
-        flags.s3Endpoint = s3Endpoint
-        flags.s3Region = s3Region
-        flags.caBundle = caBundle
         var values = flags.configValues
         values.set("stale_upload_hours", staleUploadHours.map { .int($0) })
         return InMemoryProvider(name: "config file", values: values)
@@ -110,16 +105,18 @@ extension ConfigFile {
 extension ExportSettings {
     /// Resolves settings from flags, `environment` and the config file named by the flags or by
     /// `PGSEAL_CONFIG`.
-    public static func resolve(flags: ExportFlags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ExportSettings {
+    public static func resolve(flags: ExportFlags, environment: [String: String]) throws -> ExportSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.configValues),
             ConfigLayers.environment(environment),
         ]
         var fileProfiles: [Profile] = []
-        if let path = flags.configFile ?? environment["PGSEAL_CONFIG"] {
-            let file = try ConfigFile.load(path)
-            providers.append(file.exportLayer)
-            fileProfiles = file.profiles ?? []
+        var file: ConfigFile?
+        if let path = flags.configFile ?? environment["PGSEAL_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let loaded = try ConfigFile.load(path)
+            providers.append(loaded.exportLayer)
+            fileProfiles = loaded.profiles ?? []
+            file = loaded
         }
         let config = ConfigReader(providers: providers)
 
@@ -170,8 +167,8 @@ extension ExportSettings {
             destination: destination, profile: profile, compression: compression,
             chunkSize: chunkSizeMiB << 20, jobs: jobs, progress: progress,
             recipients: recipients, signingKey: signingKey,
-            s3Endpoint: config.string(forKey: "s3_endpoint"), s3Region: config.string(forKey: "s3_region"),
-            caBundle: config.string(forKey: "ca_bundle"),
+            storeSettings: try StoreSettings.resolve(flags: StoreFlags(endpoint: flags.s3Endpoint, region: flags.s3Region, caBundle: flags.caBundle),
+                                             file: file, environment: environment),
             staleUploadAge: TimeInterval(config.int(forKey: "stale_upload_hours", default: 24) * 3600), warnings: warnings)
     }
 }
@@ -191,9 +188,6 @@ extension ExportFlags {
         if !recipients.isEmpty { values.set("recipients", .stringArray(recipients)) }
         values.set("recipients_file", recipientsFile.map { .string($0) })
         values.set("sign_key", signKey.map { .string($0) })
-        values.set("s3_endpoint", s3Endpoint.map { .string($0) })
-        values.set("s3_region", s3Region.map { .string($0) })
-        values.set("ca_bundle", caBundle.map { .string($0) })
         return values
     }
 }

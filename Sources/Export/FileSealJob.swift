@@ -61,9 +61,9 @@ package final class FileSealJob {
         self.settings = settings
     }
 
-    package func run(storeOptions: (endpoint: String?, region: String?, caBundle: String?) = (nil, nil, nil)) throws -> FileSealResult {
+    package func run(store: StoreSettings, cleanup: CleanupRegistry? = nil) throws -> FileSealResult {
         let started = Date()
-        let store = try openStore(settings.destination, endpoint: storeOptions.endpoint, region: storeOptions.region, caBundle: storeOptions.caBundle, create: true)
+        let store = try openStore(settings.destination, settings: store, create: true, cleanup: cleanup)
         let naming = ObjectNaming(profile: settings.name, time: started)
         let archive = try SealedArchiveWriter(store: store, naming: naming, compression: settings.compression,
                                               recipients: settings.recipients, signed: settings.signingKey != nil)

@@ -43,12 +43,12 @@ public struct PartitionedExport {
     let logger: Logger
     let job: ExportJob
 
-    public init(settings: ExportSettings, options: Options, launcher: PartLauncher?, logger: Logger) {
+    public init(settings: ExportSettings, options: Options, launcher: PartLauncher?, logger: Logger, cleanup: CleanupRegistry? = nil) {
         self.settings = settings
         self.options = options
         self.launcher = launcher
         self.logger = logger
-        self.job = ExportJob(settings: settings, logger: logger, progress: SilentProgress())
+        self.job = ExportJob(settings: settings, logger: logger, progress: SilentProgress(), cleanup: cleanup)
     }
 
     public func run() throws -> ExportResult {
@@ -91,11 +91,12 @@ public struct PartitionedExport {
         // Nothing of a failed or interrupted export stays under a final name: not its parts,
         // their receipts, its plan, nor a seal without its signature.
         let written = plan.parts.flatMap { [$0.object, $0.object + ".sha256", $0.object + PartReceipt.suffix] } + [planKey, archiveKey + ".seal"]
-        let interruption = InterruptCleanup.shared.addAction { [launcher] in
+        let cleanup = job.cleanup
+        let interruption = cleanup?.addAction { [launcher] in
             launcher?.stopAll()
             _ = try? store.delete(keys: written)
         }
-        defer { InterruptCleanup.shared.removeAction(interruption) }
+        defer { if let interruption { cleanup?.removeAction(interruption) } }
         try store.put(key: planKey, contents: try DocumentJSON.encoded(plan))
         let seal: SealDocument
         do {
@@ -123,7 +124,7 @@ public struct PartitionedExport {
         }
         // Sealed: from here on nothing may remove a part, an interruption included. The snapshot
         // is no longer needed.
-        InterruptCleanup.shared.removeAction(interruption)
+        if let interruption { cleanup?.removeAction(interruption) }
         _ = try? store.delete(keys: [planKey])
         _ = try? coordinator.execute("COMMIT")
         return ExportResult(

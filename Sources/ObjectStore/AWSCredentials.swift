@@ -73,7 +73,7 @@ package enum AWSCredentials {
         }
     }
 
-    package static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
+    package static func resolve(environment: [String: String],
                                region: String = "us-east-1", caBundle: String? = nil) throws -> AWSCredentialProvider {
         var tried = ["environment"]
         if let id = environment.firstSet("AWS_ACCESS_KEY_ID"), let secret = environment.firstSet("AWS_SECRET_ACCESS_KEY") {

@@ -11,14 +11,14 @@ package struct ArchiveLocation {
     /// As the user wrote it, for messages and reports.
     package let display: String
 
-    package init(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(_ location: String, settings: StoreSettings) throws {
         display = location
         // A partitioned archive is named by its seal's object, which has no file of its own.
         let path = (location as NSString).expandingTildeInPath
         if !location.hasPrefix("s3://"), !FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: path + ".seal") {
             throw StoreError.notFound(path: location)
         }
-        (store, key) = try Self.resolve(location, environment: environment)
+        (store, key) = try Self.resolve(location, settings: settings)
     }
 
     /// An object already known in `store` (from a listing).
@@ -30,13 +30,13 @@ package struct ArchiveLocation {
 
     /// The store and key that `location` (a path or `s3://bucket/key`) names, whether or not an
     /// object is there yet: also where `encrypt -o` and `decrypt -o` write.
-    package static func resolve(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (ObjectStore, String) {
+    package static func resolve(_ location: String, settings: StoreSettings, cleanup: CleanupRegistry? = nil) throws -> (ObjectStore, String) {
         if location.hasPrefix("s3://") {
             let path = location.dropFirst(5)
             guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
                 throw StoreError.invalidLocation(location, reason: "an object is s3://bucket/key")
             }
-            return (try openStore("s3://" + path[..<slash] + "/", environment: environment), String(path[path.index(after: slash)...]))
+            return (try openStore("s3://" + path[..<slash] + "/", settings: settings, cleanup: cleanup), String(path[path.index(after: slash)...]))
         }
         let absolute = (location as NSString).expandingTildeInPath
         var isDirectory: ObjCBool = false
@@ -46,7 +46,7 @@ package struct ArchiveLocation {
         let slash = absolute.lastIndex(of: "/")
         let directory = slash.map { String(absolute[..<$0]) } ?? "."
         let name = slash.map { String(absolute[absolute.index(after: $0)...]) } ?? absolute
-        return (try LocalStore(root: directory.isEmpty ? "/" : directory), name)
+        return (try LocalStore(root: directory.isEmpty ? "/" : directory, cleanup: cleanup), name)
     }
 
     package var name: String { (key as NSString).lastPathComponent }

@@ -6,10 +6,13 @@ import Foundation
 /// is fsynced: a crash leaves either the whole object or no object under the final name.
 package final class LocalStore: ObjectStore {
     package let root: String
+    /// Where a new object's temporary file is registered until it is published.
+    private let cleanup: CleanupRegistry?
 
     /// A store that only reads (list, check, prune, verify) is not `create`d: a mistyped path is
     /// an error, not a new empty directory.
-    package init(root: String, create: Bool = true) throws {
+    package init(root: String, create: Bool = true, cleanup: CleanupRegistry? = nil) throws {
+        self.cleanup = cleanup
         let path = (root as NSString).expandingTildeInPath
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -37,11 +40,11 @@ package final class LocalStore: ObjectStore {
     package func presence(of key: String) throws -> Bool { exists(key: key) }
 
     package func createObject(key: String) throws -> ObjectWriter {
-        try LocalObjectWriter(finalPath: path(of: key))
+        try LocalObjectWriter(finalPath: path(of: key), cleanup: cleanup)
     }
 
     package func put(key: String, contents: [UInt8]) throws {
-        let writer = try LocalObjectWriter(finalPath: path(of: key))
+        let writer = try LocalObjectWriter(finalPath: path(of: key), cleanup: cleanup)
         try writer.write(contents)
         try writer.close()
     }
@@ -104,9 +107,11 @@ final class LocalObjectWriter: ObjectWriter {
     let temporaryPath: String
     private var descriptor: Int32
     private var finished = false
+    private let cleanup: CleanupRegistry?
 
-    init(finalPath: String) throws {
+    init(finalPath: String, cleanup: CleanupRegistry?) throws {
         self.finalPath = finalPath
+        self.cleanup = cleanup
         let directory = (finalPath as NSString).deletingLastPathComponent
         let name = (finalPath as NSString).lastPathComponent
         try LocalObjectWriter.makeDirectories(directory)
@@ -114,7 +119,7 @@ final class LocalObjectWriter: ObjectWriter {
         temporaryPath = directory + "/." + name + ".partial-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         descriptor = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError.io(operation: "create", path: temporaryPath, errno: errno) }
-        InterruptCleanup.shared.register(temporaryPath)
+        cleanup?.register(temporaryPath)
     }
 
     deinit { if !finished { abort() } }
@@ -136,7 +141,7 @@ final class LocalObjectWriter: ObjectWriter {
                 : StoreError.io(operation: "publish", path: finalPath, errno: code)
         }
         unlink(temporaryPath)
-        InterruptCleanup.shared.unregister(temporaryPath)
+        cleanup?.unregister(temporaryPath)
         finished = true
         try LocalObjectWriter.syncDirectory((finalPath as NSString).deletingLastPathComponent)
     }
@@ -146,7 +151,7 @@ final class LocalObjectWriter: ObjectWriter {
         finished = true
         if descriptor >= 0 { Glibc.close(descriptor) }
         unlink(temporaryPath)
-        InterruptCleanup.shared.unregister(temporaryPath)
+        cleanup?.unregister(temporaryPath)
     }
 
     static func makeDirectories(_ directory: String) throws {

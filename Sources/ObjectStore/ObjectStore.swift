@@ -73,31 +73,17 @@ package protocol ObjectWriter: ByteSink {
     func abort()
 }
 
-/// Opens a store from its command-line form: `s3://bucket/prefix/` or a local directory. S3
-/// takes its endpoint from `PGSEAL_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
-/// its region from `AWS_REGION`/`AWS_DEFAULT_REGION` or the profile's config (default
-/// us-east-1), an extra CA bundle from `PGSEAL_CA_BUNDLE`/`AWS_CA_BUNDLE`, and its credentials
-/// as the AWS tools do. Arguments, from flags or the config file, win over the environment.
-/// A missing directory is made only for a store that is written to (`create`).
-package func openStore(_ location: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                      endpoint endpointOverride: String? = nil, region regionOverride: String? = nil,
-                      caBundle caBundleOverride: String? = nil, create: Bool = false) throws -> ObjectStore {
-    guard location.hasPrefix("s3://") else { return try LocalStore(root: location, create: create) }
-    let endpoint = endpointOverride ?? environment.firstSet("PGSEAL_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-    let region = regionOverride ?? environment.firstSet("AWS_REGION", "AWS_DEFAULT_REGION")
-        ?? SharedConfigFiles(environment: environment).region(profile: environment.firstSet("AWS_PROFILE") ?? "default") ?? "us-east-1"
-    let caBundle = caBundleOverride ?? configuredCABundle(in: environment)
+/// Opens a store from its command-line form: `s3://bucket/prefix/` or a local directory, reached
+/// as `settings` say; a writer registers what it would leave behind with `cleanup`. A missing directory is made only for a store that is written to (`create`).
+package func openStore(_ location: String, settings: StoreSettings, create: Bool = false, cleanup: CleanupRegistry? = nil) throws -> ObjectStore {
+    guard location.hasPrefix("s3://") else { return try LocalStore(root: location, create: create, cleanup: cleanup) }
+    try settings.validate(for: location)
+    let caBundle = settings.effectiveCABundle
     if let caBundle, !FileManager.default.isReadableFile(atPath: caBundle) {
         throw StoreError.invalidLocation(location, reason: "the CA bundle \(caBundle) cannot be read")
     }
-    let s3 = try S3Location(url: location, endpoint: endpoint, region: region)
-    let partSize = (Int(environment["PGSEAL_S3_PART_SIZE_MIB"] ?? "") ?? 16) << 20
-    guard partSize >= 5 << 20 else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_PART_SIZE_MIB must be at least 5 (S3's minimum part size)") }
-    let credentials = try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle)
-    // PGSEAL_S3_PARTS_PER_TIER exists for tests: it makes parts grow within a small object.
-    let partsPerTier = max(1, Int(environment["PGSEAL_S3_PARTS_PER_TIER"] ?? "") ?? S3MultipartWriter.defaultPartsPerTier)
-    let concurrency = Int(environment["PGSEAL_S3_CONCURRENCY"] ?? "") ?? 4
-    guard (1...64).contains(concurrency) else { throw StoreError.invalidLocation(location, reason: "PGSEAL_S3_CONCURRENCY must be between 1 and 64") }
-    return S3Store(client: try S3Client(location: s3, credentials: credentials, caBundle: caBundle),
-                   partSize: partSize, partsPerTier: partsPerTier, concurrency: concurrency, options: try S3ObjectOptions(environment: environment))
+    let region = settings.effectiveRegion
+    let s3 = try S3Location(url: location, endpoint: settings.effectiveEndpoint, region: region)
+    return S3Store(client: try S3Client(location: s3, credentials: try settings.credentialProvider(region: region), caBundle: caBundle),
+                   partSize: settings.partSize, partsPerTier: settings.partsPerTier, concurrency: settings.concurrency, options: settings.objectOptions, cleanup: cleanup)
 }

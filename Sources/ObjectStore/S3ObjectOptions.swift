@@ -2,9 +2,9 @@ import Foundation
 
 /// What S3 should do with every object pgseal writes — archive and sidecars alike, so that the
 /// seal is as protected as what it seals: server-side encryption, storage class, Object Lock
-/// retention and tags. Read from `PGSEAL_S3_SSE` (`AES256` or `aws:kms`), `PGSEAL_S3_KMS_KEY_ID`,
-/// `PGSEAL_S3_STORAGE_CLASS`, `PGSEAL_S3_OBJECT_LOCK_MODE` (`GOVERNANCE` or `COMPLIANCE`),
-/// `PGSEAL_S3_RETAIN_DAYS` and `PGSEAL_S3_TAGS` (`key=value,key=value`).
+/// retention and tags. The command line reads them from `s3_sse` (`AES256` or `aws:kms`),
+/// `s3_kms_key_id`, `s3_storage_class`, `s3_object_lock_mode` (`GOVERNANCE` or `COMPLIANCE`),
+/// `s3_retain_days` and `s3_tags` (`key=value,key=value`), or their `PGSEAL_S3_…` variables.
 public struct S3ObjectOptions: Sendable, Equatable {
     public var serverSideEncryption: String?
     public var kmsKeyID: String?
@@ -19,22 +19,22 @@ public struct S3ObjectOptions: Sendable, Equatable {
         lhs.headers(now: Date(timeIntervalSince1970: 0)) == rhs.headers(now: Date(timeIntervalSince1970: 0))
     }
 
-    public init(environment: [String: String]) throws {
-        serverSideEncryption = environment.firstSet("PGSEAL_S3_SSE")
+    /// Throws for a value S3 would refuse, naming the setting.
+    package func validate() throws {
         if let sse = serverSideEncryption, !["AES256", "aws:kms"].contains(sse) {
-            throw StoreError.invalidLocation("PGSEAL_S3_SSE=\(sse)", reason: "server-side encryption is AES256 or aws:kms")
+            throw StoreError.invalidLocation("s3_sse \(sse)", reason: "server-side encryption is AES256 or aws:kms")
         }
-        kmsKeyID = environment.firstSet("PGSEAL_S3_KMS_KEY_ID")
-        storageClass = environment.firstSet("PGSEAL_S3_STORAGE_CLASS")
-        objectLockMode = environment.firstSet("PGSEAL_S3_OBJECT_LOCK_MODE")
         if let mode = objectLockMode, !["GOVERNANCE", "COMPLIANCE"].contains(mode) {
-            throw StoreError.invalidLocation("PGSEAL_S3_OBJECT_LOCK_MODE=\(mode)", reason: "Object Lock mode is GOVERNANCE or COMPLIANCE")
+            throw StoreError.invalidLocation("s3_object_lock_mode \(mode)", reason: "Object Lock mode is GOVERNANCE or COMPLIANCE")
         }
-        retainDays = environment.firstSet("PGSEAL_S3_RETAIN_DAYS").flatMap(Int.init)
         if (objectLockMode == nil) != (retainDays == nil) {
-            throw StoreError.invalidLocation("PGSEAL_S3_OBJECT_LOCK_MODE / PGSEAL_S3_RETAIN_DAYS", reason: "Object Lock needs both a mode and a number of days")
+            throw StoreError.invalidLocation("s3_object_lock_mode / s3_retain_days", reason: "Object Lock needs both a mode and a number of days")
         }
-        tags = (environment.firstSet("PGSEAL_S3_TAGS") ?? "").split(separator: ",").compactMap { pair in
+    }
+
+    /// `key=value,key=value`, as `s3_tags` and `PGSEAL_S3_TAGS` give them.
+    package static func tags(parsing text: String) -> [(String, String)] {
+        text.split(separator: ",").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             return parts.count == 2 ? (parts[0], parts[1]) : nil
         }

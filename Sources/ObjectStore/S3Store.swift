@@ -15,9 +15,12 @@ package final class S3Store: ObjectStore {
     package let partsPerTier: Int
     /// Parts uploaded at once, each on its own connection.
     package let concurrency: Int
+    /// Where a new upload is registered for abortion until it completes.
+    private let cleanup: CleanupRegistry?
 
     package init(client: S3Client, partSize: Int = 16 << 20, partsPerTier: Int = S3MultipartWriter.defaultPartsPerTier,
-                concurrency: Int = 4, options: S3ObjectOptions = S3ObjectOptions()) {
+                concurrency: Int = 4, options: S3ObjectOptions = S3ObjectOptions(), cleanup: CleanupRegistry? = nil) {
+        self.cleanup = cleanup
         self.client = client
         self.partSize = partSize
         self.partsPerTier = partsPerTier
@@ -48,7 +51,7 @@ package final class S3Store: ObjectStore {
 
     package func createObject(key: String) throws -> ObjectWriter {
         if exists(key: key) { throw StoreError.alreadyExists(path: location(of: key)) }
-        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, partsPerTier: partsPerTier, options: options, concurrency: concurrency)
+        return try S3MultipartWriter(client: client, key: client.fullKey(key), partSize: partSize, partsPerTier: partsPerTier, options: options, concurrency: concurrency, cleanup: cleanup)
     }
 
     package func open(key: String) throws -> ByteSource {
@@ -119,6 +122,7 @@ package final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
     private var failure: Error?
     private var finished = false
     private var interruption: Int?
+    private let cleanup: CleanupRegistry?
 
     /// S3's limit on the number of parts of one object.
     static let maxParts = 10_000
@@ -127,7 +131,8 @@ package final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
 
     private let partsPerTier: Int
 
-    init(client: S3Client, key: String, partSize: Int, partsPerTier: Int, options: S3ObjectOptions, concurrency: Int = 4) throws {
+    init(client: S3Client, key: String, partSize: Int, partsPerTier: Int, options: S3ObjectOptions, concurrency: Int = 4, cleanup: CleanupRegistry? = nil) throws {
+        self.cleanup = cleanup
         self.partsPerTier = partsPerTier
         self.client = client
         self.options = options
@@ -205,7 +210,7 @@ package final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         uploadID = id
         // An interrupted export aborts its upload: nothing is left to pay for or to clean up.
         let abortClient = try client.copy()
-        interruption = InterruptCleanup.shared.addAction { [key] in
+        interruption = cleanup?.addAction { [key] in
             try? abortClient.abortMultipartUpload(key: key, uploadID: id)
         }
         for _ in 0..<concurrency {
@@ -263,7 +268,7 @@ package final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
                 try complete(parts.map { S3Client.CompletedPart(number: $0.key, etag: $0.value.etag, sha256: $0.value.sha256) }, expectedETag: expected)
             }
             finished = true
-            if let interruption { InterruptCleanup.shared.removeAction(interruption) }
+            if let interruption { cleanup?.removeAction(interruption) }
         } catch {
             abort()
             throw error
@@ -301,7 +306,7 @@ package final class S3MultipartWriter: ObjectWriter, @unchecked Sendable {
         work.close()
         free.close()
         done.wait()
-        if let interruption { InterruptCleanup.shared.removeAction(interruption) }
+        if let interruption { cleanup?.removeAction(interruption) }
         guard let uploadID else { return }
         try? client.abortMultipartUpload(key: key, uploadID: uploadID)
     }

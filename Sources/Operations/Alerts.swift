@@ -32,16 +32,15 @@ package enum Alerts {
     /// SNS Publish to `topicARN` (`arn:aws:sns:REGION:ACCOUNT:NAME`), signed with the same SigV4
     /// and credentials as S3; the endpoint is the topic's region's unless `AWS_ENDPOINT_URL_SNS`
     /// or `AWS_ENDPOINT_URL` names another.
-    package static func sns(_ topicARN: String, subject: String, text: String,
-                           environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package static func sns(_ topicARN: String, subject: String, text: String, settings: StoreSettings) throws {
         let fields = topicARN.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count == 6, fields[0] == "arn", fields[2] == "sns" else {
             throw StoreError.invalidLocation(topicARN, reason: "an SNS topic is arn:aws:sns:REGION:ACCOUNT:NAME")
         }
         let region = String(fields[3])
-        let caBundle = configuredCABundle(in: environment)
-        let api = try AWSQueryAPI(endpoint: AWSQueryAPI.endpoint(service: "sns", region: region, environment: environment), service: "sns",
-                                  region: region, credentials: try AWSCredentials.resolve(environment: environment, region: region, caBundle: caBundle),
+        let caBundle = settings.effectiveCABundle
+        let api = try AWSQueryAPI(endpoint: AWSQueryAPI.endpoint(service: "sns", region: region, environment: settings.awsVariables), service: "sns",
+                                  region: region, credentials: try settings.credentialProvider(region: region),
                                   caBundle: caBundle)
         // SNS subjects are at most 100 characters; messages at most 256 KiB.
         _ = try api.call("Publish", version: "2010-03-31",

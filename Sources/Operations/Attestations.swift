@@ -23,8 +23,8 @@ package enum Attestations {
     /// Signs `report` as an attestation with `key` and stores it (and its signature, last)
     /// beside the archive; returns where.
     @discardableResult
-    package static func record(_ report: VerificationReport, key: SSHSigningKey, now: Date = Date()) throws -> String {
-        let location = try ArchiveLocation(report.archive)
+    package static func record(_ report: VerificationReport, key: SSHSigningKey, storeSettings: StoreSettings, now: Date = Date()) throws -> String {
+        let location = try ArchiveLocation(report.archive, settings: storeSettings)
         guard let sealBytes = try location.sidecar(".seal") else { throw RecordError.noSeal(report.archive) }
         // Bound to the seal as stored, whether or not it verified: a failed verification is
         // recorded too, against the seal it failed on.

@@ -11,6 +11,8 @@ import Verify
 package struct FreshnessCheck {
     package struct Request {
         package var store: String
+        /// How the store is reached (S3 endpoint, region, credentials).
+        package var storeSettings = StoreSettings()
         package var maxAge: TimeInterval
         package var profile: String?
         package var level: VerificationReport.Level
@@ -69,7 +71,7 @@ package struct FreshnessCheck {
 
     package static func run(_ request: Request) throws -> Result {
         let started = Date()
-        let store = try openStore(request.store)
+        let store = try openStore(request.store, settings: request.storeSettings)
         let catalog = try ArchiveCatalog.scan(store, profile: request.profile, signers: request.policy.signers)
         // A profile whose archives all fail to verify is missing, not forgotten.
         var names = Set(catalog.sealed.map(\.profile)).union(catalog.unverified.map(\.profile)).union(catalog.incomplete.map(\.profile))
@@ -92,8 +94,9 @@ package struct FreshnessCheck {
             // that dies leaves yesterday's "ok" in place.
             let verification: VerificationReport
             do {
-                verification = try Verifier.run(VerificationRequest(archive: newest.location, level: request.level,
-                                                                     policy: request.policy, keys: request.keys))
+                var verifying = VerificationRequest(archive: newest.location, level: request.level, policy: request.policy, keys: request.keys)
+                verifying.storeSettings = request.storeSettings
+                verification = try Verifier.run(verifying)
             } catch {
                 var failed = VerificationReport(archive: newest.location, level: request.level)
                 failed.fail("verification", "could not run: \(error)")

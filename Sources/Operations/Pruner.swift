@@ -13,6 +13,8 @@ import ObjectStore
 package struct Pruner {
     package struct Request: Sendable {
         package var store: String
+        /// How the store is reached (S3 endpoint, region, credentials).
+        package var storeSettings = StoreSettings()
         package var retention: RetentionPolicy
         package var profile: String?
         package var dryRun: Bool
@@ -92,7 +94,7 @@ package struct Pruner {
     static let unsealedDeletionOrder = [".seal.sig", ".seal", ".sha256", ""]
 
     package static func run(_ request: Request) throws -> Outcome {
-        try run(request, in: try openStore(request.store))
+        try run(request, in: try openStore(request.store, settings: request.storeSettings))
     }
 
     /// The same, on a store already open.

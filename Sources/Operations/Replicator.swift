@@ -14,23 +14,28 @@ package struct Replicator {
     package struct Request: Sendable {
         package var archive: String
         package var destination: String
-        package var region: String?
+        /// How the source's store is reached.
+        package var sourceSettings: StoreSettings
+        /// How the destination's store is reached: the source's settings, in another region
+        /// when one is given.
+        package var destinationSettings: StoreSettings
         package var policy: TrustPolicy
         /// Server-side copies of objects larger than this go part by part (tests lower it).
         package var singleCopyLimit: Int64 = S3Store.singleCopyLimit
         package var copyPartSize: Int64 = 512 << 20
 
-        package init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy,
-                    environment: [String: String] = ProcessInfo.processInfo.environment) {
+        package init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy, storeSettings: StoreSettings) {
             self.archive = archive
             self.destination = destination
-            self.region = region
             self.policy = policy
-            // PGSEAL_S3_COPY_PART_SIZE_MIB lets a test (or a store with other limits) take the
+            sourceSettings = storeSettings
+            destinationSettings = storeSettings
+            if let region { destinationSettings.region = region }
+            // A smaller copy part size (a test, or a store with other limits) takes the
             // part-by-part path with smaller objects.
-            if let mib = environment.firstSet("PGSEAL_S3_COPY_PART_SIZE_MIB").flatMap(Int64.init), mib >= 5 {
-                singleCopyLimit = mib << 20
-                copyPartSize = mib << 20
+            if let size = storeSettings.copyPartSize {
+                singleCopyLimit = size
+                copyPartSize = size
             }
         }
     }
@@ -52,7 +57,7 @@ package struct Replicator {
 
     package static func run(_ request: Request) throws -> Outcome {
         let started = Date()
-        let source = try ArchiveLocation(request.archive)
+        let source = try ArchiveLocation(request.archive, settings: request.sourceSettings)
         var policy = request.policy
         policy.allowUnsigned = false  // only sealed archives are replicated
         let gated: GatedArchive
@@ -60,7 +65,7 @@ package struct Replicator {
             throw CopyMismatch(description: "\(request.archive): \(problem) — the source is not replicated")
         }
         guard let seal = gated.seal else { throw CopyMismatch(description: "\(request.archive) has no signed seal") }
-        let destination = try openStore(request.destination, region: request.region, create: true)
+        let destination = try openStore(request.destination, settings: request.destinationSettings, create: true)
         let key = destinationKey(source.key, profile: seal.profile)
 
         // The objects to copy: the archive, or each part of a partitioned one (the parts first,

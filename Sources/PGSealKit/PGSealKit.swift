@@ -1,43 +1,19 @@
-import ArchiveReading
-import ByteStreams
-import Cryptography
-import Export
+// The library's vocabulary: the value types a caller builds requests from and reads results
+// of. They live in the modules that implement them, where only they are `public` (everything
+// else is `package`: visible to pgseal's own targets, never to a caller); re-exported here, as
+// swift-nio's NIO re-exports NIOCore, they are the public face.
+@_exported import ArchiveFormat
+@_exported import ArchiveReading
+@_exported import ByteStreams
+@_exported import Cryptography
+@_exported import DatabaseCatalog
+@_exported import Export
+@_exported import ObjectStore
+@_exported import Operations
+@_exported import Restore
+@_exported import Verify
 import Foundation
 import Logging
-import ObjectStore
-import Operations
-import Restore
-import Verify
-
-// The library's vocabulary: the value types a caller builds requests from and reads results
-// of. They live in the modules that implement them; these names are the public face.
-public typealias ExportSettings = Export.ExportSettings
-public typealias ExportFlags = Export.ExportFlags
-public typealias ExportResult = Export.ExportResult
-public typealias ExportProgress = Export.ExportProgress
-public typealias ProgressTable = Export.ProgressTable
-public typealias PartitionedExport = Export.PartitionedExport
-public typealias PartLauncher = Export.PartLauncher
-public typealias ProcessPartLauncher = Export.ProcessPartLauncher
-public typealias PartitionKey = Export.PartitionKey
-public typealias VerificationRequest = Verify.VerificationRequest
-public typealias VerificationReport = Verify.VerificationReport
-public typealias DiffRequest = Restore.DiffRequest
-public typealias DiffReport = Restore.DiffReport
-public typealias RestoreRequest = Restore.RestoreRequest
-public typealias RestoreResult = Restore.RestoreResult
-public typealias RecoveryRequest = Restore.RecoveryRequest
-public typealias RecoveryResult = Restore.RecoveryResult
-public typealias ExtractRequest = Restore.ExtractRequest
-public typealias ExtractResult = Restore.ExtractResult
-public typealias TrustPolicy = ArchiveReading.TrustPolicy
-public typealias ReadLimits = ArchiveReading.ReadLimits
-public typealias AllowedSigners = Cryptography.AllowedSigners
-public typealias AgeKeyring = Cryptography.AgeKeyring
-public typealias AgeIdentity = Cryptography.AgeIdentity
-public typealias SSHSigningKey = Cryptography.SSHSigningKey
-public typealias ChainState = Operations.ChainState
-public typealias EvidenceReport = Operations.EvidenceReport
 
 /// What went wrong, in the two kinds pgseal's exit codes tell apart.
 public struct PGSealError: Error, CustomStringConvertible, IntegrityViolation {
@@ -76,16 +52,18 @@ public enum PGSeal {
     /// Exports `settings.profile`'s tables, in one snapshot, into one new sealed archive, and
     /// returns what it wrote. `progress` hears of tables starting, chunks written and tables
     /// finished, on the writer thread.
+    /// What an interruption would leave (a temporary file, an incomplete upload) is registered
+    /// with `cleanup`, for the caller's own signal handler to undo (`CleanupRegistry.runAll`).
     public static func export(_ settings: ExportSettings, progress: ExportProgress = SilentProgress(),
-                              logger: Logger = Logger(label: "pgseal")) throws(PGSealError) -> ExportResult {
-        try wrapped { try ExportJob(settings: settings, logger: logger, progress: progress).run() }
+                              logger: Logger = Logger(label: "pgseal"), cleanup: CleanupRegistry? = nil) throws(PGSealError) -> ExportResult {
+        try wrapped { try ExportJob(settings: settings, logger: logger, progress: progress, cleanup: cleanup).run() }
     }
 
     /// A partitioned export (docs/FORMAT.md §10): this process coordinates — holds the snapshot,
     /// plans the parts, has `launcher` run them (nil: workers elsewhere write them) — and seals.
     public static func exportPartitioned(_ settings: ExportSettings, options: PartitionedExport.Options, launcher: PartLauncher?,
-                                         logger: Logger = Logger(label: "pgseal")) throws(PGSealError) -> ExportResult {
-        try wrapped { try PartitionedExport(settings: settings, options: options, launcher: launcher, logger: logger).run() }
+                                         logger: Logger = Logger(label: "pgseal"), cleanup: CleanupRegistry? = nil) throws(PGSealError) -> ExportResult {
+        try wrapped { try PartitionedExport(settings: settings, options: options, launcher: launcher, logger: logger, cleanup: cleanup).run() }
     }
 
     /// Verifies an archive at the request's level. A bad archive is not an error: the report
@@ -118,28 +96,31 @@ public enum PGSeal {
 
     /// The location of the newest archive in `store` (a directory or `s3://bucket/prefix/`)
     /// whose seal verifies against `signers`, of `profile` (needed when the store holds several).
-    public static func latestArchive(in store: String, profile: String?, signers: AllowedSigners) throws(PGSealError) -> String {
-        try wrapped { try LatestArchive.location(in: try openStore(store), named: store, profile: profile, signers: signers) }
+    public static func latestArchive(in store: String, profile: String?, signers: AllowedSigners,
+                                     storeSettings: StoreSettings = StoreSettings()) throws(PGSealError) -> String {
+        try wrapped { try LatestArchive.location(in: try openStore(store, settings: storeSettings), named: store, profile: profile, signers: signers) }
     }
 
     /// Signs `report` with the verifier's `key` and stores it beside the archive as an
     /// attestation (`<archive>.attestation.<time>-<level>.json` and its `.sig`); returns where.
-    public static func attest(_ report: VerificationReport, key: SSHSigningKey) throws(PGSealError) -> String {
-        try wrapped { try Attestations.record(report, key: key) }
+    public static func attest(_ report: VerificationReport, key: SSHSigningKey,
+                              storeSettings: StoreSettings = StoreSettings()) throws(PGSealError) -> String {
+        try wrapped { try Attestations.record(report, key: key, storeSettings: storeSettings) }
     }
 
     /// Each profile's series in `store` (or `profile`'s) walked: every seal's signature checked,
     /// every link followed, each break named. Reads seals only, one at a time.
-    public static func chain(in store: String, profile: String?, policy: TrustPolicy, since: Date? = nil) throws(PGSealError) -> [ChainState] {
-        try wrapped { try SeriesChain.walk(try openStore(store), profile: profile, policy: policy, since: since) }
+    public static func chain(in store: String, profile: String?, policy: TrustPolicy, since: Date? = nil,
+                             storeSettings: StoreSettings = StoreSettings()) throws(PGSealError) -> [ChainState] {
+        try wrapped { try SeriesChain.walk(try openStore(store, settings: storeSettings), profile: profile, policy: policy, since: since) }
     }
 
     /// The auditors' evidence for `store` (or `profile`): from seals, tombstones and
     /// attestations, streamed; `EvidenceReport.writeJSON` and `EvidencePage` render it.
     public static func evidence(in store: String, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
-                                settings: EvidenceReport.Settings) throws(PGSealError) -> EvidenceReport {
+                                settings: EvidenceReport.Settings, storeSettings: StoreSettings = StoreSettings()) throws(PGSealError) -> EvidenceReport {
         try wrapped {
-            try EvidenceReport.build(store: try openStore(store), named: store, profile: profile, policy: policy, verifiers: verifiers, settings: settings)
+            try EvidenceReport.build(store: try openStore(store, settings: storeSettings), named: store, profile: profile, policy: policy, verifiers: verifiers, settings: settings)
         }
     }
 

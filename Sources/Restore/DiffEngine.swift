@@ -6,6 +6,7 @@ import Cryptography
 import DatabaseCatalog
 import Display
 import Foundation
+import ObjectStore
 import Postgres
 
 /// `pgseal diff`: the archive against a live or restored database, row by row. Both sides come
@@ -18,6 +19,8 @@ public struct DiffRequest {
     public var show: Int
     public var policy: TrustPolicy
     public var limits = ReadLimits()
+    /// How the archive's store is reached: S3 endpoint, region, credentials (a directory needs none).
+    public var storeSettings = StoreSettings()
     /// At most this many database connections: more tables are compared in several passes
     /// over the archive.
     public var maxConnections = 8
@@ -36,7 +39,7 @@ public struct DiffRequest {
 public enum DiffEngine {
     public static func run(_ request: DiffRequest) throws -> DiffReport {
         let started = Date()
-        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
+        let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)
         // A partitioned archive is compared part by part, every part against the same snapshot;
         // each part's filters hold its key ranges, so each meets its own rows of the database.
         let objects = try gated.objectsToRead().map(\.archive)

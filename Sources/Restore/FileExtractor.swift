@@ -22,6 +22,11 @@ public struct ExtractRequest: Sendable {
     public var policy: TrustPolicy
     public var keys: AgeKeyring
     public var limits = ReadLimits()
+    /// How the archive's store is reached: S3 endpoint, region, credentials (a directory needs none).
+    public var storeSettings = StoreSettings()
+    /// Where pending clean-up (staging files, scratch databases) is registered for the
+    /// program's signal handler; nil: none (docs/DESIGN.md, "Signals").
+    public var cleanup: CleanupRegistry?
 
     public init(archive: String, destination: String, policy: TrustPolicy, keys: AgeKeyring) {
         self.archive = archive
@@ -108,7 +113,7 @@ public enum FileExtractor {
 
     public static func run(_ request: ExtractRequest) throws -> ExtractResult {
         let started = Date()
-        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
+        let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)
         guard let seal = gated.seal, seal.isFilesArchive else { throw ExtractError.notFiles(request.archive) }
         let selection = try request.paths.map(Self.relativePath)
 
@@ -118,10 +123,10 @@ public enum FileExtractor {
         let root = try DirectoryHandle(opening: rootPath)
         let stagingName = ".pgseal-extract-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let staging = try root.directory(stagingName, create: true)
-        let cleanup = InterruptCleanup.shared.addAction { root.removeTree(stagingName) }
+        let cleanup = request.cleanup?.addAction { root.removeTree(stagingName) }
         defer {
             root.removeTree(stagingName)
-            InterruptCleanup.shared.removeAction(cleanup)
+            if let cleanup { request.cleanup?.removeAction(cleanup) }
         }
 
         var result = ExtractResult(archive: request.archive, destination: rootPath)

@@ -5,6 +5,7 @@ import CanonicalJSON
 import Cryptography
 import Display
 import Foundation
+import ObjectStore
 import Postgres
 
 /// `pgseal restore`: loads an archive's rows into a target database for real recovery, all
@@ -19,6 +20,8 @@ public struct RestoreRequest {
     public var truncate = false
     public var policy: TrustPolicy
     public var limits = ReadLimits()
+    /// How the archive's store is reached: S3 endpoint, region, credentials (a directory needs none).
+    public var storeSettings = StoreSettings()
 
     public init(archive: String, databaseURL: String, keys: AgeKeyring, tables: [String], policy: TrustPolicy) {
         self.policy = policy
@@ -90,7 +93,7 @@ extension RestoreError: IntegrityViolation {
 public enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
-        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.keys)
+        let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)
         let objects = try gated.objectsToRead()
         let definitions = try mergedDefinitions(objects.map(\.archive), keys: request.keys)
         var selected = definitions.tables

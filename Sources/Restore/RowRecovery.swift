@@ -5,6 +5,7 @@ import CanonicalJSON
 import Cryptography
 import Display
 import Foundation
+import ObjectStore
 import Postgres
 
 /// `pgseal recover`: selected rows of one table of an archive put back into a live database
@@ -27,25 +28,27 @@ public struct RecoveryRequest: Sendable {
     public var table: String
     /// Keys as `pgseal diff` prints them (`["…"]`, `[1,"AAPL"]`); for a one-column key the
     /// bare value also does.
-    public var keys: [String] = []
+    public var rowKeys: [String] = []
     /// `column=value`: rows whose column's text (PostgreSQL's output) equals the value; all
     /// must hold.
     public var equalities: [(column: String, value: String)] = []
     public var onConflict: Conflict
     public var dryRun = false
     public var policy: TrustPolicy
-    public var identities: AgeKeyring
+    public var keys: AgeKeyring
     public var limits = ReadLimits()
+    /// How the archive's store is reached: S3 endpoint, region, credentials (a directory needs none).
+    public var storeSettings = StoreSettings()
     /// How many rows the result lists one by one.
     public var show = 1000
 
-    public init(archive: String, databaseURL: String, table: String, onConflict: Conflict, policy: TrustPolicy, identities: AgeKeyring) {
+    public init(archive: String, databaseURL: String, table: String, onConflict: Conflict, policy: TrustPolicy, keys: AgeKeyring) {
         self.archive = archive
         self.databaseURL = databaseURL
         self.table = table
         self.onConflict = onConflict
         self.policy = policy
-        self.identities = identities
+        self.keys = keys
     }
 }
 
@@ -104,15 +107,15 @@ public enum RecoveryError: Error, CustomStringConvertible {
 public enum RowRecovery {
     public static func run(_ request: RecoveryRequest) throws -> RecoveryResult {
         let started = Date()
-        let gated = try GatedArchive.openDecrypting(request.archive, policy: request.policy, limits: request.limits, keys: request.identities)
+        let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)
         let objects = try gated.objectsToRead()
-        let definitions = try Restorer.mergedDefinitions(objects.map(\.archive), keys: request.identities)
+        let definitions = try Restorer.mergedDefinitions(objects.map(\.archive), keys: request.keys)
         let wanted = request.table.contains(".") ? request.table : "public." + request.table
         guard let table = definitions.tables.first(where: { $0.qualifiedName.isByteEqual(to: wanted) }) else {
             throw RecoveryError.noSuchTable(wanted, available: definitions.tables.map(\.qualifiedName))
         }
         guard !table.key.isEmpty else { throw RecoveryError.keyless(table.qualifiedName) }
-        let selector = try RowSelector(table: table, keys: request.keys, equalities: request.equalities)
+        let selector = try RowSelector(table: table, keys: request.rowKeys, equalities: request.equalities)
 
         let connection = try PostgresConnection(conninfo: request.databaseURL)
         var result = RecoveryResult(archive: request.archive, database: connection.target, table: table.qualifiedName,
@@ -126,7 +129,7 @@ public enum RowRecovery {
             try connection.execute("CREATE TEMP TABLE pgseal_recovered ON COMMIT DROP AS SELECT \(columns.joined(separator: ", ")) FROM \(target) WITH NO DATA")
             // From each object that holds the table (every part of a partitioned archive that does).
             for object in objects where object.tables?.contains(table.qualifiedName) ?? true {
-                result.selected += try load(table, from: object.archive, identities: request.identities, selector: selector,
+                result.selected += try load(table, from: object.archive, identities: request.keys, selector: selector,
                                             into: connection, copy: "COPY pgseal_recovered (\(columns.joined(separator: ", "))) FROM STDIN")
             }
             guard result.selected > 0 else { throw RecoveryError.nothingSelected(table.qualifiedName) }

@@ -1,5 +1,5 @@
+import ByteStreams
 import Foundation
-import ObjectStore
 import Postgres
 
 /// A database made for one verification and dropped afterwards in every case: success,
@@ -9,15 +9,17 @@ package final class ScratchDatabase {
     package let name: String
     let adminURL: String
     private var interruption: Int?
+    private let cleanup: CleanupRegistry?
     private var dropped = false
 
     /// Creates the database on the server of `adminURL` (a role with CREATEDB).
-    package init(adminURL: String) throws {
+    package init(adminURL: String, cleanup: CleanupRegistry?) throws {
         self.adminURL = adminURL
+        self.cleanup = cleanup
         name = Self.namePrefix + Self.stampFormatter.string(from: Date()).lowercased() + "_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let admin = try PostgresConnection(conninfo: adminURL)
         try admin.execute("CREATE DATABASE \(name)")
-        interruption = InterruptCleanup.shared.addAction { [name, adminURL] in Self.drop(name, adminURL: adminURL) }
+        interruption = cleanup?.addAction { [name, adminURL] in Self.drop(name, adminURL: adminURL) }
     }
 
     /// A session in the scratch database, each statement bounded in time (a load of a large
@@ -33,13 +35,13 @@ package final class ScratchDatabase {
         guard !dropped else { return }
         dropped = true
         Self.drop(name, adminURL: adminURL)
-        if let interruption { InterruptCleanup.shared.removeAction(interruption) }
+        if let interruption { cleanup?.removeAction(interruption) }
     }
 
     /// Leaves the database for inspection (`--keep-scratch`).
     package func keep() {
         dropped = true
-        if let interruption { InterruptCleanup.shared.removeAction(interruption) }
+        if let interruption { cleanup?.removeAction(interruption) }
     }
 
     /// Drops scratch databases that killed verifications left (`kill -9` runs no clean-up):

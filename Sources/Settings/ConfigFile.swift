@@ -22,6 +22,14 @@ package struct ConfigFile: Decodable {
     package var s3Endpoint: String?
     package var s3Region: String?
     package var caBundle: String?
+    package var s3PartSizeMib: Int?
+    package var s3Concurrency: Int?
+    package var s3Sse: String?
+    package var s3KmsKeyId: String?
+    package var s3StorageClass: String?
+    package var s3ObjectLockMode: String?
+    package var s3RetainDays: Int?
+    package var s3Tags: String?
     package var staleUploadHours: Int?
     package var profiles: [Profile]?
     // Retention, monitoring and alerting (OperationsSettings).
@@ -41,6 +49,14 @@ package struct ConfigFile: Decodable {
         case s3Endpoint = "s3_endpoint"
         case s3Region = "s3_region"
         case caBundle = "ca_bundle"
+        case s3PartSizeMib = "s3_part_size_mib"
+        case s3Concurrency = "s3_concurrency"
+        case s3Sse = "s3_sse"
+        case s3KmsKeyId = "s3_kms_key_id"
+        case s3StorageClass = "s3_storage_class"
+        case s3ObjectLockMode = "s3_object_lock_mode"
+        case s3RetainDays = "s3_retain_days"
+        case s3Tags = "s3_tags"
         case staleUploadHours = "stale_upload_hours"
         case maxAge = "max_age"
         case trustedKeys = "trusted_keys"

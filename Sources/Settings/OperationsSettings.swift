@@ -61,7 +61,7 @@ package struct OperationsSettings: Sendable {
         }
     }
 
-    package static func resolve(flags: Flags, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OperationsSettings {
+    package static func resolve(flags: Flags, environment: [String: String]) throws -> OperationsSettings {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flags.values),
             ConfigLayers.environment(environment),

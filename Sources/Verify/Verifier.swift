@@ -1,5 +1,6 @@
 import ArchiveFormat
 import ArchiveReading
+import ByteStreams
 import Cryptography
 import Foundation
 import ObjectStore
@@ -12,6 +13,11 @@ public struct VerificationRequest {
     public var policy: TrustPolicy
     public var keys: AgeKeyring
     public var limits = ReadLimits()
+    /// How the archive's store is reached: S3 endpoint, region, credentials (a directory needs none).
+    public var storeSettings = StoreSettings()
+    /// Where pending clean-up (staging files, scratch databases) is registered for the
+    /// program's signal handler; nil: none (docs/DESIGN.md, "Signals").
+    public var cleanup: CleanupRegistry?
     /// For the restore level: a database URL on the server where the scratch database is made.
     public var scratchDatabaseURL: String?
     public var keepScratch = false
@@ -37,7 +43,7 @@ public enum VerificationError: Error, CustomStringConvertible {
         case .notTables(let archive):
             "\(archive) is an archive of files (pgseal seal): it has no rows to restore; verify it at level deep"
         case .missingScratchDatabase:
-            "the restore level needs a server to restore into: give --scratch-db URL (a role that may CREATE DATABASE)"
+            "the restore level needs a server to restore into (a database URL, for a role that may CREATE DATABASE)"
         }
     }
 }
@@ -53,7 +59,7 @@ public enum Verifier {
         report.trustedKeys = request.policy.signers.entries.map(\.key.fingerprint)
         defer { report.seconds = Date().timeIntervalSince(started) }
 
-        let archive = try ArchiveLocation(request.archive)
+        let archive = try ArchiveLocation(request.archive, settings: request.storeSettings)
         var policy = request.policy
         policy.allowUnsigned = false  // verification is of sealed archives only
         let gated: GatedArchive
@@ -94,7 +100,7 @@ public enum Verifier {
     /// after (kept with `keepScratch`).
     static func restore(_ sources: [RestoreCheck.Source], request: VerificationRequest, into report: inout VerificationReport) throws {
         guard let url = request.scratchDatabaseURL else { throw VerificationError.missingScratchDatabase }
-        let scratch = try ScratchDatabase(adminURL: url)
+        let scratch = try ScratchDatabase(adminURL: url, cleanup: request.cleanup)
         report.scratchDatabase = scratch.name
         defer { request.keepScratch ? scratch.keep() : scratch.drop() }
         try RestoreCheck(sources: sources, scratch: scratch, limits: request.limits).run(into: &report)

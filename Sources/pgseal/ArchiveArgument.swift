@@ -21,12 +21,12 @@ struct ArchiveArgument: ParsableArguments {
 
     /// The archive's location. With `--latest`, the store is searched (trusted signers needed:
     /// an unverified archive is never "the newest") and the choice is said on stderr.
-    func location(policy: TrustPolicy) throws -> String {
+    func location(policy: TrustPolicy, context: CommandContext) throws -> String {
         guard latest else { return archive }
         guard !policy.signers.isEmpty else {
             throw ValidationError("--latest chooses among archives whose seal verifies: give --trusted-key")
         }
-        let chosen = try PGSeal.latestArchive(in: archive, profile: profile, signers: policy.signers)
+        let chosen = try PGSeal.latestArchive(in: archive, profile: profile, signers: policy.signers, storeSettings: context.storeSettings)
         HumanOutput.err("pgseal: the newest verified archive: \(chosen)")
         return chosen
     }

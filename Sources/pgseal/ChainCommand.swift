@@ -62,12 +62,11 @@ struct ChainCommand: ParsableCommand {
     }
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3)
         let started = Date()
-        let policy = try trust.policy()
+        let policy = try trust.policy(environment: context.environment)
         let from = try since.map { try DateArgument.parse($0, option: "--since") }
-        let states = try PGSeal.chain(in: store, profile: profile, policy: policy, since: from)
+        let states = try PGSeal.chain(in: store, profile: profile, policy: policy, since: from, storeSettings: context.storeSettings)
         let result = Result(store: store, profiles: states, seconds: Date().timeIntervalSince(started))
         try output.emit(result, human: Self.lines(result))
         if !result.ok { throw ExitCode(1) }

@@ -68,8 +68,8 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let logger = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3, configFile: config)
+        let logger = context.logger
         var flags = OperationsSettings.Flags()
         flags.configFile = config
         flags.store = store
@@ -78,14 +78,15 @@ struct CheckCommand: ParsableCommand {
         flags.alertWebhook = alertWebhook
         flags.alertSNSTopic = alertSnsTopic
         flags.metricsFile = metricsFile
-        let settings = try OperationsSettings.resolve(flags: flags)
+        let settings = try OperationsSettings.resolve(flags: flags, environment: context.environment)
         guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
         guard let maxAgeText = settings.maxAge else { throw ValidationError("no --max-age: give the oldest acceptable age, such as 26h (or max_age in the config file)") }
         guard let maxAge = FreshnessCheck.parseDuration(maxAgeText) else { throw ValidationError("--max-age takes a duration such as 90m, 26h or 7d") }
         guard let level = VerificationReport.Level(rawValue: level), level != .restore else { throw ValidationError("--level takes seal or deep") }
-        let policy = try trust.policy(files: settings.trustedKeys)
+        let policy = try trust.policy(environment: context.environment, files: settings.trustedKeys)
         let keys = try identities.keyring()
         var request = FreshnessCheck.Request(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys)
+        request.storeSettings = context.storeSettings
         for (text, required, option) in [(requireRestoreVerifiedWithin, VerificationReport.Level.restore, "--require-restore-verified-within"),
                                          (requireDeepVerifiedWithin, .deep, "--require-deep-verified-within")] {
             guard let text else { continue }
@@ -111,7 +112,7 @@ struct CheckCommand: ParsableCommand {
                 logger.notice("alert posted to the webhook")
             }
             if let topic = settings.alertSNSTopic {
-                try Alerts.sns(topic, subject: "pgseal check of \(store) failed", text: text)
+                try Alerts.sns(topic, subject: "pgseal check of \(store) failed", text: text, settings: context.storeSettings)
                 logger.notice("alert published to \(topic)")
             }
             throw ExitCode(1)

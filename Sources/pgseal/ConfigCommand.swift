@@ -45,8 +45,8 @@ struct ConfigInitCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        let connection = try PostgresConnection(conninfo: db ?? ProcessInfo.processInfo.environment["PGSEAL_DB"] ?? "")
+        let context = try CommandContext(global, s3: nil)
+        let connection = try PostgresConnection(conninfo: db ?? context.variable("PGSEAL_DB") ?? "")
         let name = try profile ?? {
             let database = try connection.execute("SELECT current_database()").scalar ?? ""
             return (try? ArchiveNames.checkProfile(database)) != nil ? database : "tables"
@@ -87,13 +87,13 @@ struct ConfigCheckCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        guard config != nil || !(ProcessInfo.processInfo.environment["PGSEAL_CONFIG"] ?? "").isEmpty else {
+        let context = try CommandContext(global, s3: nil)
+        guard config != nil || context.variable("PGSEAL_CONFIG") != nil else {
             throw ValidationError("no configuration file to check: give --config FILE (or PGSEAL_CONFIG)")
         }
         var flags = ExportFlags()
         flags.configFile = config
-        let settings = try ExportSettings.resolve(flags: flags)
+        let settings = try ExportSettings.resolve(flags: flags, environment: context.environment)
         for warning in settings.warnings { print("warning: \(warning)") }
         var lines = [
             "database     \(settings.database.isEmpty ? "(from PG* environment variables)" : PostgresConnection.describeTarget(settings.database))",
@@ -105,12 +105,13 @@ struct ConfigCheckCommand: ParsableCommand {
             "encryption   " + (settings.recipients.isEmpty ? "none" : settings.recipients.map(\.description).joined(separator: ", ")),
             "signing key  " + (settings.signingKey.map { "\($0.publicKey.fingerprint) (\($0.comment))" } ?? "none"),
         ]
-        if let endpoint = settings.s3Endpoint { lines.append("s3 endpoint  \(endpoint)") }
-        if let region = settings.s3Region { lines.append("s3 region    \(region)") }
-        if let caBundle = settings.caBundle { lines.append("ca bundle    \(caBundle)") }
+        let store = settings.storeSettings
+        if let endpoint = store.endpoint { lines.append("s3 endpoint  \(endpoint)") }
+        if let region = store.region { lines.append("s3 region    \(region)") }
+        if let caBundle = store.caBundle { lines.append("ca bundle    \(caBundle)") }
         var operationsFlags = OperationsSettings.Flags()
         operationsFlags.configFile = config
-        let operations = try OperationsSettings.resolve(flags: operationsFlags)
+        let operations = try OperationsSettings.resolve(flags: operationsFlags, environment: context.environment)
         lines.append("retention    " + (operations.keepDays.map { "\($0) days, " } ?? "no keep_days, ") + "the newest \(operations.keepLast) kept; stale uploads after \(operations.staleUploadHours) h")
         lines.append("monitor      max age " + (operations.maxAge ?? "(none: give max_age or --max-age)")
                      + "; trusted keys " + (operations.trustedKeys.isEmpty ? "(none)" : operations.trustedKeys.joined(separator: ", ")))

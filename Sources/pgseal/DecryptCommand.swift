@@ -38,12 +38,11 @@ struct DecryptCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3)
         let keys = try KeyOptions.keyring(identities: identity, passphraseFile: passphraseFile)
-        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file).open()
+        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file, settings: context.storeSettings).open()
         let plaintext = try AgeDecryptingSource(source, keys: keys)
-        try OutputFile.write(to: output) { sink in try plaintext.forEachBlock { try sink.write($0) } }
+        try OutputFile.write(to: output, context: context) { sink in try plaintext.forEachBlock { try sink.write($0) } }
     }
 }
 

@@ -50,13 +50,13 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3)
         let keys = try identities.keyring()
-        let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
-        var request = DiffRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys, show: show, policy: policy)
+        let policy = try trust.policy(environment: context.environment, allowUnsigned: unsigned.insecureUnsigned)
+        var request = DiffRequest(archive: try target.location(policy: policy, context: context), databaseURL: db, keys: keys, show: show, policy: policy)
         request.limits = limits.limits
         request.maxConnections = maxConnections
+        request.storeSettings = context.storeSettings
         let result = try PGSeal.diff(request)
         try output.emit(result, human: DiffSummary.lines(result))
         if result.differs { throw ExitCode(1) }

@@ -33,13 +33,12 @@ struct EncryptCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3)
         var recipients = try recipient.map { try AgeRecipient(parsing: $0) }
         if let recipientsFile { recipients += try AgeRecipient.load(file: recipientsFile) }
         guard !recipients.isEmpty else { throw ValidationError("no recipients: give -r age1… or -R FILE") }
-        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file).open()
-        try OutputFile.write(to: output) { sink in
+        let source: ByteSource = file == "-" ? try FileSource(path: "/dev/stdin") : try ArchiveLocation(file, settings: context.storeSettings).open()
+        try OutputFile.write(to: output, context: context) { sink in
             let age = try AgeEncryptingSink(sink, recipients: recipients)
             try source.forEachBlock { try age.write($0) }
             try age.close()
@@ -50,12 +49,12 @@ struct EncryptCommand: ParsableCommand {
 /// Where `encrypt` and `decrypt` write: a file or an S3 object published only when complete
 /// (a temporary name and rename; a multipart upload), or stdout.
 enum OutputFile {
-    static func write(to path: String?, _ body: (ByteSink) throws -> Void) throws {
+    static func write(to path: String?, context: CommandContext, _ body: (ByteSink) throws -> Void) throws {
         guard let path else {
             try body(FileDescriptorSink.standardOutput)
             return
         }
-        let (store, key) = try ArchiveLocation.resolve(path)
+        let (store, key) = try ArchiveLocation.resolve(path, settings: context.storeSettings, cleanup: context.cleanup)
         let writer = try store.createObject(key: key)
         do {
             try body(writer)

@@ -99,7 +99,8 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() async throws {
-        let logger = global.bootstrapLogging()
+        let context = try CommandContext(global, s3: nil)
+        let logger = context.logger
         var flags = ExportFlags()
         flags.recipients = recipient
         flags.recipientsFile = recipientsFile
@@ -127,15 +128,15 @@ struct ExportCommand: AsyncParsableCommand {
             flags.signKey = nil
             flags.noSign = true
         }
-        var settings = try ExportSettings.resolve(flags: flags)
+        var settings = try ExportSettings.resolve(flags: flags, environment: context.environment)
         for warning in settings.warnings { logger.warning("\(warning)") }
         if let lockWaitTimeout { settings.lockWaitTimeout = try ReportCommand.duration(lockWaitTimeout, option: "--lock-wait-timeout") }
         if let stallTimeout { settings.stallTimeout = try ReportCommand.duration(stallTimeout, option: "--stall-timeout") }
         if partitioning.partitionWorker || partitioning.partitions != nil {
-            settings.partitionKey = try partitioning.partitionKey()
+            settings.partitionKey = try partitioning.partitionKey(environment: context.environment)
         }
         if partitioning.partitionWorker {
-            settings.workerPart = try partitioning.workerPart()
+            settings.workerPart = try partitioning.workerPart(environment: context.environment)
             if let text = partitioning.planWait { settings.planWait = try ReportCommand.duration(text, option: "--plan-wait") }
         }
         let result: ExportResult
@@ -143,9 +144,9 @@ struct ExportCommand: AsyncParsableCommand {
             var options = PartitionedExport.Options(parts: parts, concurrency: partitioning.workers ?? parts)
             if let text = partitioning.partitionTimeout { options.timeout = try ReportCommand.duration(text, option: "--partition-timeout") }
             let launcher = partitioning.externalWorkers ? nil : try localLauncher()
-            result = try PGSeal.exportPartitioned(settings, options: options, launcher: launcher, logger: logger)
+            result = try PGSeal.exportPartitioned(settings, options: options, launcher: launcher, logger: logger, cleanup: context.cleanup)
         } else if settings.workerPart != nil {
-            switch Result(catching: { () throws(PGSealError) -> ExportResult in try PGSeal.export(settings, logger: logger) }) {
+            switch Result(catching: { () throws(PGSealError) -> ExportResult in try PGSeal.export(settings, logger: logger, cleanup: context.cleanup) }) {
             case .success(let exported):
                 result = exported
             case .failure(let error):
@@ -157,7 +158,7 @@ struct ExportCommand: AsyncParsableCommand {
         } else {
             // A progress line is for a terminal; under --log-format json every stderr line is JSON.
             let showProgress = global.logFormat != "json" && (settings.progress == .always || (settings.progress == .auto && isatty(STDERR_FILENO) == 1))
-            result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger)
+            result = try PGSeal.export(settings, progress: showProgress ? TerminalProgress() : SilentProgress(), logger: logger, cleanup: context.cleanup)
         }
 
         try output.emitLocation(result, location: result.archive, summary: ExportSummary.lines(result), quiet: global.quiet)

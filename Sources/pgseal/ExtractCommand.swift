@@ -53,13 +53,14 @@ struct ExtractCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
-        let policy = try trust.policy()
+        let context = try CommandContext(global, s3: s3)
+        let policy = try trust.policy(environment: context.environment)
         let keys = try identities.keyring()
-        var request = ExtractRequest(archive: try target.location(policy: policy), destination: to, policy: policy, keys: keys)
+        var request = ExtractRequest(archive: try target.location(policy: policy, context: context), destination: to, policy: policy, keys: keys)
         request.paths = paths
         request.overwrite = overwrite
+        request.storeSettings = context.storeSettings
+        request.cleanup = context.cleanup
         let result = try PGSeal.extract(request)
         try output.emit(result, human: [
             "extracted \(Format.plural(result.files, "file")) (\(Format.bytes(result.bytes))), \(Format.plural(result.directories, "directory", "directories")) and \(Format.plural(result.symlinks, "symbolic link")) into \(result.destination)"

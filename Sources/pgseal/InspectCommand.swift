@@ -38,11 +38,10 @@ struct InspectCommand: AsyncParsableCommand {
     var s3: S3Options
 
     func run() async throws {
-        s3.apply()
-        _ = global.bootstrapLogging()
-        let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
-        let archive = try target.location(policy: policy)
-        let location = try ArchiveLocation(archive)
+        let context = try CommandContext(global, s3: s3)
+        let policy = try trust.policy(environment: context.environment, allowUnsigned: unsigned.insecureUnsigned)
+        let archive = try target.location(policy: policy, context: context)
+        let location = try ArchiveLocation(archive, settings: context.storeSettings)
         let gated = try GatedArchive.open(location, policy: policy)
         if (location.isEncrypted && identities.isEmpty) || gated.isPartitioned {
             // Without a key only the seal can be shown: what an auditor without data access sees.

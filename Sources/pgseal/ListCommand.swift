@@ -35,10 +35,9 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
-        let files = trust.files()
-        let catalog = try ArchiveCatalog.scan(try openStore(store), profile: profile, signers: files.isEmpty ? nil : try trust.policy(files: files).signers)
+        let context = try CommandContext(global, s3: s3)
+        let files = trust.files(environment: context.environment)
+        let catalog = try ArchiveCatalog.scan(try openStore(store, settings: context.storeSettings), profile: profile, signers: files.isEmpty ? nil : try trust.policy(environment: context.environment, files: files).signers)
         if json {
             print(try ReportFile.json(catalog))
             return

@@ -3,7 +3,6 @@ import ArgumentParser
 import ByteStreams
 import Foundation
 import Logging
-import ObjectStore
 
 @main
 struct PGSealCommand: AsyncParsableCommand {
@@ -21,7 +20,8 @@ struct PGSealCommand: AsyncParsableCommand {
     /// Runs the command line and turns every error into the documented exit code: ArgumentParser
     /// would give 64 for usage errors; pgseal's contract says 2.
     static func main() async {
-        defer { InterruptCleanup.shared.waitIfInterrupted() }
+        SignalHandlers.install()
+        defer { SignalHandlers.waitIfInterrupted() }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
@@ -36,19 +36,19 @@ struct PGSealCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as CheckFailure {
-            InterruptCleanup.shared.waitIfInterrupted()
+            SignalHandlers.waitIfInterrupted()
             report("\(failure.message)")
             Foundation.exit(1)
         } catch let violation as IntegrityViolation where violation.isIntegrityFailure {
-            InterruptCleanup.shared.waitIfInterrupted()
+            SignalHandlers.waitIfInterrupted()
             report("integrity failure: \(violation)")
             Foundation.exit(1)
         } catch {
-            InterruptCleanup.shared.waitIfInterrupted()
+            SignalHandlers.waitIfInterrupted()
             if exitCode(for: error) == .success { exit(withError: error) }  // `pgseal help`, `pgseal config --help`
             if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
             if error is ValidationError || isArgumentParserError(error) { usageError(error, subcommand: type(of: command)) }
-            report("error: \(error)")
+            report("error: \(error)" + (FlagHints.hint(for: error).map { " (\($0))" } ?? ""))
             Foundation.exit(2)
         }
     }

@@ -42,7 +42,7 @@ struct PartitionOptions: ParsableArguments {
 
     /// The partition key: --partition-key-file, else PGSEAL_PARTITION_KEY (read here, at the
     /// edge, once); nil when neither is given.
-    func partitionKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PartitionKey? {
+    func partitionKey(environment: [String: String]) throws -> PartitionKey? {
         if let partitionKeyFile {
             let text: String
             if partitionKeyFile == "-" {
@@ -59,7 +59,7 @@ struct PartitionOptions: ParsableArguments {
 
     /// The worker's part, from 0: --part, else the index the scheduler gives (read here, at the
     /// edge, once).
-    func workerPart(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Int {
+    func workerPart(environment: [String: String]) throws -> Int {
         if let part {
             guard part >= 1 else { throw ValidationError("--part counts from 1") }
             return part - 1

@@ -74,8 +74,7 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3, configFile: config)
         var flags = OperationsSettings.Flags()
         flags.configFile = config
         flags.store = store
@@ -87,12 +86,14 @@ struct PruneCommand: ParsableCommand {
         flags.keepWithin = keepWithin
         flags.staleUploadHours = staleUploadHours
         flags.trustedKeys = trust.trustedKey
-        let settings = try OperationsSettings.resolve(flags: flags)
+        let settings = try OperationsSettings.resolve(flags: flags, environment: context.environment)
         guard let store = settings.store else { throw ValidationError("no store: give STORE, or `to:` in the config file (PGSEAL_TO)") }
         let retention = try Self.retention(settings)
-        let policy = try trust.policy(files: settings.trustedKeys)
-        let outcome = try Pruner.run(.init(store: store, retention: retention, signers: policy.signers, profile: profile, dryRun: dryRun,
-                                           staleUploadAge: TimeInterval(settings.staleUploadHours * 3600)))
+        let policy = try trust.policy(environment: context.environment, files: settings.trustedKeys)
+        var request = Pruner.Request(store: store, retention: retention, signers: policy.signers, profile: profile, dryRun: dryRun,
+                                     staleUploadAge: TimeInterval(settings.staleUploadHours * 3600))
+        request.storeSettings = context.storeSettings
+        let outcome = try Pruner.run(request)
         if json {
             print(try ReportFile.json(outcome))
         } else {

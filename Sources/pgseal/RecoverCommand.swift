@@ -72,13 +72,13 @@ struct RecoverCommand: ParsableCommand {
     }
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
-        let policy = try trust.policy()
+        let context = try CommandContext(global, s3: s3)
+        let policy = try trust.policy(environment: context.environment)
         let keys = try identities.keyring()
-        var request = RecoveryRequest(archive: try target.location(policy: policy), databaseURL: db, table: table,
-                                      onConflict: RecoveryRequest.Conflict(rawValue: onConflict) ?? .fail, policy: policy, identities: keys)
-        request.keys = key
+        var request = RecoveryRequest(archive: try target.location(policy: policy, context: context), databaseURL: db, table: table,
+                                      onConflict: RecoveryRequest.Conflict(rawValue: onConflict) ?? .fail, policy: policy, keys: keys)
+        request.rowKeys = key
+        request.storeSettings = context.storeSettings
         request.equalities = `where`.map { equality in
             let parts = equality.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")

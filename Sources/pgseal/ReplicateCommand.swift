@@ -45,10 +45,10 @@ struct ReplicateCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        S3Options(endpointUrl: endpointUrl, caBundle: caBundle).apply()
-        let policy = try trust.policy()
-        let outcome = try Replicator.run(Replicator.Request(archive: try target.location(policy: policy), destination: to, region: toRegion, policy: policy))
+        let context = try CommandContext(global, s3: S3Options(endpointUrl: endpointUrl, caBundle: caBundle))
+        let policy = try trust.policy(environment: context.environment)
+        let outcome = try Replicator.run(Replicator.Request(archive: try target.location(policy: policy, context: context), destination: to,
+                                                            region: toRegion, policy: policy, storeSettings: context.storeSettings))
         if json {
             print(try ReportFile.json(outcome))
         } else {

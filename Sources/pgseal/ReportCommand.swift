@@ -74,17 +74,16 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3)
         let started = Date()
-        let policy = try trust.policy()
+        let policy = try trust.policy(environment: context.environment)
         let verifiers = trustedVerifier.isEmpty ? policy.signers : try AllowedSigners.load(files: trustedVerifier)
         var settings = EvidenceReport.Settings()
         settings.since = try since.map { try DateArgument.parse($0, option: "--since") }
         settings.expectedInterval = try expectEvery.map { try Self.duration($0, option: "--expect-every") }
         settings.rpo = try rpo.map { try Self.duration($0, option: "--rpo") }
         settings.shrinkAlert = Self.share(shrinkAlert) ?? 0.1
-        var report = try PGSeal.evidence(in: store, profile: profile, policy: policy, verifiers: verifiers, settings: settings)
+        var report = try PGSeal.evidence(in: store, profile: profile, policy: policy, verifiers: verifiers, settings: settings, storeSettings: context.storeSettings)
         report.seconds = Date().timeIntervalSince(started)
         if let html {
             try Data(EvidencePage.render(report).utf8).write(to: URL(fileURLWithPath: html), options: .atomic)

@@ -53,15 +53,15 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
+        let context = try CommandContext(global, s3: s3)
         let keys = try identities.keyring()
-        let policy = try trust.policy(allowUnsigned: unsigned.insecureUnsigned)
-        var request = RestoreRequest(archive: try target.location(policy: policy), databaseURL: db, keys: keys,
+        let policy = try trust.policy(environment: context.environment, allowUnsigned: unsigned.insecureUnsigned)
+        var request = RestoreRequest(archive: try target.location(policy: policy, context: context), databaseURL: db, keys: keys,
                                      tables: tables.flatMap { $0.split(separator: ",").map(String.init) }, policy: policy)
         request.limits = limits.limits
         request.createTables = createTables
         request.truncate = truncate
+        request.storeSettings = context.storeSettings
         let result = try PGSeal.restore(request) { HumanOutput.err($0) }
         for note in result.notRecreated { HumanOutput.err("note: \(note)") }
         let rows = result.tables.map(\.rows).saturatingSum()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Settings
 
 /// Where S3 is and whom to trust there, for every command that reads or writes a store.
 struct S3Options: ParsableArguments {
@@ -20,11 +21,6 @@ struct S3Options: ParsableArguments {
         self.caBundle = caBundle
     }
 
-    /// Every store this process opens reads its settings from the environment, as the AWS tools
-    /// do; the flags, which win, are put there once before the command runs.
-    func apply() {
-        if let endpointUrl { setenv("PGSEAL_S3_ENDPOINT", endpointUrl, 1) }
-        if let region { setenv("AWS_REGION", region, 1) }
-        if let caBundle { setenv("PGSEAL_CA_BUNDLE", caBundle, 1) }
-    }
+    /// The flags, for the settings' top layer.
+    var flags: StoreFlags { StoreFlags(endpoint: endpointUrl, region: region, caBundle: caBundle) }
 }

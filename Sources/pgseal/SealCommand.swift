@@ -57,14 +57,15 @@ struct SealCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let logger = global.bootstrapLogging()
-        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+        let context = try CommandContext(global, s3: s3)
+        let logger = context.logger
+        let environment = context.environment.filter { !$0.value.isEmpty }
         guard let destination = to ?? environment["PGSEAL_TO"] else { throw ValidationError("no destination: give --to DIR or s3://bucket/prefix/") }
         let keys = try SealingKeys(recipients: recipient, recipientsFile: recipientsFile ?? environment["PGSEAL_RECIPIENTS_FILE"],
                                    signKey: signKey ?? environment["PGSEAL_SIGN_KEY"], noEncrypt: noEncrypt, noSign: noSign)
         for warning in keys.warnings { logger.warning("\(warning)") }
         let settings = FileSealSettings(paths: paths, destination: destination, name: name, recipients: keys.recipients, signingKey: keys.signingKey)
-        let result = try FileSealJob(settings: settings).run(storeOptions: (s3.endpointUrl, s3.region, s3.caBundle))
+        let result = try FileSealJob(settings: settings).run(store: context.storeSettings, cleanup: context.cleanup)
         try output.emitLocation(result, location: result.archive, summary: [
             "sealed \(Format.plural(result.files, "entry", "entries")) (\(Format.bytes(result.bytes)) of files) as \(name)",
             "  archive \(result.archive)",

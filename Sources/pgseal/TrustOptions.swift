@@ -17,15 +17,15 @@ struct TrustOptions: ParsableArguments {
     var principal: String?
 
     /// The trusted-key files given, else those of the environment.
-    func files(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    func files(environment: [String: String]) -> [String] {
         if !trustedKey.isEmpty { return trustedKey }
         return (environment["PGSEAL_TRUSTED_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The policy from `files` (default: `files()`); an empty list is refused unless
     /// `allowUnsigned`, which reads archives without checking anything.
-    func policy(files given: [String]? = nil, allowUnsigned: Bool = false) throws -> TrustPolicy {
-        let paths = given ?? files()
+    func policy(environment: [String: String], files given: [String]? = nil, allowUnsigned: Bool = false) throws -> TrustPolicy {
+        let paths = given ?? files(environment: environment)
         guard !paths.isEmpty || allowUnsigned else {
             throw ValidationError("no trusted signer: give --trusted-key allowed_signers (or PGSEAL_TRUSTED_KEYS, or trusted_keys in the config file)")
         }

@@ -68,14 +68,15 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        _ = global.bootstrapLogging()
-        s3.apply()
-        let policy = try trust.policy()
-        let archive = try target.location(policy: policy)
+        let context = try CommandContext(global, s3: s3)
+        let policy = try trust.policy(environment: context.environment)
+        let archive = try target.location(policy: policy, context: context)
         let keys = try identities.keyring()
         let chosen = level.flatMap(VerificationReport.Level.init(rawValue:)) ?? (!identities.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
         var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
-        request.scratchDatabaseURL = (scratchDb ?? ProcessInfo.processInfo.environment["PGSEAL_SCRATCH_DB"]).flatMap { $0.isEmpty ? nil : $0 }
+        request.scratchDatabaseURL = (scratchDb ?? context.variable("PGSEAL_SCRATCH_DB")).flatMap { $0.isEmpty ? nil : $0 }
+        request.storeSettings = context.storeSettings
+        request.cleanup = context.cleanup
         request.keepScratch = keepScratch
         if let jobs {
             guard jobs >= 1 else { throw ValidationError("--jobs takes 1 or more") }
@@ -88,7 +89,7 @@ struct VerifyCommand: ParsableCommand {
         var result = try PGSeal.verify(request)
         var recording: Error?
         if let attestationKey {
-            do { result.attestation = try PGSeal.attest(result, key: attestationKey) } catch { recording = error }
+            do { result.attestation = try PGSeal.attest(result, key: attestationKey, storeSettings: context.storeSettings) } catch { recording = error }
         }
         try output.emit(result, human: VerifySummary.lines(result))
         // The verdict is shown whatever happened to its record; a bad archive stays exit 1.
