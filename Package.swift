@@ -78,6 +78,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pgseal-example-verify-newest", dependencies: ["PGSealKit"], path: "Examples/VerifyNewest"),
+        .executableTarget(name: "pgseal-example-embedded-service", dependencies: ["PGSealKit"], path: "Examples/EmbeddedService"),
         .executableTarget(name: "pgseal", dependencies: [
             "PGSealKit", "EvidenceHTML", "ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "DatabaseCatalog", "Display",
             "Export", "ObjectStore", "Operations", "Postgres", "Restore", "Settings", "Verify",
