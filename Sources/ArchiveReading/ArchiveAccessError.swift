@@ -6,7 +6,7 @@ package enum ArchiveAccessError: Error, CustomStringConvertible {
     package var description: String {
         switch self {
         case .missingIdentity(let archive):
-            "\(archive) is encrypted: reading inside it (the deep and restore levels, diff, restore) needs its age identity; the seal level needs none"
+            "\(archive) is encrypted: diff, restore, recover, extract and the deep and restore levels need its age identity; the seal level needs none"
         }
     }
 }

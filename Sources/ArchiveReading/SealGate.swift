@@ -53,7 +53,7 @@ public enum GateError: Error, CustomStringConvertible {
 /// The one gate every reader of an archive's contents passes: the seal's SSHSIG is checked
 /// against the trusted signers before any byte of the object is interpreted, and the object is
 /// then held to the seal's size and SHA-256 while it streams.
-public struct GatedArchive {
+package struct GatedArchive {
     package let location: ArchiveLocation
     /// Nil only for an archive without a seal, read under `--insecure-unsigned`.
     public let seal: SealDocument?
@@ -176,7 +176,7 @@ public struct ReadLimits: Sendable {
 }
 
 /// An object's bytes checked against its seal as they stream.
-public final class SealBoundSource: ByteSource {
+package final class SealBoundSource: ByteSource {
     private let source: ByteSource
     private let hasher = SHA256Hasher()
     private let seal: SealDocument?

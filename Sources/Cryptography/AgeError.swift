@@ -1,3 +1,4 @@
+import ByteStreams
 /// Everything that can go wrong reading or writing an age file. `isIntegrityFailure` separates a
 /// damaged or tampered file (exit 1) from a missing or wrong key (exit 2).
 package enum AgeError: Error, CustomStringConvertible {
@@ -47,3 +48,7 @@ package enum AgeError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// Damaged or tampered age input is an integrity failure (exit 1); `isIntegrityFailure` tells it
+/// from a missing or wrong key (exit 2).
+extension AgeError: IntegrityViolation {}

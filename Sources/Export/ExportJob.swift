@@ -49,7 +49,7 @@ public struct ExportResult: Sendable, Codable {
 
 /// The export: one snapshot, a worker per table (up to `jobs`), one archive written as a stream
 /// and published only when complete, then its `.sha256` sidecar.
-public final class ExportJob {
+package final class ExportJob {
     public static let toolVersion = PGSealVersion.current
 
     private let settings: ExportSettings

@@ -8,24 +8,24 @@ import ObjectStore
 /// What a store holds: sealed archives (an object with its `.seal` and `.seal.sig`) and, apart,
 /// incomplete ones (no signed seal: an interrupted or unsigned export), read from the listing
 /// and the seals — no object is opened.
-package struct ArchiveCatalog: Sendable, Codable {
-    package struct Entry: Codable, Sendable {
-        package let key: String
-        package let location: String
-        package let profile: String
-        package let createdAt: String
-        package let bytes: Int64
-        package let sealed: Bool
-        package let trust: Trust
+public struct ArchiveCatalog: Sendable, Codable {
+    public struct Entry: Codable, Sendable {
+        public let key: String
+        public let location: String
+        public let profile: String
+        public let createdAt: String
+        public let bytes: Int64
+        public let sealed: Bool
+        public let trust: Trust
         /// Why the seal was not believed, for `invalid`.
-        package let problem: String?
-        package let rows: [String: Int]
-        package let signer: String?
+        public let problem: String?
+        public let rows: [String: Int]
+        public let signer: String?
         /// For an archive of files (`pgseal seal`): how many entries it holds.
-        package let files: Int?
+        public let files: Int?
 
         /// The tables' rows added up; nil when a (signed but hostile) seal's counts do not fit.
-        package var totalRows: Int? { rows.values.checkedSum() }
+        public var totalRows: Int? { rows.values.checkedSum() }
 
         enum CodingKeys: String, CodingKey {
             case key, location, profile, bytes, sealed, trust, problem, rows, signer, files
@@ -34,9 +34,9 @@ package struct ArchiveCatalog: Sendable, Codable {
     }
 
     /// A multipart upload (or partial file) not completed: running now, or left by a killed export.
-    package struct Upload: Codable, Sendable {
-        package let key: String
-        package let startedAt: String
+    public struct Upload: Codable, Sendable {
+        public let key: String
+        public let startedAt: String
 
         enum CodingKeys: String, CodingKey {
             case key
@@ -45,7 +45,7 @@ package struct ArchiveCatalog: Sendable, Codable {
     }
 
     /// How far an archive's seal was believed.
-    package enum Trust: String, Codable, Sendable {
+    public enum Trust: String, Codable, Sendable {
         /// The seal's signature verified against the trusted signers.
         case verified
         /// A seal and signature are there but were not checked (no trusted signers given).
@@ -57,20 +57,20 @@ package struct ArchiveCatalog: Sendable, Codable {
     }
 
     /// Archives whose seal verifies against the trusted signers.
-    package var sealed: [Entry] = []
+    public var sealed: [Entry] = []
     /// Archives with a seal and signature that were not, or could not be, verified: never
     /// counted as sealed, never deleted, never the newest of a profile.
-    package var unverified: [Entry] = []
-    package var incomplete: [Entry] = []
-    package var uploads: [Upload] = []
+    public var unverified: [Entry] = []
+    public var incomplete: [Entry] = []
+    public var uploads: [Upload] = []
     /// Seals (with their signatures) whose object `prune` removed: the series' record of them.
     /// Not read here — `pgseal chain` and `pgseal report` check them.
-    package var tombstones: [Tombstoned] = []
+    public var tombstones: [Tombstoned] = []
 
-    package struct Tombstoned: Codable, Sendable {
-        package let key: String
-        package let profile: String
-        package let createdAt: String
+    public struct Tombstoned: Codable, Sendable {
+        public let key: String
+        public let profile: String
+        public let createdAt: String
 
         enum CodingKeys: String, CodingKey {
             case key, profile

@@ -8,24 +8,24 @@ import Verify
 
 /// `pgseal check`: the monitor. The newest sealed archive of each profile must be younger than
 /// the maximum age and must verify at the given level.
-package struct FreshnessCheck {
-    package struct Request {
-        package var store: String
+public struct FreshnessCheck {
+    public struct Request {
+        public var store: String
         /// How the store is reached (S3 endpoint, region, credentials).
-        package var storeSettings = StoreSettings()
-        package var maxAge: TimeInterval
-        package var profile: String?
-        package var level: VerificationReport.Level
-        package var policy: TrustPolicy
-        package var keys: AgeKeyring
-        package var now = Date()
+        public var storeSettings = StoreSettings()
+        public var maxAge: TimeInterval
+        public var profile: String?
+        public var level: VerificationReport.Level
+        public var policy: TrustPolicy
+        public var keys: AgeKeyring
+        public var now = Date()
         /// Recorded verifications required: a believed attestation at this level (or a
         /// stronger one) of an archive of the profile, made within the span.
-        package var requiredVerifications: [(level: VerificationReport.Level, within: TimeInterval)] = []
+        public var requiredVerifications: [(level: VerificationReport.Level, within: TimeInterval)] = []
         /// Whose attestations count (default: the trusted signers of seals).
-        package var verifiers: AllowedSigners?
+        public var verifiers: AllowedSigners?
 
-        package init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
+        public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
                     policy: TrustPolicy, keys: AgeKeyring, now: Date = Date()) {
             self.now = now
             self.store = store
@@ -37,19 +37,19 @@ package struct FreshnessCheck {
         }
     }
 
-    package struct ProfileResult: Codable, Sendable {
-        package let profile: String
-        package var status: String  // ok, late, missing, failed, unattested
-        package var problem: String?
-        package let archive: String?
-        package let ageSeconds: Double?
-        package let bytes: Int64?
-        package let rows: [String: Int]
-        package let lastSuccess: Double?
+    public struct ProfileResult: Codable, Sendable {
+        public let profile: String
+        public var status: String  // ok, late, missing, failed, unattested
+        public var problem: String?
+        public let archive: String?
+        public let ageSeconds: Double?
+        public let bytes: Int64?
+        public let rows: [String: Int]
+        public let lastSuccess: Double?
         /// Per required level: when the newest believed attestation was made (RFC 3339), and by whom.
-        package var lastVerified: [String: VerifiedBy] = [:]
+        public var lastVerified: [String: VerifiedBy] = [:]
 
-        package struct VerifiedBy: Codable, Sendable {
+        public struct VerifiedBy: Codable, Sendable {
             package let at: String
             package let verifier: String
             package let archive: String
@@ -63,10 +63,10 @@ package struct FreshnessCheck {
         }
     }
 
-    package struct Result: Codable, Sendable {
-        package var profiles: [ProfileResult] = []
-        package var seconds: Double = 0
-        package var ok: Bool { profiles.allSatisfy { $0.status == "ok" } && !profiles.isEmpty }
+    public struct Result: Codable, Sendable {
+        public var profiles: [ProfileResult] = []
+        public var seconds: Double = 0
+        public var ok: Bool { profiles.allSatisfy { $0.status == "ok" } && !profiles.isEmpty }
     }
 
     package static func run(_ request: Request) throws -> Result {

@@ -103,7 +103,7 @@ public struct ProfileEvidence: Encodable {
 }
 
 /// Builds a `ProfileEvidence` from a profile's entries as `SeriesReader.scan` hands them over.
-public struct ProfileEvidenceBuilder {
+package struct ProfileEvidenceBuilder {
     static let listedArchives = 120
     static let sampleTarget = 800
 

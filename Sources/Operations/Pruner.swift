@@ -10,21 +10,21 @@ import ObjectStore
 /// never an object still under Object Lock retention (reported instead). The remains of failed
 /// exports (no signed seal) go whole. It aborts stale incomplete uploads. Every archive it
 /// looked at gets a decision with its reasons.
-package struct Pruner {
-    package struct Request: Sendable {
-        package var store: String
+public struct Pruner {
+    public struct Request: Sendable {
+        public var store: String
         /// How the store is reached (S3 endpoint, region, credentials).
-        package var storeSettings = StoreSettings()
-        package var retention: RetentionPolicy
-        package var profile: String?
-        package var dryRun: Bool
-        package var staleUploadAge: TimeInterval
-        package var now: Date
+        public var storeSettings = StoreSettings()
+        public var retention: RetentionPolicy
+        public var profile: String?
+        public var dryRun: Bool
+        public var staleUploadAge: TimeInterval
+        public var now: Date
         /// Only archives whose seal verifies against these count as sealed: a forged or broken
         /// seal never takes a keep place and is never deleted.
-        package var signers: AllowedSigners
+        public var signers: AllowedSigners
 
-        package init(store: String, retention: RetentionPolicy, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
+        public init(store: String, retention: RetentionPolicy, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
                     staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
             self.store = store
             self.retention = retention
@@ -36,7 +36,7 @@ package struct Pruner {
         }
 
         /// `--keep-days N --keep-last M`: keep the newest M and everything of the last N days.
-        package init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
+        public init(store: String, keepDays: Int, keepLast: Int, signers: AllowedSigners, profile: String? = nil, dryRun: Bool = false,
                     staleUploadAge: TimeInterval = 24 * 3600, now: Date = Date()) {
             self.init(store: store, retention: RetentionPolicy(last: keepLast, within: Double(keepDays) * 86_400), signers: signers,
                       profile: profile, dryRun: dryRun, staleUploadAge: staleUploadAge, now: now)
@@ -44,16 +44,16 @@ package struct Pruner {
     }
 
     /// What happened to one archive, and why.
-    package struct Decision: Codable, Sendable {
-        package enum Action: String, Codable, Sendable {
+    public struct Decision: Codable, Sendable {
+        public enum Action: String, Codable, Sendable {
             case keep, delete, locked, failed, unverified
         }
-        package let key: String
-        package let profile: String
-        package let createdAt: String
-        package var action: Action
+        public let key: String
+        public let profile: String
+        public let createdAt: String
+        public var action: Action
         /// The rules that keep it (`last 7`, `daily 2026-12-01`, `within 30d`), or why it goes.
-        package var reasons: [String]
+        public var reasons: [String]
 
         enum CodingKeys: String, CodingKey {
             case key, profile, action, reasons
@@ -61,24 +61,24 @@ package struct Pruner {
         }
     }
 
-    package struct Outcome: Codable, Sendable {
-        package struct Locked: Codable, Sendable {
+    public struct Outcome: Codable, Sendable {
+        public struct Locked: Codable, Sendable {
             package let key: String
             package let until: String
         }
-        package struct Failed: Codable, Sendable {
+        public struct Failed: Codable, Sendable {
             package let key: String
             package let reason: String
         }
-        package var decisions: [Decision] = []
-        package var deleted: [String] = []
-        package var kept: [String] = []
+        public var decisions: [Decision] = []
+        public var deleted: [String] = []
+        public var kept: [String] = []
         /// Archives with a seal that does not verify: left alone, with the reason.
-        package var unverified: [Failed] = []
-        package var locked: [Locked] = []
-        package var failed: [Failed] = []
-        package var abortedUploads = 0
-        package var dryRun = false
+        public var unverified: [Failed] = []
+        public var locked: [Locked] = []
+        public var failed: [Failed] = []
+        public var abortedUploads = 0
+        public var dryRun = false
 
         enum CodingKeys: String, CodingKey {
             case decisions, deleted, kept, locked, failed, unverified

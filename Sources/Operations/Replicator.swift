@@ -10,21 +10,21 @@ import ObjectStore
 /// proves the copy by reading it back: its SHA-256 and size must be the signed seal's. The
 /// sidecars follow, the seal's signature last, so the copy counts as an archive only once it
 /// is whole.
-package struct Replicator {
-    package struct Request: Sendable {
-        package var archive: String
-        package var destination: String
+public struct Replicator {
+    public struct Request: Sendable {
+        public var archive: String
+        public var destination: String
         /// How the source's store is reached.
-        package var sourceSettings: StoreSettings
+        public var sourceSettings: StoreSettings
         /// How the destination's store is reached: the source's settings, in another region
         /// when one is given.
-        package var destinationSettings: StoreSettings
-        package var policy: TrustPolicy
+        public var destinationSettings: StoreSettings
+        public var policy: TrustPolicy
         /// Server-side copies of objects larger than this go part by part (tests lower it).
-        package var singleCopyLimit: Int64 = S3Store.singleCopyLimit
-        package var copyPartSize: Int64 = 512 << 20
+        public var singleCopyLimit: Int64 = S3Store.singleCopyLimit
+        public var copyPartSize: Int64 = 512 << 20
 
-        package init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy, storeSettings: StoreSettings) {
+        public init(archive: String, destination: String, region: String? = nil, policy: TrustPolicy, storeSettings: StoreSettings) {
             self.archive = archive
             self.destination = destination
             self.policy = policy
@@ -40,19 +40,19 @@ package struct Replicator {
         }
     }
 
-    package struct Outcome: Codable, Sendable {
-        package let source: String
-        package let destination: String
-        package let method: String  // server-side copy, multipart server-side copy, streamed copy, already there
-        package let bytes: Int64
-        package let sha256: String
-        package let seconds: Double
+    public struct Outcome: Codable, Sendable {
+        public let source: String
+        public let destination: String
+        public let method: String  // server-side copy, multipart server-side copy, streamed copy, already there
+        public let bytes: Int64
+        public let sha256: String
+        public let seconds: Double
     }
 
     /// The copy is not the sealed object: an integrity failure (exit 1).
-    package struct CopyMismatch: Error, IntegrityViolation, CustomStringConvertible {
-        package let description: String
-        package var isIntegrityFailure: Bool { true }
+    public struct CopyMismatch: Error, IntegrityViolation, CustomStringConvertible {
+        public let description: String
+        public var isIntegrityFailure: Bool { true }
     }
 
     package static func run(_ request: Request) throws -> Outcome {

@@ -4,16 +4,16 @@ import Foundation
 /// `last`; the newest of each of the `daily` most recent days (and `weekly` ISO weeks,
 /// `monthly` months) that have archives; everything created `within` a span of now. An archive
 /// any rule keeps is kept; the others are past retention. Days, weeks and months are UTC.
-package struct RetentionPolicy: Sendable, Equatable, Codable {
-    package var last: Int
-    package var daily: Int
-    package var weekly: Int
-    package var monthly: Int
+public struct RetentionPolicy: Sendable, Equatable, Codable {
+    public var last: Int
+    public var daily: Int
+    public var weekly: Int
+    public var monthly: Int
     /// Seconds before now; unlike restic's `--keep-within`, counted from now, not from the
     /// newest archive, as `check --max-age` is (`last` protects the newest in any case).
-    package var within: TimeInterval?
+    public var within: TimeInterval?
 
-    package init(last: Int = 1, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, within: TimeInterval? = nil) {
+    public init(last: Int = 1, daily: Int = 0, weekly: Int = 0, monthly: Int = 0, within: TimeInterval? = nil) {
         self.last = last
         self.daily = daily
         self.weekly = weekly
@@ -22,11 +22,11 @@ package struct RetentionPolicy: Sendable, Equatable, Codable {
     }
 
     /// Whether a rule beyond `last` is given: prune refuses to run on `last` alone by accident.
-    package var hasTimeRule: Bool { daily > 0 || weekly > 0 || monthly > 0 || within != nil }
+    public var hasTimeRule: Bool { daily > 0 || weekly > 0 || monthly > 0 || within != nil }
 
     /// For archives created at `times` (newest first), why each is kept; an empty list means
     /// past retention.
-    package func reasons(for times: [Date], now: Date) -> [[String]] {
+    public func reasons(for times: [Date], now: Date) -> [[String]] {
         var reasons = [[String]](repeating: [], count: times.count)
         for index in times.indices.prefix(last) { reasons[index].append("last \(last)") }
         if let within {

@@ -66,7 +66,7 @@ public struct ChainState: Encodable, Sendable {
     }
 }
 
-public enum SeriesChain {
+package enum SeriesChain {
     /// Walks each profile's series in `store` (or `profile`'s), reading one seal at a time.
     package static func walk(_ store: ObjectStore, profile: String?, policy: TrustPolicy, since: Date? = nil) throws -> [ChainState] {
         var walkers = Walkers(since: since)
@@ -100,7 +100,7 @@ public enum SeriesChain {
 /// A profile's series walked as its entries stream by, oldest first. What it keeps per
 /// archive is an index entry — the object's name, its seal's digest, whether it was believed —
 /// not the seal; breaks are listed up to `maxListed` and counted beyond.
-public struct ChainWalker {
+package struct ChainWalker {
     public static let maxListed = 1000
 
     struct Known {

@@ -124,6 +124,31 @@ public enum PGSeal {
         }
     }
 
+    /// The archives in `store` (or `profile`'s): sealed (their seals checked against `signers`
+    /// when given), unverified, incomplete, uploads in progress, tombstones. Seals only are read.
+    public static func list(in store: String, profile: String?, signers: AllowedSigners?,
+                            storeSettings: StoreSettings = StoreSettings()) throws(PGSealError) -> ArchiveCatalog {
+        try wrapped { try ArchiveCatalog.scan(try openStore(store, settings: storeSettings), profile: profile, signers: signers) }
+    }
+
+    /// The monitor: each profile's newest sealed archive must be younger than the request's
+    /// maximum age, verify at its level, and (when asked) have a recent attestation. A late or bad
+    /// archive is not an error: the result says so (`ok` false, each profile's status named).
+    public static func check(_ request: FreshnessCheck.Request) throws(PGSealError) -> FreshnessCheck.Result {
+        try wrapped { try FreshnessCheck.run(request) }
+    }
+
+    /// Retention: deletes what the request's policy no longer keeps (a tombstone for each),
+    /// never the newest, never an unverified seal, never an object under Object Lock.
+    public static func prune(_ request: Pruner.Request) throws(PGSealError) -> Pruner.Outcome {
+        try wrapped { try Pruner.run(request) }
+    }
+
+    /// Copies a sealed archive to another store and proves the copy against the signed seal.
+    public static func replicate(_ request: Replicator.Request) throws(PGSealError) -> Replicator.Outcome {
+        try wrapped { try Replicator.run(request) }
+    }
+
     private static func wrapped<T>(_ body: () throws -> T) throws(PGSealError) -> T {
         do { return try body() } catch { throw PGSealError(error) }
     }

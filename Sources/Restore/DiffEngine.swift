@@ -36,7 +36,7 @@ public struct DiffRequest {
     }
 }
 
-public enum DiffEngine {
+package enum DiffEngine {
     public static func run(_ request: DiffRequest) throws -> DiffReport {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)

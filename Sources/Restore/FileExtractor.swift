@@ -101,7 +101,7 @@ public enum ExtractError: Error, CustomStringConvertible, IntegrityViolation {
     }
 }
 
-public enum FileExtractor {
+package enum FileExtractor {
     struct Staged {
         let path: String  // relative to the archive's root
         let kind: EntryKind

@@ -90,7 +90,7 @@ extension RestoreError: IntegrityViolation {
     }
 }
 
-public enum Restorer {
+package enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)

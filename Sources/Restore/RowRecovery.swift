@@ -104,7 +104,7 @@ public enum RecoveryError: Error, CustomStringConvertible {
     }
 }
 
-public enum RowRecovery {
+package enum RowRecovery {
     public static func run(_ request: RecoveryRequest) throws -> RecoveryResult {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)

@@ -51,7 +51,7 @@ public enum VerificationError: Error, CustomStringConvertible {
 /// `pgseal verify`: the seal level proves the object authentic and intact as stored; the deep
 /// level also opens it and checks every chunk, row and digest against the manifest and the
 /// seal — in one streaming pass over the object.
-public enum Verifier {
+package enum Verifier {
     public static func run(_ request: VerificationRequest) throws -> VerificationReport {
         let started = Date()
         var report = VerificationReport(archive: request.archive, level: request.level)

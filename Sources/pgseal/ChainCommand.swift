@@ -69,7 +69,7 @@ struct ChainCommand: ParsableCommand {
         let states = try PGSeal.chain(in: store, profile: profile, policy: policy, since: from, storeSettings: context.storeSettings)
         let result = Result(store: store, profiles: states, seconds: Date().timeIntervalSince(started))
         try output.emit(result, human: Self.lines(result))
-        if !result.ok { throw ExitCode(1) }
+        if !result.ok { throw CommandVerdict.bad(nil) }
     }
 
     static func lines(_ result: Result) -> [String] {

@@ -94,7 +94,7 @@ struct CheckCommand: ParsableCommand {
             request.requiredVerifications.append((required, span))
         }
         if !trustedVerifier.isEmpty { request.verifiers = try AllowedSigners.load(files: trustedVerifier) }
-        let result = try FreshnessCheck.run(request)
+        let result = try PGSeal.check(request)
         if let metricsFile = settings.metricsFile {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }
@@ -115,7 +115,7 @@ struct CheckCommand: ParsableCommand {
                 try Alerts.sns(topic, subject: "pgseal check of \(store) failed", text: text, settings: context.storeSettings)
                 logger.notice("alert published to \(topic)")
             }
-            throw ExitCode(1)
+            throw CommandVerdict.bad(nil)
         }
     }
 }

@@ -59,7 +59,7 @@ struct DiffCommand: ParsableCommand {
         request.storeSettings = context.storeSettings
         let result = try PGSeal.diff(request)
         try output.emit(result, human: DiffSummary.lines(result))
-        if result.differs { throw ExitCode(1) }
+        if result.differs { throw CommandVerdict.bad(nil) }
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ObjectStore
 import Operations
+import PGSealKit
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +38,8 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         let context = try CommandContext(global, s3: s3)
         let files = trust.files(environment: context.environment)
-        let catalog = try ArchiveCatalog.scan(try openStore(store, settings: context.storeSettings), profile: profile, signers: files.isEmpty ? nil : try trust.policy(environment: context.environment, files: files).signers)
+        let catalog = try PGSeal.list(in: store, profile: profile, signers: files.isEmpty ? nil : try trust.policy(environment: context.environment, files: files).signers,
+                                       storeSettings: context.storeSettings)
         if json {
             print(try ReportFile.json(catalog))
             return

@@ -35,21 +35,30 @@ struct PGSealCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let failure as CheckFailure {
-            SignalHandlers.waitIfInterrupted()
-            report("\(failure.message)")
-            Foundation.exit(1)
-        } catch let violation as IntegrityViolation where violation.isIntegrityFailure {
-            SignalHandlers.waitIfInterrupted()
-            report("integrity failure: \(violation)")
-            Foundation.exit(1)
         } catch {
             SignalHandlers.waitIfInterrupted()
             if exitCode(for: error) == .success { exit(withError: error) }  // `pgseal help`, `pgseal config --help`
-            if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
             if error is ValidationError || isArgumentParserError(error) { usageError(error, subcommand: type(of: command)) }
-            report("error: \(error)" + (FlagHints.hint(for: error).map { " (\($0))" } ?? ""))
-            Foundation.exit(2)
+            let (status, lastWord) = outcome(of: error)
+            if let lastWord { report(lastWord) }
+            Foundation.exit(status)
+        }
+    }
+
+    /// The one place where an error becomes an exit status and the last word on stderr
+    /// (docs/CLI.md, "Exit codes"): 1 when the thing checked is bad — a command's own verdict,
+    /// or an integrity failure from the library — and 2 for everything that kept pgseal from
+    /// doing its job, with the flag that would mend it where one would.
+    static func outcome(of error: Error) -> (status: Int32, lastWord: String?) {
+        switch error {
+        case CommandVerdict.bad(let message):
+            return (1, message)
+        case CommandVerdict.unfinished(let message):
+            return (2, message)
+        case let violation as IntegrityViolation where violation.isIntegrityFailure:
+            return (1, "integrity failure: \(violation)")
+        default:
+            return (2, "error: \(error)" + (FlagHints.hint(for: error).map { " (\($0))" } ?? ""))
         }
     }
 
@@ -102,9 +111,13 @@ struct PGSealCommand: AsyncParsableCommand {
     }
 }
 
-/// The thing checked is bad (exit 1), as opposed to pgseal failing to check it (exit 2).
-struct CheckFailure: Error {
-    let message: String
+/// How a command ends when its result says so: the thing checked is bad (exit 1) — an archive
+/// that failed verification, a difference found, an archive too old — or the work could not be
+/// finished (exit 2). The message, when there is one, is the last word on stderr; a command that
+/// printed its result already gives none.
+enum CommandVerdict: Error {
+    case bad(String?)
+    case unfinished(String?)
 }
 
 /// Options every command shares.

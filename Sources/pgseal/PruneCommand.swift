@@ -3,6 +3,7 @@ import Display
 import Foundation
 import Logging
 import Operations
+import PGSealKit
 import Settings
 
 struct PruneCommand: ParsableCommand {
@@ -93,13 +94,13 @@ struct PruneCommand: ParsableCommand {
         var request = Pruner.Request(store: store, retention: retention, signers: policy.signers, profile: profile, dryRun: dryRun,
                                      staleUploadAge: TimeInterval(settings.staleUploadHours * 3600))
         request.storeSettings = context.storeSettings
-        let outcome = try Pruner.run(request)
+        let outcome = try PGSeal.prune(request)
         if json {
             print(try ReportFile.json(outcome))
         } else {
             HumanOutput.out(PruneSummary.lines(outcome))
         }
-        if !outcome.failed.isEmpty { throw CheckFailure(message: "\(outcome.failed.count) deletion(s) failed; the signatures of those archives are deleted or untouched, never the object alone") }
+        if !outcome.failed.isEmpty { throw CommandVerdict.bad("\(outcome.failed.count) deletion(s) failed; the signatures of those archives are deleted or untouched, never the object alone") }
     }
 
     /// The rules from the settings, refused when they would keep nothing but the newest by

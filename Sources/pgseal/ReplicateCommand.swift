@@ -3,6 +3,7 @@ import Display
 import Foundation
 import Logging
 import Operations
+import PGSealKit
 
 struct ReplicateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +48,7 @@ struct ReplicateCommand: ParsableCommand {
     func run() throws {
         let context = try CommandContext(global, s3: S3Options(endpointUrl: endpointUrl, caBundle: caBundle))
         let policy = try trust.policy(environment: context.environment)
-        let outcome = try Replicator.run(Replicator.Request(archive: try target.location(policy: policy, context: context), destination: to,
+        let outcome = try PGSeal.replicate(Replicator.Request(archive: try target.location(policy: policy, context: context), destination: to,
                                                             region: toRegion, policy: policy, storeSettings: context.storeSettings))
         if json {
             print(try ReportFile.json(outcome))

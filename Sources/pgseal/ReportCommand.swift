@@ -94,7 +94,7 @@ struct ReportCommand: ParsableCommand {
         } else {
             HumanOutput.out(Self.lines(report, html: html))
         }
-        if !report.ok { throw ExitCode(1) }
+        if !report.ok { throw CommandVerdict.bad(nil) }
     }
 
     /// Streams the JSON into a temporary file beside `path`, then renames it: a reader never

@@ -95,9 +95,9 @@ struct VerifyCommand: ParsableCommand {
         // The verdict is shown whatever happened to its record; a bad archive stays exit 1.
         if let recording {
             HumanOutput.err("pgseal: error: the result was not recorded as an attestation: \(recording)")
-            throw ExitCode(result.ok ? 2 : 1)
+            throw result.ok ? CommandVerdict.unfinished(nil) : CommandVerdict.bad(nil)
         }
-        if !result.ok { throw ExitCode(1) }
+        if !result.ok { throw CommandVerdict.bad(nil) }
     }
 }
 
