@@ -45,7 +45,7 @@ public enum GateError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noTrustedSigners(let archive):
-            "\(archive): no trusted signer to check its seal against: give --trusted-key allowed_signers (or PGSEAL_TRUSTED_KEYS), or --insecure-unsigned to read an archive whose origin you cannot check"
+            "\(archive): no trusted signer to check its seal against (an allowed_signers file), and reading an archive whose origin cannot be checked was not allowed"
         }
     }
 }

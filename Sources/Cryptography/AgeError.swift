@@ -25,11 +25,11 @@ package enum AgeError: Error, CustomStringConvertible {
         case .noIdentityInFile(let path):
             "\(path) holds no AGE-SECRET-KEY-1… identity"
         case .noMatchingIdentity(let types):
-            "no identity matches this file (it is encrypted to \(types.joined(separator: ", ")) stanzas) — give the identity of one of its recipients with --identity"
+            "no identity matches this file (it is encrypted to \(types.joined(separator: ", ")) stanzas) — the identity of one of its recipients is needed"
         case .wrongPassphrase:
             "the passphrase does not decrypt this file"
         case .passphraseRequired:
-            "the file is encrypted with a passphrase: give --passphrase-file"
+            "the file is encrypted with a passphrase, and none was given"
         case .malformedHeader(let reason):
             "the age header is damaged: \(reason)"
         case .headerMACMismatch:

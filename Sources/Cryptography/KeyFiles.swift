@@ -68,7 +68,7 @@ package enum KeyFileError: Error, CustomStringConvertible {
 
     package var description: String {
         switch self {
-        case .exists(let path): "\(path) already exists; pgseal keygen never overwrites a key — choose another --out"
+        case .exists(let path): "\(path) already exists; a key is never overwritten — choose another place"
         case .io(let path, let code): "writing \(path): \(String(cString: strerror(code)))"
         }
     }

@@ -23,7 +23,7 @@ package enum HTTPError: Error, CustomStringConvertible {
         switch self {
         case .transport(let url, let message): "HTTP request to \(url) failed: \(message)"
         case .untrustedPeer(let url, let message):
-            "HTTPS request to \(url) failed: \(message) — the server's certificate is not trusted; if it comes from a private CA, give its PEM file with --ca-bundle (or PGSEAL_CA_BUNDLE)"
+            "HTTPS request to \(url) failed: \(message) — the server's certificate is not trusted; if it comes from a private CA, trust that CA's PEM file (the store settings' CA bundle)"
         case .bodyTooLarge(let url): "the response from \(url) is larger than expected"
         }
     }

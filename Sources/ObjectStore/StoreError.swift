@@ -12,7 +12,7 @@ package enum StoreError: Error, CustomStringConvertible {
         case .io(let operation, let path, let code):
             var text = "\(operation) \(path): \(String(cString: strerror(code)))"
             switch code {
-            case ENOSPC, EDQUOT: text += " — free space on the destination or choose another --to; nothing was left under the final name"
+            case ENOSPC, EDQUOT: text += " — free space on the destination or choose another; nothing was left under the final name"
             case EACCES, EPERM: text += " — check the directory's owner and permissions"
             case EROFS: text += " — the destination is mounted read-only"
             default: break

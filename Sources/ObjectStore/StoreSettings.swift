@@ -17,7 +17,7 @@ public struct StoreSettings: Sendable {
     /// The size of a multipart upload's first parts (at least 5 MiB, S3's minimum).
     public var partSize = 16 << 20
     /// How many parts of one size an upload writes before its parts grow (tests lower it).
-    public var partsPerTier = 2000
+    public var partsPerTier = S3MultipartWriter.defaultPartsPerTier
     /// Parts uploaded at once (1–64).
     public var concurrency = 4
     /// Server-side copies (replicate) of objects larger than this go part by part, in parts

@@ -7,6 +7,8 @@ import ObjectStore
 package enum LatestArchive {
     package struct NotFound: Error, CustomStringConvertible {
         package let description: String
+        /// The store holds several profiles' archives and none was named.
+        package var needsProfile = false
     }
 
     /// The location (path or `s3://…` URL) of the newest verified archive of `profile` under
@@ -15,7 +17,7 @@ package enum LatestArchive {
         let catalog = try ArchiveCatalog.scan(store, profile: profile, signers: signers)
         let profiles = Set(catalog.sealed.map(\.profile)).sorted()
         if profile == nil, profiles.count > 1 {
-            throw NotFound(description: "\(storeName) holds archives of several profiles (\(profiles.joined(separator: ", "))): give --profile")
+            throw NotFound(description: "\(storeName) holds archives of several profiles (\(profiles.joined(separator: ", "))): name the profile", needsProfile: true)
         }
         guard let newest = catalog.sealed.first else {
             let unverified = catalog.unverified.count

@@ -144,7 +144,7 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
     public var description: String {
         switch self {
         case .unsignedFilter(let table):
-            "table \(Terminal.escaped(table)) of this unsigned archive has a row filter, which is SQL: pgseal runs a filter only from an archive whose seal verifies against --trusted-key"
+            "table \(Terminal.escaped(table)) of this unsigned archive has a row filter, which is SQL: pgseal runs a filter only from an archive whose seal verifies against a trusted signer"
         case .cutLine(let entry):
             "\(Terminal.escaped(entry)): \(LineSplitter.cutLastLine)"
         case .badRow(let entry, let line, let reason):

@@ -71,7 +71,7 @@ public enum ExtractError: Error, CustomStringConvertible, IntegrityViolation {
         case .mismatch(let path, let reason):
             "entry \(Terminal.escaped(path)): \(reason); nothing was extracted"
         case .wouldOverwrite(let paths):
-            "\(paths.prefix(5).map(Terminal.escaped).joined(separator: ", "))\(paths.count > 5 ? " and \(paths.count - 5) more" : "") already exist: give --overwrite to replace them; nothing was extracted"
+            "\(paths.prefix(5).map(Terminal.escaped).joined(separator: ", "))\(paths.count > 5 ? " and \(paths.count - 5) more" : "") already exist, and extraction replaces files only when asked to (`overwrite`); nothing was extracted"
         case .unsafeTarget(let path):
             "\(Terminal.escaped(path)) is a symbolic link in the target: pgseal does not write through links; nothing was extracted"
         case .inTheWay(let path, let found, let needed):

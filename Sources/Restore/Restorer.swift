@@ -68,9 +68,9 @@ public enum RestoreError: Error, CustomStringConvertible {
         case .unknownTables(let names, let available):
             "the archive has no table \(names.joined(separator: ", ")); it has \(available.joined(separator: ", "))"
         case .missingTable(let name):
-            "table \(name) does not exist in the target database: create it, or give --create-tables"
+            "table \(name) does not exist in the target database: create it, or have restore create it from the archive's definitions (`createTables`)"
         case .notEmpty(let name):
-            "table \(name) is not empty: restore writes only into empty tables unless --truncate replaces their rows"
+            "table \(name) is not empty: restore writes only into empty tables unless asked to replace their rows (`truncate`)"
         case .missingTypes(let columns):
             "the target database lacks types of the archive's columns: "
                 + columns.map(Terminal.escaped).joined(separator: "; ")

@@ -93,11 +93,11 @@ public enum RecoveryError: Error, CustomStringConvertible {
         case .keyless(let table):
             "table \(Terminal.escaped(table)) has no key in the archive: rows cannot be matched with the live table's; restore it into a scratch database instead"
         case .noSuchColumn(let column, let table):
-            "--where names \(Terminal.escaped(column)), which is not a column of \(Terminal.escaped(table)) in the archive"
+            "a condition names \(Terminal.escaped(column)), which is not a column of \(Terminal.escaped(table)) in the archive"
         case .nothingSelected(let table):
             "no row of \(Terminal.escaped(table)) in the archive matches the selection; nothing was written"
         case .conflict(let table, let key):
-            "row \(Terminal.escaped(key)) of \(Terminal.escaped(table)) exists in the database with other values (--on-conflict fail); nothing was written — give --on-conflict skip or update"
+            "row \(Terminal.escaped(key)) of \(Terminal.escaped(table)) exists in the database with other values, and the conflict policy is fail; nothing was written — choose skip (leave it) or update (overwrite it)"
         case .refused(let table, let reason):
             "the database refused the recovery of \(Terminal.escaped(table)): \(reason); nothing was written"
         }
