@@ -54,6 +54,8 @@ let package = Package(
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Following a database's changes: the streaming replication protocol and pgoutput, decoded.
+        .target(name: "ChangeCapture", dependencies: ["ByteStreams"]),
         // The one gate every reader passes: seal, signed documents, rows, read-ahead, key order.
         .target(name: "ArchiveReading", dependencies: ["ArchiveFormat", "ByteStreams", "CanonicalJSON", "Cryptography", "Display", "ObjectStore"], swiftSettings: hotPath),
         // Archives back into databases and directories: restore, recover, diff, extract, scratch databases.
@@ -92,9 +94,10 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["ArchiveFormat", "ByteStreams", "TestSupport"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"], exclude: ["age_passphrase.py", "CCTV"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"]),
+        .testTarget(name: "ChangeCaptureTests", dependencies: ["ChangeCapture"]),
         .testTarget(name: "OperationsTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "EvidenceHTML", "ObjectStore", "Operations", "TestSupport"]),
         .testTarget(name: "ExportUnitTests", dependencies: ["ArchiveFormat", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "Export", "Postgres", "TestSupport"]),
         .testTarget(name: "VerifyUnitTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "TestSupport", "Verify"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "ObjectStore", "Postgres", "TestSupport", "Verify"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "ChangeCapture", "Cryptography", "ObjectStore", "Postgres", "TestSupport", "Verify"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
     ]
 )

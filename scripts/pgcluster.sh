@@ -50,6 +50,9 @@ shared_buffers = 256MB
 max_connections = 60
 max_wal_size = 4GB
 logging_collector = off
+wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
 CONF
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { echo "pgcluster: the server did not start; its log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 2; }

@@ -5,7 +5,7 @@ import CLibPQ
 /// One libpq connection. The handle is owned here and closed in `deinit`; nothing of libpq's
 /// types leaves this module.
 package final class PostgresConnection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
 
     /// Settings pinned on every session so that output never depends on server or client
     /// defaults (docs/FORMAT.md, "Session settings").
@@ -143,11 +143,19 @@ package final class PostgresConnection {
         throw lostOrFailed()
     }
 
+    /// The final result of a COPY the server ended: an error unless it succeeded.
+    func finishCopy(statement: String) throws(PostgresError) {
+        let result = PQgetResult(handle)
+        defer { PQclear(result); drainResults() }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_COPY_OUT else { throw error(from: result, statement: statement) }
+    }
+
     private func drainResults() {
         while let extra = PQgetResult(handle) { PQclear(extra) }
     }
 
-    private func lostOrFailed() -> PostgresError {
+    func lostOrFailed() -> PostgresError {
         let message = Self.trimmed(PQerrorMessage(handle))
         if PQstatus(handle) != CONNECTION_OK {
             return .connectionLost(message: message)
@@ -159,7 +167,7 @@ package final class PostgresConnection {
         return .connectionLost(message: message)
     }
 
-    private func error(from result: OpaquePointer?, statement: String) -> PostgresError {
+    func error(from result: OpaquePointer?, statement: String) -> PostgresError {
         if PQstatus(handle) != CONNECTION_OK {
             return .connectionLost(message: Self.trimmed(PQerrorMessage(handle)))
         }

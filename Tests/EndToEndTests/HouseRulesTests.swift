@@ -58,6 +58,7 @@ final class HouseRulesTests: XCTestCase {
             "Export": ["ArchiveReading", "Restore", "Verify", "Operations", "PGSealKit"],
             "ObjectStore": ["Settings", "Export", "ArchiveReading", "Restore", "Verify", "Operations"],
             "Cryptography": ["ArchiveFormat", "ObjectStore", "Export", "Verify"],
+            "ChangeCapture": ["Export", "ArchiveReading", "Restore", "Verify", "Operations", "ObjectStore", "Settings"],
         ]
         var found: [String] = []
         for (module, banned) in forbidden {

@@ -1,0 +1,107 @@
+import ChangeCapture
+import Foundation
+import Postgres
+import TestSupport
+import XCTest
+
+/// The first step of change archives (issue 27): a real server started with
+/// `wal_level = logical` streams a publication's changes through a logical slot, spoken through
+/// libpq's replication protocol, and pgseal decodes them — the cases CDC tools got wrong
+/// included: an update that leaves a TOASTed value alone, an update of the key, TRUNCATE.
+final class ChangeStreamTests: XCTestCase {
+    /// A decoded change, in a form a test can compare.
+    struct Change: Equatable {
+        var kind: String
+        var values: [String?]
+        var oldKey: [String?]?
+    }
+
+    func text(_ values: [PgOutputMessage.TupleValue]) -> [String?] {
+        values.map { value in
+            switch value {
+            case .null: nil
+            case .unchangedToast: "<unchanged>"
+            case .text(let bytes): String(decoding: bytes, as: UTF8.self)
+            }
+        }
+    }
+
+    func testAPublicationsChangesStreamThroughALogicalSlotAndDecode() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.emptyDatabase(label: "changes", for: self)
+        _ = try server.psql("""
+            CREATE TABLE items (id int PRIMARY KEY, note text, big text);
+            ALTER TABLE items ALTER COLUMN big SET STORAGE EXTERNAL;
+            CREATE PUBLICATION pgseal_test FOR TABLE items;
+            """, database: database)
+        let url = server.url(database: database)
+        let replication = try PostgresConnection(replicationConninfo: url)
+        let slot = try replication.replicationCommand("CREATE_REPLICATION_SLOT pgseal_test_slot TEMPORARY LOGICAL pgoutput (SNAPSHOT 'nothing')")
+        let consistent = try XCTUnwrap(slot.rows.first?[1].flatMap { LSN($0) }, "the slot's consistent point")
+
+        let big = String(repeating: "0123456789abcdef", count: 1024)  // 16 KiB, stored out of line
+        // Two transactions (psql -c runs its statements as one).
+        _ = try server.psql("""
+            INSERT INTO items VALUES (1, 'first', '\(big)'), (2, 'second', NULL);
+            UPDATE items SET note = 'first, edited' WHERE id = 1;
+            """, database: database)
+        _ = try server.psql("""
+            UPDATE items SET id = 20 WHERE id = 2;
+            DELETE FROM items WHERE id = 20;
+            TRUNCATE items;
+            """, database: database)
+
+        let stream = try replication.startReplication("START_REPLICATION SLOT pgseal_test_slot LOGICAL \(consistent) (proto_version '1', publication_names 'pgseal_test')")
+        var relations: [UInt32: PgOutputMessage.Relation] = [:]
+        var changes: [Change] = []
+        var commits: [LSN] = []
+        var truncated = false
+        let deadline = Date().addingTimeInterval(30)
+        var committedAfterTruncate = false
+        while !committedAfterTruncate, Date() < deadline {
+            var decoded: ReplicationMessage?
+            let next = try stream.next(timeout: 1) { bytes in decoded = try ReplicationMessage.decode(bytes) }
+            guard next == .message, let decoded else { continue }
+            switch decoded {
+            case .keepalive(let serverEnd, _, let reply):
+                if reply {
+                    try stream.send(ReplicationMessage.statusUpdate(written: serverEnd, flushed: commits.last ?? consistent, applied: commits.last ?? consistent,
+                                                                    at: ReplicationMessage.postgresTime(unixSeconds: Date().timeIntervalSince1970)))
+                }
+            case .walData(_, _, _, let payload):
+                switch try payload.withUnsafeBytes({ raw throws(WireError) in try PgOutputMessage.decode(raw) }) {
+                case .relation(let relation): relations[relation.id] = relation
+                case .insert(let relation, let new):
+                    XCTAssertEqual(relations[relation]?.name, "items")
+                    changes.append(Change(kind: "insert", values: text(new), oldKey: nil))
+                case .update(_, let old, let new):
+                    var oldKey: [String?]?
+                    if case .key(let key) = old { oldKey = text(key) }
+                    changes.append(Change(kind: "update", values: text(new), oldKey: oldKey))
+                case .delete(_, let old):
+                    if case .key(let key) = old { changes.append(Change(kind: "delete", values: [], oldKey: text(key))) }
+                case .truncate(let ids, _, _):
+                    XCTAssertEqual(ids.compactMap { relations[$0]?.name }, ["items"])
+                    changes.append(Change(kind: "truncate", values: [], oldKey: nil))
+                    truncated = true
+                case .commit(let commitLSN, _, _):
+                    commits.append(commitLSN)
+                    committedAfterTruncate = truncated
+                default: break
+                }
+            }
+        }
+        XCTAssertEqual(changes, [
+            Change(kind: "insert", values: ["1", "first", big], oldKey: nil),
+            Change(kind: "insert", values: ["2", "second", nil], oldKey: nil),
+            // The TOASTed column the update left alone is "unchanged", never empty or null.
+            Change(kind: "update", values: ["1", "first, edited", "<unchanged>"], oldKey: nil),
+            Change(kind: "update", values: ["20", "second", nil], oldKey: ["2", nil, nil]),
+            Change(kind: "delete", values: [], oldKey: ["20", nil, nil]),
+            Change(kind: "truncate", values: [], oldKey: nil),
+        ])
+        XCTAssertEqual(commits.count, 2, "a commit per transaction: \(commits)")
+        XCTAssertEqual(commits, commits.sorted(), "commit positions only grow")
+        XCTAssertTrue(commits.allSatisfy { $0 > consistent }, "every change after the slot's consistent point")
+    }
+}
