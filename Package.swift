@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Following a database's changes: the streaming replication protocol and pgoutput, decoded.
-        .target(name: "ChangeCapture", dependencies: ["ByteStreams"]),
+        .target(name: "ChangeCapture", dependencies: ["ByteStreams", "CanonicalJSON"]),
         // The one gate every reader passes: seal, signed documents, rows, read-ahead, key order.
         .target(name: "ArchiveReading", dependencies: ["ArchiveFormat", "ByteStreams", "CanonicalJSON", "Cryptography", "Display", "ObjectStore"], swiftSettings: hotPath),
         // Archives back into databases and directories: restore, recover, diff, extract, scratch databases.

@@ -139,3 +139,12 @@ package final class RowEncoder {
     @inline(__always)
     package func keyValueRange(_ slot: Int) -> Range<Int> { keyStarts[slot]..<keyEnds[slot] }
 }
+
+/// One value's canonical JSON, from PostgreSQL's text output (not COPY-escaped: a logical
+/// replication stream sends values as the type's output function writes them), for writers
+/// other than the COPY path — the change segments' lines.
+package enum CanonicalValue {
+    package static func append(text: UnsafeRawBufferPointer, as encoding: ColumnEncoding, to out: ByteBuffer) {
+        ValueEncoder().encode(text, as: encoding, into: out)
+    }
+}

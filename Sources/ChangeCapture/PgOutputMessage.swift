@@ -23,6 +23,14 @@ package enum PgOutputMessage: Equatable {
         /// `relreplident`: d(efault, the primary key), n(othing), f(ull), i(ndex).
         package let replicaIdentity: UInt8
         package let columns: [Column]
+
+        package init(id: UInt32, namespace: String, name: String, replicaIdentity: UInt8, columns: [Column]) {
+            self.id = id
+            self.namespace = namespace
+            self.name = name
+            self.replicaIdentity = replicaIdentity
+            self.columns = columns
+        }
     }
 
     package struct Column: Equatable {

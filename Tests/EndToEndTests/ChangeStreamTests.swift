@@ -1,3 +1,4 @@
+@testable import CanonicalJSON
 import ChangeCapture
 import Foundation
 import Postgres
@@ -58,6 +59,10 @@ final class ChangeStreamTests: XCTestCase {
         var truncated = false
         let deadline = Date().addingTimeInterval(30)
         var committedAfterTruncate = false
+        var assembler = TransactionAssembler()
+        let items = ChangeTable(name: "public.items", columns: [ColumnSpec(name: "id", encoding: .integer), ColumnSpec(name: "note", encoding: .text),
+                                                               ColumnSpec(name: "big", encoding: .text)], keyColumns: [0])
+        var lines: [String] = []
         while !committedAfterTruncate, Date() < deadline {
             var decoded: ReplicationMessage?
             let next = try stream.next(timeout: 1) { bytes in decoded = try ReplicationMessage.decode(bytes) }
@@ -69,7 +74,18 @@ final class ChangeStreamTests: XCTestCase {
                                                                     at: ReplicationMessage.postgresTime(unixSeconds: Date().timeIntervalSince1970)))
                 }
             case .walData(_, _, _, let payload):
-                switch try payload.withUnsafeBytes({ raw throws(WireError) in try PgOutputMessage.decode(raw) }) {
+                let message = try payload.withUnsafeBytes { raw throws(WireError) in try PgOutputMessage.decode(raw) }
+                if let transaction = try assembler.take(message) {
+                    for change in transaction.changes {
+                        let out = ByteBuffer()
+                        switch change {
+                        case .row(let row): try ChangeLine.append(row, of: items, stamp: transaction.stamp, to: out)
+                        case .truncate(let tables): ChangeLine.appendTruncate(of: tables, stamp: transaction.stamp, to: out)
+                        }
+                        lines.append(String(decoding: UnsafeRawBufferPointer(start: out.base, count: out.count), as: UTF8.self))
+                    }
+                }
+                switch message {
                 case .relation(let relation): relations[relation.id] = relation
                 case .insert(let relation, let new):
                     XCTAssertEqual(relations[relation]?.name, "items")
@@ -101,6 +117,19 @@ final class ChangeStreamTests: XCTestCase {
             Change(kind: "truncate", values: [], oldKey: nil),
         ])
         XCTAssertEqual(commits.count, 2, "a commit per transaction: \(commits)")
+        // The same changes as change lines (docs/FORMAT.md §11), the commit's stamp on each.
+        XCTAssertEqual(lines.count, 6)
+        let bodies = lines.map { line in line.range(of: #""op":"#).map { String(line[$0.lowerBound...]) } ?? line }
+        XCTAssertEqual(bodies, [
+            #""op":"insert","table":"public.items","key":[1],"row":{"id":1,"note":"first","big":"\#(big)"}}"#,
+            #""op":"insert","table":"public.items","key":[2],"row":{"id":2,"note":"second","big":null}}"#,
+            #""op":"update","table":"public.items","key":[1],"row":{"id":1,"note":"first, edited"},"unchanged":["big"]}"#,
+            #""op":"update","table":"public.items","key":[20],"old_key":[2],"row":{"id":20,"note":"second","big":null}}"#,
+            #""op":"delete","table":"public.items","key":[20]}"#,
+            #""op":"truncate","tables":["public.items"]}"#,
+        ])
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix(#"{"lsn":""#) && $0.contains(#""committed_at":""#) }, "\(lines)")
+        XCTAssertEqual(Set(lines.prefix(3).map { $0.prefix(30) }).count, 1, "one stamp for the first transaction's changes")
         XCTAssertEqual(commits, commits.sorted(), "commit positions only grow")
         XCTAssertTrue(commits.allSatisfy { $0 > consistent }, "every change after the slot's consistent point")
     }
