@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster on a free loopback port, for tests and the demo.
-#   pgcluster.sh start DIR   -> initdb + start; prints the superuser URL (also in DIR/url)
+#   pgcluster.sh start DIR [SETTING=VALUE ...]
+#                            -> initdb + start, with these settings (after the defaults, so
+#                               they win); prints the superuser URL (also in DIR/url)
 #   pgcluster.sh standby PRIMARY_DIR DIR [SETTING=VALUE ...]
 #                            -> a hot standby of the cluster in PRIMARY_DIR (pg_basebackup,
 #                               streaming), with these settings; prints its superuser URL
@@ -54,6 +56,7 @@ wal_level = logical
 max_replication_slots = 10
 max_wal_senders = 10
 CONF
+  for setting in "${@:3}"; do echo "${setting%%=*} = '${setting#*=}'"; done >> "$dir/data/postgresql.conf"
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { echo "pgcluster: the server did not start; its log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 2; }
   url="postgres://postgres:$password@127.0.0.1:$port/postgres"

@@ -1,5 +1,6 @@
 @testable import CanonicalJSON
 import ChangeCapture
+import DatabaseCatalog
 import Foundation
 import Postgres
 import TestSupport
@@ -132,5 +133,68 @@ final class ChangeStreamTests: XCTestCase {
         XCTAssertEqual(Set(lines.prefix(3).map { $0.prefix(30) }).count, 1, "one stamp for the first transaction's changes")
         XCTAssertEqual(commits, commits.sorted(), "commit positions only grow")
         XCTAssertTrue(commits.allSatisfy { $0 > consistent }, "every change after the slot's consistent point")
+    }
+}
+
+/// What following needs of the server, the role and the tables, each missing piece named with
+/// what to run — against real servers, one of them started with `wal_level = replica`.
+final class ReplicationReadinessTests: XCTestCase {
+    func selection(_ name: String) -> TableSelection {
+        TableSelection(table: name)
+    }
+
+    func subjects(_ url: String, _ tables: [String]) throws -> [String] {
+        try ReplicationReadiness.problems(try PostgresConnection(conninfo: url), tables: tables.map(selection)).map(\.subject)
+    }
+
+    func testEachMissingPieceIsNamedWithWhatToRun() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.emptyDatabase(label: "ready", for: self)
+        _ = try server.psql("""
+            CREATE TABLE keyed (id int PRIMARY KEY, note text);
+            CREATE TABLE keyless (note text);
+            CREATE TABLE by_index (code text NOT NULL, note text);
+            CREATE UNIQUE INDEX by_index_code ON by_index (code);
+            ALTER TABLE by_index REPLICA IDENTITY USING INDEX by_index_code;
+            CREATE TABLE nothing (id int PRIMARY KEY);
+            ALTER TABLE nothing REPLICA IDENTITY NOTHING;
+            """, database: database)
+        let url = server.url(database: database)
+        XCTAssertEqual(try subjects(url, ["public.keyed", "public.by_index"]), [])
+        let problems = try ReplicationReadiness.problems(try PostgresConnection(conninfo: url),
+                                                         tables: ["public.keyless", "public.nothing", "public.absent", "public.keyed'; DROP TABLE keyed; --"].map(selection))
+        XCTAssertEqual(problems.map(\.subject), ["public.keyless", "public.nothing", "public.absent", "public.keyed'; DROP TABLE keyed; --"])
+        XCTAssertTrue(problems[0].message.contains("REPLICA IDENTITY USING INDEX"), problems[0].message)
+        XCTAssertTrue(problems[2].message.contains("does not exist"), problems[2].message)
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM keyed", database: database).trimmingCharacters(in: .whitespacesAndNewlines), "0", "a name is never SQL")
+
+        // A role without REPLICATION.
+        let role = "follower_\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try server.psql("CREATE ROLE \(role) LOGIN PASSWORD 'pw'; GRANT CONNECT ON DATABASE \(database) TO \(role)")
+        addTeardownBlock { _ = try? server.psql("DROP ROLE IF EXISTS \(role)") }
+        let withoutReplication = try ReplicationReadiness.problems(try PostgresConnection(conninfo: server.url(database: database, user: role, password: "pw")), tables: [])
+        XCTAssertEqual(withoutReplication.map(\.subject), ["REPLICATION"])
+        XCTAssertTrue(withoutReplication[0].message.contains("ALTER ROLE \"\(role)\" REPLICATION"), withoutReplication[0].message)
+
+        // Every slot taken.
+        let taken = Int(try server.psql("SELECT current_setting('max_replication_slots')::int - count(*) FROM pg_replication_slots", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let names = (0..<taken).map { "ready_slot_\($0)" }
+        addTeardownBlock { for name in names { _ = try? server.psql("SELECT pg_drop_replication_slot('\(name)')", database: database) } }
+        for name in names { _ = try server.psql("SELECT pg_create_logical_replication_slot('\(name)', 'pgoutput')", database: database) }
+        let full = try ReplicationReadiness.problems(try PostgresConnection(conninfo: url), tables: [])
+        XCTAssertEqual(full.map(\.subject), ["max_replication_slots"])
+        XCTAssertTrue(full[0].message.contains("pg_drop_replication_slot"), full[0].message)
+    }
+
+    func testAServerWithoutLogicalWALIsNamed() throws {
+        let work = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: work.path)
+        let started = try Command.run([Repository.path("scripts/pgcluster.sh"), "start", work.file("pg"), "wal_level=replica"])
+        XCTAssertEqual(started.status, 0, started.err)
+        defer { _ = try? Command.run([Repository.path("scripts/pgcluster.sh"), "stop", work.file("pg")]) }
+        let problems = try ReplicationReadiness.problems(try PostgresConnection(conninfo: started.out.trimmingCharacters(in: .whitespacesAndNewlines)), tables: [])
+        XCTAssertEqual(problems.map(\.subject), ["wal_level"])
+        XCTAssertTrue(problems[0].message.contains("ALTER SYSTEM SET wal_level = logical") && problems[0].message.contains("rds.logical_replication"), problems[0].message)
     }
 }
