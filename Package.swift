@@ -98,6 +98,6 @@ let package = Package(
         .testTarget(name: "OperationsTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "EvidenceHTML", "ObjectStore", "Operations", "TestSupport"]),
         .testTarget(name: "ExportUnitTests", dependencies: ["ArchiveFormat", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "Export", "Postgres", "TestSupport"]),
         .testTarget(name: "VerifyUnitTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "TestSupport", "Verify"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "ChangeCapture", "Cryptography", "DatabaseCatalog", "ObjectStore", "Postgres", "TestSupport", "Verify"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "ChangeCapture", "Cryptography", "DatabaseCatalog", "PGSealKit", "ObjectStore", "Postgres", "TestSupport", "Verify"], exclude: ["Oracle", "FaultProxy", "Webhook", "Credentials", "FuzzRegressions", "HostileS3", "Attacker", "Blackhole"]),
     ]
 )

@@ -70,10 +70,17 @@ package final class ExportJob {
         let started = Date()
         try ArchiveNames.checkProfile(settings.profile.name)
         let store = try openDestination()
-        let coordinator = try PostgresConnection(conninfo: settings.database)
-        try SnapshotSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
-        try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        let source = try Self.exportSnapshot(on: coordinator)
+        let coordinator: PostgresConnection
+        let source: Manifest.Source
+        if let base = settings.baseSnapshot {
+            coordinator = try SnapshotSession.join(base.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
+            source = try Self.describe(coordinator, snapshot: base.snapshot, walLSN: base.walLSN)
+        } else {
+            coordinator = try PostgresConnection(conninfo: settings.database)
+            try SnapshotSession.configure(coordinator, lockTimeout: settings.lockWaitTimeout)
+            try coordinator.run(script: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            source = try Self.exportSnapshot(on: coordinator)
+        }
         logger.info("snapshot \(source.snapshot) of \(coordinator.target) at WAL \(source.walLSN)")
         try Self.noteStandby(coordinator, logger: logger)
         let plans = try resolvePlans(on: coordinator)
@@ -275,6 +282,14 @@ package final class ExportJob {
                    current_database(), current_setting('server_version')
             """).rows[0]
         return Manifest.Source(database: row[2] ?? "", serverVersion: row[3] ?? "", snapshot: row[0] ?? "", walLSN: row[1] ?? "")
+    }
+
+    /// The source of an export that reads a snapshot exported elsewhere (a base of change
+    /// segments): the snapshot and position are the slot's, the rest the server's.
+    static func describe(_ connection: PostgresConnection, snapshot: String, walLSN: String) throws -> Manifest.Source {
+        let row = try connection.execute("SELECT current_database(), current_setting('server_version')").rows.first ?? []
+        return Manifest.Source(database: row.first.flatMap { $0 } ?? "", serverVersion: row.dropFirst().first.flatMap { $0 } ?? "",
+                               snapshot: snapshot, walLSN: walLSN)
     }
 
     /// On a hot standby, says what may cancel the export and what each remedy costs.

@@ -40,10 +40,26 @@ public struct ExportSettings: Sendable {
     /// it needs) before the export gives way: the longest the application's queries on a table
     /// can queue behind a DDL statement that waits for the export (LockWatchdog).
     public var lockWaitTimeout: TimeInterval = SnapshotSession.defaultLockWaitTimeout
+    /// A snapshot exported elsewhere that this export reads instead of taking its own, and the
+    /// WAL position it corresponds to: a logical slot's (`CREATE_REPLICATION_SLOT … (SNAPSHOT
+    /// 'export')`), so that the archive is the base its change segments start from — no change
+    /// before the slot's consistent point missing from it, none after it in it.
+    public var baseSnapshot: BaseSnapshot?
     /// How long the export waits for its readers' next chunk before it calls the database stalled.
     public var stallTimeout: TimeInterval = 1800
 
     public static let defaultChunkSizeMiB = 2
+}
+
+/// An exported snapshot and the WAL position it corresponds to (`ExportSettings.baseSnapshot`).
+public struct BaseSnapshot: Sendable, Equatable {
+    public let snapshot: String
+    public let walLSN: String
+
+    public init(snapshot: String, walLSN: String) {
+        self.snapshot = snapshot
+        self.walLSN = walLSN
+    }
 }
 
 public enum ProgressMode: String, Sendable, CaseIterable {

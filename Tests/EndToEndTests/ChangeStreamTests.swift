@@ -2,6 +2,7 @@
 import ChangeCapture
 import DatabaseCatalog
 import Foundation
+import PGSealKit
 import Postgres
 import TestSupport
 import XCTest
@@ -196,5 +197,75 @@ final class ReplicationReadinessTests: XCTestCase {
         let problems = try ReplicationReadiness.problems(try PostgresConnection(conninfo: started.out.trimmingCharacters(in: .whitespacesAndNewlines)), tables: [])
         XCTAssertEqual(problems.map(\.subject), ["wal_level"])
         XCTAssertTrue(problems[0].message.contains("ALTER SYSTEM SET wal_level = logical") && problems[0].message.contains("rds.logical_replication"), problems[0].message)
+    }
+}
+
+/// A base bound to the stream (issue 27, "Bases bound to the stream"): an export taken in the
+/// snapshot a logical slot exported holds exactly the rows committed before the slot's
+/// consistent point, and the slot streams exactly what came after — no gap, no overlap.
+final class BaseSnapshotTests: XCTestCase {
+    func testAnExportInTheSlotsSnapshotAndTheSlotsChangesMeetWithoutGapOrOverlap() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.emptyDatabase(label: "base", for: self)
+        _ = try server.psql("""
+            CREATE TABLE items (id int PRIMARY KEY, note text);
+            INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');
+            CREATE PUBLICATION pgseal_base FOR TABLE items;
+            """, database: database)
+        let url = server.url(database: database)
+        let replication = try PostgresConnection(replicationConninfo: url)
+        let slot = try replication.replicationCommand("CREATE_REPLICATION_SLOT pgseal_base_slot TEMPORARY LOGICAL pgoutput (SNAPSHOT 'export')")
+        let row = try XCTUnwrap(slot.rows.first)
+        let consistent = try XCTUnwrap(row[1].flatMap { LSN($0) })
+        let snapshot = try XCTUnwrap(row[2])
+
+        // Committed after the slot's consistent point: the stream's, never the base's.
+        _ = try server.psql("INSERT INTO items VALUES (4, 'four'); UPDATE items SET note = 'one, later' WHERE id = 1", database: database)
+
+        let store = try TemporaryDirectory()
+        var flags = ExportFlags()
+        flags.database = url
+        flags.destination = store.path
+        flags.tables = ["items"]
+        flags.name = "base"
+        flags.noEncrypt = true
+        flags.noSign = true
+        flags.compression = "none"
+        var settings = try ExportSettings.resolve(flags: flags, environment: [:])
+        settings.baseSnapshot = BaseSnapshot(snapshot: snapshot, walLSN: consistent.description)
+        let base = try PGSeal.export(settings)
+        let rows = try Command.run(["tar", "-xOf", base.archive, "data/public.items/000001.jsonl"])
+        XCTAssertEqual(rows.status, 0, rows.err)
+        XCTAssertEqual(rows.out, """
+            {"id":1,"note":"one"}
+            {"id":2,"note":"two"}
+            {"id":3,"note":"three"}
+
+            """)
+        let manifest = try Command.run(["tar", "-xOf", base.archive, "manifest.json"])
+        let document = try JSONSerialization.jsonObject(with: Data(manifest.out.utf8)) as? [String: Any]
+        let source = document?["source"] as? [String: Any]
+        XCTAssertEqual(source?["wal_lsn"] as? String, consistent.description, "the base records the slot's position: \(manifest.out.prefix(600))")
+        XCTAssertEqual(source?["snapshot"] as? String, snapshot, "and its snapshot")
+
+        // The slot, started at its consistent point, streams the later changes and only them.
+        let stream = try replication.startReplication("START_REPLICATION SLOT pgseal_base_slot LOGICAL \(consistent) (proto_version '1', publication_names 'pgseal_base')")
+        var assembler = TransactionAssembler()
+        var changes: [TransactionAssembler.Change] = []
+        let deadline = Date().addingTimeInterval(30)
+        while changes.count < 2, Date() < deadline {
+            var payload: [UInt8]?
+            guard try stream.next(timeout: 1, { bytes in
+                if case .walData(_, _, _, let data) = try ReplicationMessage.decode(bytes) { payload = data }
+            }) == .message, let payload else { continue }
+            if let transaction = try assembler.take(try payload.withUnsafeBytes { raw throws(WireError) in try PgOutputMessage.decode(raw) }) {
+                changes += transaction.changes
+            }
+        }
+        func t(_ text: String) -> PgOutputMessage.TupleValue { .text(Array(text.utf8)) }
+        XCTAssertEqual(changes, [
+            .row(RowChange(operation: .insert, table: "public.items", row: [t("4"), t("four")], oldKey: nil)),
+            .row(RowChange(operation: .update, table: "public.items", row: [t("1"), t("one, later")], oldKey: nil)),
+        ])
     }
 }
