@@ -269,3 +269,31 @@ final class BaseSnapshotTests: XCTestCase {
         ])
     }
 }
+
+/// What the follower and the monitor read of a slot: present, the WAL it holds back, and a
+/// dropped slot seen as missing — a break, never a silent gap.
+final class SlotHealthTests: XCTestCase {
+    func testASlotsRetainedWALIsReadAndADroppedSlotIsMissing() throws {
+        let server = try PostgresServer.shared()
+        let database = try server.emptyDatabase(label: "slot", for: self)
+        let connection = try PostgresConnection(conninfo: server.url(database: database))
+        let name = "pgseal_health_\(UUID().uuidString.prefix(8).lowercased())"
+        XCTAssertEqual(try SlotHealth.read(connection, slot: name).state, .missing)
+        _ = try server.psql("SELECT pg_create_logical_replication_slot('\(name)', 'pgoutput')", database: database)
+        addTeardownBlock { _ = try? server.psql("SELECT pg_drop_replication_slot('\(name)')", database: database) }
+        _ = try server.psql("CREATE TABLE filler AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 20000) g", database: database)
+        let health = try SlotHealth.read(connection, slot: name)
+        guard case .present(let details) = health.state else { return XCTFail("the slot is missing") }
+        XCTAssertEqual(details.plugin, "pgoutput")
+        XCTAssertEqual(details.database, database)
+        XCTAssertFalse(details.active)
+        XCTAssertEqual(details.walStatus, "reserved")
+        XCTAssertGreaterThan(details.retainedBytes, 4_000_000, "the WAL written since the slot was made is held for it")
+        XCTAssertNil(details.safeWALBytes, "no max_slot_wal_keep_size on the test server")
+        XCTAssertFalse(details.isBroken)
+        _ = try server.psql("SELECT pg_drop_replication_slot('\(name)')", database: database)
+        XCTAssertEqual(try SlotHealth.read(connection, slot: name).state, .missing)
+        XCTAssertEqual(try SlotHealth.read(connection, slot: "x'; DROP TABLE filler; --").state, .missing, "a name is never SQL")
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM filler", database: database).trimmingCharacters(in: .whitespacesAndNewlines), "20000")
+    }
+}
