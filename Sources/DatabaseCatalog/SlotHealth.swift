@@ -18,7 +18,8 @@ package struct SlotHealth: Equatable, Sendable {
         package let active: Bool
         /// `reserved`, `extended`, `unreserved` or `lost` (PostgreSQL 13 and later).
         package let walStatus: String
-        /// Bytes of WAL the server keeps for the slot (current position − restart position).
+        /// Bytes of WAL the server keeps for the slot (the insert position − its restart position;
+        /// the write position lags behind it under `synchronous_commit = off`).
         package let retainedBytes: Int64
         /// Bytes more it may keep before the slot is lost; nil when no limit is set.
         package let safeWALBytes: Int64?
@@ -35,7 +36,7 @@ package struct SlotHealth: Equatable, Sendable {
     package static func read(_ connection: PostgresConnection, slot: String) throws(PostgresError) -> SlotHealth {
         let result = try connection.execute("""
             SELECT plugin, database, active::text, wal_status,
-                   pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, restart_lsn)::bigint,
+                   pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END, restart_lsn)::bigint,
                    safe_wal_size, confirmed_flush_lsn::text
             FROM pg_replication_slots WHERE slot_name = $1
             """, [slot])
