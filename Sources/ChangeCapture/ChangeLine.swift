@@ -105,7 +105,7 @@ package enum ChangeLine {
     package static func append(_ change: RowChange, of table: ChangeTable, stamp: CommitStamp, to out: ByteBuffer) throws(ChangeLineError) {
         let count = table.columns.count
         if let row = change.row, row.count != count { throw .columnCount(table: table.name, expected: count, found: row.count) }
-        appendRaw("{\"lsn\":\"\(stamp.commitLSN)\",\"xid\":\(stamp.xid),\"committed_at\":\"\(stamp.committedAtText)\",\"op\":\"\(change.operation.rawValue)\",\"table\":", to: out)
+        out.append("{\"lsn\":\"\(stamp.commitLSN)\",\"xid\":\(stamp.xid),\"committed_at\":\"\(stamp.committedAtText)\",\"op\":\"\(change.operation.rawValue)\",\"table\":")
         JSONString.append(table.name, to: out)
         // The key: from the new row (insert, update) or from the old key (delete).
         let keySource: [PgOutputMessage.TupleValue]
@@ -116,17 +116,26 @@ package enum ChangeLine {
             guard let old = change.oldKey else { throw .missingKey(table: table.name) }
             keySource = old
         }
-        appendRaw(",\"key\":", to: out)
+        out.append(",\"key\":")
+        let keyStart = out.count
         try appendKey(keySource, of: table, to: out)
         if change.operation == .update, let old = change.oldKey {
-            appendRaw(",\"old_key\":", to: out)
-            try appendKey(old, of: table, to: out)
+            // Under REPLICA IDENTITY FULL every update sends the old row: its key is written only
+            // when it differs from the new one.
+            let oldKey = ByteBuffer(capacity: out.count - keyStart + 16)
+            try appendKey(old, of: table, to: oldKey)
+            let newKey = UnsafeRawBufferPointer(start: out.base + keyStart, count: out.count - keyStart)
+            let previous = UnsafeRawBufferPointer(start: oldKey.base, count: oldKey.count)
+            if !newKey.elementsEqual(previous) {
+                out.append(",\"old_key\":")
+                out.append(previous)
+            }
         }
         guard let row = change.row, change.operation != .delete else {
             out.append(UInt8(ascii: "}"))
             return
         }
-        appendRaw(",\"row\":{", to: out)
+        out.append(",\"row\":{")
         var first = true
         var unchanged: [String] = []
         for (index, column) in table.columns.enumerated() {
@@ -142,7 +151,7 @@ package enum ChangeLine {
         }
         out.append(UInt8(ascii: "}"))
         if !unchanged.isEmpty {
-            appendRaw(",\"unchanged\":[", to: out)
+            out.append(",\"unchanged\":[")
             for (index, name) in unchanged.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSONString.append(name, to: out)
@@ -169,23 +178,18 @@ package enum ChangeLine {
 
     private static func appendValue(_ value: PgOutputMessage.TupleValue, as encoding: ColumnEncoding, to out: ByteBuffer) {
         switch value {
-        case .null, .unchangedToast: appendRaw("null", to: out)
+        case .null, .unchangedToast: out.append("null")
         case .text(let bytes): bytes.withUnsafeBytes { CanonicalValue.append(text: $0, as: encoding, to: out) }
         }
     }
 
     /// A TRUNCATE of `tables` (qualified names): `lsn`, `xid`, `committed_at`, `op`, `tables`.
     package static func appendTruncate(of tables: [String], stamp: CommitStamp, to out: ByteBuffer) {
-        appendRaw("{\"lsn\":\"\(stamp.commitLSN)\",\"xid\":\(stamp.xid),\"committed_at\":\"\(stamp.committedAtText)\",\"op\":\"truncate\",\"tables\":[", to: out)
+        out.append("{\"lsn\":\"\(stamp.commitLSN)\",\"xid\":\(stamp.xid),\"committed_at\":\"\(stamp.committedAtText)\",\"op\":\"truncate\",\"tables\":[")
         for (index, table) in tables.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             JSONString.append(table, to: out)
         }
-        appendRaw("]}", to: out)
-    }
-
-    private static func appendRaw(_ text: String, to out: ByteBuffer) {
-        var text = text
-        text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+        out.append("]}")
     }
 }

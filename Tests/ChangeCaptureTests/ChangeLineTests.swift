@@ -37,6 +37,9 @@ final class ChangeLineTests: XCTestCase {
         // An update of the key: the old key too.
         XCTAssertEqual(try line(RowChange(operation: .update, table: "public.users", row: [t("8"), t("x"), .null, t("t")], oldKey: [t("7"), .null, .null, .null])),
                        head + #""op":"update","table":"public.users","key":[8],"old_key":[7],"row":{"id":8,"email":"x","bio":null,"active":true}}"#)
+        // REPLICA IDENTITY FULL sends the old row with every update: an unchanged key is not repeated.
+        XCTAssertEqual(try line(RowChange(operation: .update, table: "public.users", row: [t("8"), t("y"), .null, t("t")], oldKey: [t("8"), t("x"), .null, t("t")])),
+                       head + #""op":"update","table":"public.users","key":[8],"row":{"id":8,"email":"y","bio":null,"active":true}}"#)
         XCTAssertEqual(try line(RowChange(operation: .delete, table: "public.users", row: nil, oldKey: [t("8"), .null, .null, .null])),
                        head + #""op":"delete","table":"public.users","key":[8]}"#)
         let out = ByteBuffer()
