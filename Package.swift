@@ -67,6 +67,12 @@ let package = Package(
             "ArchiveFormat", "ByteStreams", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres", "Settings",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
+        // The follower: a logical slot's changes sealed into change segments bound to base exports.
+        .target(name: "Follow", dependencies: [
+            "ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "ChangeCapture", "Cryptography", "DatabaseCatalog", "Export",
+            "ObjectStore", "Postgres",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The unattended jobs around archives: list, check, prune, replicate, chain, evidence.
         .target(name: "Operations", dependencies: [
             "ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "Display", "ObjectStore", "Verify",
@@ -76,14 +82,14 @@ let package = Package(
         .target(name: "EvidenceHTML", dependencies: ["ArchiveFormat", "Display", "Operations", .product(name: "Plot", package: "Plot")]),
         // The library: a chosen public face over the modules above, which the CLI is built on.
         .target(name: "PGSealKit", dependencies: [
-            "ArchiveReading", "ByteStreams", "Cryptography", "Export", "ObjectStore", "Operations", "Restore", "Verify",
+            "ArchiveReading", "ByteStreams", "Cryptography", "Export", "Follow", "ObjectStore", "Operations", "Restore", "Verify",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pgseal-example-verify-newest", dependencies: ["PGSealKit"], path: "Examples/VerifyNewest"),
         .executableTarget(name: "pgseal-example-embedded-service", dependencies: ["PGSealKit"], path: "Examples/EmbeddedService"),
         .executableTarget(name: "pgseal", dependencies: [
             "PGSealKit", "EvidenceHTML", "ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "DatabaseCatalog", "Display",
-            "Export", "ObjectStore", "Operations", "Postgres", "Restore", "Settings", "Verify",
+            "Export", "Follow", "ObjectStore", "Operations", "Postgres", "Restore", "Settings", "Verify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

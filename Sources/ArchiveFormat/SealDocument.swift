@@ -54,9 +54,12 @@ public struct SealDocument: Codable, Sendable, Equatable {
     public var durationSeconds: Double?
     /// A partitioned archive's parts, in order (format `pgseal-seal/2` only).
     public var parts: [SealPart]?
+    /// A change segment's base, WAL range and counts (`contents` is `changes`; docs/FORMAT.md §11).
+    public var changes: SegmentRange?
 
     public var isFilesArchive: Bool { contents == "files" }
     public var isPartitioned: Bool { parts != nil }
+    public var isChangeSegment: Bool { contents == "changes" }
 
     public init(object: String, size: Int64, sha256: String, manifestSHA256: String, createdAt: String, profile: String,
                 encryption: String, recipients: [String], compression: String, snapshot: String, walLSN: String,
@@ -84,7 +87,7 @@ public struct SealDocument: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case walLSN = "wal_lsn"
         case tablesSHA256 = "tables_sha256"
-        case chain, parts
+        case chain, parts, changes
         case durationSeconds = "duration_seconds"
     }
 
@@ -96,6 +99,9 @@ public struct SealDocument: Codable, Sendable, Equatable {
         switch seal.format {
         case formatIdentifier:
             guard seal.parts == nil else { throw ArchiveManifest.ReadError.malformed("a \(formatIdentifier) seal has no parts") }
+            guard (seal.contents == "changes") == (seal.changes != nil) else {
+                throw ArchiveManifest.ReadError.malformed("a seal has a changes range exactly when its contents are changes")
+            }
         case partitionedFormatIdentifier:
             guard let parts = seal.parts, !parts.isEmpty, parts.count <= maxParts else {
                 throw ArchiveManifest.ReadError.malformed("a \(partitionedFormatIdentifier) seal needs between 1 and \(maxParts) parts")

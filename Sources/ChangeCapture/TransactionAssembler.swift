@@ -36,6 +36,9 @@ package struct TransactionAssembler {
 
     package init(maxBytes: Int = 256 << 20) { self.maxBytes = maxBytes }
 
+    /// Between transactions: every transaction the stream began has been committed and handed on.
+    package var isIdle: Bool { open == nil }
+
     /// Takes one message; returns the transaction its Commit completes.
     package mutating func take(_ message: PgOutputMessage) throws(AssemblyError) -> Transaction? {
         switch message {

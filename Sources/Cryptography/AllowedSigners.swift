@@ -30,6 +30,11 @@ public struct AllowedSigners: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
+    /// One key, trusted for every principal and namespace: a writer reading back its own seals.
+    public static func only(_ key: SSHPublicKey, origin: String) -> AllowedSigners {
+        AllowedSigners(entries: [Entry(principals: ["*"], key: key, namespaces: nil, validAfter: nil, validBefore: nil, origin: origin)])
+    }
+
     /// Reads an `allowed_signers` file or a public key file.
     public static func load(file path: String) throws -> AllowedSigners {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SSHKeyError.unreadable(path) }

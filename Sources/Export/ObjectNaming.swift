@@ -1,3 +1,4 @@
+import ArchiveFormat
 import Foundation
 
 /// Names of archive objects: `<profile>/<YYYY>/<MM>/<DD>/<profile>-<YYYYMMDDTHHMMSSZ>-<tag>.tar.zst[.age]`
@@ -32,6 +33,14 @@ package struct ObjectNaming {
 
     /// RFC 3339 UTC, as `created_at` records it.
     package var createdAt: String { format("yyyy-MM-dd'T'HH:mm:ss'Z'") }
+
+    /// A change segment's key (docs/FORMAT.md §11): in the profile's `changes/` folder, and
+    /// numbered instead of tagged, so that a chain's segments sort in order within a second.
+    package func segmentKey(sequence: Int, extension suffix: String) -> String {
+        let digits = String(sequence)
+        let number = String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+        return "\(SegmentNaming.prefix(profile: profile))\(format("yyyy/MM/dd"))/\(profile)-\(format("yyyyMMdd'T'HHmmss'Z'"))-\(number)\(suffix)"
+    }
 
     package func objectKey(extension suffix: String) -> String {
         "\(profile)/\(format("yyyy/MM/dd"))/\(profile)-\(format("yyyyMMdd'T'HHmmss'Z'"))-\(tag)\(suffix)"

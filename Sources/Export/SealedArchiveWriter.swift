@@ -7,22 +7,22 @@ import ObjectStore
 /// One archive object as it is written, for table exports and sealed files alike:
 /// tar (+ compression) → age (when there are recipients) → SHA-256 → the store, published only
 /// by `finish`, which then writes the `.sha256`, the seal and — last — the seal's signature.
-final class SealedArchiveWriter {
+package final class SealedArchiveWriter {
     let store: ObjectStore
-    let key: String
-    let tar: TarWriter
-    let encrypted: Bool
+    package let key: String
+    package let tar: TarWriter
+    package let encrypted: Bool
     package let profile: String
     let started: Date
     private let object: ObjectWriter
     private let hashing: HashingSink
 
-    var basename: String { (key as NSString).lastPathComponent }
+    package var basename: String { (key as NSString).lastPathComponent }
 
     /// `signed`: a seal will be written, so the series is read — once here, so that a store
     /// that cannot be read fails the export before any row is, and again when sealing.
     /// `key`: the object's key when the caller names it (a part of a partitioned archive).
-    init(store: ObjectStore, naming: ObjectNaming, key givenKey: String? = nil, compression: Compression, recipients: [AgeRecipient], signed: Bool) throws {
+    package init(store: ObjectStore, naming: ObjectNaming, key givenKey: String? = nil, compression: Compression, recipients: [AgeRecipient], signed: Bool) throws {
         self.store = store
         profile = naming.profile
         started = naming.time
@@ -57,10 +57,15 @@ final class SealedArchiveWriter {
     /// Ends the tar and publishes the object, its `.sha256`, and when there is a signing key,
     /// the seal `makeSeal` returns for the object's size and SHA-256 — linked to the series'
     /// newest seal and timed by this writer — then its signature.
-    package func finish(signingKey: SSHSigningKey?, makeSeal: (_ size: Int64, _ sha256: Digest) -> SealDocument) throws -> (size: Int64, sha256: Digest) {
+    package func finish(signingKey: SSHSigningKey?, link: SeriesLink = .newestInSeries,
+                        makeSeal: (_ size: Int64, _ sha256: Digest) -> SealDocument) throws -> (size: Int64, sha256: Digest) {
         // Before the object is published: a store that cannot be listed fails the export
         // while nothing is under the final name yet.
-        let previous = signingKey == nil ? nil : try SeriesTip.link(in: store, profile: profile, excluding: key)
+        let previous: SealChain.Link?
+        switch link {
+        case .newestInSeries: previous = signingKey == nil ? nil : try SeriesTip.link(in: store, profile: profile, excluding: key)
+        case .given(let given): previous = given
+        }
         let (size, digest) = try finishUnsealed()
         if let signingKey {
             var seal = makeSeal(size, digest)
@@ -69,6 +74,13 @@ final class SealedArchiveWriter {
             try Self.publish(seal, of: key, in: store, signingKey: signingKey)
         }
         return (size, digest)
+    }
+
+    /// What the seal links to: the newest seal of the profile's series (an archive of tables),
+    /// or a link the caller knows (a change segment: its previous segment, or its base).
+    package enum SeriesLink {
+        case newestInSeries
+        case given(SealChain.Link?)
     }
 
     /// Writes `<key>.seal`, then its signature `<key>.seal.sig` — last: an archive with a
@@ -89,10 +101,10 @@ final class SealedArchiveWriter {
         return (hashing.count, digest)
     }
 
-    func abort() { object.abort() }
+    package func abort() { object.abort() }
 
     /// `.tar.zst.age` and the like: what the object's name ends with.
-    static func suffix(compression: Compression, encrypted: Bool) -> String {
+    package static func suffix(compression: Compression, encrypted: Bool) -> String {
         ".tar" + compression.fileExtension + (encrypted ? ".age" : "")
     }
 }

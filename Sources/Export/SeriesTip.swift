@@ -14,7 +14,7 @@ enum SeriesTip {
     }
 
     private static func newest(in store: ObjectStore, profile: String, excluding objectKey: String) throws -> SealChain.Link? {
-        let keys = try store.list(prefix: profile + "/").map(\.key)
+        let keys = try store.list(prefix: profile + "/").map(\.key).filter { !SegmentNaming.isSegmentKey($0) }
         let present = Set(keys)
         let own = objectKey + ".seal"
         guard let newest = keys.filter({ $0.hasSuffix(".seal") && $0 != own && present.contains($0 + ".sig") }).max() else { return nil }

@@ -83,7 +83,8 @@ public struct ArchiveCatalog: Sendable, Codable {
     /// Scans the store, newest first; only `profile`'s archives when given. Each seal's
     /// signature is checked against `signers`; without them, no archive counts as sealed.
     package static func scan(_ store: ObjectStore, profile: String? = nil, signers: AllowedSigners?) throws -> ArchiveCatalog {
-        let objects = try store.list(prefix: profile.map { $0 + "/" } ?? "")
+        // Change segments are read by their own readers (docs/FORMAT.md §11), never as archives.
+        let objects = try store.list(prefix: profile.map { $0 + "/" } ?? "").filter { !SegmentNaming.isSegmentKey($0.key) }
         let sizes = Dictionary(objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
         var catalog = ArchiveCatalog()
         // A partitioned archive is one entry: its parts' sizes summed under the archive's key,

@@ -80,7 +80,7 @@ package enum SeriesReader {
     /// holding one at a time: what stays in memory is the store's listing.
     package static func scan(_ store: ObjectStore, profile: String?, policy: TrustPolicy, verifiers: AllowedSigners,
                             since: Date? = nil, limits: Limits = Limits(), _ body: (SeriesEntry) throws -> Void) throws {
-        let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "").map(\.key)
+        let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "").map(\.key).filter { !SegmentNaming.isSegmentKey($0) }
         let present = Set(listing)
         let sealKeys = listing.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted()
         guard sealKeys.count <= limits.maxArchives else {

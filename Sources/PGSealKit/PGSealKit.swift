@@ -8,6 +8,7 @@
 @_exported import Cryptography
 @_exported import DatabaseCatalog
 @_exported import Export
+@_exported import Follow
 @_exported import ObjectStore
 @_exported import Operations
 @_exported import Restore
@@ -64,6 +65,16 @@ public enum PGSeal {
     public static func exportPartitioned(_ settings: ExportSettings, options: PartitionedExport.Options, launcher: PartLauncher?,
                                          logger: Logger = Logger(label: "pgseal"), cleanup: CleanupRegistry? = nil) throws(PGSealError) -> ExportResult {
         try wrapped { try PartitionedExport(settings: settings, options: options, launcher: launcher, logger: logger, cleanup: cleanup).run() }
+    }
+
+    /// Follows the profile's changes through a logical replication slot into sealed change
+    /// segments (docs/FORMAT.md §11), starting a chain with a base export when there is none,
+    /// until caught up (`settings.untilCaughtUp`) or until `stop` is requested — then the open
+    /// segment is sealed before it returns. Killed instead, it loses nothing: the next run
+    /// resumes from the slot and the store.
+    public static func follow(_ settings: FollowSettings, stop: StopRequest = StopRequest(), logger: Logger = Logger(label: "pgseal"),
+                              cleanup: CleanupRegistry? = nil) throws(PGSealError) -> FollowResult {
+        try wrapped { try Follower(settings: settings, logger: logger, stop: stop, cleanup: cleanup).run() }
     }
 
     /// Verifies an archive at the request's level. A bad archive is not an error: the report

@@ -9,6 +9,11 @@ import Foundation
 enum SignalHandlers {
     /// The one registry of this process's pending clean-up, handed to every operation.
     static let cleanup = CleanupRegistry()
+    /// A service's graceful stop (`pgseal follow`): once `stopGracefully` is set, the first
+    /// SIGTERM or SIGINT requests it — the service finishes its unit of work and returns — and
+    /// only a second one interrupts.
+    static let stop = StopRequest()
+    nonisolated(unsafe) static var stopGracefully = false
     /// How long the clean-up may take after a signal before the process exits anyway.
     static let cleanupDeadline: TimeInterval = 8
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
@@ -32,6 +37,11 @@ enum SignalHandlers {
     }
 
     private static func interrupted(by signalNumber: Int32) {
+        if stopGracefully, signalNumber != SIGHUP, !stop.isRequested {
+            FileHandle.standardError.write(Data("pgseal: signal \(signalNumber): finishing the open segment, then stopping (a second signal interrupts)\n".utf8))
+            stop.request()
+            return
+        }
         FileHandle.standardError.write(Data("pgseal: interrupted by signal \(signalNumber); cleaning up\n".utf8))
         if !cleanup.runAll(within: cleanupDeadline) {
             FileHandle.standardError.write(Data("pgseal: the clean-up did not finish within \(Int(cleanupDeadline)) s (the network?); exiting: what it left is removed by the next run (docs/OPERATIONS.md)\n".utf8))

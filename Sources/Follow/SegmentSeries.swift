@@ -1,0 +1,57 @@
+import ArchiveFormat
+import ArchiveReading
+import Cryptography
+import Foundation
+import ObjectStore
+
+/// The change segments of a profile in a store: the newest, believed only when its signature
+/// verifies against the given signers — a follower reads back its own seals, never trusting a
+/// document it finds in the store because of where it lies.
+enum SegmentSeries {
+    static let maxSealBytes = 1 << 20
+    static let maxSignatureBytes = 64 << 10
+
+    struct Tip {
+        let key: String
+        let seal: SealDocument
+        let range: SegmentRange
+        let sealSHA256: String
+        let sequence: Int
+        var link: SealChain.Link { SealChain.Link(object: seal.object, sealSHA256: sealSHA256) }
+    }
+
+    /// The newest complete segment (one with its `.seal.sig`) of `profile`, or nil when none.
+    static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> Tip? {
+        let listing = try store.list(prefix: SegmentNaming.prefix(profile: profile)).map(\.key)
+        let present = Set(listing)
+        guard let sealKey = listing.filter({ $0.hasSuffix(".seal") && present.contains($0 + ".sig") }).max() else { return nil }
+        let key = String(sealKey.dropLast(".seal".count))
+        let object = String(key.split(separator: "/").last ?? "")
+        let bytes = try store.readSmall(key: sealKey, limit: maxSealBytes)
+        let signature = try store.readSmall(key: sealKey + ".sig", limit: maxSignatureBytes)
+        let signed = try SignedSeal.check(sealBytes: bytes, signature: signature, objectName: object, policy: TrustPolicy(signers: signers))
+        guard signed.seal.isChangeSegment, let range = signed.seal.changes, signed.seal.profile == profile else {
+            throw SealProblem(location: store.location(of: sealKey), problem: "the newest seal in the profile's changes folder is not a change segment of profile \(profile)")
+        }
+        guard let sequence = sequence(ofObject: object) else {
+            throw SealProblem(location: store.location(of: key), problem: "a change segment's name must end in a 10-digit sequence number")
+        }
+        return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence)
+    }
+
+    /// `<profile>-<time>-<NNNNNNNNNN>.tar…` → NNNNNNNNNN.
+    static func sequence(ofObject name: String) -> Int? {
+        guard let dot = name.range(of: ".tar") else { return nil }
+        let stem = name[..<dot.lowerBound]
+        let digits = stem.suffix(10)
+        guard digits.utf8.count == 10, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              stem.dropLast(10).hasSuffix("-") else { return nil }
+        return Int(digits)
+    }
+
+    /// The link to an archive of the store by the SHA-256 of its `.seal` bytes as stored.
+    static func link(toArchive key: String, in store: ObjectStore) throws -> SealChain.Link {
+        let bytes = try store.readSmall(key: key + ".seal", limit: maxSealBytes)
+        return SealChain.Link(object: String(key.split(separator: "/").last ?? ""), sealSHA256: SHA256Hasher.hash(bytes).hex)
+    }
+}

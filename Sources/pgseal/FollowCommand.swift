@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import PGSealKit
+
+struct FollowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "follow",
+        abstract: "Seal a profile's committed changes, every minute, into change segments (continuous archiving).",
+        discussion: """
+            Reads the profile's changes through PostgreSQL's logical replication (a slot of the \
+            pgoutput plugin and a publication of the profile's tables, both made when missing) \
+            and seals them into change segments beside the profile's archives: tar, compressed, \
+            encrypted and signed as archives are (docs/FORMAT.md §11). The first run takes a base \
+            export in the slot's own snapshot; every segment then holds the whole transactions \
+            committed after the one before it. The slot's position moves only past sealed segments: \
+            a follower killed at any moment resumes where the store says, losing nothing and \
+            writing nothing twice.
+
+            Runs as a service (SIGTERM seals the open segment and stops) or, with \
+            --until-caught-up, once: until every transaction committed before it started is sealed \
+            (for cron or a Kubernetes CronJob).
+
+            The server needs wal_level = logical, the role REPLICATION, a free slot, and every \
+            table a key (a primary key or REPLICA IDENTITY); a table with a profile filter needs \
+            REPLICA IDENTITY FULL. Each missing piece is named with what to run. See \
+            docs/OPERATIONS.md, "Following".
+
+            Examples:
+              pgseal follow --profile kessan-user-data --db "$DB" --to s3://backups/pgseal/ \\
+                -R /etc/pgseal/recipients.txt --sign-key /etc/pgseal/signing-key
+              pgseal follow --until-caught-up --config /etc/pgseal/pgseal.yaml
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @OptionGroup var options: ExportOptions
+
+    @Option(name: .long, help: ArgumentHelp("Seal a segment once it is this old (default 1m).", valueName: "duration"))
+    var segmentEvery: String?
+
+    @Option(name: .long, help: ArgumentHelp("… or once it holds this many MiB of change lines (default 64).", valueName: "mib"))
+    var segmentSize: Int?
+
+    @Flag(name: .long, help: "Stop once every transaction committed before the start is sealed.")
+    var untilCaughtUp = false
+
+    @Option(name: .long, help: ArgumentHelp("Replication slot (default pgseal_<profile>).", valueName: "name"))
+    var slot: String?
+
+    @Option(name: .long, help: ArgumentHelp("Publication of the profile's tables (default pgseal_<profile>).", valueName: "name"))
+    var publication: String?
+
+    @Flag(name: .long, help: "Drop the slot and start a new chain with a new base export.")
+    var newBase = false
+
+    @OptionGroup(title: "Output") var output: OutputOptions
+
+    func run() async throws {
+        let context = try CommandContext(global, s3: nil)
+        var settings = FollowSettings(export: try options.resolve(flags: options.flags, context: context))
+        if let slot { settings.slot = slot }
+        if let publication { settings.publication = publication }
+        if let segmentEvery { settings.segmentInterval = try ReportCommand.duration(segmentEvery, option: "--segment-every") }
+        if let segmentSize {
+            guard (1...4096).contains(segmentSize) else { throw ValidationError("--segment-size \(segmentSize): give between 1 and 4096 MiB") }
+            settings.segmentMaxBytes = segmentSize << 20
+        }
+        settings.untilCaughtUp = untilCaughtUp
+        settings.newBase = newBase
+        SignalHandlers.stopGracefully = true
+        let result = try PGSeal.follow(settings, stop: SignalHandlers.stop, logger: context.logger, cleanup: context.cleanup)
+        try output.emit(result, human: Self.lines(result))
+    }
+
+    static func lines(_ result: FollowResult) -> [String] {
+        var lines: [String] = []
+        if let base = result.newBase { lines.append("new base: \(base)") }
+        for text in result.breaks { lines.append("BREAK: \(text)") }
+        let changes = result.segments.reduce(0) { $0 + $1.changes }
+        lines.append("\(result.segments.count) segment(s) sealed, \(changes) change(s); sealed up to \(result.sealedLSN)\(result.caughtUp ? " (caught up)" : "")")
+        return lines
+    }
+}
