@@ -59,7 +59,7 @@ let package = Package(
         // The one gate every reader passes: seal, signed documents, rows, read-ahead, key order.
         .target(name: "ArchiveReading", dependencies: ["ArchiveFormat", "ByteStreams", "CanonicalJSON", "Cryptography", "Display", "ObjectStore"], swiftSettings: hotPath),
         // Archives back into databases and directories: restore, recover, diff, extract, scratch databases.
-        .target(name: "Restore", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres"], swiftSettings: hotPath),
+        .target(name: "Restore", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "ChangeCapture", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres"], swiftSettings: hotPath),
         // Verification at levels seal, deep and restore.
         .target(name: "Verify", dependencies: ["ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "Cryptography", "DatabaseCatalog", "Display", "ObjectStore", "Postgres", "Restore"], swiftSettings: hotPath),
         // Writing archives: the export pipeline, partitioned exports, file archives.

@@ -12,7 +12,7 @@ package final class RowDecoder {
     /// Each name as the encoder writes it — quoted, escaped — then `:`: a member whose bytes
     /// are exactly these needs no decoding.
     private let quotedNames: [[UInt8]]
-    private let text = ByteBuffer(capacity: 1024)
+    let text = ByteBuffer(capacity: 1024)
     private let scratch = ByteBuffer(capacity: 256)
 
     /// A row that is not what the exporter writes: only a tampered or broken archive holds one.
@@ -95,7 +95,7 @@ package final class RowDecoder {
     }
 
     /// Writes one non-null value's PostgreSQL text form into `text`.
-    private func value(_ cursor: inout JSONCursor, as encoding: ColumnEncoding) throws(DecodingError) {
+    func value(_ cursor: inout JSONCursor, as encoding: ColumnEncoding) throws(DecodingError) {
         switch encoding {
         case .integer, .float, .numeric, .boolean, .timestamptz, .json, .jsonText, .arrayText, .text:
             try scalar(&cursor, as: encoding, into: text)

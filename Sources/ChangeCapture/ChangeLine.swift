@@ -1,3 +1,4 @@
+import Foundation
 import CanonicalJSON
 
 /// A committed row change of one table, as a change segment holds it (docs/FORMAT.md §11,
@@ -33,6 +34,31 @@ package struct CommitStamp: Equatable {
         self.xid = xid
         self.commitLSN = commitLSN
         self.committedAt = committedAt
+    }
+
+    /// A time as change lines write it, so that times compare as their texts do.
+    package static func text(of date: Date) -> String {
+        let micros = ((date.timeIntervalSince1970 - 946_684_800) * 1_000_000).rounded(.down)
+        guard micros.isFinite, abs(micros) < 9e18 else { return date > Date(timeIntervalSince1970: 0) ? "9999-12-31T23:59:59.999999Z" : "0000-01-01T00:00:00.000000Z" }
+        return CommitStamp(xid: 0, commitLSN: .zero, committedAt: Int64(micros)).committedAtText
+    }
+
+    /// Whether `text` has the form change lines write times in: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    package static func isText(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 27 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let expected: UInt8? = switch index {
+            case 4, 7: UInt8(ascii: "-")
+            case 10: UInt8(ascii: "T")
+            case 13, 16: UInt8(ascii: ":")
+            case 19: UInt8(ascii: ".")
+            case 26: UInt8(ascii: "Z")
+            default: nil
+            }
+            if let expected { guard byte == expected else { return false } } else { guard byte >= 0x30, byte <= 0x39 else { return false } }
+        }
+        return true
     }
 
     /// RFC 3339 in UTC with microseconds (`2026-12-04T18:15:07.123456Z`), computed in integers

@@ -22,6 +22,9 @@ public struct RestoreRequest {
     public var limits = ReadLimits()
     /// How the archive's store is reached: S3 endpoint, region, credentials (a directory needs none).
     public var storeSettings = StoreSettings()
+    /// Also replay the archive's change segments up to this point (docs/FORMAT.md §11): the
+    /// archive is then a base, and the tables end as they were committed at that point.
+    public var until: ReplayTarget?
 
     public init(archive: String, databaseURL: String, keys: AgeKeyring, tables: [String], policy: TrustPolicy) {
         self.policy = policy
@@ -46,9 +49,11 @@ public struct RestoreResult: Codable, Sendable {
     /// Declared properties that --create-tables did not recreate, with why.
     public var notRecreated: [String] = []
     public var seconds: Double = 0
+    /// What `until` replayed onto the base.
+    public var replay: ReplayResult?
 
     enum CodingKeys: String, CodingKey {
-        case archive, database, tables, seconds
+        case archive, database, tables, seconds, replay
         case notRecreated = "not_recreated"
     }
 }
@@ -95,6 +100,14 @@ package enum Restorer {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)
         let objects = try gated.objectsToRead()
+        // The chain is found and every seal in it checked before anything is written.
+        let replay = request.until.map { _ in
+            SegmentReplay(base: gated, storeSettings: request.storeSettings, policy: request.policy, keys: request.keys, limits: request.limits)
+        }
+        let segments = try request.until.map { until in
+            guard !gated.isPartitioned, let replay else { throw ReplayError.notABase("a partitioned archive is never a base") }
+            return try replay.segments(until: until)
+        }
         let definitions = try mergedDefinitions(objects.map(\.archive), keys: request.keys)
         var selected = definitions.tables
         if !request.tables.isEmpty {
@@ -149,6 +162,11 @@ package enum Restorer {
                                                 seconds: Date().timeIntervalSince(tableStarted))
                 result.tables.append(entry)
                 progress("restored \(table.qualifiedName): \(rows) rows in \(String(format: "%.1f", entry.seconds)) s")
+            }
+            if let replay, let segments, let until = request.until {
+                let replayed = try replay.apply(segments, until: until, tables: selected, on: connection)
+                progress("replayed \(replayed.segments) segment(s): \(replayed.transactions) transaction(s), \(replayed.changes) change(s), up to \(replayed.lastLSN ?? "the base")")
+                result.replay = replayed
             }
             do { try connection.execute("COMMIT") } catch { throw RestoreError.commitRefused("\(error)") }
         } catch {

@@ -1,0 +1,68 @@
+import ArchiveFormat
+import CanonicalJSON
+import Postgres
+
+/// The statements that apply one table's change lines: names quoted once from the definitions,
+/// values only ever parameters. A change that does not fit the table's rows — an insert whose
+/// key is there, an update or delete whose key is not — is a conflict, never skipped.
+struct ChangeStatements {
+    struct Conflict: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let table: TableDefinitions.Table
+    let name: String
+    private let columns: [String]
+    private let keyIndexes: [Int]
+    private let keyPredicate: (Int) -> String
+
+    init(_ table: TableDefinitions.Table) {
+        self.table = table
+        name = SQL.table(schema: table.schema, name: table.name)
+        columns = table.columns.map { SQL.identifier($0.name) }
+        let keyIndexes = table.key.compactMap { key in table.columns.firstIndex { $0.name.isByteEqual(to: key) } }
+        self.keyIndexes = keyIndexes
+        let quotedKeys = keyIndexes.map { SQL.identifier(table.columns[$0].name) }
+        keyPredicate = { first in quotedKeys.enumerated().map { "\($1) = $\(first + $0)" }.joined(separator: " AND ") }
+    }
+
+    func sameColumns(as other: TableDefinitions.Table) -> Bool {
+        other.columns.count == table.columns.count && zip(other.columns, table.columns).allSatisfy { $0.name.isByteEqual(to: $1.name) && $0.encoding == $1.encoding }
+            && other.key == table.key
+    }
+
+    func apply(_ change: ChangeLineDecoder.Change, on connection: PostgresConnection) throws {
+        guard !keyIndexes.isEmpty else { throw Conflict(description: "table \(table.qualifiedName) has no key to apply changes by") }
+        let keyText = "key \(change.key.map { $0 ?? "NULL" }.joined(separator: ", "))"
+        switch change.operation {
+        case .insert:
+            guard let row = change.row else { return }
+            if try !connection.execute("SELECT 1 FROM \(name) WHERE \(keyPredicate(1))", change.key).rows.isEmpty {
+                throw Conflict(description: "an insert into \(table.qualifiedName) finds \(keyText) already there")
+            }
+            let values = row.map { $0 ?? nil }
+            let placeholders = (1...values.count).map { "$\($0)" }.joined(separator: ", ")
+            try connection.execute("INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))", values)
+        case .update:
+            guard let row = change.row else { return }
+            var assignments: [String] = []
+            var parameters: [String?] = []
+            for (index, value) in row.enumerated() {
+                guard case .some(let present) = value else { continue }  // unchanged: kept as it is
+                parameters.append(present)
+                assignments.append("\(columns[index]) = $\(parameters.count)")
+            }
+            let old = change.oldKey ?? change.key
+            let updated = try connection.execute("UPDATE \(name) SET \(assignments.joined(separator: ", ")) WHERE \(keyPredicate(parameters.count + 1)) RETURNING 1",
+                                                 parameters + old)
+            guard updated.rows.count == 1 else {
+                throw Conflict(description: "an update of \(table.qualifiedName) finds \(updated.rows.count) rows with key \(old.map { $0 ?? "NULL" }.joined(separator: ", "))")
+            }
+        case .delete:
+            let deleted = try connection.execute("DELETE FROM \(name) WHERE \(keyPredicate(1)) RETURNING 1", change.key)
+            guard deleted.rows.count == 1 else { throw Conflict(description: "a delete from \(table.qualifiedName) finds \(deleted.rows.count) rows with \(keyText)") }
+        case .truncate:
+            try connection.execute("TRUNCATE \(name)")
+        }
+    }
+}
