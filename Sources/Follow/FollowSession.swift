@@ -65,11 +65,28 @@ final class FollowSession {
         }
         logger.info("following slot \(settings.slot) from \(position.sealedUpTo)\(target.map { ", until caught up with \($0)" } ?? "")")
         try sendStatus(stream, replyRequested: false)
+        result.sealedLSN = position.sealedUpTo.description
+        do {
+            try follow(stream, target: target, into: &result)
+        } catch let error as FollowError {
+            // A changed definition ends the chain where the change begins: what came before is
+            // complete and is sealed, then the caller starts a new chain.
+            if case .definitionChanged = error, segment != nil || segmentEnd > position.sealedUpTo {
+                try seal(into: &result, stream: stream)
+            }
+            throw error
+        }
+        if segment != nil || segmentEnd > position.sealedUpTo {
+            try seal(into: &result, stream: stream)
+        }
+        result.sealedLSN = position.sealedUpTo.description
+    }
+
+    private func follow(_ stream: ReplicationStream, target: LSN?, into result: inout FollowResult) throws {
         var assembler = TransactionAssembler(maxBytes: settings.maxTransactionBytes)
         var lastStatus = Date()
         var serverEnd = LSN.zero
         var serverEndSince = Date()
-        result.sealedLSN = position.sealedUpTo.description
         while true {
             if stop.isRequested {
                 logger.notice("stop requested: sealing the open segment")
@@ -111,10 +128,6 @@ final class FollowSession {
                 lastStatus = Date()
             }
         }
-        if segment != nil || segmentEnd > position.sealedUpTo {
-            try seal(into: &result, stream: stream)
-        }
-        result.sealedLSN = position.sealedUpTo.description
     }
 
     // MARK: Segments

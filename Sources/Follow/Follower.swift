@@ -84,6 +84,13 @@ package final class Follower {
         let plans = try tables.map { try TablePlan.resolve($0, on: connection) }
         for plan in plans { try ArchiveNames.checkTable(schema: plan.schema, name: plan.name) }
         try ArchiveNames.checkDistinct(plans.map(\.qualifiedName))
+        // Said before anything is made: a filter is decided on the old and the new row.
+        for plan in plans where plan.filter != nil {
+            let identity = try connection.execute(
+                "SELECT c.relreplident::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                [plan.schema, plan.name]).scalar
+            guard identity == "f" else { throw FollowError.filterNeedsFullIdentity(table: plan.qualifiedName) }
+        }
         let published = try connection.execute("SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1",
                                                 [settings.publication]).rows.compactMap { $0.first ?? nil }
         let exists = try connection.execute("SELECT 1 FROM pg_publication WHERE pubname = $1", [settings.publication]).scalar != nil
@@ -112,7 +119,7 @@ package final class Follower {
                 throw ConfigurationError("replication slot \(settings.slot) uses the plugin \(details.plugin), not pgoutput: it is not this follower's; give this one its own --slot")
             }
             if details.active { throw FollowError.slotInUse(slot: settings.slot, detail: "active") }
-            if let tip, !forceNewBase, !details.isBroken {
+            if let tip, !forceNewBase, !details.isBroken, try definitionsUnchanged(since: tip, plans: plans, connection: connection, result: &result) {
                 guard let sealed = LSN(tip.range.toLSN) else {
                     throw SealProblem(location: store.location(of: tip.key + ".seal"), problem: "its to_lsn is not a WAL position")
                 }
@@ -134,6 +141,17 @@ package final class Follower {
         }
         if slotPresent { _ = try connection.execute("SELECT pg_drop_replication_slot($1)", [settings.slot]) }
         return try newChain(after: tip, connection: connection, store: store, plans: plans, result: &result)
+    }
+
+    /// Whether the tables are still defined as the chain's segments say (their `tables.json`,
+    /// named by SHA-256 in every seal): a follower cannot decrypt its own segments, but it can
+    /// tell that the catalog moved since — a new chain then, in the new definitions.
+    private func definitionsUnchanged(since tip: SegmentSeries.Tip, plans: [TablePlan], connection: PostgresConnection,
+                                      result: inout FollowResult) throws -> Bool {
+        let current = SHA256Hasher.hash(try FollowSession.definitions(of: plans, on: connection).encoded()).hex
+        guard current != tip.seal.tablesSHA256 else { return true }
+        result.breaks.append("the tables' definitions changed since the chain's last segment (a column added, dropped or retyped, or a type changed): a new base starts a new chain in the new definitions")
+        return false
     }
 
     private func newChain(after tip: SegmentSeries.Tip?, connection: PostgresConnection, store: ObjectStore, plans: [TablePlan],

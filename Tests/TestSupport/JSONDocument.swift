@@ -35,6 +35,7 @@ public struct JSONDocument: CustomStringConvertible {
     public func string() throws -> String { try typed(String.self) }
     public func int() throws -> Int { try typed(Int.self) }
     public func strings() throws -> [String] { try typed([String].self) }
+    public func bool() throws -> Bool { try typed(Bool.self) }
 
     public func array() throws -> [JSONDocument] {
         try typed([Any].self).enumerated().map { JSONDocument(value: $1, path: "\(path)[\($0)]") }

@@ -61,6 +61,12 @@ public final class PostgresServer: @unchecked Sendable {
 
     private func dropAfter(_ test: XCTestCase, _ name: String) {
         test.addTeardownBlock { [self] in
+            // A logical slot keeps its database from being dropped: the follower tests' go first.
+            _ = waitUntil(timeout: 10) {
+                _ = try? self.psql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = '\(name)' AND active_pid IS NOT NULL")
+                _ = try? self.psql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '\(name)' AND NOT active")
+                return (try? self.psql("SELECT count(*) FROM pg_replication_slots WHERE database = '\(name)'"))?.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+            }
             _ = try? self.psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
     }
