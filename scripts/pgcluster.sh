@@ -6,6 +6,9 @@
 #   pgcluster.sh standby PRIMARY_DIR DIR [SETTING=VALUE ...]
 #                            -> a hot standby of the cluster in PRIMARY_DIR (pg_basebackup,
 #                               streaming), with these settings; prints its superuser URL
+#   pgcluster.sh crash-restart DIR
+#                            -> stop at once, as a crash does (pg_ctl -m immediate: crash
+#                               recovery at the start), and start again on the same port
 #   pgcluster.sh stop DIR    -> stop and remove DIR
 # As root, the server runs as the `postgres` OS user (PostgreSQL refuses to run as root).
 set -euo pipefail
@@ -86,6 +89,12 @@ standby)
   url="postgres://postgres:$password@127.0.0.1:$port/postgres"
   echo "$url" > "$dir/url"
   echo "$url"
+  ;;
+crash-restart)
+  close_inherited_descriptors
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { echo "pgcluster: the server did not start again; its log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 2; }
   ;;
 stop)
   if [ -f "$dir/data/postmaster.pid" ]; then
