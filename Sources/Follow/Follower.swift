@@ -49,31 +49,44 @@ package final class Follower {
         let signers = AllowedSigners.only(signingKey.publicKey, origin: "the follower's signing key")
         let store = try openStore(export.destination, settings: export.storeSettings, create: true, cleanup: cleanup)
         var result = FollowResult(profile: profile, slot: settings.slot, sealedLSN: "")
+        // What a killed follower left: an incomplete upload, a hidden partial file.
+        let stale = try store.removeStaleUploads(under: SegmentNaming.prefix(profile: profile), olderThan: export.staleUploadAge)
+        if stale > 0 { logger.notice("removed \(stale) incomplete segment upload(s) of earlier runs") }
         var forceNewBase = settings.newBase
-        var attempts = 0
+        var changedInARow = 0
+        var reconnectDelay: TimeInterval = 1
         while true {
-            let connection = try PostgresConnection(conninfo: export.database)
-            let plans = try preparePublication(on: connection)
-            let tip = try SegmentSeries.newest(in: store, profile: profile, signers: signers)
-            let slot = try SlotHealth.read(connection, slot: settings.slot)
-            let start: ChainPosition
-            let replication: PostgresConnection
+            let sealedBefore = result.segments.count
             do {
-                (start, replication) = try startChain(tip: tip, slot: slot, forceNewBase: forceNewBase, connection: connection,
-                                                     store: store, plans: plans, result: &result)
+                let connection = try PostgresConnection(conninfo: export.database)
+                let plans = try preparePublication(on: connection)
+                let tip = try SegmentSeries.newest(in: store, profile: profile, signers: signers)
+                let slot = try SlotHealth.read(connection, slot: settings.slot)
+                let (start, replication) = try startChain(tip: tip, slot: slot, forceNewBase: forceNewBase, connection: connection,
+                                                          store: store, plans: plans, result: &result)
                 forceNewBase = false
                 let session = try FollowSession(settings: settings, logger: logger, stop: stop, store: store, connection: connection,
-                                            replication: replication, plans: plans, position: start)
+                                                replication: replication, plans: plans, position: start)
+                reconnectDelay = 1
                 try session.run(into: &result)
                 return result
             } catch let error as FollowError {
-                guard case .definitionChanged = error, attempts < 3 else { throw error }
+                if result.segments.count > sealedBefore + 1 { changedInARow = 0 }
+                guard case .definitionChanged = error, changedInARow < 3 else { throw error }
                 // The tables' definitions moved under the slot: what is sealed stays; a new
                 // base in the new definitions starts a new chain from here.
-                attempts += 1
+                changedInARow += 1
                 logger.notice("\(error): sealing what came before and starting a new chain with a new base")
                 result.breaks.append("\(error)")
                 forceNewBase = true
+            } catch let error as PostgresError where !settings.untilCaughtUp && error.isConnectionProblem && !stop.isRequested {
+                // A service outlives a server's restart or a network's hiccup: what was not
+                // sealed is not confirmed, and the slot sends it again.
+                logger.warning("\(error); connecting again in \(Int(reconnectDelay)) s")
+                let until = Date().addingTimeInterval(reconnectDelay)
+                while Date() < until, !stop.isRequested { Thread.sleep(forTimeInterval: 0.2) }
+                if stop.isRequested { return result }
+                reconnectDelay = min(reconnectDelay * 2, 60)
             }
         }
     }

@@ -34,6 +34,14 @@ package enum PostgresError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// The server could not be reached or went away (as opposed to a statement it refused).
+    package var isConnectionProblem: Bool {
+        switch self {
+        case .connectionFailed, .connectionLost: true
+        case .statementFailed(let state, _, _, _, _): state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
+        }
+    }
+
     /// The SQLSTATE, where the server sent one.
     package var sqlState: String? {
         if case .statementFailed(let state, _, _, _, _) = self { return state }

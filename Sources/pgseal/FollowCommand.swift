@@ -76,7 +76,7 @@ struct FollowCommand: AsyncParsableCommand {
         var lines: [String] = []
         if let base = result.newBase { lines.append("new base: \(base)") }
         for text in result.breaks { lines.append("BREAK: \(text)") }
-        let changes = result.segments.reduce(0) { $0 + $1.changes }
+        let changes = result.segments.map(\.changes).saturatingSum()
         lines.append("\(result.segments.count) segment(s) sealed, \(changes) change(s); sealed up to \(result.sealedLSN)\(result.caughtUp ? " (caught up)" : "")")
         return lines
     }

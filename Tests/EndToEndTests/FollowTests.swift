@@ -23,6 +23,14 @@ final class FollowTests: XCTestCase {
                               + tables.flatMap { ["--table", $0] } + extra)
         }
 
+        /// The follower as a service, until SIGTERM; started once the slot is its.
+        func service(_ extra: [String] = []) throws -> RunningCommand {
+            let running = try PGSealCLI.start(["follow", "--db", url, "--to", store, "--name", name, "-R", keys + "/age-recipient.txt",
+                                               "--sign-key", keys + "/signing-key", "--table", "public.items", "--table", "public.tags", "--json"] + extra)
+            guard waitUntil(timeout: 20, { (try? slot("active")) == "t" }) else { throw TestSetupError("the service does not follow the slot") }
+            return running
+        }
+
         /// The base of the newest chain: the newest archive of tables in the store.
         func newestBase() throws -> String {
             let listed = try PGSealCLI.run(["list", store, "--profile", name, "--trusted-key", keys + "/allowed_signers", "--json"])
@@ -161,10 +169,7 @@ final class FollowTests: XCTestCase {
     func testTwoFollowersNeverShareASlotAndSIGTERMSealsTheOpenSegment() throws {
         let setup = try setUp("service")
         XCTAssertEqual(try setup.follow().status, 0)
-        let service = try PGSealCLI.start(["follow", "--db", setup.url, "--to", setup.store, "--name", setup.name, "-R", setup.keys + "/age-recipient.txt",
-                                           "--sign-key", setup.keys + "/signing-key", "--table", "public.items", "--table", "public.tags",
-                                           "--segment-every", "1h", "--json"])
-        XCTAssertTrue(waitUntil(timeout: 20) { (try? setup.slot("active")) == "t" }, "the service follows the slot")
+        let service = try setup.service(["--segment-every", "1h"])
         let second = try setup.follow()
         XCTAssertEqual(second.status, 2, second.err)
         XCTAssertTrue(second.err.contains("in use") && second.err.contains("--slot"), second.err)
@@ -211,9 +216,7 @@ final class FollowTests: XCTestCase {
 
         // While a follower streams, a column the profile reads appears: the session ends its
         // chain where the change begins, and a new base starts the next.
-        let service = try PGSealCLI.start(["follow", "--db", setup.url, "--to", setup.store, "--name", setup.name, "-R", setup.keys + "/age-recipient.txt",
-                                           "--sign-key", setup.keys + "/signing-key", "--table", "public.items", "--table", "public.tags", "--json", "-q"])
-        XCTAssertTrue(waitUntil(timeout: 20) { (try? setup.slot("active")) == "t" })
+        let service = try setup.service(["-q"])
         try setup.server.psql("UPDATE items SET note = 'before the second column' WHERE id = 4000", database: setup.database)
         try setup.server.psql("ALTER TABLE items ADD COLUMN size int; UPDATE items SET size = 7 WHERE id = 4001", database: setup.database)
         Thread.sleep(forTimeInterval: 3)
@@ -224,5 +227,133 @@ final class FollowTests: XCTestCase {
         XCTAssertTrue(try servedReport["breaks"].strings().contains { $0.contains("size") }, served.out)
         XCTAssertEqual(try setup.contents(of: try setup.restore(until: "latest", base: try servedReport["new_base"].string(), test: self)),
                        try setup.contents(of: setup.database))
+    }
+}
+
+extension FollowTests {
+    func testAServiceReconnectsWhenItsConnectionIsCut() throws {
+        let setup = try setUp("reconnect")
+        XCTAssertEqual(try setup.follow().status, 0)
+        let service = try setup.service()
+        try setup.server.psql("INSERT INTO items (id, note) VALUES (5000, 'before the cut')", database: setup.database)
+        try setup.server.psql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = '\(setup.database)'", database: setup.database)
+        XCTAssertTrue(waitUntil(timeout: 30) { (try? setup.slot("active")) == "t" }, "the service follows the slot again")
+        try setup.server.psql("INSERT INTO items (id, note) VALUES (5001, 'after the cut')", database: setup.database)
+        Thread.sleep(forTimeInterval: 1.5)
+        service.signal(SIGTERM)
+        let ended = service.wait()
+        XCTAssertEqual(ended.status, 0, ended.err)
+        XCTAssertTrue(ended.err.contains("connecting again"), ended.err)
+        XCTAssertEqual(try setup.contents(of: try setup.restore(until: "latest", test: self)), try setup.contents(of: setup.database))
+    }
+
+    /// Segments signed by the follower's own key but written by someone else: whatever they
+    /// hold reaches the database only as parameters, after the checks — or not at all.
+    func testHostileSegmentsSignedByTheFollowersKeyAreRefusedOrStayData() throws {
+        let setup = try setUp("hostile")
+        XCTAssertEqual(try setup.follow().status, 0)
+        try setup.server.psql("INSERT INTO items (id, note) VALUES (6000, 'genuine')", database: setup.database)
+        XCTAssertEqual(try setup.follow().status, 0)
+        let base = try setup.newestBase()
+        let segment = try XCTUnwrap((FileManager.default.enumerator(atPath: setup.store + "/" + setup.name + "/changes")?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".tar.zst.age") }.sorted().last.map { setup.store + "/" + setup.name + "/changes/" + $0 })
+        let original = try Data(contentsOf: URL(fileURLWithPath: segment))
+        let originalSeal = try Data(contentsOf: URL(fileURLWithPath: segment + ".seal"))
+        let originalSignature = try Data(contentsOf: URL(fileURLWithPath: segment + ".seal.sig"))
+
+        /// Rewrites the segment's first chunk with `python` (a function body over `lines`) and
+        /// seals and signs it again with the follower's key, as an insider could.
+        func forge(_ python: String) throws {
+            try original.write(to: URL(fileURLWithPath: segment))
+            try originalSeal.write(to: URL(fileURLWithPath: segment + ".seal"))
+            try originalSignature.write(to: URL(fileURLWithPath: segment + ".seal.sig"))
+            let script = """
+                set -euo pipefail
+                seg="$1"; keys="$2"; dir=$(mktemp -d)
+                age -d -i "$keys/age-identity.txt" "$seg" | zstd -dc | tar -x -C "$dir"
+                python3 - "$dir" <<'PY'
+                import hashlib, json, sys
+                d = sys.argv[1]
+                path = d + "/changes/000001.jsonl"
+                lines = open(path).read().splitlines()
+                \(python)
+                open(path, "w").write("".join(l + "\\n" for l in lines))
+                m = json.load(open(d + "/manifest.json"))
+                data = open(path, "rb").read()
+                m["chunks"][0]["sha256"] = hashlib.sha256(data).hexdigest()
+                m["chunks"][0]["lines"] = len(lines)
+                json.dump(m, open(d + "/manifest.json", "w"))
+                PY
+                (cd "$dir" && tar -cf - tables.json changes/000001.jsonl manifest.json) | zstd -q -c | age -R "$keys/age-recipient.txt" > "$seg"
+                python3 - "$seg" "$dir/manifest.json" <<'PY'
+                import hashlib, json, os, sys
+                seg, manifest = sys.argv[1], sys.argv[2]
+                s = json.load(open(seg + ".seal"))
+                s["size"] = os.path.getsize(seg)
+                s["sha256"] = hashlib.sha256(open(seg, "rb").read()).hexdigest()
+                s["manifest_sha256"] = hashlib.sha256(open(manifest, "rb").read()).hexdigest()
+                open(seg + ".seal", "w").write(json.dumps(s, indent=2, sort_keys=True) + "\\n")
+                PY
+                rm -f "$seg.seal.sig"
+                ssh-keygen -q -Y sign -f "$keys/signing-key" -n pgseal "$seg.seal"
+                """
+            let forged = try Command.run(["bash", "-c", script, "forge", segment, setup.keys])
+            XCTAssertEqual(forged.status, 0, forged.err)
+        }
+        func restore() throws -> (result: CommandResult, database: String) {
+            let target = try setup.server.emptyDatabase(label: "hostile", for: self)
+            return (try PGSealCLI.run(["restore", base, "--until", "latest", "--db", setup.server.url(database: target),
+                                       "--create-tables", "-i", setup.keys + "/age-identity.txt", "--trusted-key", setup.keys + "/allowed_signers"]), target)
+        }
+        let cases: [(python: String, expected: String)] = [
+            // A table name that is SQL: never pasted, refused as undefined.
+            (#"lines[0] = lines[0].replace('"table":"public.items"', '"table":"public.items\\"; DROP TABLE tags; --"')"#, "not defined in the segment"),
+            // A key that is not the column's encoding.
+            (#"lines[0] = lines[0].replace('"key":[6000]', '"key":["6000); DROP TABLE tags; --"]')"#, "not a canonical"),
+            // A number no column holds; a line outside the segment's range; a line twice.
+            (#"lines[0] = lines[0].replace('"key":[6000]', '"key":[1e999999]')"#, "integer column"),
+            (#"lines[0] = lines[0].replace('"lsn":"', '"lsn":"F', 1)"#, "outside the segment's range"),
+            (#"lines.append(lines[0])"#, "already there"),
+            (#"lines[0] = lines[0][:-1]"#, "expected }"),
+        ]
+        for (python, expected) in cases {
+            try forge(python)
+            let (refused, target) = try restore()
+            XCTAssertEqual(refused.status, 1, "\(python): \(refused.err)")
+            XCTAssertTrue(refused.err.contains(expected), "\(python): \(refused.err)")
+            XCTAssertEqual(try setup.server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: target)
+                .trimmingCharacters(in: .whitespacesAndNewlines), "0", "nothing committed")
+        }
+        // SQL as a value is only data.
+        try forge(#"lines[0] = lines[0].replace('"note":"genuine"', '"note":"x\'); DROP TABLE items; --"')"#)
+        let (stored, target) = try restore()
+        XCTAssertEqual(stored.status, 0, stored.err)
+        XCTAssertEqual(try setup.server.psql("SELECT note FROM items WHERE id = 6000", database: target), "x'); DROP TABLE items; --\n")
+    }
+}
+
+extension FollowTests {
+    func testSegmentsInS3ReplayFromThere() throws {
+        let setup = try setUp("s3follow")
+        let s3 = try S3Server.shared()
+        let store = "s3://\(try s3.makeBucket())/pgseal/"
+        func follow() throws -> CommandResult {
+            try PGSealCLI.run(["follow", "--db", setup.url, "--to", store, "--name", setup.name, "--table", "public.items", "--table", "public.tags",
+                               "-R", setup.keys + "/age-recipient.txt", "--sign-key", setup.keys + "/signing-key", "--until-caught-up", "--json", "-q"],
+                              environment: s3.environment())
+        }
+        let first = try follow()
+        XCTAssertEqual(first.status, 0, first.err)
+        let base = try JSONDocument(data: first.stdout)["new_base"].string()
+        XCTAssertTrue(base.hasPrefix(store), base)
+        try setup.server.psql("UPDATE items SET note = 'in s3' WHERE id < 50; DELETE FROM tags WHERE item_id > 150", database: setup.database)
+        let second = try follow()
+        XCTAssertEqual(second.status, 0, second.err)
+        let target = try setup.server.emptyDatabase(label: "froms3", for: self)
+        let restored = try PGSealCLI.run(["restore", base, "--until", "latest", "--db", setup.server.url(database: target), "--create-tables",
+                                          "-i", setup.keys + "/age-identity.txt", "--trusted-key", setup.keys + "/allowed_signers"],
+                                         environment: s3.environment())
+        XCTAssertEqual(restored.status, 0, restored.err)
+        XCTAssertEqual(try setup.contents(of: target), try setup.contents(of: setup.database))
     }
 }
