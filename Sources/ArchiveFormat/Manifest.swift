@@ -28,6 +28,8 @@ package struct Manifest: Codable, Sendable {
         package var serverVersion: String
         package var snapshot: String
         package var walLSN: String
+        /// As the seal's `wal_lsn_exact`: the snapshot is a logical slot's, `walLSN` its consistent point.
+        package var walLSNExact: Bool?
         package var isolation: String
         package var consistent: Bool
 
@@ -44,6 +46,7 @@ package struct Manifest: Codable, Sendable {
             case database, snapshot, isolation, consistent
             case serverVersion = "server_version"
             case walLSN = "wal_lsn"
+            case walLSNExact = "wal_lsn_exact"
         }
     }
 

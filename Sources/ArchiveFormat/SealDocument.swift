@@ -35,6 +35,10 @@ public struct SealDocument: Codable, Sendable, Equatable {
     public var compression: String
     public var snapshot: String
     public var walLSN: String
+    /// True when `walLSN` is the consistent point of the logical slot whose snapshot the export
+    /// read: the archive holds exactly the transactions committed before it (docs/FORMAT.md
+    /// §11.5). Absent otherwise, and then `walLSN` is only near the snapshot.
+    public var walLSNExact: Bool?
     public var tables: [Table]
     public var signer: String
     public var tool: String
@@ -86,6 +90,7 @@ public struct SealDocument: Codable, Sendable, Equatable {
         case manifestSHA256 = "manifest_sha256"
         case createdAt = "created_at"
         case walLSN = "wal_lsn"
+        case walLSNExact = "wal_lsn_exact"
         case tablesSHA256 = "tables_sha256"
         case chain, parts, changes
         case durationSeconds = "duration_seconds"

@@ -16,6 +16,8 @@ package enum ExportError: Error, CustomStringConvertible {
     case partNotNeeded(part: Int, of: Int)
     /// No data from the database for the stall timeout.
     case stalled(seconds: TimeInterval)
+    /// An exact WAL position was asked for and the server cannot give one (`exactPosition`).
+    case exactPosition([String])
 
     package var description: String {
         switch self {
@@ -36,6 +38,9 @@ package enum ExportError: Error, CustomStringConvertible {
             "part \(part): the plan has \(count) parts, so this worker has nothing to do"
         case .stalled(let seconds):
             "no data from the database for \(String(format: "%.0f", seconds)) s: the server or the network stalled (a partition that keeps the connection open); nothing was sealed — check the path to the database, or raise --stall-timeout for a sort that takes longer than that before its first rows"
+        case .exactPosition(let problems):
+            "an exact WAL position is read from a temporary logical replication slot, and the server cannot make one: "
+                + problems.joined(separator: "; ") + " — or export without --exact-position (the archive's WAL position is then only near its snapshot)"
         case .partition(let what):
             "partitioned export: \(what)"
         case .internalInvariant(let what):

@@ -72,7 +72,9 @@ package final class ExportJob {
         let store = try openDestination()
         let coordinator: PostgresConnection
         let source: Manifest.Source
-        if let base = settings.baseSnapshot {
+        // Held to the function's end: the exact snapshot lives as long as the session that made it.
+        let exact = settings.baseSnapshot == nil && settings.exactPosition ? try ExactSnapshot.take(conninfo: settings.database) : nil
+        if let base = settings.baseSnapshot ?? exact?.base {
             coordinator = try SnapshotSession.join(base.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
             source = try Self.describe(coordinator, snapshot: base.snapshot, walLSN: base.walLSN)
         } else {
@@ -98,9 +100,11 @@ package final class ExportJob {
                     compression: settings.compression.name, snapshot: source.snapshot, walLSN: source.walLSN,
                     tables: written.sealTables, signer: settings.signingKey?.publicKey.fingerprint ?? "", tool: "pgseal \(Self.toolVersion)")
                 seal.tablesSHA256 = written.tablesSHA256
+                seal.walLSNExact = source.walLSNExact
                 return seal
             }
             progress.finished()
+            withExtendedLifetime(exact) {}
             return written.result(store: store, naming: naming, source: source, settings: settings, size: objectSize, sha256: objectDigest.hex,
                                   seconds: Date().timeIntervalSince(started))
         } catch {
@@ -288,8 +292,10 @@ package final class ExportJob {
     /// segments): the snapshot and position are the slot's, the rest the server's.
     static func describe(_ connection: PostgresConnection, snapshot: String, walLSN: String) throws -> Manifest.Source {
         let row = try connection.execute("SELECT current_database(), current_setting('server_version')").rows.first ?? []
-        return Manifest.Source(database: row.first.flatMap { $0 } ?? "", serverVersion: row.dropFirst().first.flatMap { $0 } ?? "",
-                               snapshot: snapshot, walLSN: walLSN)
+        var source = Manifest.Source(database: row.first.flatMap { $0 } ?? "", serverVersion: row.dropFirst().first.flatMap { $0 } ?? "",
+                                     snapshot: snapshot, walLSN: walLSN)
+        source.walLSNExact = true
+        return source
     }
 
     /// On a hot standby, says what may cancel the export and what each remedy costs.

@@ -45,6 +45,10 @@ public struct ExportSettings: Sendable {
     /// 'export')`), so that the archive is the base its change segments start from — no change
     /// before the slot's consistent point missing from it, none after it in it.
     public var baseSnapshot: BaseSnapshot?
+    /// Take the snapshot through a temporary logical replication slot, so that the archive's
+    /// WAL position is exact (`ExactSnapshot`): needs `wal_level = logical`, the REPLICATION
+    /// privilege and a free slot.
+    public var exactPosition = false
     /// How long the export waits for its readers' next chunk before it calls the database stalled.
     public var stallTimeout: TimeInterval = 1800
 

@@ -33,7 +33,7 @@ struct ManifestWriter {
               "created_at": \(q(header.createdAt)),
               "profile": \(q(header.profile)),
               "source": {"database": \(q(source.database)), "server_version": \(q(source.serverVersion)), \
-            "snapshot": \(q(source.snapshot)), "wal_lsn": \(q(source.walLSN)), "isolation": \(q(source.isolation)), "consistent": true},
+            "snapshot": \(q(source.snapshot)), "wal_lsn": \(q(source.walLSN)), \(source.walLSNExact == true ? "\"wal_lsn_exact\": true, " : "")"isolation": \(q(source.isolation)), "consistent": true},
               "settings": {\(PostgresConnection.pinnedSettings.map { "\(q($0.0)): \(q($0.1))" }.joined(separator: ", "))},
               "tables": [\n
             """)

@@ -54,7 +54,7 @@ public struct PartitionedExport {
     public func run() throws -> ExportResult {
         let started = Date()
         try ArchiveNames.checkProfile(settings.profile.name)
-        guard settings.baseSnapshot == nil else { throw ExportError.partition("a base of change segments is one export, not a partitioned one") }
+        guard settings.baseSnapshot == nil, !settings.exactPosition else { throw ExportError.partition("a base of change segments, or an export at an exact position, is one export, not a partitioned one") }
         guard (2...256).contains(options.parts) else { throw ExportError.partition("--partitions takes 2 to 256 parts, not \(options.parts)") }
         guard let signingKey = settings.signingKey else {
             throw ExportError.partition("a partitioned archive is made whole by its signed seal alone: give --sign-key")

@@ -26,9 +26,10 @@ struct ChangeStatements {
         keyPredicate = { first in quotedKeys.enumerated().map { "\($1) = $\(first + $0)" }.joined(separator: " AND ") }
     }
 
-    func sameColumns(as other: TableDefinitions.Table) -> Bool {
-        other.columns.count == table.columns.count && zip(other.columns, table.columns).allSatisfy { $0.name.isByteEqual(to: $1.name) && $0.encoding == $1.encoding }
-            && other.key == table.key
+    /// Whether two definitions of a table have the same columns (names and encodings) and key.
+    static func sameColumns(_ one: TableDefinitions.Table, _ other: TableDefinitions.Table) -> Bool {
+        other.columns.count == one.columns.count && zip(other.columns, one.columns).allSatisfy { $0.name.isByteEqual(to: $1.name) && $0.encoding == $1.encoding }
+            && other.key == one.key
     }
 
     func apply(_ change: ChangeLineDecoder.Change, on connection: PostgresConnection) throws {

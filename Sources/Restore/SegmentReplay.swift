@@ -30,6 +30,13 @@ public enum ReplayTarget: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// Every transaction committed before `position` (an exact base's `wal_lsn`: what that
+    /// base holds), nil when `position` is no LSN or is 0/0.
+    public static func before(_ position: String) -> ReplayTarget? {
+        guard let point = LSN(position), point.value > 0 else { return nil }
+        return .lsn(LSN(point.value - 1).description)
+    }
+
     public var description: String {
         switch self {
         case .lsn(let text): text
@@ -91,6 +98,14 @@ package struct SegmentReplay {
     let keys: AgeKeyring
     let limits: ReadLimits
 
+    package init(base: GatedArchive, storeSettings: StoreSettings, policy: TrustPolicy, keys: AgeKeyring, limits: ReadLimits) {
+        self.base = base
+        self.storeSettings = storeSettings
+        self.policy = policy
+        self.keys = keys
+        self.limits = limits
+    }
+
     /// The base's chain, in order, up to the segment that reaches `target`.
     package func segments(until target: ReplayTarget) throws -> [GatedArchive] {
         guard let baseSeal = base.seal, let baseSHA256 = base.sealSHA256, !baseSeal.isChangeSegment, !baseSeal.isFilesArchive,
@@ -100,12 +115,13 @@ package struct SegmentReplay {
         if case .lsn(let text) = target, let point = LSN(text), point < baseLSN {
             throw ReplayError.notABase("\(text) is before the base's position \(baseLSN)")
         }
-        let baseObject = base.location.name
+        let ownBase = SealChain.Link(object: base.location.name, sealSHA256: baseSHA256)
         let store = try storeRoot(profile: baseSeal.profile)
         let listing = try store.list(prefix: SegmentNaming.prefix(profile: baseSeal.profile)).map(\.key)
         let present = Set(listing)
-        // Segments are named by time: those of days before the base's cannot be its chain's.
-        let baseDay = String(baseSeal.createdAt.prefix(10)).replacingOccurrences(of: "-", with: "/")
+        // Segments are named by the time they were begun: none begun more than a day before
+        // the base can hold a change after it.
+        let baseDay = Self.dayBefore(baseSeal.createdAt)
         let candidates = listing.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }
             .map { String($0.dropLast(".seal".count)) }
             .filter { key in
@@ -113,19 +129,28 @@ package struct SegmentReplay {
                 return parts.count >= 6 && parts[2...4].joined(separator: "/") >= baseDay
             }.sorted()
         var chain: [GatedArchive] = []
+        // The base the chain's segments name: this one, or — for a base at an exact position
+        // (§11.5) without a chain of its own — the base of the chain that covers its position.
+        var chainBase: SealChain.Link?
         var previousEnd = baseLSN
         var reached = false
         var reach = "the newest sealed change is at \(baseLSN) (the base)"
         for key in candidates {
             let segment = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: policy, limits: limits)
             guard let seal = segment.seal, let range = seal.changes, seal.isChangeSegment else { continue }
-            guard range.base.object == baseObject, range.base.sealSHA256 == baseSHA256 else {
-                if chain.isEmpty { continue }
-                break  // the next chain: ours ended
-            }
             let name = segment.location.display
             guard let from = LSN(range.fromLSN), let to = LSN(range.toLSN), from <= to else {
                 throw ReplayError.broken(segment: name, problem: "its WAL range \(Terminal.escaped(range.fromLSN))–\(Terminal.escaped(range.toLSN)) is not one")
+            }
+            if let chainBase {
+                guard range.base == chainBase else { break }  // the next chain: this one ended
+            } else if range.base == ownBase {
+                chainBase = ownBase
+            } else if baseSeal.walLSNExact == true, from <= baseLSN, baseLSN < to {
+                chainBase = range.base
+                previousEnd = from
+            } else {
+                continue
             }
             guard from == previousEnd else {
                 throw ReplayError.broken(segment: name, problem: "it starts at \(from), where the chain before it ends at \(previousEnd): a gap or an overlap")
@@ -150,6 +175,17 @@ package struct SegmentReplay {
         return chain
     }
 
+    /// `YYYY/MM/DD` of the day before `stamp` (RFC 3339), as segment keys spell days.
+    static func dayBefore(_ stamp: String) -> String {
+        let parser = ISO8601DateFormatter()
+        let day = parser.date(from: stamp).map { $0.addingTimeInterval(-86_400) } ?? Date(timeIntervalSince1970: 0)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy/MM/dd"
+        return formatter.string(from: day)
+    }
+
     /// The store the base lies in, named by its place: `<store>/<profile>/YYYY/MM/DD/<name>`.
     private func storeRoot(profile: String) throws -> ObjectStore {
         let parts = base.location.display.split(separator: "/", omittingEmptySubsequences: false)
@@ -166,8 +202,24 @@ package struct SegmentReplay {
     /// the caller's transaction, up to `target`.
     package func apply(_ segments: [GatedArchive], until target: ReplayTarget, tables selected: [TableDefinitions.Table],
                        on connection: PostgresConnection) throws -> ReplayResult {
-        var result = ReplayResult()
         let statements = Dictionary(selected.map { ($0.qualifiedName, ChangeStatements($0)) }, uniquingKeysWith: { a, _ in a })
+        // Lines before the base's own position are in the base already (an adopted chain).
+        let start = base.seal.flatMap { LSN($0.walLSN) } ?? LSN.zero
+        return try walk(segments, from: start, until: target, tables: selected) { change, segment, line in
+            do { try apply(change, statements, connection) } catch let problem as ChangeStatements.Conflict {
+                throw ReplayError.conflict(segment: segment, line: line, problem: problem.description)
+            }
+        }
+    }
+
+    /// Reads `segments` in order and hands `visit` each change whose commit LSN is at or after
+    /// `start`, up to `target` — every segment proven as `apply` says, its lines checked for
+    /// order and range whether visited or not. `tables` are the definitions the caller's tables
+    /// have: a segment that defines one otherwise is a break.
+    package func walk(_ segments: [GatedArchive], from start: LSN, until target: ReplayTarget, tables: [TableDefinitions.Table],
+                      visit: (ChangeLineDecoder.Change, _ segment: String, _ line: Int) throws -> Void) throws -> ReplayResult {
+        var result = ReplayResult()
+        let known = Dictionary(tables.map { ($0.qualifiedName, $0) }, uniquingKeysWith: { a, _ in a })
         let until: (lsn: LSN?, time: String?) = switch target {
         case .lsn(let text): (LSN(text), nil)
         case .time(let date): (nil, CommitStamp.text(of: date))
@@ -177,7 +229,7 @@ package struct SegmentReplay {
         for segment in segments {
             let object = try segment.openObject()
             try segment.reading(object) {
-                try applyOne(segment, object: object, statements: statements, until: until, done: &done, result: &result, on: connection)
+                try walkOne(segment, object: object, tables: known, start: start, until: until, done: &done, result: &result, visit: visit)
             }
             result.segments += 1
             if done { break }
@@ -185,8 +237,9 @@ package struct SegmentReplay {
         return result
     }
 
-    private func applyOne(_ segment: GatedArchive, object: SealBoundSource, statements: [String: ChangeStatements],
-                          until: (lsn: LSN?, time: String?), done: inout Bool, result: inout ReplayResult, on connection: PostgresConnection) throws {
+    private func walkOne(_ segment: GatedArchive, object: SealBoundSource, tables known: [String: TableDefinitions.Table], start: LSN,
+                         until: (lsn: LSN?, time: String?), done: inout Bool, result: inout ReplayResult,
+                         visit: (ChangeLineDecoder.Change, String, Int) throws -> Void) throws {
         let name = segment.location.display
         guard let seal = segment.seal, let range = seal.changes, let from = LSN(range.fromLSN), let to = LSN(range.toLSN) else {
             throw ReplayError.broken(segment: name, problem: "its seal has no WAL range")
@@ -212,7 +265,7 @@ package struct SegmentReplay {
                     let columns = try table.columnSpecs()
                     tables[table.qualifiedName] = ChangeLineDecoder.Table(
                         columns: columns, keyColumns: table.key.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } })
-                    if let restored = statements[table.qualifiedName], !restored.sameColumns(as: table) {
+                    if let restored = known[table.qualifiedName], !ChangeStatements.sameColumns(restored, table) {
                         throw ReplayError.broken(segment: name, problem: "it defines \(Terminal.escaped(table.qualifiedName)) with other columns than the base")
                     }
                 }
@@ -241,7 +294,7 @@ package struct SegmentReplay {
                     if lsn == lastLSN, let lastXID, lastXID != change.xid {
                         throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): two transactions at one commit LSN")
                     }
-                    if done { return }
+                    if done || lsn < start { return }
                     if let point = until.lsn, lsn > point { done = true; return }
                     if let point = until.time, change.committedAt > point { done = true; return }
                     if lsn != lastLSN || lastXID == nil { result.transactions += 1 }
@@ -250,9 +303,7 @@ package struct SegmentReplay {
                     result.changes += 1
                     result.lastLSN = change.lsn
                     result.lastCommit = change.committedAt
-                    do { try apply(change, statements, connection) } catch let problem as ChangeStatements.Conflict {
-                        throw ReplayError.conflict(segment: name, line: lines.lineCount, problem: problem.description)
-                    }
+                    try visit(change, name, lines.lineCount)
                 }
             }
             let chunkLines = lines.lineCount

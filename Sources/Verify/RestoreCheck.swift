@@ -227,17 +227,7 @@ struct RestoreCheck {
             plan = try TablePlan.resolve(selection, on: connection)
         }
         let location = "restore \(table.qualifiedName)" + (source.label.isEmpty ? "" : " \(source.label)")
-        let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
-        let digest = TableDigest()
-        let line = ByteBuffer(capacity: 4096)
-        let rows = try connection.copyOut(plan.copyStatement)
-        while try rows.next({ copyLine in
-            line.removeAll()
-            try encoder.encode(copyLine: copyLine, into: line)
-            digest.add(row: line.bytes)
-        }) {}
-        let count = digest.rows
-        let restored = digest.finalize().hex
+        let (count, restored) = try TableReadBack.digest(plan, on: connection)
         let matches = count == table.rows && restored == table.digest
         if !matches {
             failures.append(.init(location: location, problem:

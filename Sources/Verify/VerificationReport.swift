@@ -1,5 +1,6 @@
 import ArchiveFormat
 import Display
+import Restore
 /// What `pgseal verify` found: documented in docs/VERIFY.md, written by `--report F`.
 public struct VerificationReport: Codable, Sendable {
     public enum Level: String, Codable, Sendable, CaseIterable {
@@ -49,8 +50,36 @@ public struct VerificationReport: Codable, Sendable {
         }
     }
 
+    /// At the restore level to a point (`until`, `untilArchive`): what the base's change
+    /// segments replayed in the scratch database, and its tables as they stood at that point —
+    /// against a later base at an exact position, whether they are that base's (continuity).
+    public struct PointInTime: Codable, Sendable {
+        public struct Table: Codable, Sendable {
+            public let name: String
+            public let rows: Int
+            public let digest: String
+            /// The later base's sealed rows and digest of the table, and whether they are these.
+            public var expectedRows: Int?
+            public var expectedDigest: String?
+            public var matches: Bool?
+
+            enum CodingKeys: String, CodingKey {
+                case name, rows, digest, matches
+                case expectedRows = "expected_rows"
+                case expectedDigest = "expected_digest"
+            }
+        }
+
+        public var target: String
+        public var replayed: ReplayResult
+        /// The later base (its location) whose sealed digests the tables were held to.
+        public var against: String?
+        public var tables: [Table] = []
+    }
+
     public var archive: String
     public var level: Level
+    public var pointInTime: PointInTime?
     /// When this verification began (RFC 3339, UTC).
     public var verifiedAt: String = ""
     /// The fingerprints of the keys the seal was checked against.
@@ -92,6 +121,7 @@ public struct VerificationReport: Codable, Sendable {
         case staleScratchRemoved = "stale_scratch_removed"
         case objectBytes = "object_bytes"
         case objectSHA256 = "object_sha256"
+        case pointInTime = "point_in_time"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -107,6 +137,7 @@ public struct VerificationReport: Codable, Sendable {
         try container.encode(objectBytes, forKey: .objectBytes)
         try container.encodeIfPresent(objectSHA256, forKey: .objectSHA256)
         try container.encode(tables, forKey: .tables)
+        try container.encodeIfPresent(pointInTime, forKey: .pointInTime)
         try container.encode(failures, forKey: .failures)
         try container.encode(phases, forKey: .phases)
         try container.encodeIfPresent(scratchDatabase, forKey: .scratchDatabase)
@@ -127,6 +158,7 @@ public struct VerificationReport: Codable, Sendable {
         objectBytes = try container.decode(Int64.self, forKey: .objectBytes)
         objectSHA256 = try container.decodeIfPresent(String.self, forKey: .objectSHA256)
         tables = try container.decode([Table].self, forKey: .tables)
+        pointInTime = try container.decodeIfPresent(PointInTime.self, forKey: .pointInTime)
         failures = try container.decode([Failure].self, forKey: .failures)
         phases = try container.decodeIfPresent([String: Double].self, forKey: .phases) ?? [:]
         scratchDatabase = try container.decodeIfPresent(String.self, forKey: .scratchDatabase)

@@ -23,6 +23,12 @@ public struct VerificationRequest {
     public var keepScratch = false
     /// A partitioned archive's parts read at once (each on two threads of its own).
     public var partJobs = 1
+    /// For the restore level: also replay the archive's change segments up to this point in
+    /// the scratch database (docs/FORMAT.md §11), and read the tables back as they then stand.
+    public var until: ReplayTarget?
+    /// For the restore level: replay up to this later base's exact position and require its
+    /// sealed digests (continuity).
+    public var untilArchive: String?
 
     public init(archive: String, level: VerificationReport.Level, policy: TrustPolicy, keys: AgeKeyring) {
         self.archive = archive
@@ -37,11 +43,14 @@ public struct VerificationRequest {
 public enum VerificationError: Error, CustomStringConvertible {
     case missingScratchDatabase
     case notTables(String)
+    case notALaterBase(String, String)
 
     public var description: String {
         switch self {
         case .notTables(let archive):
             "\(archive) is an archive of files (pgseal seal): it has no rows to restore; verify it at level deep"
+        case .notALaterBase(let archive, let why):
+            "\(archive) cannot be replayed to: \(why)"
         case .missingScratchDatabase:
             "the restore level needs a server to restore into (a database URL, for a role that may CREATE DATABASE)"
         }
@@ -89,21 +98,33 @@ package enum Verifier {
             try PartitionedCheck(gated: gated, seal: seal, request: request).run(into: &report)
             return finished(report, started)
         }
+        var replay: ReplayCheck?
+        if request.level == .restore, request.until != nil || request.untilArchive != nil {
+            replay = try ReplayCheck.prepare(base: gated, request: request, into: &report)
+            guard replay != nil else { return finished(report, started) }
+        }
         let manifest = try readObject(gated, seal: seal, request: request, into: &report)
         if request.level == .restore, report.ok, let manifest {
-            try restore([.init(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) })], request: request, into: &report)
+            try restore([.init(manifest: manifest, openTar: { try gated.openTar(keys: request.keys) })], request: request, into: &report) { scratch, report in
+                guard let replay, report.ok else { return }
+                let started = Date()
+                try replay.run(tables: TableDefinitions(manifest: manifest).tables, scratch: scratch, into: &report)
+                report.phases["replay"] = Date().timeIntervalSince(started)
+            }
         }
         return finished(report, started)
     }
 
     /// The restore level over the objects read: into a scratch database made for it and dropped
     /// after (kept with `keepScratch`).
-    static func restore(_ sources: [RestoreCheck.Source], request: VerificationRequest, into report: inout VerificationReport) throws {
+    static func restore(_ sources: [RestoreCheck.Source], request: VerificationRequest, into report: inout VerificationReport,
+                        then: (ScratchDatabase, inout VerificationReport) throws -> Void = { _, _ in }) throws {
         guard let url = request.scratchDatabaseURL else { throw VerificationError.missingScratchDatabase }
         let scratch = try ScratchDatabase(adminURL: url, cleanup: request.cleanup)
         report.scratchDatabase = scratch.name
         defer { request.keepScratch ? scratch.keep() : scratch.drop() }
         try RestoreCheck(sources: sources, scratch: scratch, limits: request.limits).run(into: &report)
+        try then(scratch, &report)
     }
 
     /// The seal and deep levels' reading of one object (an archive, or one part of a partitioned

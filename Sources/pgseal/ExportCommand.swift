@@ -36,6 +36,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Progress on stderr: auto (when it is a terminal), always, never.", valueName: "when"))
     var progress: String?
 
+    @Flag(name: .long, help: "Take the snapshot through a temporary logical replication slot, so that the archive's WAL position is exact: a chain of change segments (pgseal follow) that covers it can then be proven against it (verify --until-archive) and replayed from it (restore --until). Needs wal_level = logical, the REPLICATION privilege and a free slot.")
+    var exactPosition = false
+
     @OptionGroup(title: "Partitioned export") var partitioning: PartitionOptions
 
     @OptionGroup(title: "Output") var output: OutputOptions
@@ -51,6 +54,7 @@ struct ExportCommand: AsyncParsableCommand {
             flags.noSign = true
         }
         var settings = try options.resolve(flags: flags, context: context)
+        settings.exactPosition = exactPosition
         if partitioning.partitionWorker || partitioning.partitions != nil {
             settings.partitionKey = try partitioning.partitionKey(environment: context.environment)
         }

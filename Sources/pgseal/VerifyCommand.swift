@@ -22,12 +22,20 @@ struct VerifyCommand: ParsableCommand {
                     them back through the same canonical encoder in key order and compares
                     the digests, naming the first differing row; the scratch database is
                     dropped afterwards in every case, unless --keep-scratch
-            Default: deep when --identity is given (or the archive is unencrypted), else seal.
+              restore --until POINT  also replays the archive's change segments (pgseal follow)
+                    up to POINT in the scratch database and reads the tables back as they
+                    stand then; --until-archive LATER replays up to a later base's exact
+                    position (export --exact-position) and requires its sealed digests: the
+                    proof that base and segments hold every change in between
+            Default: deep when --identity is given (or the archive is unencrypted), else seal;
+            restore with --until or --until-archive.
             Exit codes: 0 verified; 1 the archive is bad (each problem named: seal signature,
             object hash, age chunk, tar entry, chunk file and line, table); 2 could not verify.
 
             Example:
               pgseal verify X.tar.zst.age --trusted-key allowed_signers --level seal
+              pgseal verify BASE.tar.zst.age --until-archive LATER.tar.zst.age --scratch-db postgres://admin@db/postgres \\
+                -i age-identity.txt --trusted-key allowed_signers
             """)
 
     @OptionGroup var target: ArchiveArgument
@@ -40,6 +48,12 @@ struct VerifyCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Keep the scratch database for inspection.")
     var keepScratch = false
+
+    @Option(name: .long, help: ArgumentHelp("For the restore level: also replay the archive's change segments up to this point (an LSN, an RFC 3339 time, or latest) and read the tables back as they stand then.", valueName: "point"))
+    var until: String?
+
+    @Option(name: .long, help: ArgumentHelp("For the restore level: replay the change segments up to this later archive's exact WAL position and require its sealed table digests (continuity).", valueName: "archive"))
+    var untilArchive: String?
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -65,6 +79,15 @@ struct VerifyCommand: ParsableCommand {
         if let level, VerificationReport.Level(rawValue: level) == nil {
             throw ValidationError("--level takes seal, deep or restore, not \(level)")
         }
+        if until != nil || untilArchive != nil, let level, level != "restore" {
+            throw ValidationError("--until and --until-archive replay changes at the restore level, not at level \(level)")
+        }
+        if until != nil && untilArchive != nil {
+            throw ValidationError("give --until or --until-archive, not both: the later archive's position is the point")
+        }
+        if let until, ReplayTarget(parsing: until) == nil {
+            throw ValidationError("--until \(until.debugDescription): give an LSN (16/B374D848), an RFC 3339 time (2026-12-04T18:00:00Z) or latest")
+        }
     }
 
     func run() throws {
@@ -72,12 +95,16 @@ struct VerifyCommand: ParsableCommand {
         let policy = try trust.policy(environment: context.environment)
         let archive = try target.location(policy: policy, context: context)
         let keys = try identities.keyring()
-        let chosen = level.flatMap(VerificationReport.Level.init(rawValue:)) ?? (!identities.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
+        let replays = until != nil || untilArchive != nil
+        let chosen = level.flatMap(VerificationReport.Level.init(rawValue:))
+            ?? (replays ? .restore : !identities.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
         var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
         request.scratchDatabaseURL = (scratchDb ?? context.variable("PGSEAL_SCRATCH_DB")).flatMap { $0.isEmpty ? nil : $0 }
         request.storeSettings = context.storeSettings
         request.cleanup = context.cleanup
         request.keepScratch = keepScratch
+        request.until = until.flatMap(ReplayTarget.init(parsing:))
+        request.untilArchive = untilArchive
         if let jobs {
             guard jobs >= 1 else { throw ValidationError("--jobs takes 1 or more") }
             request.partJobs = jobs
@@ -123,6 +150,15 @@ enum VerifySummary {
         for table in report.tables {
             let restored = table.restoredDigestMatches.map { $0 ? ", restored ok" : ", restored MISMATCH" } ?? ""
             lines.append("  \(table.name): \(table.rows) rows, \(Format.bytes(table.bytes)), digest \(table.digestMatches ? "ok" : "MISMATCH")\(restored) \(table.digest.prefix(16))…")
+        }
+        if let point = report.pointInTime {
+            let replayed = point.replayed
+            lines.append("  replayed \(replayed.segments) segment(s), \(replayed.transactions) transaction(s), \(replayed.changes) change(s) up to \(point.target)"
+                + (replayed.lastCommit.map { ", last commit \($0)" } ?? ""))
+            for table in point.tables {
+                let verdict = table.matches.map { $0 ? " = \(point.against ?? "the later base")" : " ≠ \(point.against ?? "the later base") (\(table.expectedRows.map(String.init) ?? "-") rows)" } ?? ""
+                lines.append(Terminal.escaped("  at the point: \(table.name) \(table.rows) rows, digest \(table.digest.prefix(16))…\(verdict)"))
+            }
         }
         if let scratch = report.scratchDatabase { lines.append("  scratch database \(scratch)") }
         for note in report.notes { lines.append("  note: " + note) }

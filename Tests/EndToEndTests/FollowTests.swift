@@ -63,9 +63,11 @@ final class FollowTests: XCTestCase {
         }
     }
 
-    func setUp(_ label: String) throws -> Setup {
+    func setUp(_ label: String) throws -> Setup { try Self.makeSetup(label, for: self) }
+
+    static func makeSetup(_ label: String, for test: XCTestCase) throws -> Setup {
         let server = try PostgresServer.shared()
-        let database = try server.emptyDatabase(label: label, for: self)
+        let database = try server.emptyDatabase(label: label, for: test)
         try server.psql("""
             CREATE TABLE items (id int PRIMARY KEY, note text, big text, price numeric(10,2), seen timestamptz);
             ALTER TABLE items ALTER COLUMN big SET STORAGE EXTERNAL;
