@@ -100,6 +100,12 @@ public enum PGSeal {
         try wrapped { try RowRecovery.run(request) }
     }
 
+    /// After a database was restored to an earlier point: the profile's changes committed after
+    /// it, from a base's change segments, listed and (with `putBack`) put back in one transaction.
+    public static func lost(_ request: LossRequest, progress: (String) -> Void = { _ in }) throws(PGSealError) -> LossReport {
+        try wrapped { try LossRecovery.run(request, progress: progress) }
+    }
+
     /// Puts an archive of files back on disk, after proving its seal and every entry.
     public static func extract(_ request: ExtractRequest) throws(PGSealError) -> ExtractResult {
         try wrapped { try FileExtractor.run(request) }

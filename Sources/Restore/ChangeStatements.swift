@@ -32,6 +32,27 @@ struct ChangeStatements {
             && other.key == one.key
     }
 
+    /// The row under `key` as PostgreSQL prints its columns (the profile's), nil when there is none.
+    func row(_ key: [String?], on connection: PostgresConnection, forUpdate: Bool = false) throws -> [String?]? {
+        try connection.execute("SELECT \(columns.joined(separator: ", ")) FROM \(name) WHERE \(keyPredicate(1))\(forUpdate ? " FOR UPDATE" : "")", key).rows.first
+    }
+
+    /// Makes the rows under `oldKey` and `row`'s key what a change made them, whatever they are
+    /// now: the row under `oldKey` gone (when given and not `row`'s own), `row` inserted or
+    /// written over the one under its key. The key needs a unique index.
+    func force(_ row: [String?]?, removing oldKey: [String?]?, on connection: PostgresConnection) throws {
+        if let oldKey { try connection.execute("DELETE FROM \(name) WHERE \(keyPredicate(1))", oldKey) }
+        guard let row else { return }
+        let placeholders = (1...max(1, row.count)).map { "$\($0)" }.joined(separator: ", ")
+        let keyColumns = keyIndexes.map { columns[$0] }
+        let others = columns.indices.filter { !keyIndexes.contains($0) }.map { "\(columns[$0]) = EXCLUDED.\(columns[$0])" }
+        let onConflict = others.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(others.joined(separator: ", "))"
+        try connection.execute("INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT (\(keyColumns.joined(separator: ", "))) \(onConflict)", row)
+    }
+
+    /// A row's key values, from the profile's columns as `row` returns them.
+    func key(of row: [String?]) -> [String?] { keyIndexes.map { $0 < row.count ? row[$0] : nil } }
+
     func apply(_ change: ChangeLineDecoder.Change, on connection: PostgresConnection) throws {
         guard !keyIndexes.isEmpty else { throw Conflict(description: "table \(table.qualifiedName) has no key to apply changes by") }
         let keyText = "key \(change.key.map { $0 ?? "NULL" }.joined(separator: ", "))"

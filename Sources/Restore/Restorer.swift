@@ -97,6 +97,11 @@ extension RestoreError: IntegrityViolation {
 
 package enum Restorer {
     public static func run(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
+        try run(request, into: try PostgresConnection(conninfo: request.databaseURL), progress: progress)
+    }
+
+    /// Restores into the database `connection` is open on (a scratch database made by the caller).
+    package static func run(_ request: RestoreRequest, into connection: PostgresConnection, progress: (String) -> Void = { _ in }) throws -> RestoreResult {
         let started = Date()
         let gated = try GatedArchive.openDecrypting(request.archive, store: request.storeSettings, policy: request.policy, limits: request.limits, keys: request.keys)
         let objects = try gated.objectsToRead()
@@ -117,7 +122,6 @@ package enum Restorer {
             selected = definitions.tables.filter { names.contains($0.qualifiedName) }
         }
 
-        let connection = try PostgresConnection(conninfo: request.databaseURL)
         var result = RestoreResult(archive: request.archive, database: connection.target)
         // Declared types are proven type names before the transaction (a refused one aborts it).
         var toCreate: [TableDefinitions.Table] = []

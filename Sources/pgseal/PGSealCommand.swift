@@ -15,7 +15,7 @@ struct PGSealCommand: AsyncParsableCommand {
             unreachable database or store, missing key).
             """,
         version: PGSealVersion.current,
-        subcommands: [ExportCommand.self, FollowCommand.self, SealCommand.self, VerifyCommand.self, DiffCommand.self, RestoreCommand.self, RecoverCommand.self, ExtractCommand.self, InspectCommand.self, ListCommand.self, ChainCommand.self, ReportCommand.self, CheckCommand.self, PruneCommand.self, ReplicateCommand.self, ConfigCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self])
+        subcommands: [ExportCommand.self, FollowCommand.self, SealCommand.self, VerifyCommand.self, DiffCommand.self, RestoreCommand.self, RecoverCommand.self, LostCommand.self, ExtractCommand.self, InspectCommand.self, ListCommand.self, ChainCommand.self, ReportCommand.self, CheckCommand.self, PruneCommand.self, ReplicateCommand.self, ConfigCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self])
 
     /// Runs the command line and turns every error into the documented exit code: ArgumentParser
     /// would give 64 for usage errors; pgseal's contract says 2.
