@@ -72,6 +72,7 @@ let package = Package(
             "ArchiveFormat", "ArchiveReading", "ByteStreams", "CanonicalJSON", "ChangeCapture", "Cryptography", "DatabaseCatalog", "Export",
             "ObjectStore", "Postgres",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The unattended jobs around archives: list, check, prune, replicate, chain, evidence.
         .target(name: "Operations", dependencies: [

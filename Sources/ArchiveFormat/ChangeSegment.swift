@@ -27,6 +27,10 @@ public struct SegmentRange: Codable, Sendable, Equatable {
     /// The first and last commit times of the segment's transactions (absent when it has none).
     public var firstCommit: String?
     public var lastCommit: String?
+    /// When the follower sealed the segment (RFC 3339, UTC): a follower that lives seals at
+    /// least every idle interval, so the newest segment's `sealedAt` says how current the chain
+    /// is (`check --max-lag`). Absent in segments of pgseal 0.7.0-dev before it was added.
+    public var sealedAt: String?
     public var tables: [TableCount]
 
     public init(base: SealChain.Link, fromLSN: String, toLSN: String, transactions: Int, changes: Int,
@@ -47,6 +51,7 @@ public struct SegmentRange: Codable, Sendable, Equatable {
         case toLSN = "to_lsn"
         case firstCommit = "first_commit"
         case lastCommit = "last_commit"
+        case sealedAt = "sealed_at"
     }
 }
 

@@ -29,10 +29,12 @@ final class FollowSession {
     private var received = LSN.zero
     private var lastSeal = Date()
     private let line = ByteBuffer(capacity: 64 << 10)
+    private let metrics: FollowMetrics
 
     init(settings: FollowSettings, logger: Logger, stop: StopRequest, store: ObjectStore, connection: PostgresConnection,
-         replication: PostgresConnection, plans: [TablePlan], position: Follower.ChainPosition) throws {
+         replication: PostgresConnection, plans: [TablePlan], position: Follower.ChainPosition, metrics: FollowMetrics) throws {
         self.settings = settings
+        self.metrics = metrics
         self.logger = logger
         self.stop = stop
         self.store = store
@@ -126,6 +128,9 @@ final class FollowSession {
             if Date().timeIntervalSince(lastStatus) >= (target == nil ? settings.statusInterval : 1) {
                 try sendStatus(stream, replyRequested: target != nil)
                 lastStatus = Date()
+                // The slot as the server sees it, for /metrics; a failed look is no reason to stop.
+                if let health = try? SlotHealth.read(connection, slot: settings.slot) { metrics.observe(health) }
+                do { try metrics.publish() } catch { logger.warning("the metrics file cannot be written: \(error)") }
             }
         }
     }
@@ -152,6 +157,8 @@ final class FollowSession {
         result.segments.append(FollowResult.Segment(key: sealed.key, fromLSN: writer.fromLSN.description, toLSN: segmentEnd.description,
                                                     transactions: writer.transactions, changes: writer.changes))
         result.sealedLSN = segmentEnd.description
+        metrics.sealed(changes: writer.changes, lastCommit: sealed.seal.changes?.lastCommit)
+        try? metrics.publish()
         logger.info("sealed segment \(store.location(of: sealed.key)): \(writer.transactions) transaction(s), \(writer.changes) change(s), \(writer.fromLSN)–\(segmentEnd)")
         // Durable in the store: now, and only now, the server may forget what came before.
         try sendStatus(stream, replyRequested: false)

@@ -20,12 +20,14 @@ package final class Follower {
     private let logger: Logger
     private let stop: StopRequest
     private let cleanup: CleanupRegistry?
+    private let metrics: FollowMetrics
 
-    package init(settings: FollowSettings, logger: Logger, stop: StopRequest, cleanup: CleanupRegistry? = nil) {
+    package init(settings: FollowSettings, logger: Logger, stop: StopRequest, cleanup: CleanupRegistry? = nil, metrics: FollowMetrics = FollowMetrics()) {
         self.settings = settings
         self.logger = logger
         self.stop = stop
         self.cleanup = cleanup
+        self.metrics = metrics
     }
 
     /// Where a chain stands when streaming starts.
@@ -49,6 +51,7 @@ package final class Follower {
         let signers = AllowedSigners.only(signingKey.publicKey, origin: "the follower's signing key")
         let store = try openStore(export.destination, settings: export.storeSettings, create: true, cleanup: cleanup)
         var result = FollowResult(profile: profile, slot: settings.slot, sealedLSN: "")
+        metrics.start(profile: profile, slot: settings.slot)
         // What a killed follower left: an incomplete upload, a hidden partial file.
         let stale = try store.removeStaleUploads(under: SegmentNaming.prefix(profile: profile), olderThan: export.staleUploadAge)
         if stale > 0 { logger.notice("removed \(stale) incomplete segment upload(s) of earlier runs") }
@@ -66,7 +69,7 @@ package final class Follower {
                                                           store: store, plans: plans, result: &result)
                 forceNewBase = false
                 let session = try FollowSession(settings: settings, logger: logger, stop: stop, store: store, connection: connection,
-                                                replication: replication, plans: plans, position: start)
+                                                replication: replication, plans: plans, position: start, metrics: metrics)
                 reconnectDelay = 1
                 try session.run(into: &result)
                 return result
@@ -78,6 +81,7 @@ package final class Follower {
                 changedInARow += 1
                 logger.notice("\(error): sealing what came before and starting a new chain with a new base")
                 result.breaks.append("\(error)")
+                metrics.broke()
                 forceNewBase = true
             } catch let error as PostgresError where !settings.untilCaughtUp && error.isConnectionProblem && !stop.isRequested {
                 // A service outlives a server's restart or a network's hiccup: what was not
@@ -140,9 +144,11 @@ package final class Follower {
                 return (ChainPosition(base: tip.range.base, previous: tip.link, sealedUpTo: sealed, sequence: tip.sequence), replication)
             }
             if details.isBroken {
+                metrics.broke()
                 result.breaks.append("replication slot \(settings.slot) was lost (wal_status = lost: PostgreSQL removed WAL it needed; raise max_slot_wal_keep_size): a new base starts a new chain")
             }
         } else if tip != nil, !forceNewBase {
+            metrics.broke()
             result.breaks.append("replication slot \(settings.slot) is missing (dropped?) while the store holds segments: a new base starts a new chain")
         }
         for line in result.breaks { logger.error("\(line)") }
@@ -163,6 +169,7 @@ package final class Follower {
                                       result: inout FollowResult) throws -> Bool {
         let current = SHA256Hasher.hash(try FollowSession.definitions(of: plans, on: connection).encoded()).hex
         guard current != tip.seal.tablesSHA256 else { return true }
+        metrics.broke()
         result.breaks.append("the tables' definitions changed since the chain's last segment (a column added, dropped or retyped, or a type changed): a new base starts a new chain in the new definitions")
         return false
     }

@@ -1,4 +1,5 @@
 import ArchiveFormat
+import ArchiveReading
 import ByteStreams
 import CanonicalJSON
 import ChangeCapture
@@ -96,10 +97,11 @@ final class SegmentWriter {
         let export = settings.export
         do {
             try flushChunk()
-            let range = SegmentRange(
+            var range = SegmentRange(
                 base: base, fromLSN: fromLSN.description, toLSN: toLSN.description, transactions: transactions, changes: changes,
                 firstCommit: firstCommit, lastCommit: lastCommit,
                 tables: tableOrder.map { SegmentRange.TableCount(name: $0, changes: tableCounts[$0] ?? 0) })
+            range.sealedAt = StampFormat.rfc3339(Date())
             let manifest = try SegmentManifest(tool: Manifest.Tool(name: "pgseal", version: PGSealVersion.current), createdAt: naming.createdAt,
                                                profile: export.profile.name, range: range, chunks: chunks).encoded()
             try manifest.withUnsafeBytes { try archive.tar.addFile(path: Manifest.entryPath, contents: $0) }

@@ -24,6 +24,9 @@ public struct FreshnessCheck {
         public var requiredVerifications: [(level: VerificationReport.Level, within: TimeInterval)] = []
         /// Whose attestations count (default: the trusted signers of seals).
         public var verifiers: AllowedSigners?
+        /// Also require each profile's change segments (`pgseal follow`) to be this current: the
+        /// newest segment whose seal verifies sealed within it — the recovery point.
+        public var maxLag: TimeInterval?
 
         public init(store: String, maxAge: TimeInterval, profile: String?, level: VerificationReport.Level,
                     policy: TrustPolicy, keys: AgeKeyring, now: Date = Date()) {
@@ -37,9 +40,24 @@ public struct FreshnessCheck {
         }
     }
 
+    /// A profile's change segments, as the newest one's signed seal says.
+    public struct Changes: Codable, Sendable {
+        public var segment: String?
+        public var sealedAt: String?
+        public var lastCommit: String?
+        public var sealedLSN: String?
+        /// Now − when the newest segment was sealed: the recovery point.
+        public var lagSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case segment
+            case sealedAt = "sealed_at", lastCommit = "last_commit", sealedLSN = "sealed_lsn", lagSeconds = "lag_seconds"
+        }
+    }
+
     public struct ProfileResult: Codable, Sendable {
         public let profile: String
-        public var status: String  // ok, late, missing, failed, unattested
+        public var status: String  // ok, late, missing, failed, unattested, lagging
         public var problem: String?
         public let archive: String?
         public let ageSeconds: Double?
@@ -48,6 +66,8 @@ public struct FreshnessCheck {
         public let lastSuccess: Double?
         /// Per required level: when the newest believed attestation was made (RFC 3339), and by whom.
         public var lastVerified: [String: VerifiedBy] = [:]
+        /// With `maxLag`: the profile's change segments.
+        public var changes: Changes?
 
         public struct VerifiedBy: Codable, Sendable {
             package let at: String
@@ -56,7 +76,7 @@ public struct FreshnessCheck {
         }
 
         enum CodingKeys: String, CodingKey {
-            case profile, status, problem, archive, bytes, rows
+            case profile, status, problem, archive, bytes, rows, changes
             case lastVerified = "last_verified"
             case ageSeconds = "age_seconds"
             case lastSuccess = "last_success"
@@ -113,6 +133,7 @@ public struct FreshnessCheck {
             var entry = ProfileResult(profile: name, status: status, problem: problem, archive: newest.location, ageSeconds: age,
                                       bytes: newest.bytes, rows: newest.rows, lastSuccess: created.timeIntervalSince1970)
             try checkRecordedVerifications(request, profile: name, catalog: catalog, store: store, into: &entry)
+            if let maxLag = request.maxLag { checkChanges(request, maxLag: maxLag, profile: name, store: store, into: &entry) }
             result.profiles.append(entry)
         }
         result.seconds = Date().timeIntervalSince(started)
@@ -161,6 +182,34 @@ public struct FreshnessCheck {
         }
     }
 
+    /// The newest change segment of the profile, believed only when its seal verifies; older
+    /// than `maxLag` (or none, or one that fails) makes the profile `lagging` or `failed`
+    /// (unless it is already worse).
+    static func checkChanges(_ request: Request, maxLag: TimeInterval, profile: String, store: ObjectStore, into entry: inout ProfileResult) {
+        var problem: String?
+        var status = "lagging"
+        do {
+            if let tip = try SegmentSeries.newest(in: store, profile: profile, signers: request.policy.signers) {
+                let sealed = tip.range.sealedAt.flatMap(StampFormat.date) ?? ISO8601DateFormatter().date(from: tip.seal.createdAt)
+                let lag = sealed.map { request.now.timeIntervalSince($0) }
+                entry.changes = Changes(segment: store.location(of: tip.key), sealedAt: tip.range.sealedAt ?? tip.seal.createdAt,
+                                        lastCommit: tip.range.lastCommit, sealedLSN: tip.range.toLSN, lagSeconds: lag.map { $0.rounded(.down) })
+                if let lag, lag <= maxLag { return }
+                problem = "the newest change segment of \(profile) was sealed \(lag.map(Self.duration) ?? "at an unknown time") ago, more than the allowed "
+                    + "\(Self.duration(maxLag)): changes since are not protected — is pgseal follow running? (\(store.location(of: tip.key)))"
+            } else {
+                problem = "no change segment of \(profile) (pgseal follow has not sealed one) while --max-lag asks for one"
+            }
+        } catch {
+            status = "failed"
+            problem = "the newest change segment of \(profile) cannot be believed: \(error)"
+        }
+        if entry.status == "ok" || (status == "failed" && entry.status != "failed") {
+            entry.status = status
+            entry.problem = problem
+        }
+    }
+
     /// `90s`, `45m`, `26h`, `7d` → seconds.
     package static func parseDuration(_ text: String) -> TimeInterval? {
         guard let unit = text.last, let value = Double(text.dropLast()), value > 0 else { return nil }
@@ -184,6 +233,13 @@ public struct FreshnessCheck {
         if seconds < 7200 { return "\(figure((seconds / 60).rounded())) min" }
         if seconds < 172_800 { return "\(figure(seconds / 3600)) h" }
         return "\(figure(seconds / 86400)) d"
+    }
+
+    /// A commit time as change lines write it (six fractional digits).
+    static func commitDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
     }
 
     /// The Prometheus text format for node-exporter's textfile collector, written by
@@ -211,6 +267,12 @@ public struct FreshnessCheck {
         family("pgseal_last_verified_timestamp_seconds", "When the newest believed attestation at the level was made (Unix seconds).",
                profiles.flatMap { p in p.result.lastVerified.sorted { $0.key < $1.key }.compactMap { level, by in
                    StampFormat.date(by.at).map { (p.labels + [("level", level)], $0.timeIntervalSince1970.rounded(.down)) } } })
+        family("pgseal_changes_sealed_timestamp_seconds", "When the newest believed change segment of the profile was sealed (Unix seconds).",
+               profiles.compactMap { p in p.result.changes?.sealedAt.flatMap(StampFormat.date).map { (p.labels, $0.timeIntervalSince1970.rounded(.down)) } })
+        family("pgseal_changes_lag_seconds", "Now minus when the newest believed change segment was sealed: the recovery point.",
+               profiles.compactMap { p in p.result.changes?.lagSeconds.map { (p.labels, $0) } })
+        family("pgseal_changes_last_commit_timestamp_seconds", "The newest commit the profile's change segments hold (Unix seconds).",
+               profiles.compactMap { p in p.result.changes?.lastCommit.flatMap(Self.commitDate).map { (p.labels, $0.timeIntervalSince1970.rounded(.down)) } })
         family("pgseal_check_duration_seconds", "How long the check took.", [([], (result.seconds * 1000).rounded() / 1000)])
         return registry.emitToString()
     }

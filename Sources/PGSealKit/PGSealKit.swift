@@ -73,8 +73,8 @@ public enum PGSeal {
     /// segment is sealed before it returns. Killed instead, it loses nothing: the next run
     /// resumes from the slot and the store.
     public static func follow(_ settings: FollowSettings, stop: StopRequest = StopRequest(), logger: Logger = Logger(label: "pgseal"),
-                              cleanup: CleanupRegistry? = nil) throws(PGSealError) -> FollowResult {
-        try wrapped { try Follower(settings: settings, logger: logger, stop: stop, cleanup: cleanup).run() }
+                              cleanup: CleanupRegistry? = nil, metrics: FollowMetrics = FollowMetrics()) throws(PGSealError) -> FollowResult {
+        try wrapped { try Follower(settings: settings, logger: logger, stop: stop, cleanup: cleanup, metrics: metrics).run() }
     }
 
     /// Verifies an archive at the request's level. A bad archive is not an error: the report

@@ -57,6 +57,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Publish an alert to this SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME) when the check fails.", valueName: "arn"))
     var alertSnsTopic: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also require each profile's change segments (pgseal follow) to be this current: the newest one, its seal verified, sealed within this span, such as 15m — the recovery point.", valueName: "duration"))
+    var maxLag: String?
+
     @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file.", valueName: "file"))
     var metricsFile: String?
 
@@ -87,6 +90,10 @@ struct CheckCommand: ParsableCommand {
         let keys = try identities.keyring()
         var request = FreshnessCheck.Request(store: store, maxAge: maxAge, profile: profile, level: level, policy: policy, keys: keys)
         request.storeSettings = context.storeSettings
+        if let maxLag {
+            guard let span = FreshnessCheck.parseDuration(maxLag) else { throw ValidationError("--max-lag takes a duration such as 90s, 15m or 1h") }
+            request.maxLag = span
+        }
         for (text, required, option) in [(requireRestoreVerifiedWithin, VerificationReport.Level.restore, "--require-restore-verified-within"),
                                          (requireDeepVerifiedWithin, .deep, "--require-deep-verified-within")] {
             guard let text else { continue }
@@ -99,10 +106,7 @@ struct CheckCommand: ParsableCommand {
             try Data(FreshnessCheck.metrics(result).utf8).write(to: URL(fileURLWithPath: metricsFile), options: .atomic)
         }
         // One line each (the output escapes every line, a newline within one included).
-        try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.flatMap { profile in
-            ["\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))]
-                + profile.lastVerified.sorted { $0.key > $1.key }.map { "  \($0.key)-verified \($0.value.at) by \($0.value.verifier) (\($0.value.archive))" }
-        })
+        try output.emit(result, human: result.profiles.isEmpty ? ["no archive of any profile in \(store)"] : result.profiles.flatMap(CheckSummary.lines))
         guard result.ok else {
             let text = "pgseal check of \(store) failed:\n" + result.profiles.filter { $0.status != "ok" }
                 .map { "• \($0.profile): \($0.status) — \($0.problem ?? "")" }.joined(separator: "\n")
@@ -117,5 +121,19 @@ struct CheckCommand: ParsableCommand {
             }
             throw CommandVerdict.bad(nil)
         }
+    }
+}
+
+enum CheckSummary {
+    static func lines(_ profile: FreshnessCheck.ProfileResult) -> [String] {
+        var lines = ["\(profile.profile): \(profile.status)" + (profile.problem.map { " — \($0)" } ?? (profile.archive.map { " — \($0)" } ?? ""))]
+        for (level, by) in profile.lastVerified.sorted(by: { $0.key > $1.key }) {
+            lines.append("  \(level)-verified \(by.at) by \(by.verifier) (\(by.archive))")
+        }
+        if let changes = profile.changes {
+            let ago = changes.lagSeconds.map { " (\(FreshnessCheck.duration($0)) ago)" } ?? ""
+            lines.append("  changes sealed \(changes.sealedAt ?? "-")\(ago), up to \(changes.sealedLSN ?? "-"), last commit \(changes.lastCommit ?? "-")")
+        }
+        return lines
     }
 }

@@ -53,6 +53,12 @@ struct FollowCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Drop the slot and start a new chain with a new base export.")
     var newBase = false
 
+    @Option(name: .long, help: ArgumentHelp("With no changes, still seal an empty segment this often (default 10m), so that check --max-lag tells a quiet database from a stopped follower.", valueName: "duration"))
+    var idleSealEvery: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file every status interval while following (recovery point, segments, the slot's retained WAL, wal_status, safe_wal_size), for node_exporter's textfile collector.", valueName: "file"))
+    var metricsFile: String?
+
     @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() async throws {
@@ -65,10 +71,12 @@ struct FollowCommand: AsyncParsableCommand {
             guard (1...4096).contains(segmentSize) else { throw ValidationError("--segment-size \(segmentSize): give between 1 and 4096 MiB") }
             settings.segmentMaxBytes = segmentSize << 20
         }
+        if let idleSealEvery { settings.idleSealInterval = try ReportCommand.duration(idleSealEvery, option: "--idle-seal-every") }
         settings.untilCaughtUp = untilCaughtUp
         settings.newBase = newBase
         SignalHandlers.stopGracefully = true
-        let result = try PGSeal.follow(settings, stop: SignalHandlers.stop, logger: context.logger, cleanup: context.cleanup)
+        let metrics = FollowMetrics(file: metricsFile)
+        let result = try PGSeal.follow(settings, stop: SignalHandlers.stop, logger: context.logger, cleanup: context.cleanup, metrics: metrics)
         try output.emit(result, human: Self.lines(result))
     }
 

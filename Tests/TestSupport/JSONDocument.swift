@@ -36,6 +36,7 @@ public struct JSONDocument: CustomStringConvertible {
     public func int() throws -> Int { try typed(Int.self) }
     public func strings() throws -> [String] { try typed([String].self) }
     public func bool() throws -> Bool { try typed(Bool.self) }
+    public func double() throws -> Double { try typed(NSNumber.self).doubleValue }
 
     public func array() throws -> [JSONDocument] {
         try typed([Any].self).enumerated().map { JSONDocument(value: $1, path: "\(path)[\($0)]") }

@@ -7,21 +7,21 @@ import ObjectStore
 /// The change segments of a profile in a store: the newest, believed only when its signature
 /// verifies against the given signers — a follower reads back its own seals, never trusting a
 /// document it finds in the store because of where it lies.
-enum SegmentSeries {
-    static let maxSealBytes = 1 << 20
-    static let maxSignatureBytes = 64 << 10
+package enum SegmentSeries {
+    package static let maxSealBytes = 1 << 20
+    package static let maxSignatureBytes = 64 << 10
 
-    struct Tip {
-        let key: String
-        let seal: SealDocument
-        let range: SegmentRange
-        let sealSHA256: String
-        let sequence: Int
-        var link: SealChain.Link { SealChain.Link(object: seal.object, sealSHA256: sealSHA256) }
+    package struct Tip {
+        package let key: String
+        package let seal: SealDocument
+        package let range: SegmentRange
+        package let sealSHA256: String
+        package let sequence: Int
+        package var link: SealChain.Link { SealChain.Link(object: seal.object, sealSHA256: sealSHA256) }
     }
 
     /// The newest complete segment (one with its `.seal.sig`) of `profile`, or nil when none.
-    static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> Tip? {
+    package static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> Tip? {
         let listing = try store.list(prefix: SegmentNaming.prefix(profile: profile)).map(\.key)
         let present = Set(listing)
         guard let sealKey = listing.filter({ $0.hasSuffix(".seal") && present.contains($0 + ".sig") }).max() else { return nil }
@@ -40,7 +40,7 @@ enum SegmentSeries {
     }
 
     /// `<profile>-<time>-<NNNNNNNNNN>.tar…` → NNNNNNNNNN.
-    static func sequence(ofObject name: String) -> Int? {
+    package static func sequence(ofObject name: String) -> Int? {
         guard let dot = name.range(of: ".tar") else { return nil }
         let stem = name[..<dot.lowerBound]
         let digits = stem.suffix(10)
@@ -50,7 +50,7 @@ enum SegmentSeries {
     }
 
     /// The link to an archive of the store by the SHA-256 of its `.seal` bytes as stored.
-    static func link(toArchive key: String, in store: ObjectStore) throws -> SealChain.Link {
+    package static func link(toArchive key: String, in store: ObjectStore) throws -> SealChain.Link {
         let bytes = try store.readSmall(key: key + ".seal", limit: maxSealBytes)
         return SealChain.Link(object: String(key.split(separator: "/").last ?? ""), sealSHA256: SHA256Hasher.hash(bytes).hex)
     }

@@ -1,0 +1,54 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// A follower in operation: its metrics while it runs (the recovery point, the slot's WAL as
+/// the server reports it), and `check --max-lag`
+/// over the store — current, lagging, and a newest segment whose seal was altered.
+final class FollowOperationsTests: XCTestCase {
+    func testMetricsWhileFollowingAndCheckMaxLag() throws {
+        let setup = try FollowTests.makeSetup("operations", for: self)
+        let metricsFile = setup.work.file("follow.prom")
+        let service = try setup.service(["--metrics-file", metricsFile, "--segment-every", "1s"])
+        defer { service.signal(SIGKILL) }
+        try setup.server.psql("UPDATE items SET note = 'watched' WHERE id < 20", database: setup.database)
+        var metrics = ""
+        XCTAssertTrue(waitUntil(timeout: 40) {
+            metrics = (try? String(contentsOfFile: metricsFile, encoding: .utf8)) ?? ""
+            return metrics.contains("pgseal_follow_changes_sealed{") && !metrics.contains("pgseal_follow_changes_sealed{profile=\"\(setup.name)\",slot=\"pgseal_\(setup.name)\"} 0")
+                && metrics.contains("pgseal_slot_retained_wal_bytes")
+        }, "the follower's metrics show sealed changes and its slot: \(metrics)")
+        XCTAssertTrue(metrics.contains("pgseal_follow_lag_seconds{"), metrics)
+        XCTAssertTrue(metrics.contains("status=\"lost\"} 0"), metrics)
+        XCTAssertTrue(metrics.contains("pgseal_slot_present{profile=\"\(setup.name)\",slot=\"pgseal_\(setup.name)\"} 1"), metrics)
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.wait().status, 0)
+
+        // check --max-lag: current, then too old, then a newest segment whose seal was altered.
+        let trusted = ["--trusted-key", setup.keys + "/allowed_signers", "--max-age", "1h"]
+        let checkMetrics = setup.work.file("check.prom")
+        let current = try PGSealCLI.run(["check", setup.store, "--max-lag", "1m", "--metrics-file", checkMetrics, "--json"] + trusted)
+        XCTAssertEqual(current.status, 0, current.err + current.out)
+        let changes = try JSONDocument(data: current.stdout)["profiles"].array()[0]["changes"]
+        XCTAssertLessThan(try changes["lag_seconds"].double(), 60)
+        XCTAssertNotNil(try? changes["last_commit"].string())
+        XCTAssertTrue(try String(contentsOfFile: checkMetrics, encoding: .utf8).contains("pgseal_changes_lag_seconds{profile=\"\(setup.name)\"}"))
+
+        Thread.sleep(forTimeInterval: 2.2)
+        let lagging = try PGSealCLI.run(["check", setup.store, "--max-lag", "2s", "--json"] + trusted)
+        XCTAssertEqual(lagging.status, 1, lagging.err)
+        let profile = try JSONDocument(data: lagging.stdout)["profiles"].array()[0]
+        XCTAssertEqual(try profile["status"].string(), "lagging")
+        XCTAssertTrue(try profile["problem"].string().contains("is pgseal follow running?"))
+
+        let newestSeal = try FileManager.default.subpathsOfDirectory(atPath: setup.store).filter { $0.contains("/changes/") && $0.hasSuffix(".seal") }.max() ?? ""
+        let path = setup.store + "/" + newestSeal
+        // One byte more (a space before the last brace): the signature no longer holds.
+        var altered = try String(contentsOfFile: path, encoding: .utf8)
+        if let last = altered.lastIndex(of: "}") { altered.insert(" ", at: last) }
+        try altered.write(toFile: path, atomically: true, encoding: .utf8)
+        let failed = try PGSealCLI.run(["check", setup.store, "--max-lag", "1h", "--json"] + trusted)
+        XCTAssertEqual(failed.status, 1, failed.err)
+        XCTAssertEqual(try JSONDocument(data: failed.stdout)["profiles"].array()[0]["status"].string(), "failed")
+    }
+}
