@@ -37,6 +37,32 @@ final class DeployManifestTests: XCTestCase {
         XCTAssertNotEqual(try Command.run(["python3", "-c", Self.batchCheck, work.file("wrong.json")]).status, 0)
     }
 
+    /// The follower's Deployment: valid for the API, one replica never overlapping another
+    /// (Recreate), time to seal on SIGTERM, and args that `pgseal follow` takes.
+    func testTheFollowerDeploymentIsValidAndSingular() throws {
+        let follower = Repository.path("docs/deploy/kubernetes-follower.yaml")
+        let valid = try Command.run(["kubernetes-validate", "--strict", "-k", "1.30.0", follower])
+        XCTAssertEqual(valid.status, 0, valid.out + valid.err)
+        let extract = """
+            import json, sys, yaml
+            d = next(d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "Deployment")
+            spec = d["spec"]
+            print(json.dumps({"replicas": spec["replicas"], "strategy": spec["strategy"]["type"],
+                              "grace": spec["template"]["spec"]["terminationGracePeriodSeconds"],
+                              "args": spec["template"]["spec"]["containers"][0]["args"]}))
+            """
+        let extracted = try Command.run(["python3", "-c", extract, follower])
+        XCTAssertEqual(extracted.status, 0, extracted.err)
+        let document = try JSONDocument(data: Data(extracted.out.utf8))
+        XCTAssertEqual(try document["replicas"].int(), 1)
+        XCTAssertEqual(try document["strategy"].string(), "Recreate", "two followers never run at once")
+        XCTAssertGreaterThanOrEqual(try document["grace"].int(), 60, "SIGTERM seals the open segment: time for its upload")
+        let args = try document["args"].strings()
+        XCTAssertEqual(args.first, "follow")
+        let help = try PGSealCLI.run(["follow", "--help"]).out
+        for flag in args where flag.hasPrefix("--") { XCTAssertTrue(help.contains(flag), "pgseal follow takes no \(flag)") }
+    }
+
     /// docs/OPERATIONS.md §12 shows the workers' Indexed Job: the same text as the file tested here.
     func testTheRunbookShowsTheTestedManifest() throws {
         let runbook = try String(contentsOfFile: Repository.path("docs/OPERATIONS.md"), encoding: .utf8)
