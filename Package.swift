@@ -76,7 +76,7 @@ let package = Package(
         ]),
         // The unattended jobs around archives: list, check, prune, replicate, chain, evidence.
         .target(name: "Operations", dependencies: [
-            "ArchiveFormat", "ArchiveReading", "ByteStreams", "Cryptography", "Display", "ObjectStore", "Verify",
+            "ArchiveFormat", "ArchiveReading", "ByteStreams", "ChangeCapture", "Cryptography", "Display", "ObjectStore", "Verify",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The auditors' page: Operations' evidence as one self-contained HTML file.

@@ -23,6 +23,10 @@ public struct ArchiveCatalog: Sendable, Codable {
         public let signer: String?
         /// For an archive of files (`pgseal seal`): how many entries it holds.
         public let files: Int?
+        /// The WAL position the seal records, and whether it is exact (a base any replay chain
+        /// covering it can start from, docs/FORMAT.md §11.5).
+        public let walLSN: String?
+        public let walLSNExact: Bool?
 
         /// The tables' rows added up; nil when a (signed but hostile) seal's counts do not fit.
         public var totalRows: Int? { rows.values.checkedSum() }
@@ -30,6 +34,8 @@ public struct ArchiveCatalog: Sendable, Codable {
         enum CodingKeys: String, CodingKey {
             case key, location, profile, bytes, sealed, trust, problem, rows, signer, files
             case createdAt = "created_at"
+            case walLSN = "wal_lsn"
+            case walLSNExact = "wal_lsn_exact"
         }
     }
 
@@ -125,7 +131,7 @@ public struct ArchiveCatalog: Sendable, Codable {
                 createdAt: seal?.createdAt ?? Self.time(fromName: name) ?? "", bytes: size, sealed: seal != nil,
                 trust: trust, problem: problem,
                 rows: Dictionary((seal?.tables ?? []).map { ($0.name, $0.rows) }, uniquingKeysWith: { a, _ in a }), signer: seal?.signer,
-                files: seal?.files)
+                files: seal?.files, walLSN: seal?.walLSN, walLSNExact: seal?.walLSNExact)
             switch trust {
             case .verified: catalog.sealed.append(entry)
             case .none: catalog.incomplete.append(entry)

@@ -79,11 +79,16 @@ public struct Pruner {
         public var failed: [Failed] = []
         public var abortedUploads = 0
         public var dryRun = false
+        /// The change segments' decisions, as runs of consecutive segments of one chain.
+        public var segments: [PrunedSegments] = []
+        public var segmentsDeleted = 0
 
         enum CodingKeys: String, CodingKey {
             case decisions, deleted, kept, locked, failed, unverified
             case abortedUploads = "aborted_uploads"
             case dryRun = "dry_run"
+            case segments
+            case segmentsDeleted = "segments_deleted"
         }
     }
 
@@ -166,6 +171,17 @@ public struct Pruner {
                 }
             }
             if removed { outcome.deleted.append(decision.key) }
+        }
+        // Segments after archives: whether a segment stays depends on which bases stay.
+        let profiles = request.profile.map { [$0] }
+            ?? Set((catalog.sealed + catalog.unverified).map(\.profile) + catalog.tombstones.map(\.profile)).sorted()
+        for profile in profiles {
+            let pruning = try SegmentPruning.run(profile: profile, catalog: catalog, outcome: outcome, signers: request.signers,
+                                                 dryRun: request.dryRun, now: request.now, in: store)
+            outcome.segments += pruning.runs
+            outcome.segmentsDeleted += pruning.deleted
+            outcome.failed += pruning.failed
+            outcome.locked += pruning.locked
         }
         outcome.decisions.sort { ($0.profile, $1.createdAt) < ($1.profile, $0.createdAt) }
         if !request.dryRun {

@@ -43,12 +43,20 @@ public struct ChainState: Encodable, Sendable {
     /// Breaks beyond the first 1,000, counted only.
     public var unlistedBreaks = 0
     public var forks: [Fork] = []
+    /// The profile's change segments (docs/FORMAT.md §11), and the replay chains they form:
+    /// one per base the follower started from.
+    public var segments = 0
+    public var segmentTombstones = 0
+    public var changeChains: [ChangeChain] = []
 
     public var status: String { breaks.isEmpty ? (archives == 0 ? "empty" : "intact") : "broken" }
 
     enum CodingKeys: String, CodingKey {
         case profile, archives, chained, unchained, tombstones, head, breaks, forks, status
         case unlistedBreaks = "unlisted_breaks"
+        case segments
+        case segmentTombstones = "segment_tombstones"
+        case changeChains = "change_chains"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -63,6 +71,9 @@ public struct ChainState: Encodable, Sendable {
         try container.encode(breaks, forKey: .breaks)
         try container.encode(unlistedBreaks, forKey: .unlistedBreaks)
         try container.encode(forks, forKey: .forks)
+        try container.encode(segments, forKey: .segments)
+        try container.encode(segmentTombstones, forKey: .segmentTombstones)
+        try container.encode(changeChains, forKey: .changeChains)
     }
 }
 
@@ -71,6 +82,9 @@ package enum SeriesChain {
     package static func walk(_ store: ObjectStore, profile: String?, policy: TrustPolicy, since: Date? = nil) throws -> [ChainState] {
         var walkers = Walkers(since: since)
         try SeriesReader.scan(store, profile: profile, policy: policy, verifiers: policy.signers, since: since) { walkers.add($0) }
+        for name in walkers.byProfile.keys.sorted() {
+            try SegmentReader.scan(store, profile: name, policy: policy, since: since) { walkers.byProfile[name]?.addSegment($0) }
+        }
         return walkers.finish()
     }
 
@@ -116,13 +130,15 @@ package struct ChainWalker {
         let link: SealChain.Link
     }
 
-    private var state: ChainState
-    private let since: Date?
-    private var known: [String: Known] = [:]
+    var state: ChainState
+    let since: Date?
+    var known: [String: Known] = [:]
     private var pending: [PendingLink] = []
     private var firstChained: (object: String, createdAt: String)?
     private var earliestBelieved: (object: String, createdAt: String)?
     private var forks: [String: [String]] = [:]
+    /// Where the walk of the change segments is (SegmentChain.swift).
+    var segmentWalk = SegmentWalkState()
     /// Breaks past `maxListed`, counted only.
     public private(set) var unlistedBreaks = 0
 
@@ -131,7 +147,7 @@ package struct ChainWalker {
         self.since = since
     }
 
-    private mutating func breakAt(_ object: String, _ createdAt: String, _ kind: String, _ detail: String) {
+    mutating func breakAt(_ object: String, _ createdAt: String, _ kind: String, _ detail: String) {
         guard state.breaks.count < Self.maxListed else { unlistedBreaks += 1; return }
         state.breaks.append(.init(kind: kind, object: object, createdAt: createdAt, detail: detail))
     }

@@ -136,7 +136,16 @@ package struct SegmentReplay {
         var reached = false
         var reach = "the newest sealed change is at \(baseLSN) (the base)"
         for key in candidates {
-            let segment = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: policy, limits: limits)
+            let segment: GatedArchive
+            do {
+                segment = try GatedArchive.open(ArchiveLocation(store: store, key: key), policy: policy, limits: limits)
+            } catch let error as StoreError {
+                // A segment pruned with its chain's base keeps only its seal: no loss before the
+                // part of a chain this base replays, a break inside it.
+                guard case .notFound = error else { throw error }
+                if chainBase == nil { continue }
+                throw ReplayError.broken(segment: store.location(of: key), problem: "its object is gone (pruned or removed), so the chain cannot be replayed past it")
+            }
             guard let seal = segment.seal, let range = seal.changes, seal.isChangeSegment else { continue }
             let name = segment.location.display
             guard let from = LSN(range.fromLSN), let to = LSN(range.toLSN), from <= to else {

@@ -19,6 +19,11 @@ struct ChainCommand: ParsableCommand {
             series), object-missing (an object gone without prune's tombstone). Archives removed \
             by prune keep their seal as a tombstone and break nothing; two seals following one \
             (concurrent exports) are shown as a fork, not a break.
+            A profile's change segments (pgseal follow) are walked after its archives, in their \
+            order: each must link to the segment before it (segment-link), name a base of the \
+            series by its seal (segment-base), verify (segment-unverifiable) and start where the \
+            one before it in its replay chain ended (lsn-gap). A new replay chain, begun from a \
+            new base after the follower's slot was lost, is shown, not counted as a break.
             Exit codes: 0 every series intact; 1 a break; 2 could not check.
 
             Example:
@@ -82,6 +87,15 @@ struct ChainCommand: ParsableCommand {
             lines.append(Terminal.escaped("\(state.profile): \(state.status.uppercased()) — " + counts.joined(separator: ", ") + (state.head.map { "; newest \($0)" } ?? "")))
             for item in state.breaks { lines.append("  BREAK " + Terminal.escaped(item.description)) }
             if state.unlistedBreaks > 0 { lines.append("  … and \(Format.plural(state.unlistedBreaks, "more break")) (--json lists the first 1,000)") }
+            if state.segments > 0 {
+                var segments = [Format.plural(state.segments, "change segment")]
+                if state.segmentTombstones > 0 { segments.append("\(state.segmentTombstones) pruned") }
+                lines.append("  " + segments.joined(separator: ", ") + " in " + Format.plural(state.changeChains.count, "replay chain") + ":")
+                for chain in state.changeChains {
+                    lines.append(Terminal.escaped("    \(chain.base) + \(Format.plural(chain.segments, "segment")): \(chain.fromLSN) – \(chain.toLSN)"
+                                                  + (chain.lastCommit.map { ", last commit \($0)" } ?? "")))
+                }
+            }
             for fork in state.forks { lines.append(Terminal.escaped("  fork: \(fork.successors.joined(separator: " and ")) both follow \(fork.previous) (concurrent exports, or a seal signed outside the series)")) }
         }
         return lines

@@ -18,8 +18,12 @@ struct PruneCommand: ParsableCommand {
             30d, 36h; --keep-days N is --keep-within Nd). An archive any rule keeps is kept; \
             every archive is listed with what was decided and why. At least one rule besides \
             --keep-last is needed.
-            An archive's seal signature (.seal.sig) goes first, then the seal, the .sha256 and \
-            the object: an archive pruned halfway is never taken for a sealed one. Objects still \
+            A pruned archive leaves a tombstone: a .tombstone note (when and why) is written \
+            first, then the .sha256 and the object go; its seal and signature stay, so that \
+            `pgseal chain` still follows the series through it. The remains of a failed export \
+            (no signed seal) go whole. Change segments (pgseal follow) go with whole replay \
+            chains: a segment stays while its base stays, or while a kept exact base lies in its \
+            chain before its end; the newest segment always stays. Objects still \
             under S3 Object Lock retention or a legal hold are reported and kept, not a failure. \
             Running prune twice is harmless.
             Exit codes: 0 done (also when objects are locked); 1 some deletion failed; 2 could \
@@ -137,6 +141,14 @@ enum PruneSummary {
             + ", \(outcome.kept.count) kept, \(outcome.locked.count) locked"
             + (outcome.unverified.isEmpty ? "" : ", \(outcome.unverified.count) unverified (never deleted)")
             + (outcome.dryRun ? "" : ", \(Format.plural(outcome.abortedUploads, "incomplete upload")) aborted")
-        return TextTable.lines(rows) + [summary]
+        let segmentRows = outcome.segments.map { run -> [String] in
+            let action = run.action == .delete && outcome.dryRun ? "would delete" : run.action == .delete ? "deleted" : run.action.rawValue
+            let span = run.segments == 1 ? run.first : "\(run.first) … \(run.last)"
+            return [action, Format.plural(run.segments, "segment"), run.reason, span]
+        }
+        let segments = outcome.segments.isEmpty ? [] : TextTable.lines(segmentRows) + [
+            (outcome.dryRun ? "\(Format.plural(outcome.segmentsDeleted, "change segment")) would be deleted" : "\(Format.plural(outcome.segmentsDeleted, "change segment")) deleted")
+            + " (a kept base keeps every segment of its replay chain)"]
+        return TextTable.lines(rows) + [summary] + segments
     }
 }
