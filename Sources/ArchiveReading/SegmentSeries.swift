@@ -39,6 +39,26 @@ package enum SegmentSeries {
         return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence)
     }
 
+    /// The newest commit the profile's segments hold: the newest segment's `last_commit`, or —
+    /// when the newest ones hold no transaction (an idle database) — the nearest older one's,
+    /// looking back through at most `lookBack` signed seals. Nil when none of them has one.
+    package static func newestCommit(in store: ObjectStore, profile: String, signers: AllowedSigners, lookBack: Int = 1_440) throws -> String? {
+        let listing = try store.list(prefix: SegmentNaming.prefix(profile: profile)).map(\.key)
+        let present = Set(listing)
+        let seals = listing.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted(by: >)
+        for sealKey in seals.prefix(lookBack) {
+            let object = String(sealKey.dropLast(".seal".count).split(separator: "/").last ?? "")
+            let signed = try SignedSeal.check(sealBytes: try store.readSmall(key: sealKey, limit: maxSealBytes),
+                                              signature: try store.readSmall(key: sealKey + ".sig", limit: maxSignatureBytes),
+                                              objectName: object, policy: TrustPolicy(signers: signers))
+            guard signed.seal.isChangeSegment, signed.seal.profile == profile, let range = signed.seal.changes else {
+                throw SealProblem(location: store.location(of: sealKey), problem: "a seal in the profile's changes folder is not a change segment of profile \(profile)")
+            }
+            if let last = range.lastCommit { return last }
+        }
+        return nil
+    }
+
     /// `<profile>-<time>-<NNNNNNNNNN>.tar…` → NNNNNNNNNN.
     package static func sequence(ofObject name: String) -> Int? {
         guard let dot = name.range(of: ".tar") else { return nil }

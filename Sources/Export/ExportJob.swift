@@ -73,8 +73,8 @@ package final class ExportJob {
         let coordinator: PostgresConnection
         let source: Manifest.Source
         // Held to the function's end: the exact snapshot lives as long as the session that made it.
-        let exact = settings.baseSnapshot == nil && settings.exactPosition ? try ExactSnapshot.take(conninfo: settings.database) : nil
-        if let base = settings.baseSnapshot ?? exact?.base {
+        let exact = settings.baseSnapshot == nil && settings.exactPosition ? try Self.exactSnapshot(settings.database) : nil
+        if let base = settings.baseSnapshot ?? exact.map({ BaseSnapshot(snapshot: $0.snapshot, walLSN: $0.walLSN) }) {
             coordinator = try SnapshotSession.join(base.snapshot, conninfo: settings.database, lockTimeout: settings.lockWaitTimeout)
             source = try Self.describe(coordinator, snapshot: base.snapshot, walLSN: base.walLSN)
         } else {
@@ -311,6 +311,12 @@ package final class ExportJob {
             logger.notice("exporting from a hot standby (hot_standby_feedback = \(feedback), max_standby_streaming_delay = \(delay)): \(cost)")
         } else {
             logger.warning("exporting from a hot standby with max_standby_streaming_delay = \(delay) and hot_standby_feedback = off: a query longer than that may be cancelled by replay (docs/OPERATIONS.md, \"Running against production\")")
+        }
+    }
+
+    static func exactSnapshot(_ conninfo: String) throws -> ExactSnapshot {
+        do { return try ExactSnapshot.take(conninfo: conninfo) } catch let unavailable as ExactSnapshot.Unavailable {
+            throw ExportError.exactPosition(unavailable.problems)
         }
     }
 }

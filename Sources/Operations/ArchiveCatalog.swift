@@ -84,13 +84,37 @@ public struct ArchiveCatalog: Sendable, Codable {
         }
     }
 
+    /// Each profile's change segments (pgseal follow, docs/FORMAT.md §11), counted from the
+    /// listing; the newest one's seal read and, with trusted signers, verified.
+    public var changes: [ChangesSummary] = []
+
+    public struct ChangesSummary: Codable, Sendable {
+        public let profile: String
+        /// Segments with a seal and signature; `tombstones` of them pruned.
+        public let segments: Int
+        public let tombstones: Int
+        public let newest: String?
+        public let sealedAt: String?
+        public let sealedLSN: String?
+        public let lastCommit: String?
+        public let problem: String?
+
+        enum CodingKeys: String, CodingKey {
+            case profile, segments, tombstones, newest, problem
+            case sealedAt = "sealed_at"
+            case sealedLSN = "sealed_lsn"
+            case lastCommit = "last_commit"
+        }
+    }
+
     static let archiveSuffixes = [".tar.zst.age", ".tar.gz.age", ".tar.age", ".tar.zst", ".tar.gz", ".tar"]
 
     /// Scans the store, newest first; only `profile`'s archives when given. Each seal's
     /// signature is checked against `signers`; without them, no archive counts as sealed.
     package static func scan(_ store: ObjectStore, profile: String? = nil, signers: AllowedSigners?) throws -> ArchiveCatalog {
         // Change segments are read by their own readers (docs/FORMAT.md §11), never as archives.
-        let objects = try store.list(prefix: profile.map { $0 + "/" } ?? "").filter { !SegmentNaming.isSegmentKey($0.key) }
+        let listing = try store.list(prefix: profile.map { $0 + "/" } ?? "")
+        let objects = listing.filter { !SegmentNaming.isSegmentKey($0.key) }
         let sizes = Dictionary(objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
         var catalog = ArchiveCatalog()
         // A partitioned archive is one entry: its parts' sizes summed under the archive's key,
@@ -148,10 +172,39 @@ public struct ArchiveCatalog: Sendable, Codable {
         catalog.uploads = try store.pendingUploads(under: profile.map { $0 + "/" } ?? "")
             .map { Upload(key: $0.key, startedAt: ISO8601DateFormatter().string(from: $0.started)) }
             .sorted { $0.startedAt > $1.startedAt }
+        catalog.changes = try changes(in: listing.map(\.key).filter(SegmentNaming.isSegmentKey), store: store, signers: signers)
         catalog.sealed.sort { $0.createdAt > $1.createdAt }
         catalog.unverified.sort { $0.createdAt > $1.createdAt }
         catalog.incomplete.sort { $0.createdAt > $1.createdAt }
         return catalog
+    }
+
+    static func changes(in keys: [String], store: ObjectStore, signers: AllowedSigners?) throws -> [ChangesSummary] {
+        let present = Set(keys)
+        let seals = keys.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }
+        return Dictionary(grouping: seals) { String($0.split(separator: "/").first ?? "") }.sorted { $0.key < $1.key }.map { profile, seals in
+            let tombstones = seals.filter { present.contains(String($0.dropLast(".seal".count)) + Tombstone.suffix) }.count
+            var newest: String?
+            var range: SegmentRange?
+            var lastCommit: String?
+            var problem: String?
+            if let signers {
+                do {
+                    if let tip = try SegmentSeries.newest(in: store, profile: profile, signers: signers) {
+                        newest = store.location(of: tip.key)
+                        range = tip.range
+                        lastCommit = try tip.range.lastCommit ?? SegmentSeries.newestCommit(in: store, profile: profile, signers: signers)
+                    }
+                } catch {
+                    problem = "\(error)"
+                }
+            } else {
+                newest = seals.max().map { store.location(of: String($0.dropLast(".seal".count))) }
+                problem = "not verified: no trusted signers given"
+            }
+            return ChangesSummary(profile: profile, segments: seals.count, tombstones: tombstones, newest: newest, sealedAt: range?.sealedAt,
+                                  sealedLSN: range?.toLSN, lastCommit: lastCommit, problem: problem)
+        }
     }
 
     /// A seal that verifies, but names another profile than the folder it lies in.

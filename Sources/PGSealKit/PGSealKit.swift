@@ -88,6 +88,14 @@ public enum PGSeal {
         try wrapped { try DiffEngine.run(request) }
     }
 
+    /// Compares a base and its change segments, replayed in a scratch database on
+    /// `scratchDatabaseURL` to a temporary slot's exact position, with the live database read
+    /// in that slot's snapshot; waits up to `wait` for the follower to seal past the position.
+    public static func diffReplayed(_ request: DiffRequest, scratchDatabaseURL: String, wait: TimeInterval = 300,
+                                    cleanup: CleanupRegistry? = nil) throws(PGSealError) -> DiffReport {
+        try wrapped { try ReplayedDiff.run(request, scratchDatabaseURL: scratchDatabaseURL, wait: wait, cleanup: cleanup) }
+    }
+
     /// Loads an archive's rows into a database in one transaction, every byte held to the
     /// seal before the commit. `progress` hears a line per table loaded.
     public static func restore(_ request: RestoreRequest, progress: (String) -> Void = { _ in }) throws(PGSealError) -> RestoreResult {

@@ -162,7 +162,7 @@ public enum DiffError: Error, CustomStringConvertible, IntegrityViolation {
 /// compared byte for byte where they lie (the database's in the encoder's buffer, the archive's
 /// in the read block), keys through ranges into them: nothing is allocated or hashed per row of
 /// a keyed table.
-final class TableMerge {
+package final class TableMerge {
     /// The key's members in key order (which need not be column order).
     private let keyMembers: MemberSelection
     private let order: KeyComparator
@@ -183,9 +183,9 @@ final class TableMerge {
     private let databaseDigest = TableDigest()
     private var archiveRows = 0
     private var databaseRows = 0
-    private(set) var result: DiffReport.Table
+    package private(set) var result: DiffReport.Table
 
-    init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int, comparator: KeyComparator) throws {
+    package init(table: TableDefinitions.Table, plan: TablePlan, connection: PostgresConnection, show: Int, comparator: KeyComparator) throws {
         self.connection = connection
         keyMembers = MemberSelection(memberCount: plan.columns.count, indexes: plan.keyColumnIndexes)
         databaseKey = Array(repeating: 0..<0, count: plan.keyColumnIndexes.count)
@@ -214,7 +214,7 @@ final class TableMerge {
         hasDatabaseRow = !exhausted
     }
 
-    func archived(line: UnsafeRawBufferPointer) throws {
+    package func archived(line: UnsafeRawBufferPointer) throws {
         archiveRows += 1
         guard result.keyed else {
             archiveDigest.add(row: line)

@@ -39,6 +39,16 @@ public struct DiffReport: Codable, Sendable {
     public var snapshot: String
     public var tables: [Table] = []
     public var seconds: Double = 0
+    /// With `--replay`: the exact WAL position the database was read at, and what of the
+    /// base's change segments was replayed to reach it.
+    public var position: String?
+    public var replayed: ReplayResult?
 
     public var differs: Bool { tables.contains { $0.differs } }
+
+    package init(archive: String, database: String, snapshot: String) {
+        self.archive = archive
+        self.database = database
+        self.snapshot = snapshot
+    }
 }

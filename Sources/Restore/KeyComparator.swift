@@ -20,7 +20,7 @@ package final class KeyComparator {
     private(set) var serverComparisons = 0
 
     /// `connection` must be free for queries while the merge runs (the diff's coordinator).
-    init(plan: TablePlan, connection: PostgresConnection) {
+    package init(plan: TablePlan, connection: PostgresConnection) {
         let keyColumns = plan.keyColumnIndexes.map { plan.columns[$0] }
         encodings = keyColumns.map(\.encoding)
         order = KeyOrder(encodings: encodings)

@@ -22,6 +22,7 @@ struct ReplayCheck {
     let later: LaterBase?
     /// The chain up to the point, its seals already checked.
     let segments: [GatedArchive]
+    let live: LiveComparison?
 
     /// Finds the point and the chain before anything is restored: an argument that cannot be
     /// used fails in a second (thrown, exit 2); a chain or later base that fails its seal or
@@ -53,7 +54,7 @@ struct ReplayCheck {
             target = point
         }
         do {
-            return ReplayCheck(replay: replay, target: target, later: later, segments: try replay.segments(until: target))
+            return ReplayCheck(replay: replay, target: target, later: later, segments: try replay.segments(until: target), live: request.liveComparison)
         } catch let problem as SealProblem {
             report.fail("change segment \(problem.location)", problem.problem)
         } catch let error as ReplayError where error.isIntegrityFailure {
@@ -102,6 +103,9 @@ struct ReplayCheck {
             for missing in later.seal.tables where !replayedNames.contains(missing.name) {
                 report.fail("continuity \(Terminal.escaped(missing.name))", "\(later.location) holds this table and the base does not: nothing proves it")
             }
+        }
+        if let live {
+            point.live = try tables.map { try live.compare($0, replayed: connection) }
         }
         report.pointInTime = point
     }

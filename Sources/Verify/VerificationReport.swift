@@ -75,6 +75,9 @@ public struct VerificationReport: Codable, Sendable {
         /// The later base (its location) whose sealed digests the tables were held to.
         public var against: String?
         public var tables: [Table] = []
+        /// With a live database (`diff --replay`): each table compared with it, row by row, in
+        /// the exact snapshot whose position the replay stopped before.
+        public var live: [DiffReport.Table]?
     }
 
     public var archive: String

@@ -29,6 +29,8 @@ public struct VerificationRequest {
     /// For the restore level: replay up to this later base's exact position and require its
     /// sealed digests (continuity).
     public var untilArchive: String?
+    /// With `until`: compare the replayed tables with a live database in an exact snapshot.
+    package var liveComparison: LiveComparison?
 
     public init(archive: String, level: VerificationReport.Level, policy: TrustPolicy, keys: AgeKeyring) {
         self.archive = archive

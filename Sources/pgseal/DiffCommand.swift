@@ -1,6 +1,8 @@
 import ArgumentParser
+import Display
 import Foundation
 import Logging
+import Operations
 import PGSealKit
 import Restore
 
@@ -16,10 +18,20 @@ struct DiffCommand: ParsableCommand {
             and merged with the archive in key order. Per table: rows equal, changed, only in \
             the archive, only in the database, with the first --show keys of each kind. Tables \
             without a key are compared as multisets (their digests).
-            Exit codes: 0 no difference; 1 differences found; 2 could not compare.
+            With --replay, ARCHIVE is a base of change segments (pgseal follow): the live \
+            database is read in the snapshot of a temporary logical replication slot, and \
+            compared with the base and its segments replayed in a scratch database (--scratch-db) \
+            to just before that slot's position — the archive against the database to the \
+            transaction. The base is verified at level restore and every segment through its \
+            seal; diff waits up to --wait for the follower to seal past the position. The \
+            snapshot is held open meanwhile (vacuum waits for it).
+            Exit codes: 0 no difference; 1 differences found (or the base or a segment does \
+            not verify); 2 could not compare.
 
-            Example:
+            Examples:
               pgseal diff X.tar.zst.age --db postgres://oncall@db/kessan -i age-identity.txt
+              pgseal diff BASE.tar.zst.age --replay --db postgres://oncall@db/kessan \\
+                --scratch-db postgres://admin@scratch/postgres -i age-identity.txt --trusted-key allowed_signers
             """)
 
     @OptionGroup var target: ArchiveArgument
@@ -28,6 +40,14 @@ struct DiffCommand: ParsableCommand {
     var db: String
 
     @OptionGroup var identities: IdentityOptions
+
+    @Flag(name: .long, help: "Compare at one exact position: the base and its change segments replayed, against the database in a temporary slot's snapshot.")
+    var replay = false
+
+    @OptionGroup var scratch: ScratchOption
+
+    @Option(name: .long, help: ArgumentHelp("With --replay: how long to wait for pgseal follow to seal past the position (default 5m).", valueName: "span"))
+    var wait = "5m"
 
     @Option(name: .long, help: ArgumentHelp("Keys to list per kind of difference (default 10).", valueName: "n"))
     var show = 10
@@ -57,7 +77,16 @@ struct DiffCommand: ParsableCommand {
         request.limits = limits.limits
         request.maxConnections = maxConnections
         request.storeSettings = context.storeSettings
-        let result = try PGSeal.diff(request)
+        let result: DiffReport
+        if replay {
+            guard let scratchURL = scratch.url(context) else {
+                throw ValidationError("--replay needs --scratch-db (or PGSEAL_SCRATCH_DB): a server where the base and its segments are replayed, for a role that may CREATE DATABASE")
+            }
+            guard let span = FreshnessCheck.parseDuration(wait) else { throw ValidationError("--wait takes a span such as 90s, 5m or 1h, not \(wait)") }
+            result = try PGSeal.diffReplayed(request, scratchDatabaseURL: scratchURL, wait: span, cleanup: context.cleanup)
+        } else {
+            result = try PGSeal.diff(request)
+        }
         try output.emit(result, human: DiffSummary.lines(result))
         if result.differs { throw CommandVerdict.bad(nil) }
     }
@@ -66,6 +95,9 @@ struct DiffCommand: ParsableCommand {
 enum DiffSummary {
     static func lines(_ report: DiffReport) -> [String] {
         var out = ["archive \(report.archive)", "database \(report.database) (snapshot \(report.snapshot))"]
+        if let position = report.position, let replayed = report.replayed {
+            out.append("at WAL position \(position): the base + \(Format.plural(replayed.segments, "change segment")) replayed (\(Format.plural(replayed.transactions, "transaction")), \(Format.plural(replayed.changes, "change")))")
+        }
         for table in report.tables {
             if table.keyed {
                 out.append("\(table.name): \(table.equal) equal, \(table.changed) changed, \(table.onlyInArchive) only in the archive, \(table.onlyInDatabase) only in the database")

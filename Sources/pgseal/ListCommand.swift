@@ -59,6 +59,14 @@ struct ListCommand: ParsableCommand {
                 }
             }
         }
+        for changes in catalog.changes {
+            var line = "\(changes.profile): \(Format.plural(changes.segments, "change segment"))"
+            if changes.tombstones > 0 { line += " (\(changes.tombstones) pruned)" }
+            if let sealedAt = changes.sealedAt { line += ", newest sealed \(sealedAt) at \(changes.sealedLSN ?? "?")" }
+            if let lastCommit = changes.lastCommit { line += ", last commit \(lastCommit)" }
+            if let problem = changes.problem { line += " — \(problem)" }
+            HumanOutput.out(["", Terminal.escaped(line) + " (pgseal chain walks them)"])
+        }
         if !catalog.unverified.isEmpty {
             HumanOutput.out(["", "unverified (a seal and signature, " + (files.isEmpty ? "not checked: no --trusted-key" : "which do not verify") + "):"])
             HumanOutput.out(TextTable.lines(catalog.unverified.map { [$0.createdAt, $0.profile, Format.bytes($0.bytes), $0.location + ($0.problem.map { "  — " + $0 } ?? "")] },

@@ -35,8 +35,7 @@ struct LostCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The restored database: a libpq URL or connection string.", valueName: "url"))
     var db: String
 
-    @Option(name: .long, help: ArgumentHelp("A database URL on the server where scratch databases are made (PGSEAL_SCRATCH_DB).", valueName: "url"))
-    var scratchDb: String?
+    @OptionGroup var scratch: ScratchOption
 
     @Option(name: .long, help: ArgumentHelp("The point the database was restored to (an LSN or an RFC 3339 time); default: found from the rows.", valueName: "point"))
     var restoredTo: String?
@@ -77,10 +76,10 @@ struct LostCommand: ParsableCommand {
     func run() throws {
         let context = try CommandContext(global, s3: s3)
         let policy = try trust.policy(environment: context.environment)
-        guard let scratch = (scratchDb ?? context.variable("PGSEAL_SCRATCH_DB")).flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let scratchURL = scratch.url(context) else {
             throw ValidationError("give --scratch-db (or PGSEAL_SCRATCH_DB): a server where the base and its segments are replayed, for a role that may CREATE DATABASE")
         }
-        var request = LossRequest(base: try target.location(policy: policy, context: context), databaseURL: db, scratchDatabaseURL: scratch,
+        var request = LossRequest(base: try target.location(policy: policy, context: context), databaseURL: db, scratchDatabaseURL: scratchURL,
                                   policy: policy, keys: try identities.keyring())
         request.restoredTo = restoredTo.flatMap(ReplayTarget.init(parsing:))
         request.putBack = putBack

@@ -43,8 +43,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("seal, deep or restore.", valueName: "level"))
     var level: String?
 
-    @Option(name: .long, help: ArgumentHelp("For the restore level: a database URL on the server to restore into (PGSEAL_SCRATCH_DB).", valueName: "url"))
-    var scratchDb: String?
+    @OptionGroup var scratch: ScratchOption
 
     @Flag(name: .long, help: "Keep the scratch database for inspection.")
     var keepScratch = false
@@ -99,7 +98,7 @@ struct VerifyCommand: ParsableCommand {
         let chosen = level.flatMap(VerificationReport.Level.init(rawValue:))
             ?? (replays ? .restore : !identities.isEmpty || !archive.hasSuffix(".age") ? .deep : .seal)
         var request = VerificationRequest(archive: archive, level: chosen, policy: policy, keys: keys)
-        request.scratchDatabaseURL = (scratchDb ?? context.variable("PGSEAL_SCRATCH_DB")).flatMap { $0.isEmpty ? nil : $0 }
+        request.scratchDatabaseURL = scratch.url(context)
         request.storeSettings = context.storeSettings
         request.cleanup = context.cleanup
         request.keepScratch = keepScratch

@@ -76,6 +76,60 @@ final class ContinuityTests: XCTestCase {
         XCTAssertTrue(refused.err.contains("exact WAL position") && refused.err.contains("--exact-position"), refused.err)
     }
 
+    /// `diff --replay`: the live database in a temporary slot's snapshot against the base and
+    /// its segments replayed to that slot's position, while the application writes and the
+    /// follower seals every second; then a change the segments never saw, found by key.
+    func testDiffAtAnExactPositionMatchesWhileWritesGoOnAndFindsAnUnseenChange() throws {
+        let setup = try FollowTests.makeSetup("livediff", for: self)
+        let service = try setup.service(["--segment-every", "1s"])
+        defer { service.signal(SIGKILL) }
+        XCTAssertTrue(waitUntil(timeout: 30) { (try? setup.newestBase()) != nil }, "the follower takes its base")
+        let base = try setup.newestBase()
+        let writer = try Command.start(["bash", "-c", """
+            while [ ! -e "$1" ]; do
+              psql "$2" -X -q -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
+            UPDATE items SET price = price + 1, seen = now() WHERE id = 1 + floor(random() * 200)::int;
+            INSERT INTO tags SELECT 1 + floor(random() * 200)::int, md5(random()::text);
+            SQL
+            done
+            """, "writer", setup.work.file("stop-writing"), setup.url])
+        Thread.sleep(forTimeInterval: 1)
+        let matched = try diff(base, setup)
+        FileManager.default.createFile(atPath: setup.work.file("stop-writing"), contents: nil)
+        XCTAssertTrue(waitUntil(timeout: 30) { !writer.process.isRunning }, "the writer stops when asked")
+        _ = writer.wait()
+        XCTAssertEqual(matched.status, 0, matched.err + matched.out)
+        let report = try JSONDocument(data: matched.stdout)
+        XCTAssertNotNil(try? report["position"].string())
+        XCTAssertGreaterThan(try report["replayed"]["changes"].int(), 0, matched.out)
+        let tables = try report["tables"].array()
+        XCTAssertEqual(try tables.map { try $0["name"].string() }, ["public.items", "public.tags"])
+        XCTAssertEqual(try tables.map { try $0["digests_equal"].bool() }, [true, true], matched.out)
+        XCTAssertGreaterThan(try tables[1]["equal"].int(), 200, "the writer's tags are in both: \(matched.out)")
+
+        // A row that reached the database but not the segments: only in the database, by key.
+        let publication = try setup.server.psql("SELECT pubname FROM pg_publication", database: setup.database)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try setup.server.psql("ALTER PUBLICATION \(publication) DROP TABLE tags", database: setup.database)
+        try setup.server.psql("INSERT INTO tags VALUES (7, 'never followed')", database: setup.database)
+        try setup.server.psql("ALTER PUBLICATION \(publication) ADD TABLE tags", database: setup.database)
+        let found = try diff(base, setup)
+        XCTAssertEqual(found.status, 1, found.err + found.out)
+        let tags = try JSONDocument(data: found.stdout)["tables"].array()[1]
+        XCTAssertEqual(try tags["only_in_database"].int(), 1, found.out)
+        XCTAssertEqual(try tags["only_in_database_keys"].array().map { try $0.string() }, ["[7,\"never followed\"]"], found.out)
+        XCTAssertEqual(try tags["changed"].int() + tags["only_in_archive"].int(), 0, found.out)
+        service.signal(SIGTERM)
+        XCTAssertEqual(service.wait().status, 0)
+        XCTAssertEqual(try setup.server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgseal_verify_%'", database: "postgres")
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0", "no scratch database is left behind")
+    }
+
+    private func diff(_ base: String, _ setup: FollowTests.Setup) throws -> CommandResult {
+        try PGSealCLI.run(["diff", base, "--replay", "--db", setup.url, "--scratch-db", setup.server.url(database: "postgres"), "--wait", "60s",
+                           "-i", setup.keys + "/age-identity.txt", "--trusted-key", setup.keys + "/allowed_signers", "--json"])
+    }
+
     private func verify(_ base: String, untilArchive later: String, _ setup: FollowTests.Setup) throws -> CommandResult {
         try PGSealCLI.run(["verify", base, "--until-archive", later, "--scratch-db", setup.server.url(database: "postgres"),
                            "-i", setup.keys + "/age-identity.txt", "--trusted-key", setup.keys + "/allowed_signers", "--json"])

@@ -11,6 +11,7 @@ final class FollowOperationsTests: XCTestCase {
         let metricsFile = setup.work.file("follow.prom")
         let service = try setup.service(["--metrics-file", metricsFile, "--segment-every", "1s"])
         defer { service.signal(SIGKILL) }
+        let beforeUpdate = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-1)).prefix(19)
         try setup.server.psql("UPDATE items SET note = 'watched' WHERE id < 20", database: setup.database)
         var metrics = ""
         XCTAssertTrue(waitUntil(timeout: 40) {
@@ -33,6 +34,10 @@ final class FollowOperationsTests: XCTestCase {
         XCTAssertLessThan(try changes["lag_seconds"].double(), 60)
         // The newest segment may be an empty one (sealed at SIGTERM): its position is always said.
         XCTAssertNotNil(try? changes["sealed_lsn"].string(), "\(changes)")
+        // Its last commit is the update's, looked up in the segment that holds it.
+        let lastCommit = try changes["last_commit"].string()
+        XCTAssertTrue(lastCommit.prefix(19) >= beforeUpdate && lastCommit.prefix(19) <= ISO8601DateFormatter().string(from: Date()).prefix(19),
+                      "\(lastCommit) is the update's commit time (after \(beforeUpdate))")
         XCTAssertTrue(try String(contentsOfFile: checkMetrics, encoding: .utf8).contains("pgseal_changes_lag_seconds{profile=\"\(setup.name)\"}"))
 
         Thread.sleep(forTimeInterval: 2.2)

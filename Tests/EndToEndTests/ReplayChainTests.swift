@@ -40,6 +40,13 @@ final class ReplayChainTests: XCTestCase {
         XCTAssertEqual(try chains[0]["base"].string(), (firstBase as NSString).lastPathComponent)
         XCTAssertEqual(try chains[0]["to_lsn"].string(), segments.last?.to.text)
 
+        // list counts them, and names the newest with its position.
+        let listed = try PGSealCLI.run(["list", setup.store, "--profile", setup.name, "--trusted-key", setup.keys + "/allowed_signers", "--json"])
+        let changes = try JSONDocument(data: listed.stdout)["changes"].array()
+        XCTAssertEqual(try changes.map { try $0["segments"].int() }, [segments.count], listed.out)
+        XCTAssertEqual(try changes[0]["sealed_lsn"].string(), segments.last?.to.text)
+        XCTAssertTrue(try changes[0]["newest"].string().hasSuffix(try XCTUnwrap(segments.last).key), listed.out)
+
         // prune keeps the exact base only: the first base goes, and with it every segment that
         // ends at or before the exact base's position — but the newest is the follower's tip.
         let mustGo = segments.dropLast().filter { $0.to <= exactLSN }.map(\.key)
