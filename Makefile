@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release demo test test-install image bench fuzz docs install clean
+.PHONY: setup build release demo test test-install image test-image bench fuzz docs install clean
 
 setup:
 	@scripts/setup.sh
@@ -34,9 +34,13 @@ install: setup
 test-install: setup
 	@SWIFT=$(SWIFT) scripts/test-install.sh
 
-# The container image of that root (Containerfile), where podman or docker can build.
+# The container image of that root (Containerfile), built with podman (installed if missing).
 image: setup
 	@SWIFT=$(SWIFT) scripts/image.sh
+
+# The built image's root filesystem, taken out of it, through test-install's checks (as root).
+test-image: image
+	@SWIFT=$(SWIFT) scripts/test-image.sh
 
 # PGSealKit's documentation (DocC), as a static site in .build/docs.
 docs: setup

@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
         // The metrics textfile: the exposition format's escaping done by its own library.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The follower's /metrics endpoint: HTTP/1.1 on an event loop of its own.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Thin module maps over the given C libraries.
@@ -73,6 +75,9 @@ let package = Package(
             "ObjectStore", "Postgres",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // The unattended jobs around archives: list, check, prune, replicate, chain, evidence.
         .target(name: "Operations", dependencies: [

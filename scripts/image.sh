@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # make image: the run-time root as a tar, then the image `pgseal:<version>` from Containerfile
-# when podman or docker can build; otherwise says where the tar is for a builder elsewhere.
+# with podman (Debian's, installed when missing; it builds without a daemon), or docker where
+# podman cannot run; otherwise says where the tar is for a builder elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "image: run as root (debootstrap)" >&2; exit 2; }
+command -v podman >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman >/dev/null 2>&1 \
+  || echo "image: podman could not be installed; trying docker" >&2
 out=.build-image
 rm -rf "$out" && mkdir -p "$out"
 root=$(scripts/runtime-root.sh "$out/root")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Follow
 import Foundation
 import PGSealKit
 
@@ -59,6 +60,9 @@ struct FollowCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file every status interval while following (recovery point, segments, the slot's retained WAL, wal_status, safe_wal_size), for node_exporter's textfile collector.", valueName: "file"))
     var metricsFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Serve the same metrics over HTTP at GET /metrics for Prometheus to scrape: 127.0.0.1:9187, or :9187 for every interface.", valueName: "host:port"))
+    var metricsListen: String?
+
     @OptionGroup(title: "Output") var output: OutputOptions
 
     func run() async throws {
@@ -76,8 +80,25 @@ struct FollowCommand: AsyncParsableCommand {
         settings.newBase = newBase
         SignalHandlers.stopGracefully = true
         let metrics = FollowMetrics(file: metricsFile)
+        let endpoint = try metricsListen.map { text in
+            let (host, port) = try Self.listenAddress(text)
+            let endpoint = try MetricsEndpoint(host: host, port: port, metrics: metrics)
+            context.logger.notice("serving metrics at http://\(host):\(endpoint.port)/metrics")
+            return endpoint
+        }
+        defer { endpoint?.close() }
         let result = try PGSeal.follow(settings, stop: SignalHandlers.stop, logger: context.logger, cleanup: context.cleanup, metrics: metrics)
         try output.emit(result, human: Self.lines(result))
+    }
+
+    /// `HOST:PORT`, `[v6]:PORT` or `:PORT` (every interface).
+    static func listenAddress(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw ValidationError("--metrics-listen takes HOST:PORT (127.0.0.1:9187, or :9187 for every interface), not \(text)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
     static func lines(_ result: FollowResult) -> [String] {

@@ -57,4 +57,71 @@ final class FollowOperationsTests: XCTestCase {
         XCTAssertEqual(failed.status, 1, failed.err)
         XCTAssertEqual(try JSONDocument(data: failed.stdout)["profiles"].array()[0]["status"].string(), "failed")
     }
+
+    /// `--metrics-listen`: the same metrics over HTTP for Prometheus, rendered at each scrape;
+    /// anything but GET /metrics is 404, hostile requests are refused without stopping the
+    /// endpoint or the following, an idle follower costs next to no CPU, and SIGTERM frees the port.
+    func testMetricsServedOverHTTP() throws {
+        let setup = try FollowTests.makeSetup("metricshttp", for: self)
+        var port = 0
+        var service: RunningCommand?
+        for _ in 0..<3 where service == nil {
+            port = Int.random(in: 20_000..<60_000)
+            service = try? setup.service(["--metrics-listen", "127.0.0.1:\(port)", "--segment-every", "1s"])
+        }
+        let running = try XCTUnwrap(service, "the follower serves metrics on a free port")
+        defer { running.signal(SIGKILL) }
+        let url = "http://127.0.0.1:\(port)"
+        try setup.server.psql("UPDATE items SET note = 'scraped' WHERE id < 10", database: setup.database)
+        var body = ""
+        XCTAssertTrue(waitUntil(timeout: 30) {
+            body = (try? Command.run(["curl", "-sS", "--max-time", "5", url + "/metrics"]).out) ?? ""
+            return body.contains("pgseal_follow_changes_sealed{profile=\"\(setup.name)\",slot=\"pgseal_\(setup.name)\"} 9")
+        }, "a scrape shows the sealed changes: \(body)")
+        XCTAssertTrue(body.contains("# TYPE pgseal_follow_lag_seconds gauge"), body)
+        XCTAssertEqual(try Command.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", url + "/other"]).out, "404")
+        XCTAssertEqual(try Command.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url + "/metrics"]).out, "404")
+
+        // Garbage, a 256 KiB header, and a connection that says nothing: refused or closed.
+        let hostile = try Command.run(["python3", "-c", """
+            import socket, sys
+            port = int(sys.argv[1])
+            answers = []
+            for payload in [b"\\x00\\xff GARBAGE\\r\\n\\r\\n", b"GET /metrics HTTP/1.1\\r\\nX: " + b"a" * 262144 + b"\\r\\n\\r\\n"]:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                try:
+                    s.sendall(payload)
+                except OSError:
+                    pass
+                try:
+                    answers.append(s.recv(64).split(b"\\r\\n")[0].decode() or "closed")
+                except OSError:
+                    answers.append("closed")
+                s.close()
+            idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+            print(" | ".join(answers))
+            """, String(port)])
+        XCTAssertEqual(hostile.status, 0, hostile.err)
+        XCTAssertFalse(hostile.out.contains("200"), "no hostile request is answered with metrics: \(hostile.out)")
+        XCTAssertTrue(try Command.run(["curl", "-sS", "--max-time", "5", url + "/metrics"]).out.contains("pgseal_follow_segments_sealed"),
+                      "the endpoint still serves after hostile requests")
+
+        // Idle, the follower and its endpoint sleep: less than half a second of CPU in 3 s.
+        let before = try cpuTicks(running.process.processIdentifier)
+        Thread.sleep(forTimeInterval: 3)
+        let spent = try cpuTicks(running.process.processIdentifier) - before
+        XCTAssertLessThan(spent, 50, "CPU ticks (1/100 s) spent in 3 s while idle")
+
+        running.signal(SIGTERM)
+        XCTAssertEqual(running.wait().status, 0)
+        XCTAssertNotEqual(try Command.run(["curl", "-sS", "--max-time", "2", url + "/metrics"]).status, 0, "the port is closed with the follower")
+    }
+
+    /// utime + stime of a process, from /proc.
+    private func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
+        guard fields.count > 13, let user = Int(fields[12]), let system = Int(fields[13]) else { throw TestSetupError("cannot read \(stat)") }
+        return user + system
+    }
 }
