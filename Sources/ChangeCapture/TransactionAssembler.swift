@@ -1,8 +1,17 @@
 /// Turns the stream of pgoutput messages into committed transactions: the relations the server
 /// described, a transaction's changes between its Begin and its Commit, each change named by
-/// its table. What it holds is bounded (`maxBytes` of values a transaction): a larger one is an
-/// error, never a growing heap — spooling to disk is the follower's next step.
+/// its table. `stream` hands each change on as it comes, with the transaction's stamp (pgoutput's
+/// Begin already carries the commit's LSN and time), so that the follower spools a transaction
+/// of any size without holding it; `take` gathers whole transactions in memory, bounded by
+/// `maxBytes` of values (a larger one is an error, never a growing heap).
 package struct TransactionAssembler {
+    /// What one message means for the transaction it belongs to.
+    package enum Event: Equatable {
+        case begin(CommitStamp)
+        case change(Change)
+        case commit(CommitStamp, endLSN: LSN)
+    }
+
     package enum Change: Equatable {
         case row(RowChange)
         case truncate(tables: [String])
@@ -39,8 +48,28 @@ package struct TransactionAssembler {
     /// Between transactions: every transaction the stream began has been committed and handed on.
     package var isIdle: Bool { open == nil }
 
-    /// Takes one message; returns the transaction its Commit completes.
+    /// Takes one message; returns the transaction its Commit completes, every change held till then.
     package mutating func take(_ message: PgOutputMessage) throws(AssemblyError) -> Transaction? {
+        switch try stream(message) {
+        case .begin?:
+            changes = []
+            bytes = 0
+        case .change(let change)?:
+            bytes += Self.size(change) + 32
+            guard bytes <= maxBytes else { throw .tooLarge(xid: open?.xid ?? 0, limit: maxBytes) }
+            changes.append(change)
+        case .commit(let stamp, let endLSN)?:
+            defer { changes = []; bytes = 0 }
+            return Transaction(stamp: stamp, endLSN: endLSN, changes: changes)
+        case nil:
+            break
+        }
+        return nil
+    }
+
+    /// Takes one message; returns what it means for its transaction (nil: nothing, a relation
+    /// or type described, an origin or a logical message).
+    package mutating func stream(_ message: PgOutputMessage) throws(AssemblyError) -> Event? {
         switch message {
         case .relation(let relation):
             relations[relation.id] = relation
@@ -49,28 +78,26 @@ package struct TransactionAssembler {
         case .begin(let finalLSN, let committedAt, let xid):
             guard open == nil else { throw .outOfOrder("a Begin inside transaction \(open?.xid ?? 0)") }
             open = (finalLSN, committedAt, xid)
-            changes = []
-            bytes = 0
+            return .begin(CommitStamp(xid: xid, commitLSN: finalLSN, committedAt: committedAt))
         case .insert(let id, let new):
-            try add(.row(RowChange(operation: .insert, table: try name(id), row: new, oldKey: nil)), size: Self.size(new))
+            return try change(.row(RowChange(operation: .insert, table: try name(id), row: new, oldKey: nil)))
         case .update(let id, let old, let new):
             let oldValues: [PgOutputMessage.TupleValue]? = old.map { tuple in
                 switch tuple { case .key(let values), .row(let values): values }
             }
-            try add(.row(RowChange(operation: .update, table: try name(id), row: new, oldKey: oldValues)), size: Self.size(new) + Self.size(oldValues ?? []))
+            return try change(.row(RowChange(operation: .update, table: try name(id), row: new, oldKey: oldValues)))
         case .delete(let id, let old):
             let oldValues: [PgOutputMessage.TupleValue] = switch old { case .key(let v), .row(let v): v }
-            try add(.row(RowChange(operation: .delete, table: try name(id), row: nil, oldKey: oldValues)), size: Self.size(oldValues))
+            return try change(.row(RowChange(operation: .delete, table: try name(id), row: nil, oldKey: oldValues)))
         case .truncate(let ids, _, _):
             var names: [String] = []
             for id in ids { names.append(try name(id)) }
-            try add(.truncate(tables: names), size: names.count * 64)
+            return try change(.truncate(tables: names))
         case .commit(let commitLSN, let endLSN, let committedAt):
             guard let transaction = open else { throw .outOfOrder("a Commit outside a transaction") }
             guard commitLSN == transaction.finalLSN else { throw .outOfOrder("Commit at \(commitLSN), Begin said \(transaction.finalLSN)") }
             open = nil
-            defer { changes = []; bytes = 0 }
-            return Transaction(stamp: CommitStamp(xid: transaction.xid, commitLSN: commitLSN, committedAt: committedAt), endLSN: endLSN, changes: changes)
+            return .commit(CommitStamp(xid: transaction.xid, commitLSN: commitLSN, committedAt: committedAt), endLSN: endLSN)
         }
         return nil
     }
@@ -80,11 +107,17 @@ package struct TransactionAssembler {
         return relation.namespace.isEmpty ? "pg_catalog.\(relation.name)" : "\(relation.namespace).\(relation.name)"
     }
 
-    private mutating func add(_ change: Change, size: Int) throws(AssemblyError) {
-        guard let transaction = open else { throw .outOfOrder("a change outside a transaction") }
-        bytes += size + 32
-        guard bytes <= maxBytes else { throw .tooLarge(xid: transaction.xid, limit: maxBytes) }
-        changes.append(change)
+    private func change(_ change: Change) throws(AssemblyError) -> Event {
+        guard open != nil else { throw .outOfOrder("a change outside a transaction") }
+        return .change(change)
+    }
+
+    /// What a change's values weigh in memory, roughly.
+    private static func size(_ change: Change) -> Int {
+        switch change {
+        case .row(let row): size(row.row ?? []) + size(row.oldKey ?? [])
+        case .truncate(let tables): tables.count * 64
+        }
     }
 
     private static func size(_ values: [PgOutputMessage.TupleValue]) -> Int {

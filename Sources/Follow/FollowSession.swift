@@ -29,6 +29,10 @@ final class FollowSession {
     private var received = LSN.zero
     private var lastSeal = Date()
     private let line = ByteBuffer(capacity: 64 << 10)
+    /// The open transaction's lines (nil between transactions, or for one sealed before).
+    private var spool: TransactionSpool?
+    /// The spools' memory, reused from one transaction to the next.
+    private let spoolBuffer = ByteBuffer(capacity: 64 << 10)
     private let metrics: FollowMetrics
 
     init(settings: FollowSettings, logger: Logger, stop: StopRequest, store: ObjectStore, connection: PostgresConnection,
@@ -85,7 +89,7 @@ final class FollowSession {
     }
 
     private func follow(_ stream: ReplicationStream, target: LSN?, into result: inout FollowResult) throws {
-        var assembler = TransactionAssembler(maxBytes: settings.maxTransactionBytes)
+        var assembler = TransactionAssembler()
         var lastStatus = Date()
         var serverEnd = LSN.zero
         var serverEndSince = Date()
@@ -102,7 +106,7 @@ final class FollowSession {
                 received = max(received, end)
                 let decoded = try payload.withUnsafeBytes { raw throws(WireError) in try PgOutputMessage.decode(raw) }
                 if case .relation(let relation) = decoded { try describe(relation) }
-                if let transaction = try assembler.take(decoded) { try write(transaction) }
+                if let event = try assembler.stream(decoded) { try handle(event) }
             case .keepalive(let end, _, let reply)?:
                 if end != serverEnd { serverEndSince = Date() }
                 serverEnd = end
@@ -202,30 +206,40 @@ final class FollowSession {
         projections[name] = projection
     }
 
-    private func write(_ transaction: TransactionAssembler.Transaction) throws {
-        // Sealed before (a segment written, its position not yet confirmed): never twice.
-        guard transaction.stamp.commitLSN >= position.sealedUpTo else { return }
-        var wrote = false
-        for change in transaction.changes {
+    /// A transaction's lines go to its spool as its changes come, and into the segment at its
+    /// Commit: a segment only ever holds whole committed transactions.
+    private func handle(_ event: TransactionAssembler.Event) throws {
+        switch event {
+        case .begin(let stamp):
+            // Sealed before (a segment written, its position not yet confirmed): never twice.
+            spool = stamp.commitLSN >= position.sealedUpTo
+                ? TransactionSpool(stamp: stamp, memoryBytes: settings.spoolMemoryBytes, maxBytes: settings.maxTransactionBytes, buffer: spoolBuffer)
+                : nil
+        case .change(let change):
+            guard let spool else { return }
             switch change {
             case .row(let row):
-                guard let projection = projections[row.table] else { continue }
-                guard let profiled = try profiled(row, projection) else { continue }
+                guard let projection = projections[row.table], let profiled = try profiled(row, projection) else { return }
                 line.count = 0
-                try ChangeLine.append(profiled, of: projection.table, stamp: transaction.stamp, to: line)
-                try (segment ?? openSegment()).add(line: line, table: projection.table.name)
-                wrote = true
+                try ChangeLine.append(profiled, of: projection.table, stamp: spool.stamp, to: line)
+                try spool.add(line: line, table: projection.table.name)
             case .truncate(let tables):
                 let ours = tables.filter { plans[$0] != nil }
-                guard !ours.isEmpty else { continue }
+                guard !ours.isEmpty else { return }
                 line.count = 0
-                ChangeLine.appendTruncate(of: ours, stamp: transaction.stamp, to: line)
-                try (segment ?? openSegment()).add(line: line, table: nil)
-                wrote = true
+                ChangeLine.appendTruncate(of: ours, stamp: spool.stamp, to: line)
+                try spool.add(line: line, table: nil)
             }
+        case .commit(let stamp, let endLSN):
+            defer { spool = nil }
+            if let spool, spool.lines > 0 {
+                if spool.spilled { logger.info("transaction \(stamp.xid): \(spool.lines) change(s), \(spool.bytes >> 20) MiB, spooled to disk") }
+                let writer = try segment ?? openSegment()
+                try spool.drain { try writer.add(line: $0) }
+                writer.noteTransaction(stamp, tableCounts: spool.tableCounts)
+            }
+            segmentEnd = max(segmentEnd, endLSN)
         }
-        if wrote, let segment { segment.noteTransaction(transaction.stamp) }
-        segmentEnd = max(segmentEnd, transaction.endLSN)
     }
 
     /// The change as the profile sees it: its columns; with a filter, a row entering the

@@ -24,8 +24,12 @@ public struct FollowSettings: Sendable {
     public var newBase = false
     /// The largest chunk of change lines in a segment's tar (default 4 MiB).
     public var chunkBytes: Int = 4 << 20
-    /// The largest transaction held in memory (its changes' values, default 256 MiB).
-    public var maxTransactionBytes: Int = 256 << 20
+    /// How much of one transaction's change lines is held in memory before they all go to a
+    /// temporary file (default 8 MiB).
+    public var spoolMemoryBytes: Int = 8 << 20
+    /// The largest transaction spooled (its change lines, default 64 GiB): past it the follower
+    /// stops rather than fill the disk.
+    public var maxTransactionBytes: Int64 = 64 << 30
     /// How often the follower tells the server its position when nothing else happens.
     public var statusInterval: TimeInterval = 10
 

@@ -63,19 +63,19 @@ final class SegmentWriter {
 
     var isEmpty: Bool { transactions == 0 }
 
-    /// Adds one change line (without its newline) of `table` (nil: a truncate).
-    func add(line: ByteBuffer, table: String?) throws {
+    /// Adds one change line (without its newline).
+    func add(line: UnsafeRawBufferPointer) throws {
         if chunk.count > 0, chunk.count + line.count + 1 > chunkBytes { try flushChunk() }
-        chunk.append(UnsafeRawBufferPointer(start: line.base, count: line.count))
+        chunk.append(line)
         chunk.append(UInt8(ascii: "\n"))
         chunkLines += 1
         changes += 1
         lineBytes += Int64(line.count + 1)
-        if let table { tableCounts[table, default: 0] += 1 }
     }
 
-    /// Counts a transaction whose lines were added.
-    func noteTransaction(_ stamp: CommitStamp) {
+    /// Counts a transaction whose lines were added, and its lines per table.
+    func noteTransaction(_ stamp: CommitStamp, tableCounts counts: [String: Int]) {
+        for (table, count) in counts { tableCounts[table, default: 0] += count }
         transactions += 1
         if firstCommit == nil { firstCommit = stamp.committedAtText }
         lastCommit = stamp.committedAtText

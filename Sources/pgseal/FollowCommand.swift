@@ -60,6 +60,12 @@ struct FollowCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write Prometheus metrics to this file every status interval while following (recovery point, segments, the slot's retained WAL, wal_status, safe_wal_size), for node_exporter's textfile collector.", valueName: "file"))
     var metricsFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Hold up to this much of one transaction's changes in memory, then spool them all to a temporary file in TMPDIR (default 8).", valueName: "MiB"))
+    var spoolMemory: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Stop on a transaction with more changes than this, rather than fill TMPDIR (default 65536: 64 GiB).", valueName: "MiB"))
+    var maxTransaction: Int?
+
     @Option(name: .long, help: ArgumentHelp("Serve the same metrics over HTTP at GET /metrics for Prometheus to scrape: 127.0.0.1:9187, or :9187 for every interface.", valueName: "host:port"))
     var metricsListen: String?
 
@@ -76,6 +82,14 @@ struct FollowCommand: AsyncParsableCommand {
             settings.segmentMaxBytes = segmentSize << 20
         }
         if let idleSealEvery { settings.idleSealInterval = try ReportCommand.duration(idleSealEvery, option: "--idle-seal-every") }
+        if let spoolMemory {
+            guard (1...4096).contains(spoolMemory) else { throw ValidationError("--spool-memory \(spoolMemory): give between 1 and 4096 MiB") }
+            settings.spoolMemoryBytes = spoolMemory << 20
+        }
+        if let maxTransaction {
+            guard (1...(1 << 24)).contains(maxTransaction) else { throw ValidationError("--max-transaction \(maxTransaction): give between 1 and 16777216 MiB") }
+            settings.maxTransactionBytes = Int64(maxTransaction) << 20
+        }
         settings.untilCaughtUp = untilCaughtUp
         settings.newBase = newBase
         SignalHandlers.stopGracefully = true

@@ -129,6 +129,38 @@ final class FollowTests: XCTestCase {
         XCTAssertTrue(future.err.contains("do not reach") && future.err.contains("--until latest"), future.err)
     }
 
+    /// A transaction larger than the memory a transaction may hold (100 MiB of change lines
+    /// against --spool-memory 1) goes to a temporary file and is sealed whole, with the
+    /// follower's peak RSS below the transaction's size; past --max-transaction the follower
+    /// stops, names the limit, and the slot keeps the transaction for the next run.
+    func testATransactionLargerThanMemoryIsSpooledAndSealedWhole() throws {
+        let setup = try setUp("spool")
+        XCTAssertEqual(try setup.follow().status, 0)
+        try setup.server.psql("""
+            BEGIN;
+            INSERT INTO items SELECT g, 'bulk ' || g, repeat(md5(g::text), 60), g, now() FROM generate_series(10001, 60000) g;
+            UPDATE items SET note = 'in the bulk transaction' WHERE id <= 50;
+            DELETE FROM tags WHERE item_id <= 20;
+            COMMIT;
+            """, database: setup.database)
+        let refused = try setup.follow(["--max-transaction", "50"])
+        XCTAssertEqual(refused.status, 2, refused.err)
+        XCTAssertTrue(refused.err.contains("--max-transaction") && refused.err.contains("the slot did not move past it"), refused.err)
+
+        let measured = try Command.run(["/usr/bin/time", "-f", "peak-rss-kib %M", Repository.pgsealBinary, "follow", "--db", setup.url, "--to", setup.store,
+                                        "--name", setup.name, "-R", setup.keys + "/age-recipient.txt", "--sign-key", setup.keys + "/signing-key",
+                                        "--until-caught-up", "--json", "-q", "--table", "public.items", "--table", "public.tags", "--spool-memory", "1"])
+        XCTAssertEqual(measured.status, 0, measured.err)
+        let peak = try XCTUnwrap(measured.err.split(separator: "\n").last { $0.hasPrefix("peak-rss-kib ") }.flatMap { Int($0.dropFirst(13)) })
+        let sealed = try JSONDocument(data: measured.stdout)["segments"].array().map { try $0["changes"].int() }.reduce(0, +)
+        XCTAssertEqual(sealed, 50_000 + 50 + 20, "every change of the transaction, once: \(measured.out)")
+        print("spooled transaction of 50,070 changes: peak RSS \(peak / 1024) MiB")
+        XCTAssertLessThan(peak / 1024, 100, "peak RSS in MiB while sealing a transaction of about 100 MiB of change lines")
+
+        let restored = try setup.restore(until: "latest", test: self)
+        XCTAssertEqual(try setup.contents(of: restored), try setup.contents(of: setup.database))
+    }
+
     func testAFilteredTableNeedsFullIdentityThenRowsEnterAndLeaveTheProfile() throws {
         let setup = try setUp("filtered")
         try setup.server.psql("ALTER TABLE items ADD COLUMN active boolean NOT NULL DEFAULT true; UPDATE items SET active = (id % 2 = 0)", database: setup.database)
