@@ -91,6 +91,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--rate", type=int, default=100, help="pgbench transactions a second")
     parser.add_argument("--segment-every", default="10s")
+    parser.add_argument("--perf", metavar="FILE", help="record the follower with perf record -g into FILE (profiling, not for the figures)")
     args = parser.parse_args()
 
     with fixture_cluster(args.users) as (url, db, scratch):
@@ -107,7 +108,8 @@ def main():
         base = sorted(p for p in glob.glob(store + "/kessan-user-data/*/*/*/*.tar.zst.age"))[0]
 
         reports = {name: tempfile.mktemp(prefix=f"pgseal-bench-{name}.") for name in ("follow", "recv")}
-        follower = subprocess.Popen(["/usr/bin/time", "-o", reports["follow"], "-f", "%U %S %M"] + follow
+        profiler = ["perf", "record", "-g", "-o", args.perf, "--"] if args.perf else []
+        follower = subprocess.Popen(["/usr/bin/time", "-o", reports["follow"], "-f", "%U %S %M"] + profiler + follow
                                     + ["--segment-every", args.segment_every, "--idle-seal-every", args.segment_every],
                                     stdout=subprocess.DEVNULL)
         time.sleep(2)
@@ -121,7 +123,7 @@ def main():
         with open(script, "w") as f:
             f.write(LOAD.format(users=args.users, subscriptions=subscriptions))
         print(f"load: {args.rate} tx/s for {args.seconds} s (4 tables a transaction), segments every {args.segment_every}", file=sys.stderr)
-        pid = child_of(follower.pid, "pgseal")
+        pid = child_of(follower.pid, "pgseal") or child_of(child_of(follower.pid, "perf") or 0, "pgseal")
         samples = []
         bench = subprocess.Popen(["pgbench", "-n", "-c", "4", "-j", "2", "-R", str(args.rate), "-T", str(args.seconds), "-f", script, db],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -137,7 +139,7 @@ def main():
                 if time.monotonic() > deadline:
                     sys.exit(f"{slot} did not catch up with {end}")
                 time.sleep(1)
-        os.kill(child_of(follower.pid, "pgseal"), signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
         follower.wait()
         recv_pid = subprocess.run(["pgrep", "-f", "pg_recvlogical -d"], capture_output=True, text=True).stdout.split()
         for p in recv_pid:

@@ -14,5 +14,6 @@ benchmarks/diff_vs_reladiff.py
 benchmarks/diff_key_types.py
 benchmarks/s3_upload.py
 benchmarks/report_scale.py
+benchmarks/follow_vs_recvlogical.py
 # At 10M users (its default) this one takes about 25 min; the figures in README.md are from that.
 benchmarks/partitioned_export.py --users 1000000

@@ -255,8 +255,7 @@ final class FollowSession {
         }
         var operation = change.operation
         if projection.plan.filter != nil {
-            let wasIn = try oldRow.map { try filter.matches($0, of: projection) } ?? false
-            let isIn = try newRow.map { try filter.matches($0, of: projection) } ?? false
+            let (wasIn, isIn) = try filter.matches(old: oldRow, new: newRow, of: projection)
             switch (operation, wasIn, isIn) {
             case (.insert, _, true), (.update, true, true): break
             case (.update, false, true): operation = .insert

@@ -53,20 +53,44 @@ struct ChangeStatements {
     /// A row's key values, from the profile's columns as `row` returns them.
     func key(of row: [String?]) -> [String?] { keyIndexes.map { $0 < row.count ? row[$0] : nil } }
 
+    /// One statement of a change, and what its result must be.
+    struct Planned {
+        let sql: String
+        let parameters: [String?]
+        let check: (QueryResult) throws -> Void
+    }
+
     func apply(_ change: ChangeLineDecoder.Change, on connection: PostgresConnection) throws {
+        for statement in try plan(change) { try statement.check(try connection.execute(statement.sql, statement.parameters)) }
+    }
+
+    /// The same statements queued in a pipeline: their checks run as their results come back.
+    func send(_ change: ChangeLineDecoder.Change, into pipeline: StatementPipeline, wrapping wrap: @escaping (Error) -> Error = { $0 }) throws {
+        for statement in try plan(change) {
+            try pipeline.send(statement.sql, statement.parameters) { result in
+                do { try statement.check(result) } catch { throw wrap(error) }
+            }
+        }
+    }
+
+    func plan(_ change: ChangeLineDecoder.Change) throws -> [Planned] {
         guard !keyIndexes.isEmpty else { throw Conflict(description: "table \(table.qualifiedName) has no key to apply changes by") }
-        let keyText = "key \(change.key.map { $0 ?? "NULL" }.joined(separator: ", "))"
+        let qualified = table.qualifiedName
+        let keyText = { (key: [String?]) in "key " + key.map { $0 ?? "NULL" }.joined(separator: ", ") }
         switch change.operation {
         case .insert:
-            guard let row = change.row else { return }
-            if try !connection.execute("SELECT 1 FROM \(name) WHERE \(keyPredicate(1))", change.key).rows.isEmpty {
-                throw Conflict(description: "an insert into \(table.qualifiedName) finds \(keyText) already there")
-            }
+            guard let row = change.row else { return [] }
             let values = row.map { $0 ?? nil }
-            let placeholders = (1...values.count).map { "$\($0)" }.joined(separator: ", ")
-            try connection.execute("INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))", values)
+            let placeholders = (1...max(1, values.count)).map { "$\($0)" }.joined(separator: ", ")
+            let key = change.key
+            return [
+                Planned(sql: "SELECT 1 FROM \(name) WHERE \(keyPredicate(1))", parameters: key) { found in
+                    guard found.rows.isEmpty else { throw Conflict(description: "an insert into \(qualified) finds \(keyText(key)) already there") }
+                },
+                Planned(sql: "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))", parameters: values) { _ in },
+            ]
         case .update:
-            guard let row = change.row else { return }
+            guard let row = change.row else { return [] }
             var assignments: [String] = []
             var parameters: [String?] = []
             for (index, value) in row.enumerated() {
@@ -75,16 +99,19 @@ struct ChangeStatements {
                 assignments.append("\(columns[index]) = $\(parameters.count)")
             }
             let old = change.oldKey ?? change.key
-            let updated = try connection.execute("UPDATE \(name) SET \(assignments.joined(separator: ", ")) WHERE \(keyPredicate(parameters.count + 1)) RETURNING 1",
-                                                 parameters + old)
-            guard updated.rows.count == 1 else {
-                throw Conflict(description: "an update of \(table.qualifiedName) finds \(updated.rows.count) rows with key \(old.map { $0 ?? "NULL" }.joined(separator: ", "))")
-            }
+            return [Planned(sql: "UPDATE \(name) SET \(assignments.joined(separator: ", ")) WHERE \(keyPredicate(parameters.count + 1)) RETURNING 1",
+                            parameters: parameters + old) { updated in
+                guard updated.rows.count == 1 else {
+                    throw Conflict(description: "an update of \(qualified) finds \(updated.rows.count) rows with key \(old.map { $0 ?? "NULL" }.joined(separator: ", "))")
+                }
+            }]
         case .delete:
-            let deleted = try connection.execute("DELETE FROM \(name) WHERE \(keyPredicate(1)) RETURNING 1", change.key)
-            guard deleted.rows.count == 1 else { throw Conflict(description: "a delete from \(table.qualifiedName) finds \(deleted.rows.count) rows with \(keyText)") }
+            let key = change.key
+            return [Planned(sql: "DELETE FROM \(name) WHERE \(keyPredicate(1)) RETURNING 1", parameters: key) { deleted in
+                guard deleted.rows.count == 1 else { throw Conflict(description: "a delete from \(qualified) finds \(deleted.rows.count) rows with \(keyText(key))") }
+            }]
         case .truncate:
-            try connection.execute("TRUNCATE \(name)")
+            return [Planned(sql: "TRUNCATE \(name)", parameters: []) { _ in }]
         }
     }
 }

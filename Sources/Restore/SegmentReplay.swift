@@ -214,11 +214,19 @@ package struct SegmentReplay {
         let statements = Dictionary(selected.map { ($0.qualifiedName, ChangeStatements($0)) }, uniquingKeysWith: { a, _ in a })
         // Lines before the base's own position are in the base already (an adopted chain).
         let start = base.seal.flatMap { LSN($0.walLSN) } ?? LSN.zero
-        return try walk(segments, from: start, until: target, tables: selected) { change, segment, line in
-            do { try apply(change, statements, connection) } catch let problem as ChangeStatements.Conflict {
-                throw ReplayError.conflict(segment: segment, line: line, problem: problem.description)
+        // Statements are pipelined: a replay is many small statements, and the round trip each
+        // would wait for is most of its time. A conflict is found when its result comes back,
+        // and named with its segment and line all the same.
+        let pipeline = try StatementPipeline(connection)
+        let result = try walk(segments, from: start, until: target, tables: selected) { change, segment, line in
+            let named = { (error: Error) -> Error in
+                guard let problem = error as? ChangeStatements.Conflict else { return error }
+                return ReplayError.conflict(segment: segment, line: line, problem: problem.description)
             }
+            do { try send(change, statements, pipeline, named) } catch { throw named(error) }
         }
+        try pipeline.finish()
+        return result
     }
 
     /// Reads `segments` in order and hands `visit` each change whose commit LSN is at or after
@@ -330,13 +338,14 @@ package struct SegmentReplay {
         }
     }
 
-    private func apply(_ change: ChangeLineDecoder.Change, _ statements: [String: ChangeStatements], _ connection: PostgresConnection) throws {
+    private func send(_ change: ChangeLineDecoder.Change, _ statements: [String: ChangeStatements], _ pipeline: StatementPipeline,
+                      _ named: @escaping (Error) -> Error) throws {
         if change.operation == .truncate {
             let names = change.tables.compactMap { statements[$0]?.name }
-            if !names.isEmpty { try connection.execute("TRUNCATE \(names.joined(separator: ", "))") }
+            if !names.isEmpty { try pipeline.send("TRUNCATE \(names.joined(separator: ", "))") }
             return
         }
         guard let table = statements[change.table] else { return }  // a table not restored
-        try table.apply(change, on: connection)
+        try table.send(change, into: pipeline, wrapping: named)
     }
 }

@@ -14,22 +14,13 @@ final class ContinuityTests: XCTestCase {
 
         // The application writes small transactions while the later base is exported: only an
         // exact position makes base and segments meet without a transaction too many or too few.
-        let writer = try Command.start(["bash", "-c", """
-            while [ ! -e "$1" ]; do
-              psql "$2" -X -q -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
-            UPDATE items SET price = price + 1, seen = now() WHERE id = 1 + floor(random() * 200)::int;
-            INSERT INTO tags SELECT 1 + floor(random() * 200)::int, md5(random()::text);
-            SQL
-            done
-            """, "writer", setup.work.file("stop-writing"), setup.url])
+        let writer = try startWriter(setup)
         Thread.sleep(forTimeInterval: 1)
         let exported = try PGSealCLI.run(["export", "--exact-position", "--db", setup.url, "--to", setup.store, "--name", setup.name,
                                           "-R", setup.keys + "/age-recipient.txt", "--sign-key", setup.keys + "/signing-key",
                                           "--table", "public.items", "--table", "public.tags", "-q"])
         Thread.sleep(forTimeInterval: 1)
-        FileManager.default.createFile(atPath: setup.work.file("stop-writing"), contents: nil)
-        XCTAssertTrue(waitUntil(timeout: 30) { !writer.process.isRunning }, "the writer stops when asked")
-        _ = writer.wait()
+        stopWriter(writer, setup)
         XCTAssertEqual(exported.status, 0, exported.err)
         let laterBase = exported.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let laterSeal = try JSONDocument(data: Data(contentsOf: URL(fileURLWithPath: laterBase + ".seal")))
@@ -85,19 +76,10 @@ final class ContinuityTests: XCTestCase {
         defer { service.signal(SIGKILL) }
         XCTAssertTrue(waitUntil(timeout: 30) { (try? setup.newestBase()) != nil }, "the follower takes its base")
         let base = try setup.newestBase()
-        let writer = try Command.start(["bash", "-c", """
-            while [ ! -e "$1" ]; do
-              psql "$2" -X -q -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
-            UPDATE items SET price = price + 1, seen = now() WHERE id = 1 + floor(random() * 200)::int;
-            INSERT INTO tags SELECT 1 + floor(random() * 200)::int, md5(random()::text);
-            SQL
-            done
-            """, "writer", setup.work.file("stop-writing"), setup.url])
+        let writer = try startWriter(setup)
         Thread.sleep(forTimeInterval: 1)
         let matched = try diff(base, setup)
-        FileManager.default.createFile(atPath: setup.work.file("stop-writing"), contents: nil)
-        XCTAssertTrue(waitUntil(timeout: 30) { !writer.process.isRunning }, "the writer stops when asked")
-        _ = writer.wait()
+        stopWriter(writer, setup)
         XCTAssertEqual(matched.status, 0, matched.err + matched.out)
         let report = try JSONDocument(data: matched.stdout)
         XCTAssertNotNil(try? report["position"].string())
@@ -123,6 +105,24 @@ final class ContinuityTests: XCTestCase {
         XCTAssertEqual(service.wait().status, 0)
         XCTAssertEqual(try setup.server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgseal_verify_%'", database: "postgres")
             .trimmingCharacters(in: .whitespacesAndNewlines), "0", "no scratch database is left behind")
+    }
+
+    /// The application: small transactions on both tables, one after another, until stopped.
+    private func startWriter(_ setup: FollowTests.Setup) throws -> RunningCommand {
+        try Command.start(["bash", "-c", """
+            while [ ! -e "$1" ]; do
+              psql "$2" -X -q -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
+            UPDATE items SET price = price + 1, seen = now() WHERE id = 1 + floor(random() * 200)::int;
+            INSERT INTO tags SELECT 1 + floor(random() * 200)::int, md5(random()::text);
+            SQL
+            done
+            """, "writer", setup.work.file("stop-writing"), setup.url])
+    }
+
+    private func stopWriter(_ writer: RunningCommand, _ setup: FollowTests.Setup) {
+        FileManager.default.createFile(atPath: setup.work.file("stop-writing"), contents: nil)
+        XCTAssertTrue(waitUntil(timeout: 30) { !writer.process.isRunning }, "the writer stops when asked")
+        _ = writer.wait()
     }
 
     private func diff(_ base: String, _ setup: FollowTests.Setup) throws -> CommandResult {
