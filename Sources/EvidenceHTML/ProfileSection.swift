@@ -154,6 +154,10 @@ extension EvidencePage {
             .p(.class(c.breaks.isEmpty ? "good" : "bad"),
                .text("\(c.status.uppercased()): \(Format.plural(c.archives, "seal")), \(c.chained) linked, \(c.unchained) from before chaining, \(Format.plural(c.tombstones, "tombstone"))"
                      + (c.head.map { "; newest \($0)" } ?? "") + ".")),
+            c.segments == 0 ? .empty : .p(.text("\(Format.plural(c.segments, "change segment")) (\(c.segmentTombstones) pruned) in "
+                + Format.plural(c.changeChains.count, "replay chain") + ": "
+                + c.changeChains.map { "\($0.base) + \(Format.plural($0.segments, "segment")), \($0.fromLSN) – \($0.toLSN)" + ($0.lastCommit.map { ", last commit \($0)" } ?? "") }
+                    .joined(separator: "; ") + ".")),
             c.breaks.isEmpty ? .empty : .table(
                 .tr(.th("Break"), .th("At"), .th("Created"), .th("What")),
                 .forEach(c.breaks) { b in

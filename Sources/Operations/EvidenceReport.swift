@@ -81,14 +81,20 @@ public struct EvidenceReport: Encodable {
                              settings: Settings, limits: SeriesReader.Limits = .init()) throws -> EvidenceReport {
         var profiles: [ProfileEvidence] = []
         var builder: ProfileEvidenceBuilder?
+        // A profile's change segments are walked after its archives, as `chain` walks them.
+        func finish(_ builder: ProfileEvidenceBuilder?) throws {
+            guard var done = builder else { return }
+            try SegmentReader.scan(store, profile: done.profile, policy: policy, since: settings.since) { done.addSegment($0) }
+            profiles.append(done.finish())
+        }
         try SeriesReader.scan(store, profile: profile, policy: policy, verifiers: verifiers, since: settings.since, limits: limits) { entry in
             if builder?.profile != entry.profile {
-                if var done = builder { profiles.append(done.finish()) }
+                try finish(builder)
                 builder = try ProfileEvidenceBuilder(profile: entry.profile, settings: settings)
             }
             try builder?.add(entry)
         }
-        if var done = builder { profiles.append(done.finish()) }
+        try finish(builder)
         return EvidenceReport(
             generatedAt: StampFormat.rfc3339(settings.now), tool: "pgseal \(PGSealVersion.current)", store: name, profileFilter: profile,
             since: settings.since.map(StampFormat.rfc3339), trustedKeys: keys(policy.signers), trustedVerifiers: keys(verifiers),

@@ -142,6 +142,8 @@ package struct ProfileEvidenceBuilder {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
+    package mutating func addSegment(_ entry: SegmentEntry) { walker.addSegment(entry) }
+
     package mutating func add(_ entry: SeriesEntry) throws {
         walker.add(entry)
         var archive = ArchiveEvidence(entry: entry)

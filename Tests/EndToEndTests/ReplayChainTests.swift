@@ -16,6 +16,8 @@ final class ReplayChainTests: XCTestCase {
                                   database: setup.database)
             XCTAssertEqual(try setup.follow().status, 0)
         }
+        // Archives are ordered by their creation time, to the second: the exact base is the newer.
+        Thread.sleep(forTimeInterval: 1.1)
         let exported = try PGSealCLI.run(["export", "--exact-position", "--db", setup.url, "--to", setup.store, "--name", setup.name,
                                           "-R", setup.keys + "/age-recipient.txt", "--sign-key", setup.keys + "/signing-key",
                                           "--table", "public.items", "--table", "public.tags", "-q"])
@@ -91,6 +93,12 @@ final class ReplayChainTests: XCTestCase {
         let unlinked = try chain(setup)
         XCTAssertEqual(unlinked.status, 1, unlinked.out)
         XCTAssertTrue(unlinked.out.contains("segment-link") && unlinked.out.contains("lsn-gap"), unlinked.out)
+
+        // The auditors' report walks the same series and lists the same breaks as findings.
+        let reported = try PGSealCLI.run(["report", setup.store, "--profile", setup.name, "--trusted-key", setup.keys + "/allowed_signers", "--json"])
+        let evidence = try JSONDocument(data: reported.stdout)["profiles"].array()[0]
+        XCTAssertEqual(try evidence["chain"]["segments"].int(), try segmentSeals(setup).count, reported.out)
+        XCTAssertTrue(try evidence["findings"].array().map { try $0.string() }.contains { $0.contains("segment-link") }, reported.out)
     }
 
     private func chain(_ setup: FollowTests.Setup) throws -> CommandResult {
