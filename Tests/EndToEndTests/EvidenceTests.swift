@@ -107,7 +107,14 @@ final class EvidenceTests: StoreTestCase {
                      "deep FAILED", "restore-verified", "drill@audit", "Trusted keys", "What was checked", "No archive object was read"] {
             XCTAssertTrue(text.contains(fact), "the printed page lacks “\(fact)”:\n\(text.prefix(4000))")
         }
-        XCTAssertTrue(text.contains(String(format: "%.1f", try evidence["gaps"].array().first?["hours"].typedDouble() ?? -1)), "the gap's hours are printed")
+        // The gap's row: its start, its end and its length as the page prints a span under two
+        // minutes, on one line of the printed table.
+        let gap = try XCTUnwrap(try evidence["gaps"].array().first)
+        let (from, to) = (try gap["from"].string(), try gap["to"].string())
+        let seconds = Int((try gap["hours"].typedDouble() * 3600).rounded())
+        XCTAssertLessThan(seconds, 120, "the planted gap is seconds long: \(gap)")
+        XCTAssertTrue(text.split(separator: "\n").contains { $0.contains(from) && $0.contains(to) && $0.hasSuffix(" \(seconds) s") },
+                      "the gap from \(from) to \(to) is printed with its \(seconds) s:\n\(text.prefix(4000))")
     }
 
     func testRecordedVerificationsAreRequiredCheckedAndCarriedInABucket() throws {
