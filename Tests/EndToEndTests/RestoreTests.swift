@@ -59,6 +59,26 @@ final class RestoreTests: XCTestCase {
         XCTAssertTrue(unknown.err.contains("has no table public.nope"), unknown.err)
     }
 
+    /// `--insecure-unsigned` reads an archive without a seal; a seal that is there and does not
+    /// verify against the trusted keys is refused all the same — by restore, diff and inspect —
+    /// and nothing is loaded (SECURITY.md, "--insecure-unsigned").
+    func testInsecureUnsignedNeverAcceptsASealThatIsThereAndDoesNotVerify() throws {
+        var seal = try String(contentsOfFile: archive + ".seal", encoding: .utf8)
+        if let last = seal.lastIndex(of: "}") { seal.insert(" ", at: last) }
+        try seal.write(toFile: archive + ".seal", atomically: true, encoding: .utf8)
+        let target = try emptyDatabase()
+        let restored = try restore(target, ["--create-tables", "--insecure-unsigned"])
+        XCTAssertEqual(restored.status, 1, restored.err)
+        XCTAssertTrue(restored.err.contains("seal"), restored.err)
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database: target)
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0", "nothing was loaded")
+        let trusted = ["-i", keys.file("age-identity.txt"), "--trusted-key", keys.file("allowed_signers"), "--insecure-unsigned"]
+        let diffed = try PGSealCLI.run(["diff", archive, "--db", server.url(database: target)] + trusted)
+        XCTAssertEqual(diffed.status, 1, diffed.err)
+        let inspected = try PGSealCLI.run(["inspect", archive] + trusted)
+        XCTAssertEqual(inspected.status, 1, inspected.err)
+    }
+
     /// An unsigned copy of the archive whose chunks were edited by `edit` (bash, in the
     /// unpacked tree), re-encrypted to the same recipient: readable only with --insecure-unsigned.
     func damagedCopy(_ edit: String) throws -> String {
