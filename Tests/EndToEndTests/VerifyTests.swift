@@ -130,6 +130,30 @@ final class VerifyTests: XCTestCase {
         return copy
     }
 
+    /// diff reads the database in a read-only transaction with a statement timeout of 1 h
+    /// (docs/CLI.md, "pgseal diff"): a signed archive whose users filter also requires both
+    /// finds every row; the same filter asking for another timeout finds none of them.
+    func testDiffRunsTheArchivesFiltersReadOnlyWithItsStatementTimeout() throws {
+        func filtered(_ label: String, timeout: String) throws -> String {
+            let filter = "is_active AND current_setting('transaction_read_only') = 'on' AND current_setting('statement_timeout') = '\(timeout)'"
+            return try rebuilt(label, resealManifest: true, """
+                for f in manifest.json tables.json; do
+                  python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); [t.update(filter=sys.argv[2]) for t in d["tables"] if t["name"] == "users"]; json.dump(d, open(sys.argv[1], "w"))' "$f" "\(filter)"
+                done
+                """)
+        }
+        func diff(_ path: String) throws -> CommandResult {
+            try PGSealCLI.run(["diff", path, "--db", try ExportFixture.url(), "-i", keys.file("age-identity.txt"),
+                               "--trusted-key", keys.file("allowed_signers"), "--json"])
+        }
+        let same = try diff(try filtered("read-only", timeout: "1h"))
+        XCTAssertEqual(same.status, 0, same.out + same.err)
+        let other = try diff(try filtered("other-timeout", timeout: "2h"))
+        XCTAssertEqual(other.status, 1, other.err)
+        let users = try JSONDocument(data: other.stdout)["tables"].array().first { try $0["name"].string() == "public.users" }
+        XCTAssertGreaterThan(try XCTUnwrap(users)["only_in_archive"].int(), 0, other.out)
+    }
+
     func testContentChangesBehindAValidSealAreFoundByTheDeepLevel() throws {
         // (Chunk 1 holds only the 1 MiB edge-case row: it is larger than the 1 MiB chunk size.)
         let firstWatchlist = "data/public.user_watchlist/000002.jsonl"
