@@ -33,6 +33,9 @@ final class FollowSession {
     private var spool: TransactionSpool?
     /// The spools' memory, reused from one transaction to the next.
     private let spoolBuffer = ByteBuffer(capacity: 64 << 10)
+    /// Changes of the open transaction whose filter decisions are still on their way.
+    private var pending: [PendingChange] = []
+    private var pendingBytes = 0
     private let metrics: FollowMetrics
 
     init(settings: FollowSettings, logger: Logger, stop: StopRequest, store: ObjectStore, connection: PostgresConnection,
@@ -59,7 +62,11 @@ final class FollowSession {
     }
 
     func run(into result: inout FollowResult) throws {
-        defer { segment?.abort() }
+        defer {
+            segment?.abort()
+            // Decisions of a transaction that was not sealed: read and dropped, the connection freed.
+            try? filter.flush()
+        }
         let target = try settings.untilCaughtUp ? connection.execute("SELECT pg_current_wal_insert_lsn()::text").scalar.flatMap { LSN($0) } : nil
         let command = "START_REPLICATION SLOT \(settings.slot) LOGICAL \(position.sealedUpTo) (proto_version '1', publication_names '\(settings.publication)')"
         let stream: ReplicationStream
@@ -133,6 +140,8 @@ final class FollowSession {
                 try sendStatus(stream, replyRequested: target != nil)
                 lastStatus = Date()
                 // The slot as the server sees it, for /metrics; a failed look is no reason to stop.
+                // (Decisions still on their way are read first: the connection is then free.)
+                try flushPending()
                 if let health = try? SlotHealth.read(connection, slot: settings.slot) { metrics.observe(health) }
                 do { try metrics.publish() } catch { logger.warning("the metrics file cannot be written: \(error)") }
             }
@@ -219,11 +228,15 @@ final class FollowSession {
             guard let spool else { return }
             switch change {
             case .row(let row):
-                guard let projection = projections[row.table], let profiled = try profiled(row, projection) else { return }
-                line.count = 0
-                try ChangeLine.append(profiled, of: projection.table, stamp: spool.stamp, to: line)
-                try spool.add(line: line, table: projection.table.name)
+                guard let projection = projections[row.table] else { return }
+                let whole = Self.completed(row)
+                // A filtered table's decisions are queued and answered a batch at a time.
+                let decision = try filter.queue(old: whole.oldKey, new: whole.row, of: projection)
+                pending.append(PendingChange(change: whole, projection: projection, decision: decision))
+                pendingBytes += Self.size(whole)
+                if pending.count >= Self.pendingLimit || pendingBytes >= settings.spoolMemoryBytes { try flushPending() }
             case .truncate(let tables):
+                try flushPending()
                 let ours = tables.filter { plans[$0] != nil }
                 guard !ours.isEmpty else { return }
                 line.count = 0
@@ -231,6 +244,7 @@ final class FollowSession {
                 try spool.add(line: line, table: nil)
             }
         case .commit(let stamp, let endLSN):
+            try flushPending()
             defer { spool = nil }
             if let spool, spool.lines > 0 {
                 if spool.spilled { logger.info("transaction \(stamp.xid): \(spool.lines) change(s), \(spool.bytes >> 20) MiB, spooled to disk") }
@@ -242,21 +256,48 @@ final class FollowSession {
         }
     }
 
+    /// The most changes waiting for their filter's answers at once.
+    static let pendingLimit = 256
+
+    /// The changes waiting for their decisions, written to the transaction's spool in order.
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        try filter.flush()
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            pendingBytes = 0
+        }
+        guard let spool else { return }
+        for waiting in pending {
+            guard let profiled = try profiled(waiting.change, waiting.projection, waiting.decision) else { continue }
+            line.count = 0
+            try ChangeLine.append(profiled, of: waiting.projection.table, stamp: spool.stamp, to: line)
+            try spool.add(line: line, table: waiting.projection.table.name)
+        }
+    }
+
+    /// The change with its new row whole: under REPLICA IDENTITY FULL the old row is whole, and
+    /// an unchanged TOASTed value is taken from it, so that a row entering the view is complete.
+    static func completed(_ change: RowChange) -> RowChange {
+        guard let old = change.oldKey, var row = change.row, old.count == row.count else { return change }
+        for index in row.indices where row[index] == .unchangedToast { row[index] = old[index] }
+        return RowChange(operation: change.operation, table: change.table, row: row, oldKey: old)
+    }
+
+    static func size(_ change: RowChange) -> Int {
+        [change.row ?? [], change.oldKey ?? []].joined().reduce(into: 64) { total, value in
+            if case .text(let bytes) = value { total += bytes.count + 16 } else { total += 8 }
+        }
+    }
+
     /// The change as the profile sees it: its columns; with a filter, a row entering the
     /// profile's view is an insert, one leaving it a delete, one outside it nothing.
-    private func profiled(_ change: RowChange, _ projection: TableProjection) throws -> RowChange? {
-        var newRow = change.row
+    private func profiled(_ change: RowChange, _ projection: TableProjection, _ decision: RowFilter.Decision) throws -> RowChange? {
+        let newRow = change.row
         let oldRow = change.oldKey
-        // Under REPLICA IDENTITY FULL the old row is whole: an unchanged TOASTed value is taken
-        // from it, so that a row entering the view is complete.
-        if let old = oldRow, var row = newRow, old.count == row.count {
-            for index in row.indices where row[index] == .unchangedToast { row[index] = old[index] }
-            newRow = row
-        }
         var operation = change.operation
         if projection.plan.filter != nil {
-            let (wasIn, isIn) = try filter.matches(old: oldRow, new: newRow, of: projection)
-            switch (operation, wasIn, isIn) {
+            switch (operation, decision.old, decision.new) {
             case (.insert, _, true), (.update, true, true): break
             case (.update, false, true): operation = .insert
             case (.update, true, false), (.delete, true, _): operation = .delete
@@ -276,4 +317,11 @@ final class FollowSession {
         case .delete: return RowChange(operation: .delete, table: change.table, row: nil, oldKey: try project(oldRow ?? newRow))
         }
     }
+}
+
+/// A change waiting for its filter's answer.
+private struct PendingChange {
+    let change: RowChange
+    let projection: TableProjection
+    let decision: RowFilter.Decision
 }

@@ -195,6 +195,16 @@ final class FollowTests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.err)
         let changes = try JSONDocument(data: second.stdout)["segments"].array().map { try $0["changes"].int() }.reduce(0, +)
         XCTAssertEqual(changes, 1 + 1 + 1 + 1 + 1, "in, out, in-place, one delete of a row in view, one insert in view")
+        // One transaction of 1,000 rows entering, leaving and staying: its decisions are asked
+        // of the server a batch at a time (256 changes), in order.
+        try setup.server.psql("""
+            BEGIN;
+            INSERT INTO items (id, note, active) SELECT g, 'bulk', g % 3 = 0 FROM generate_series(1001, 1600) g;
+            UPDATE items SET active = NOT active, note = 'flipped' WHERE id BETWEEN 1001 AND 1300 OR id BETWEEN 10 AND 109;
+            COMMIT;
+            """, database: setup.database)
+        let third = try follow()
+        XCTAssertEqual(third.status, 0, third.err)
         let restored = try setup.restore(until: "latest", test: self)
         XCTAssertEqual(try setup.contents(of: restored, ["items ORDER BY id"]),
                        try setup.server.psql("COPY (SELECT id, note, active FROM items WHERE active ORDER BY id) TO STDOUT", database: setup.database))
