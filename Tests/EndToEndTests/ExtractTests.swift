@@ -102,6 +102,8 @@ final class ExtractTests: XCTestCase {
             ("[('d', 'files/a', None), ('d', 'files/a/b', None), ('l', 'files/a/b/s', '../..'), ('l', 'files/a/b/t', 's/../victim')]",
              "passes through the link a/b/s"),
             ("[('l', 'files/t', 's/x'), ('d', 'files/d', None), ('l', 'files/s', 'd')]", "passes through the link s"),
+            // Content other than the signed manifest lists: refused, nothing of it left.
+            ("[('f', 'files/ok', b'x'), ('F', 'files/lied', b'the content the manifest does not list')]", "differs from the signed manifest"),
             // A tree deeper than any path: refused before it is walked.
             ("[('f', 'files/' + 'a/' * 3000 + 'x', b'x')]", "longer than 4096 bytes"),
         ]
@@ -194,9 +196,11 @@ final class ExtractTests: XCTestCase {
             with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 for kind, path, value in entries:
                     info = tarfile.TarInfo(path); info.mtime = 1700000000; info.mode = 0o644
-                    if kind == 'f':
+                    if kind in ('f', 'F'):
+                        # 'F': the signed manifest lists other content than the tar holds.
+                        listed = value if kind == 'f' else value[::-1] + b'!'
                         info.size = len(value); tar.addfile(info, io.BytesIO(value))
-                        files.append({"path": path, "kind": "file", "mode": "0644", "size": len(value), "sha256": hashlib.sha256(value).hexdigest(), "mtime": 1700000000})
+                        files.append({"path": path, "kind": "file", "mode": "0644", "size": len(listed), "sha256": hashlib.sha256(listed).hexdigest(), "mtime": 1700000000})
                     elif kind == 'd':
                         info.type = tarfile.DIRTYPE; info.mode = 0o755; tar.addfile(info)
                         files.append({"path": path, "kind": "directory", "mode": "0755", "size": 0, "mtime": 1700000000})
