@@ -176,6 +176,32 @@ final class VerifyTests: XCTestCase {
         expectFailure(try verify(consistentForgery, level: "deep"), ["table public.users", "1802 rows"])
     }
 
+    /// The independent reader (scripts/reference_reader.py: FORMAT.md, Python's standard
+    /// library, ssh-keygen, age, zstd) and pgseal's deep level reach the same verdict on the
+    /// untouched archive and on each way it is damaged here — and each names the same place.
+    func testTheReferenceReaderAndTheDeepLevelAgree() throws {
+        let watchlist = "data/public.user_watchlist/000002.jsonl"
+        let cases: [(label: String, path: String, place: String?)] = [
+            ("untouched", archive, nil),
+            ("duplicate-row", try rebuilt("ref-duplicate", "head -1 \(watchlist) >> \(watchlist)"), watchlist),
+            ("swapped-rows", try rebuilt("ref-swap", "{ sed -n 2p \(watchlist); sed -n 1p \(watchlist); sed -n '3,$p' \(watchlist); } > x && mv x \(watchlist)"), watchlist),
+            ("dropped-chunk", try rebuilt("ref-drop", "rm data/public.user_watchlist/000003.jsonl"), "data/public.user_watchlist/000003.jsonl"),
+            ("bad-json", try rebuilt("ref-json", "sed -i '5s/}$/,}/' data/public.users/000001.jsonl"), "data/public.users/000001.jsonl"),
+            ("resealed-count", try rebuilt("ref-count", resealManifest: true, "sed -i 's/\"rows\": 1802/\"rows\": 1801/' manifest.json"), "public.users"),
+            ("flipped-byte", try damagedCopy("ref-flip") { $0[$0.count / 2] ^= 0x20 }, nil),
+        ]
+        for (label, path, place) in cases {
+            let pgseal = try verify(path, level: "deep")
+            let reference = try Command.run(["python3", Repository.path("scripts/reference_reader.py"), path,
+                                             "--allowed-signers", keys.file("allowed_signers"), "--identity", keys.file("age-identity.txt")])
+            XCTAssertEqual(reference.status, pgseal.status, "\(label): the readers disagree — pgseal: \(pgseal.out)\(pgseal.err) reference: \(reference.out)\(reference.err)")
+            XCTAssertEqual(reference.status, label == "untouched" ? 0 : 1, "\(label): \(reference.out)\(reference.err)")
+            if let place {
+                XCTAssertTrue(reference.out.contains(place) && (pgseal.out + pgseal.err).contains(place), "\(label) at \(place): \(reference.out) | \(pgseal.out)\(pgseal.err)")
+            }
+        }
+    }
+
     func scratchDatabases() throws -> [String] {
         try PostgresServer.shared().psql("SELECT datname FROM pg_database WHERE datname LIKE 'pgseal\\_verify\\_%'")
             .split(separator: "\n").map(String.init)
