@@ -318,9 +318,19 @@ package struct JSONCursor {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
+                    // Minimal escaping (FORMAT.md §3.1): only a control character without a
+                    // short form is written `\u00xx`, in lowercase; anything else escaped is a
+                    // row pgseal did not write, whose bytes its digest would not match twice.
+                    let start = position
                     let scalar = try unicodeEscape()
+                    let lowercase = bytes[start..<position].allSatisfy { !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains($0) }
+                    guard scalar.value < 0x20, ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(scalar.value), lowercase else {
+                        throw .notCanonical("an escape \\u\(String(decoding: bytes[start..<min(position, start + 4)], as: UTF8.self)) at byte \(start - 2), where the canonical form writes the character or its short escape")
+                    }
                     out.append(String(Character(scalar)))
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "/"):
+                    throw .notCanonical("an escaped / at byte \(position - 2), which the canonical form writes as it is")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(e)
                 default: throw .notCanonical("bad escape \\\(Character(UnicodeScalar(e))) at byte \(position - 1)")
                 }
             case 0..<0x20:

@@ -33,6 +33,9 @@ package struct XMLAnswer: Sendable {
         // fuzzer: `<StorageCl\xFFss>`), so the bytes are proven UTF-8 first, and a document that
         // declares another encoding (which libxml2 would convert) is refused.
         guard String(validating: body, as: UTF8.self) != nil else { throw Malformed(reason: "it is not UTF-8") }
+        // A declaration libxml2 rejects can crash FoundationXML's error path (found by the
+        // fuzzer: `<?xml?>`): one that is not of the declaration's grammar is refused first.
+        if !XMLDeclaration.isWellFormed(body) { throw Malformed(reason: "its XML declaration is not one") }
         if let declaration = XMLDeclaration.encoding(in: body), declaration.lowercased() != "utf-8" {
             throw Malformed(reason: "it declares the encoding \(declaration.prefix(40).debugDescription), not UTF-8")
         }
@@ -112,6 +115,17 @@ package struct XMLAnswer: Sendable {
 
 /// The `encoding` of an XML declaration at the start of a document, if it has one.
 enum XMLDeclaration {
+    /// XML 1.0's `XMLDecl`: version, then an optional encoding and standalone, in that order.
+    private static let grammar = #"^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*("1\.[0-9]+"|'1\.[0-9]+')([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*\?>"#
+
+    /// True without a declaration (a document that does not start with `<?xml`), or with one
+    /// of the grammar's form within the first 512 bytes.
+    static func isWellFormed(_ body: [UInt8]) -> Bool {
+        guard body.starts(with: Array("<?xml".utf8)) else { return true }
+        let head = String(decoding: body.prefix(512), as: UTF8.self)
+        return head.range(of: grammar, options: .regularExpression) != nil
+    }
+
     static func encoding(in body: [UInt8]) -> String? {
         guard body.starts(with: Array("<?xml".utf8)), let end = body.prefix(512).firstIndex(of: UInt8(ascii: ">")) else { return nil }
         let declaration = String(decoding: body[..<end], as: UTF8.self)

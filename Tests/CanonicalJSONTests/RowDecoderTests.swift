@@ -31,7 +31,16 @@ final class RowDecoderTests: XCTestCase {
     func testAWellFormedRowDecodes() {
         XCTAssertEqual(try decode(#"{"id":"a\tb","n":-7,"at":"-0043-03-15T12:00:00.5Z","doc":"null"}"#).get(),
                        "a\\tb\t-7\t0044-03-15 12:00:00.5+00 BC\tnull\n")
-        XCTAssertEqual(try decode(#"{"id":"\ud83d\ude00","n":0,"at":"infinity","doc":null}"#).get(), "😀\t0\tinfinity\t\\N\n")
+        XCTAssertEqual(try decode(#"{"id":"😀","n":0,"at":"infinity","doc":null}"#).get(), "😀\t0\tinfinity\t\\N\n")
+    }
+
+    /// Minimal escaping (FORMAT.md §3.1) is the only form: a character escaped that the
+    /// canonical form writes as it is, or a short escape spelled long, is not a row pgseal wrote.
+    func testEscapesTheCanonicalFormDoesNotWriteAreErrors() {
+        for escaped in [#"\ud83d\ude00"#, #"\u0041"#, #"\/"#, #"\u000a"#, #"\u001B"#, #"\u00e9"#] {
+            expectFailure(#"{"id":"x"# + escaped + #"","n":0,"at":"infinity","doc":null}"#, "canonical form")
+        }
+        XCTAssertNoThrow(try decode(#"{"id":"x\u001by","n":0,"at":"infinity","doc":null}"#).get(), "a control character's own escape")
     }
 
     func testSurrogatesThatAreNotPairsAreErrors() {

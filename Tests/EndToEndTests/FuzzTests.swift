@@ -29,6 +29,19 @@ final class FuzzTests: XCTestCase {
         var tablesJSON: [UInt8] = []
         var ageFile: [UInt8] = []
         var identity: AgeIdentity!
+        /// The sealed tar's entries, by path.
+        var entries: [String: [UInt8]] = [:]
+
+        /// A tar's entries by path, nil when it cannot be read whole.
+        static func entries(of tar: [UInt8]) -> [String: [UInt8]]? {
+            guard let reader = try? TarReader(source: MemorySource(tar), limit: 64 << 20) else { return nil }
+            var entries: [String: [UInt8]] = [:]
+            while let entry = try? reader.nextEntry() {
+                guard let contents = try? reader.readAll(limit: 64 << 20) else { return nil }
+                entries[entry.path] = contents
+            }
+            return entries
+        }
 
         /// A ListObjectsV2 page as S3 sends it, with escaped text, a nested owner and a token.
         static let listingPage = Array(#"""
@@ -56,6 +69,7 @@ final class FuzzTests: XCTestCase {
         func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
         var corpus = Corpus()
         corpus.tar = try bytes(work + "/plain.tar")
+        corpus.entries = try XCTUnwrap(Corpus.entries(of: corpus.tar))
         corpus.manifest = try bytes(work + "/manifest.json")
         corpus.tablesJSON = try bytes(work + "/tables.json")
         corpus.sealBytes = try bytes(archive + ".seal")
@@ -100,22 +114,33 @@ final class FuzzTests: XCTestCase {
             }
         }
 
-        func run(_ input: [UInt8], _ corpus: Corpus) {
+        /// Runs the reader on `input`; returns what it got wrong — a property a verdict must
+        /// keep — or nil. Surviving is the first property: a trap kills the process.
+        func run(_ input: [UInt8], _ corpus: Corpus) -> String? {
             switch self {
             case .row:
                 let decoder = RowDecoder(columns: corpus.columns)
                 let out = ByteBuffer(capacity: 1024)
-                input.withUnsafeBytes { line in
-                    _ = try? decoder.decode(line: line, into: out)
+                return input.withUnsafeBytes { line -> String? in
                     var ranges = [Range<Int>](repeating: 0..<0, count: 2)
                     _ = try? RowDecoder.memberRanges(of: line, memberCount: corpus.columns.count, indexes: [0, 3], into: &ranges)
+                    guard (try? decoder.decode(line: line, into: out)) != nil else { return nil }
+                    // Accepted: the row is canonical, so its values encoded again are its bytes.
+                    let copyLine = UnsafeRawBufferPointer(start: out.base, count: max(0, out.count - 1))
+                    let again = ByteBuffer(capacity: 1024)
+                    guard let range = try? RowEncoder(columns: corpus.columns, keyColumnIndexes: []).encode(copyLine: copyLine, into: again) else {
+                        return "an accepted row whose values do not encode again"
+                    }
+                    return again.bytes(range).elementsEqual(line) ? nil : "an accepted row that is not canonical: \(String(decoding: input, as: UTF8.self))"
                 }
             case .archive:
                 var limits = ReadLimits()
                 limits.maxRowBytes = 1 << 20
                 limits.plaintextFloor = 64 << 20
-                guard let tar = try? TarReader(source: MemorySource(input), limit: 64 << 20) else { return }
-                _ = try? Verifier.deepCheck(tar, seal: corpus.seal, limits: limits)
+                guard let tar = try? TarReader(source: MemorySource(input), limit: 64 << 20),
+                      let report = try? Verifier.deepCheck(tar, seal: corpus.seal, limits: limits), report.ok else { return nil }
+                // Passed deep: every entry must be the sealed archive's, byte for byte.
+                return Corpus.entries(of: input) == corpus.entries ? nil : "a tar whose entries changed passed the deep level"
             case .definitions:
                 _ = try? TableDefinitions.decode(input)
             case .manifest:
@@ -123,8 +148,9 @@ final class FuzzTests: XCTestCase {
                 _ = try? FilesManifest.decode(input)
             case .seal:
                 _ = try? SealDocument.decode(input)
-                _ = try? SSHSignature.verify(String(decoding: corpus.signature, as: UTF8.self), message: input,
-                                             namespace: "pgseal", signers: corpus.signers)
+                let verified = (try? SSHSignature.verify(String(decoding: corpus.signature, as: UTF8.self), message: input,
+                                                         namespace: "pgseal", signers: corpus.signers)) != nil
+                return verified && input != corpus.sealBytes ? "a changed seal verified" : nil
             case .age:
                 let keys = AgeKeyring(identities: [corpus.identity])
                 if let source = try? AgeDecryptingSource(MemorySource(input), keys: keys) {
@@ -143,6 +169,17 @@ final class FuzzTests: XCTestCase {
                 if let key = signers.entries.first?.key {
                     _ = signers.trust(key, namespace: "pgseal", principal: "nightly", at: Date())
                 }
+            }
+            return nil
+        }
+
+        /// The verdict this target checks beyond surviving, for the summary.
+        var property: String? {
+            switch self {
+            case .row: "accepted rows are canonical"
+            case .archive: "deep passes only the sealed entries"
+            case .seal: "a changed seal never verifies"
+            default: nil
             }
         }
     }
@@ -203,11 +240,14 @@ final class FuzzTests: XCTestCase {
         let seed = environment["PGSEAL_FUZZ_SEED"].flatMap(UInt64.init) ?? 20261202
         let candidates = environment["PGSEAL_FUZZ_CRASH_DIR"]
         var summary: [String] = []
+        var violations: [String] = []
         for target in Target.allCases {
             // Inputs that once crashed a reader, first.
             let names = (try? FileManager.default.contentsOfDirectory(atPath: Self.regressions)) ?? []
             for name in names.sorted() where name.hasPrefix(target.rawValue + "-") {
-                target.run([UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.regressions + "/" + name))), corpus)
+                if let violation = target.run([UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.regressions + "/" + name))), corpus) {
+                    violations.append("\(name): \(violation)")
+                }
             }
             // String.hashValue differs per process: a stable sum keeps runs replayable by seed.
             var mutator = Mutator(state: seed &+ target.rawValue.utf8.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) })
@@ -221,14 +261,18 @@ final class FuzzTests: XCTestCase {
                     try Data(input).write(to: URL(fileURLWithPath: candidates + "/" + target.rawValue))
                 }
                 let one = Date()
-                target.run(input, corpus)
+                if let violation = target.run(input, corpus) {
+                    violations.append("\(target.rawValue): \(violation)")
+                    try? Data(input).write(to: URL(fileURLWithPath: NSTemporaryDirectory() + "pgseal-fuzz-violation-\(target.rawValue)"))
+                }
                 slowest = max(slowest, Date().timeIntervalSince(one))
                 runs += 1
             }
             XCTAssertLessThan(slowest, 5, "\(target.rawValue): one input took \(slowest) s")
-            summary.append("\(target.rawValue) \(runs) runs, slowest \(String(format: "%.3f", slowest)) s")
+            summary.append("\(target.rawValue) \(runs) runs\(target.property.map { " (\($0): checked)" } ?? ""), slowest \(String(format: "%.3f", slowest)) s")
         }
         if let candidates { try? FileManager.default.removeItem(atPath: candidates) }
         print("fuzz (seed \(seed), PGSEAL_FUZZ_SEED to replay): " + summary.joined(separator: "; "))
+        XCTAssertEqual(violations, [], "verdicts broken (the inputs are in \(NSTemporaryDirectory())pgseal-fuzz-violation-*):\n" + violations.prefix(20).joined(separator: "\n"))
     }
 }
