@@ -36,6 +36,11 @@ package struct XMLAnswer: Sendable {
         // A declaration libxml2 rejects can crash FoundationXML's error path (found by the
         // fuzzer: `<?xml?>`): one that is not of the declaration's grammar is refused first.
         if !XMLDeclaration.isWellFormed(body) { throw Malformed(reason: "its XML declaration is not one") }
+        // A processing instruction without data (`<?xm?>`, found by the fuzzer) makes
+        // FoundationXML call strlen(NULL); S3 answers hold none but the declaration.
+        if data.dropFirst(XMLDeclaration.length(body)).range(of: Data("<?".utf8)) != nil {
+            throw Malformed(reason: "it holds a processing instruction, which no S3 answer does")
+        }
         if let declaration = XMLDeclaration.encoding(in: body), declaration.lowercased() != "utf-8" {
             throw Malformed(reason: "it declares the encoding \(declaration.prefix(40).debugDescription), not UTF-8")
         }
@@ -117,6 +122,14 @@ package struct XMLAnswer: Sendable {
 enum XMLDeclaration {
     /// XML 1.0's `XMLDecl`: version, then an optional encoding and standalone, in that order.
     private static let grammar = #"^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*("1\.[0-9]+"|'1\.[0-9]+')([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*\?>"#
+
+    /// How many bytes the declaration at the start takes (0 without one).
+    static func length(_ body: [UInt8]) -> Int {
+        guard body.starts(with: Array("<?xml".utf8)) else { return 0 }
+        let head = String(decoding: body.prefix(512), as: UTF8.self)
+        guard let range = head.range(of: grammar, options: .regularExpression) else { return 0 }
+        return head[range].utf8.count
+    }
 
     /// True without a declaration (a document that does not start with `<?xml`), or with one
     /// of the grammar's form within the first 512 bytes.
