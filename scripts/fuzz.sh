@@ -12,7 +12,7 @@ crashes=$(mktemp -d)
 swift build --build-tests >/dev/null || exit 2
 echo "fuzz: $seconds s per target, seed $seed" >&2
 PGSEAL_BIN="$(swift build --show-bin-path)/pgseal" PGSEAL_FUZZ_SECONDS=$seconds PGSEAL_FUZZ_SEED=$seed PGSEAL_FUZZ_CRASH_DIR=$crashes \
-  swift test --skip-build --filter FuzzTests 2>&1 | tee /tmp/pgseal-fuzz.log | grep -E "^fuzz:|error:|Executed 1 test"
+  swift test --skip-build --filter FuzzTests 2>&1 | tee /tmp/pgseal-fuzz.log | grep -E "^fuzz|error:|Executed 1 test"
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ] && [ -d "$crashes" ] && [ -n "$(ls -A "$crashes")" ]; then
   last=$(ls -t "$crashes" | head -1)
