@@ -15,6 +15,10 @@ struct ChangeStatements {
     private let columns: [String]
     private let keyIndexes: [Int]
     private let keyPredicate: (Int) -> String
+    /// The target table's key is enforced by a unique index and no unique constraint is
+    /// deferred: an insert is then one statement that does nothing on a present key, instead
+    /// of a look-up and an insert.
+    private(set) var keyEnforced = false
 
     init(_ table: TableDefinitions.Table) {
         self.table = table
@@ -24,6 +28,21 @@ struct ChangeStatements {
         self.keyIndexes = keyIndexes
         let quotedKeys = keyIndexes.map { SQL.identifier(table.columns[$0].name) }
         keyPredicate = { first in quotedKeys.enumerated().map { "\($1) = $\(first + $0)" }.joined(separator: " AND ") }
+    }
+
+    /// The same statements, told by `connection`'s catalog whether the key is enforced there.
+    init(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws {
+        self.init(table)
+        guard !table.key.isEmpty else { return }
+        let enforced = try connection.execute("""
+            SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL
+                             AND i.indexprs IS NULL AND i.indnkeyatts = json_array_length($2::json)
+                             AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM pg_attribute a
+                                   WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))
+                               = (SELECT array_agg(k ORDER BY k) FROM json_array_elements_text($2::json) AS k))
+               AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass AND (i.indisunique OR i.indisexclusion) AND NOT i.indimmediate)
+            """, [name, "[" + table.key.map(JSONString.quoted).joined(separator: ",") + "]"])
+        keyEnforced = enforced.scalar == "t"
     }
 
     /// Whether two definitions of a table have the same columns (names and encodings) and key.
@@ -83,6 +102,12 @@ struct ChangeStatements {
             let values = row.map { $0 ?? nil }
             let placeholders = (1...max(1, values.count)).map { "$\($0)" }.joined(separator: ", ")
             let key = change.key
+            if keyEnforced {
+                return [Planned(sql: "INSERT INTO \(name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT DO NOTHING RETURNING 1",
+                                parameters: values) { inserted in
+                    guard inserted.rows.count == 1 else { throw Conflict(description: "an insert into \(qualified) finds \(keyText(key)) (or another unique value of the row) already there") }
+                }]
+            }
             return [
                 Planned(sql: "SELECT 1 FROM \(name) WHERE \(keyPredicate(1))", parameters: key) { found in
                     guard found.rows.isEmpty else { throw Conflict(description: "an insert into \(qualified) finds \(keyText(key)) already there") }

@@ -211,7 +211,10 @@ package struct SegmentReplay {
     /// the caller's transaction, up to `target`.
     package func apply(_ segments: [GatedArchive], until target: ReplayTarget, tables selected: [TableDefinitions.Table],
                        on connection: PostgresConnection) throws -> ReplayResult {
-        let statements = Dictionary(selected.map { ($0.qualifiedName, ChangeStatements($0)) }, uniquingKeysWith: { a, _ in a })
+        var statements: [String: ChangeStatements] = [:]
+        for table in selected where statements[table.qualifiedName] == nil {
+            statements[table.qualifiedName] = try ChangeStatements(table, on: connection)
+        }
         // Lines before the base's own position are in the base already (an adopted chain).
         let start = base.seal.flatMap { LSN($0.walLSN) } ?? LSN.zero
         // Statements are pipelined: a replay is many small statements, and the round trip each
