@@ -47,6 +47,23 @@ final class CheckTests: XCTestCase {
         assertWellFormedPrometheusText(metrics)
     }
 
+    /// A verification that cannot even run (here: a deep check with an identity the archive
+    /// is not encrypted to) counts as failed — exit 1, `pgseal_archive_ok 0` — so that a good
+    /// value from yesterday is not left standing (SECURITY.md).
+    func testAVerificationThatCannotRunCountsAsFailed() throws {
+        _ = try export()
+        let metrics = store.file("../unrunnable.prom")
+        XCTAssertEqual(try check(["--max-age", "1h", "--metrics-file", metrics]).status, 0)
+        XCTAssertTrue(try String(contentsOfFile: metrics, encoding: .utf8).contains("pgseal_archive_ok{profile=\"kessan-user-data\"} 1"))
+        let stranger = try TemporaryDirectory()
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", stranger.path]).status, 0)
+        let result = try check(["--max-age", "1h", "--level", "deep", "-i", stranger.file("age-identity.txt"), "--metrics-file", metrics, "--json"])
+        XCTAssertEqual(result.status, 1, result.out + result.err)
+        XCTAssertEqual(try JSONDocument(data: result.stdout)["profiles"].array()[0]["status"].string(), "failed", result.out)
+        let published = try String(contentsOfFile: metrics, encoding: .utf8)
+        XCTAssertTrue(published.contains("pgseal_archive_ok{profile=\"kessan-user-data\"} 0"), published)
+    }
+
     /// Every sample follows its metric's HELP and TYPE, and a metric's samples stand together.
     func assertWellFormedPrometheusText(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
         var current: String?
