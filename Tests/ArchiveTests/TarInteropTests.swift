@@ -57,6 +57,26 @@ final class TarInteropTests: XCTestCase {
         }())
     }
 
+    /// The bounds a reader holds a tar stream to (SECURITY.md): the whole stream to what its
+    /// object may expand to, and one metadata entry (the manifest, tables.json) to its limit —
+    /// each an error that names the bound, before the bytes past it are taken in.
+    func testTheStreamAndItsMetadataEntriesAreBounded() throws {
+        let bytes = try write([("data/public.users/000001.jsonl", Array(repeating: 0x61, count: 3 << 20)), ("manifest.json", Array("{}".utf8))],
+                              compression: .zstd(level: 3, threads: 0))
+        XCTAssertLessThan(bytes.count, 64 << 10, "a small object that expands 50 times")
+        XCTAssertThrowsError(try {
+            let reader = try TarReader(source: MemorySource(bytes), limit: 1 << 20)
+            while let _ = try reader.nextEntry() { _ = try reader.readAll(limit: 8 << 20) }
+        }()) { XCTAssertTrue("\($0)".contains("past 1048576 bytes") && "\($0)".contains("decompression bomb"), "\($0)") }
+
+        XCTAssertThrowsError(try {
+            let reader = try TarReader(source: MemorySource(bytes))
+            _ = try reader.nextEntry()
+            _ = try reader.readAll(limit: ArchiveManifest.sizeLimit >> 4)
+        }()) { XCTAssertTrue("\($0)".contains("entry larger than \(ArchiveManifest.sizeLimit >> 4) bytes"), "\($0)") }
+        XCTAssertEqual(ArchiveManifest.sizeLimit, 32 << 20, "SECURITY.md's metadata bound")
+    }
+
     func testSinkErrorsComeBackOutOfLibarchive() throws {
         final class FailingSink: ByteSink {
             struct Full: Error, CustomStringConvertible { var description: String { "disk full" } }
