@@ -20,20 +20,33 @@ package enum SegmentSeries {
         package var link: SealChain.Link { SealChain.Link(object: seal.object, sealSHA256: sealSHA256) }
     }
 
-    /// The newest complete segment (one with its `.seal.sig`) of `profile`, or nil when none.
-    package static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> Tip? {
+    /// A segment's seal read under its bounds and believed: its signature by one of `signers`,
+    /// and a change segment of `profile` (`SealProblem` otherwise). Every reader of segment
+    /// seals passes here.
+    package static func signedSeal(_ sealKey: String, in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> SignedSeal {
+        let object = String(sealKey.dropLast(".seal".count).split(separator: "/").last ?? "")
+        let signed = try SignedSeal.check(sealBytes: try store.readSmall(key: sealKey, limit: maxSealBytes),
+                                          signature: try store.readSmall(key: sealKey + ".sig", limit: maxSignatureBytes),
+                                          objectName: object, policy: TrustPolicy(signers: signers))
+        guard signed.seal.isChangeSegment, signed.seal.changes != nil, signed.seal.profile == profile else {
+            throw SealProblem(location: store.location(of: sealKey), problem: "a seal in the profile's changes folder is not a change segment of profile \(profile)")
+        }
+        return signed
+    }
+
+    /// The profile's segment seals that have their signature, newest first.
+    private static func sealKeys(in store: ObjectStore, profile: String) throws -> [String] {
         let listing = try store.list(prefix: SegmentNaming.prefix(profile: profile)).map(\.key)
         let present = Set(listing)
-        guard let sealKey = listing.filter({ $0.hasSuffix(".seal") && present.contains($0 + ".sig") }).max() else { return nil }
+        return listing.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted(by: >)
+    }
+
+    /// The newest complete segment (one with its `.seal.sig`) of `profile`, or nil when none.
+    package static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> Tip? {
+        guard let sealKey = try sealKeys(in: store, profile: profile).first else { return nil }
         let key = String(sealKey.dropLast(".seal".count))
-        let object = String(key.split(separator: "/").last ?? "")
-        let bytes = try store.readSmall(key: sealKey, limit: maxSealBytes)
-        let signature = try store.readSmall(key: sealKey + ".sig", limit: maxSignatureBytes)
-        let signed = try SignedSeal.check(sealBytes: bytes, signature: signature, objectName: object, policy: TrustPolicy(signers: signers))
-        guard signed.seal.isChangeSegment, let range = signed.seal.changes, signed.seal.profile == profile else {
-            throw SealProblem(location: store.location(of: sealKey), problem: "the newest seal in the profile's changes folder is not a change segment of profile \(profile)")
-        }
-        guard let sequence = sequence(ofObject: object) else {
+        let signed = try signedSeal(sealKey, in: store, profile: profile, signers: signers)
+        guard let range = signed.seal.changes, let sequence = sequence(ofObject: String(key.split(separator: "/").last ?? "")) else {
             throw SealProblem(location: store.location(of: key), problem: "a change segment's name must end in a 10-digit sequence number")
         }
         return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence)
@@ -43,18 +56,8 @@ package enum SegmentSeries {
     /// when the newest ones hold no transaction (an idle database) — the nearest older one's,
     /// looking back through at most `lookBack` signed seals. Nil when none of them has one.
     package static func newestCommit(in store: ObjectStore, profile: String, signers: AllowedSigners, lookBack: Int = 1_440) throws -> String? {
-        let listing = try store.list(prefix: SegmentNaming.prefix(profile: profile)).map(\.key)
-        let present = Set(listing)
-        let seals = listing.filter { $0.hasSuffix(".seal") && present.contains($0 + ".sig") }.sorted(by: >)
-        for sealKey in seals.prefix(lookBack) {
-            let object = String(sealKey.dropLast(".seal".count).split(separator: "/").last ?? "")
-            let signed = try SignedSeal.check(sealBytes: try store.readSmall(key: sealKey, limit: maxSealBytes),
-                                              signature: try store.readSmall(key: sealKey + ".sig", limit: maxSignatureBytes),
-                                              objectName: object, policy: TrustPolicy(signers: signers))
-            guard signed.seal.isChangeSegment, signed.seal.profile == profile, let range = signed.seal.changes else {
-                throw SealProblem(location: store.location(of: sealKey), problem: "a seal in the profile's changes folder is not a change segment of profile \(profile)")
-            }
-            if let last = range.lastCommit { return last }
+        for sealKey in try sealKeys(in: store, profile: profile).prefix(lookBack) {
+            if let last = try signedSeal(sealKey, in: store, profile: profile, signers: signers).seal.changes?.lastCommit { return last }
         }
         return nil
     }

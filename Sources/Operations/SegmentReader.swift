@@ -55,17 +55,9 @@ package enum SegmentReader {
         var seal: SealDocument?
         var problem: String?
         do {
-            let bytes = try store.readSmall(key: key + ".seal", limit: SegmentSeries.maxSealBytes)
-            sealSHA256 = SHA256Hasher.hash(bytes).hex
-            let signature = try store.readSmall(key: key + ".seal.sig", limit: SegmentSeries.maxSignatureBytes)
-            let signed = try SignedSeal.check(sealBytes: bytes, signature: signature, objectName: object, policy: policy)
-            if !signed.seal.isChangeSegment || signed.seal.changes == nil {
-                problem = "its seal is not a change segment's"
-            } else if signed.seal.profile != profile {
-                problem = "its seal is signed for profile \(signed.seal.profile), not \(profile)"
-            } else {
-                seal = signed.seal
-            }
+            let signed = try SegmentSeries.signedSeal(key + ".seal", in: store, profile: profile, signers: policy.signers)
+            sealSHA256 = signed.sha256
+            seal = signed.seal
         } catch {
             problem = "\(error)"
         }

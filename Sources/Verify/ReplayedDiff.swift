@@ -47,8 +47,7 @@ package enum ReplayedDiff {
             do {
                 _ = try replay.segments(until: target)
                 break
-            } catch ReplayError.notCovered(let point, let reach) where Date() < deadline {
-                _ = (point, reach)
+            } catch ReplayError.notCovered where Date() < deadline {
                 Thread.sleep(forTimeInterval: 1)
             } catch ReplayError.notCovered(let point, let reach) {
                 throw ReplayError.notCovered(target: point, reach: reach + "; waited \(Int(wait)) s for pgseal follow to seal past it (is it running? --wait gives it longer)")
