@@ -1,38 +1,57 @@
 #!/usr/bin/env python3
-"""An independent reader of pgseal archives of tables, written from docs/FORMAT.md alone.
+"""An independent reader of pgseal archives, written from docs/FORMAT.md alone.
 
 Python's standard library plus the tools an auditor already trusts: ssh-keygen (the seal's
 SSHSIG signature), age (decryption), zstd or gzip (decompression). It shares no code with
 pgseal, so that where the two agree on a verdict the format, not one implementation, decides.
 
     reference_reader.py ARCHIVE --allowed-signers F [--identity F] [--json]
+    reference_reader.py --series STORE --profile P --allowed-signers F [--allowed-verifiers F] [--json]
 
-Checks, in FORMAT.md's order: the seal's signature (namespace pgseal) by a key of
+An archive of tables, checked in FORMAT.md's order: the seal's signature (namespace pgseal) by a key of
 allowed_signers (§7); the seal's object name, size and SHA-256 (§7); tables.json first and its
 SHA-256 against `tables_sha256` (§4.1); every chunk's size, SHA-256 and row count, each line
 valid JSON with the declared columns in order, keys strictly ascending where §3.2 says a reader
 MUST check them, each chunk's first and last key (§4); each table's row count and digest (§3.2),
 against the manifest and the seal; manifest.json last, its SHA-256 against the seal, its
-tables the same as tables.json's, the chunk set the tar's data/ entries (§2, §4).
+tables the same as tables.json's, the chunk set the tar's data/ entries (§2, §4) — within §9's
+bounds (the tar stream, each line, each metadata entry). An archive of files: its entries
+against its manifest (§8). A partitioned archive: its seal's own rules (§10.2), then each part
+as the archive it is, its element of `parts` standing for its seal. A series (--series): each
+seal's signature, each link, tombstones and objects (§7.1, §7.2), and the attestations it can
+believe (§7.3), each printed as "attested LEVEL OBJECT".
 
 Exit 0 with "ok", 1 with each failure on a line of its own ("FAIL <where>: <what>"), 2 when the
-archive could not be read at all (a missing tool, a missing file).
+archive could not be read at all (a missing tool, a missing file, a format this reader does not
+know).
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 
 SEAL_FORMATS = {"pgseal-seal/1"}
+PARTITIONED_SEAL = "pgseal-seal/2"
 MANIFEST_FORMATS = {"pgseal/1", "pgseal/2"}
+FILES_FORMAT = "pgseal-files/1"
 CHUNK = re.compile(r"^data/([^/]+)/(\d{6})\.jsonl$")
-EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+ARCHIVE_NAME = re.compile(r"^(?P<stem>.+-\d{8}T\d{6}Z(?:-[0-9a-f]{8})?)(?P<suffix>\.tar(?:\.zst|\.gz)?(?:\.age)?)$")
+# §9's bounds, as pgseal holds them.
+MAX_LINE = 64 << 20
+MAX_METADATA = 32 << 20
+MAX_SEAL = 1 << 20
+MAX_SIGNATURE = 64 << 10
+MAX_ATTESTATIONS = 64
+INT64_MAX = (1 << 63) - 1
+BLOCK = 1 << 20
 
 
 class Unreadable(Exception):
@@ -61,28 +80,48 @@ def sha256_file(path):
     return size, digest.hexdigest()
 
 
-def check_signature(seal_path, allowed_signers, verdict):
-    """§7: an SSHSIG signature of the seal's bytes, namespace pgseal, by an allowed signer."""
-    sig = seal_path + ".sig"
+def signature_problem(path, allowed_signers, namespace):
+    """§7, §7.3: why the SSHSIG signature `path`.sig of `path`'s bytes, in `namespace`, by a key
+    of allowed_signers, does not hold — or None when it does."""
+    sig = path + ".sig"
     if not os.path.exists(sig):
-        verdict.fail("seal.sig", "missing: an archive without a signed seal is not an archive")
-        return False
-    found = subprocess.run(["ssh-keygen", "-Y", "find-principals", "-f", allowed_signers, "-s", sig],
+        return "no signature beside it"
+    if os.path.getsize(sig) > MAX_SIGNATURE or os.path.getsize(path) > MAX_SEAL:
+        return "larger than a seal or a signature may be"
+    found = subprocess.run(["ssh-keygen", "-Y", "find-principals", "-f", allowed_signers, "-s", sig, "-n", namespace],
                            capture_output=True, text=True)
     principals = [p for p in found.stdout.split() if p]
     if found.returncode != 0 or not principals:
-        verdict.fail("seal.sig", "signed by no key of allowed_signers")
-        return False
-    with open(seal_path, "rb") as seal:
-        checked = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", allowed_signers, "-I", principals[0], "-n", "pgseal", "-s", sig],
-                                 stdin=seal, capture_output=True, text=True)
+        return f"signed by no key of the allowed signers for namespace {namespace}"
+    with open(path, "rb") as signed:
+        checked = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", allowed_signers, "-I", principals[0], "-n", namespace, "-s", sig],
+                                 stdin=signed, capture_output=True, text=True)
     if checked.returncode != 0:
-        verdict.fail("seal.sig", "the signature does not verify: " + (checked.stderr.strip() or checked.stdout.strip()))
-        return False
-    return True
+        return "the signature does not verify: " + (checked.stderr.strip() or checked.stdout.strip())
+    return None
 
 
-def plaintext_stream(archive, seal, identity):
+def check_signature(seal_path, allowed_signers, verdict):
+    """§7: an SSHSIG signature of the seal's bytes, namespace pgseal, by an allowed signer."""
+    problem = signature_problem(seal_path, allowed_signers, "pgseal")
+    if problem:
+        verdict.fail("seal.sig", problem + " (an archive without a valid signed seal is not an archive)")
+    return problem is None
+
+
+def signer_fingerprint(sig_path):
+    """The SHA256:… fingerprint of the key inside an SSHSIG signature (its public key blob)."""
+    text = open(sig_path, encoding="ascii", errors="replace").read()
+    body = "".join(line for line in text.splitlines() if line and not line.startswith("-----"))
+    blob = base64.b64decode(body, validate=False)
+    if blob[:6] != b"SSHSIG" or len(blob) < 14:
+        return None
+    length = struct.unpack(">I", blob[10:14])[0]
+    key = blob[14:14 + length]
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key).digest()).decode().rstrip("=")
+
+
+def plaintext_stream(archive, identity):
     """The tar stream: the object decrypted (age) and decompressed as its suffix says (§1)."""
     name = os.path.basename(archive)
     stages = []
@@ -142,18 +181,45 @@ class TableState:
         self.chunks = {}
 
 
-def read_chunk(table, path, member_bytes, verdict):
-    """One chunk's lines: JSON objects with the declared columns in order, keys ascending."""
-    rows, first_key, last_key = 0, None, None
-    if member_bytes and not member_bytes.endswith(b"\n"):
+def lines_of(fileobj, path, verdict):
+    """The lines of an entry, read a block at a time, each at most MAX_LINE bytes (§9); the
+    entry's size and SHA-256 as a side effect, in `hashed`."""
+    hashed = {"bytes": 0, "sha256": hashlib.sha256(), "cut": False}
+    pending = b""
+    while True:
+        block = fileobj.read(BLOCK)
+        if not block:
+            break
+        hashed["bytes"] += len(block)
+        hashed["sha256"].update(block)
+        pending += block
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            if len(line) > MAX_LINE:
+                break
+            yield line, hashed
+        if len(pending) > MAX_LINE or any(len(line) > MAX_LINE for line in complete):
+            verdict.fail(path, f"a line longer than {MAX_LINE} bytes, the bound on a line")
+            hashed["cut"] = True
+            return
+    if pending:
         verdict.fail(path, "the last line has no newline: the chunk was cut")
-    for number, line in enumerate(member_bytes.split(b"\n")[:-1] if member_bytes else [], start=1):
+    yield None, hashed
+
+
+def read_chunk(table, path, fileobj, verdict):
+    """One chunk's lines: JSON objects with the declared columns in order, keys ascending."""
+    rows, first_key, last_key, hashed = 0, None, None, None
+    for line, hashed in lines_of(fileobj, path, verdict):
+        if line is None:
+            break
         rows += 1
+        number = rows
         table.rows += 1
         table.hashes.update(hashlib.sha256(line).hexdigest().encode() + b"\n")
         try:
             row = json.loads(line.decode("utf-8"), object_pairs_hook=lambda pairs: pairs)
-        except (UnicodeDecodeError, ValueError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             verdict.fail(f"{path}:{number}", f"not a JSON row: {error}")
             continue
         if not isinstance(row, list) or [name for name, _ in row] != table.columns:
@@ -170,87 +236,105 @@ def read_chunk(table, path, member_bytes, verdict):
             if not now > before:
                 verdict.fail(f"{path}:{number}", f"key {json.dumps(key)} does not follow {json.dumps(table.previous_key)}: a duplicate or a row out of key order")
         table.previous_key = key
-    return rows, first_key, last_key
+    if hashed is None or hashed["cut"]:
+        return None
+    return {"bytes": hashed["bytes"], "sha256": hashed["sha256"].hexdigest(), "rows": rows, "first_key": first_key or [], "last_key": last_key or []}
 
 
-def read(archive, allowed_signers, identity):
-    verdict = Verdict()
-    seal_path = archive + ".seal"
-    if not os.path.exists(archive) or not os.path.exists(seal_path):
-        raise Unreadable(f"{archive} or its .seal is missing")
-    if not check_signature(seal_path, allowed_signers, verdict):
-        return verdict
-    with open(seal_path, "rb") as f:
-        seal_bytes = f.read()
+class Stream:
+    """The object's tar stream (§1, §2), its processes and the bound on what it may expand to."""
+
+    def __init__(self, path, identity, sealed_size):
+        self.stream, self.processes = plaintext_stream(path, identity)
+        self.bound = max(1 << 30, 1000 * sealed_size)
+        self.taken = 0
+
+    def admits(self, member, verdict):
+        """§9: each entry's header is charged against the bound before its data is read."""
+        self.taken += 512 + member.size
+        if self.taken > self.bound:
+            verdict.fail(member.name, f"takes the tar stream past {self.bound} bytes, more than the object may expand to")
+            return False
+        if member.name in ("tables.json", "manifest.json") and member.size > MAX_METADATA:
+            verdict.fail(member.name, f"{member.size} bytes, past the bound on a metadata entry ({MAX_METADATA})")
+            return False
+        return True
+
+    def close(self, verdict):
+        self.stream.close()
+        errors = [p.stderr.read().decode(errors="replace").strip() for p in self.processes if p.wait() != 0]
+        # A reader that stopped early closes the pipe under the tools: only a clean read's
+        # errors are the object's.
+        if errors and verdict.ok:
+            verdict.fail("object", "decryption or decompression failed: " + "; ".join(errors))
+
+
+def sealed_manifest(manifest_bytes, seal, formats, verdict):
+    """manifest.json once the tar is read: present, the seal's, of a format this reader knows
+    (None, with the failure, otherwise)."""
+    if manifest_bytes is None:
+        if verdict.ok:
+            verdict.fail("manifest.json", "missing: the archive is incomplete")
+        return None
+    if hashlib.sha256(manifest_bytes).hexdigest() != seal.get("manifest_sha256"):
+        verdict.fail("manifest.json", "its SHA-256 is not the seal's manifest_sha256")
+        return None
+    manifest = json.loads(manifest_bytes)
+    if manifest.get("format") not in formats:
+        raise Unreadable(f"manifest.json declares format {manifest.get('format')!r}, not one this reader knows")
+    return manifest
+
+
+def read_tables(path, seal, identity, verdict):
+    stream = Stream(path, identity, seal.get("size", 0))
+    tables, chunk_paths, manifest_bytes, first = {}, [], None, True
     try:
-        seal = json.loads(seal_bytes)
-    except ValueError as error:
-        verdict.fail("seal", f"not JSON: {error}")
-        return verdict
-    if seal.get("format") not in SEAL_FORMATS:
-        verdict.fail("seal", f"format {seal.get('format')!r} is not one this reader knows")
-        return verdict
-    if seal.get("object") != os.path.basename(archive):
-        verdict.fail("seal", f"it seals {seal.get('object')!r}, not {os.path.basename(archive)!r}")
-    size, digest = sha256_file(archive)
-    if size != seal.get("size") or digest != seal.get("sha256"):
-        verdict.fail("object", f"{size} bytes, SHA-256 {digest}; the seal says {seal.get('size')} bytes, {seal.get('sha256')}")
-        return verdict
-    if seal.get("contents") == "files" or seal.get("parts"):
-        raise Unreadable("an archive of files or a partitioned archive: this reader reads archives of tables")
-
-    stream, processes = plaintext_stream(archive, seal, identity)
-    tables, chunk_paths, manifest, manifest_bytes, first = {}, [], None, None, True
-    try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with tarfile.open(fileobj=stream.stream, mode="r|") as tar:
             for member in tar:
-                if manifest is not None:
+                if not stream.admits(member, verdict):
+                    break
+                if manifest_bytes is not None:
                     verdict.fail(member.name, "an entry after manifest.json, which is the last")
                     break
                 if not member.isfile():
                     verdict.fail(member.name, "not a regular file")
                     continue
-                data = tar.extractfile(member).read()
                 if first:
                     first = False
+                    data = tar.extractfile(member).read()
                     if member.name != "tables.json":
                         verdict.fail(member.name, "the first entry is not tables.json")
-                        return verdict
+                        return
                     if seal.get("tables_sha256") is not None and hashlib.sha256(data).hexdigest() != seal["tables_sha256"]:
                         verdict.fail("tables.json", "its SHA-256 is not the seal's tables_sha256")
-                        return verdict
-                    for definition in json.loads(data)["tables"]:
+                        return
+                    definitions = json.loads(data)
+                    if definitions.get("format") not in MANIFEST_FORMATS:
+                        raise Unreadable(f"tables.json declares format {definitions.get('format')!r}, not one this reader knows")
+                    for definition in definitions["tables"]:
                         tables[f"{definition['schema']}.{definition['name']}"] = TableState(definition)
                     continue
                 if member.name == "manifest.json":
-                    manifest_bytes = data
-                    manifest = json.loads(data)
+                    manifest_bytes = tar.extractfile(member).read()
                     continue
                 match = CHUNK.match(member.name)
                 if not match or match.group(1) not in tables:
                     verdict.fail(member.name, "not a chunk of a table tables.json defines")
                     continue
                 table = tables[match.group(1)]
-                rows, first_key, last_key = read_chunk(table, member.name, data, verdict)
-                table.chunks[member.name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "rows": rows,
-                                             "first_key": first_key or [], "last_key": last_key or []}
+                seen = read_chunk(table, member.name, tar.extractfile(member), verdict)
+                if seen is None:
+                    break
+                table.chunks[member.name] = seen
                 chunk_paths.append(member.name)
-    except (tarfile.TarError, OSError, ValueError, KeyError) as error:
+    except (tarfile.TarError, OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         verdict.fail("tar", f"the stream cannot be read: {error}")
-        return verdict
+        return
     finally:
-        stream.close()
-        errors = [p.stderr.read().decode(errors="replace").strip() for p in processes if p.wait() != 0]
-    if errors:
-        verdict.fail("object", "decryption or decompression failed: " + "; ".join(errors))
-        return verdict
+        stream.close(verdict)
+    manifest = sealed_manifest(manifest_bytes, seal, MANIFEST_FORMATS, verdict)
     if manifest is None:
-        verdict.fail("manifest.json", "missing: the archive is incomplete")
-        return verdict
-    if hashlib.sha256(manifest_bytes).hexdigest() != seal.get("manifest_sha256"):
-        verdict.fail("manifest.json", "its SHA-256 is not the seal's manifest_sha256")
-    if manifest.get("format") not in MANIFEST_FORMATS:
-        verdict.fail("manifest.json", f"format {manifest.get('format')!r} is not one this reader knows")
+        return
     listed = set()
     sealed = {t["name"]: t for t in seal.get("tables", [])}
     for entry in manifest.get("tables", []):
@@ -283,25 +367,284 @@ def read(archive, allowed_signers, identity):
             verdict.fail(path, "in the archive, not listed in the manifest")
     if set(sealed) != {f"{t['schema']}.{t['name']}" for t in manifest.get("tables", [])}:
         verdict.fail("seal", "its tables are not the manifest's")
+
+
+def read_files(path, seal, identity, verdict):
+    """§8: every entry under files/ as the manifest lists it, each listed entry there once."""
+    stream = Stream(path, identity, seal.get("size", 0))
+    found, manifest_bytes = [], None
+    kinds = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "directory", tarfile.SYMTYPE: "symlink"}
+    try:
+        with tarfile.open(fileobj=stream.stream, mode="r|") as tar:
+            for member in tar:
+                if not stream.admits(member, verdict):
+                    break
+                if manifest_bytes is not None:
+                    verdict.fail(member.name, "an entry after manifest.json, which is the last")
+                    break
+                if member.name == "manifest.json" and member.isfile():
+                    manifest_bytes = tar.extractfile(member).read()
+                    continue
+                name = member.name.rstrip("/")
+                kind = kinds.get(member.type)
+                if not name.startswith("files/") or kind is None:
+                    verdict.fail(name, "not an entry of an archive of files (a file, directory or link under files/)")
+                    continue
+                entry = {"path": name, "kind": kind, "mode": "%04o" % (member.mode & 0o7777), "size": member.size if kind == "file" else 0}
+                if kind == "file":
+                    digest, reader = hashlib.sha256(), tar.extractfile(member)
+                    for block in iter(lambda: reader.read(BLOCK), b""):
+                        digest.update(block)
+                    entry["sha256"] = digest.hexdigest()
+                if kind == "symlink":
+                    entry["target"] = member.linkname
+                found.append(entry)
+    except (tarfile.TarError, OSError, ValueError) as error:
+        verdict.fail("tar", f"the stream cannot be read: {error}")
+        return
+    finally:
+        stream.close(verdict)
+    manifest = sealed_manifest(manifest_bytes, seal, {FILES_FORMAT}, verdict)
+    if manifest is None:
+        return
+    listed = {}
+    for element in manifest.get("files", []):
+        if element.get("path") in listed:
+            verdict.fail(element.get("path"), "listed twice in the manifest")
+        listed[element.get("path")] = element
+    seen = set()
+    for entry in found:
+        element = listed.get(entry["path"])
+        if element is None:
+            verdict.fail(entry["path"], "in the archive, not listed in the manifest")
+            continue
+        if entry["path"] in seen:
+            verdict.fail(entry["path"], "in the archive twice")
+        seen.add(entry["path"])
+        for member in ("kind", "mode", "size", "sha256", "target"):
+            if member in entry and entry[member] != element.get(member):
+                verdict.fail(entry["path"], f"its {member} is {entry[member]!r}; the manifest says {element.get(member)!r}")
+    for name in listed:
+        if name not in seen:
+            verdict.fail(name, "listed in the manifest, not in the archive")
+    if seal.get("files") != len(listed):
+        verdict.fail("files", f"the seal counts {seal.get('files')!r} files; the manifest lists {len(listed)}")
+
+
+def list_digest(items):
+    """§10.2's L(x1, …, xn): the SHA-256 of the lines x1 … xn, each ended by a line feed."""
+    return hashlib.sha256("".join(f"{x}\n" for x in items).encode()).hexdigest()
+
+
+def range_problem(ranges):
+    """§10.2 rule 3, for one table's ranges in part order."""
+    if len(ranges) == 1:
+        whole = ranges[0]
+        return None if whole == {"column": None, "from": None, "to": None} else "held by one part, with less than the whole range"
+    columns = {r.get("column") for r in ranges}
+    if len(columns) != 1 or None in columns:
+        return "its ranges are not on one key column"
+    if ranges[0].get("from") is not None or ranges[-1].get("to") is not None:
+        return "its ranges do not start and end open"
+    for before, after in zip(ranges, ranges[1:]):
+        if before.get("to") is None or before.get("to") != after.get("from"):
+            return f"a gap or an overlap between {before.get('to')!r} and {after.get('from')!r}"
+    return None
+
+
+def read_partitioned(archive, seal, identity, verdict):
+    """§10.2: the seal's rules, from the seal alone; then each part, its element of `parts`
+    standing for its seal."""
+    parts = seal.get("parts")
+    if not isinstance(parts, list) or not 1 <= len(parts) <= 1024:
+        verdict.fail("seal", "a partitioned seal without 1 to 1,024 parts")
+        return
+    name = os.path.basename(archive)
+    if seal.get("object") != name:
+        verdict.fail("seal", f"it seals {seal.get('object')!r}, not {name!r}")
+    total = sum(p.get("size", 0) for p in parts)
+    if total > INT64_MAX or total != seal.get("size"):
+        verdict.fail("size", f"the seal's size {seal.get('size')} is not the sum of its parts' ({total})")
+    if seal.get("sha256") != list_digest(f"{p.get('sha256')}  {p.get('object')}" for p in parts):
+        verdict.fail("sha256", "the seal's sha256 is not L of its parts' SHA-256 and names")
+    if seal.get("manifest_sha256") != list_digest(p.get("manifest_sha256") for p in parts):
+        verdict.fail("manifest_sha256", "the seal's manifest_sha256 is not L of its parts' manifest_sha256")
+    objects = set()
+    for part in parts:
+        if part.get("object") in objects:
+            verdict.fail(part.get("object"), "two parts have this object")
+        objects.add(part.get("object"))
+    sealed_names = {t.get("name") for t in seal.get("tables", [])}
+    for part in parts:
+        for table in part.get("tables", []):
+            if table.get("name") not in sealed_names:
+                verdict.fail(table.get("name"), "a part holds it; the seal's tables do not list it")
+    for table in seal.get("tables", []):
+        pieces = [t for p in parts for t in p.get("tables", []) if t.get("name") == table.get("name")]
+        if not pieces:
+            verdict.fail(table.get("name"), "no part holds it")
+            continue
+        rows = sum(t.get("rows", 0) for t in pieces)
+        if rows > INT64_MAX or rows != table.get("rows"):
+            verdict.fail(table.get("name"), f"the parts' rows add up to {rows}, the seal says {table.get('rows')}")
+        if table.get("digest") != list_digest(t.get("digest") for t in pieces):
+            verdict.fail(table.get("name"), "the seal's digest is not L of its parts' digests")
+        problem = range_problem([t.get("range") or {} for t in pieces])
+        if problem:
+            verdict.fail(table.get("name"), problem)
+    named = ARCHIVE_NAME.match(name)
+    for number, part in enumerate(parts, start=1):
+        expected = f"{named.group('stem')}.part-{number:04d}-of-{len(parts):04d}{named.group('suffix')}" if named else None
+        if part.get("object") != expected:
+            verdict.fail(part.get("object"), f"part {number} of {len(parts)} must be named {expected}")
+    if not verdict.ok:
+        return
+    directory = os.path.dirname(archive)
+    for part in parts:
+        part_seal = dict(part, tables=[{k: t.get(k) for k in ("name", "rows", "digest")} for t in part.get("tables", [])])
+        read_object(os.path.join(directory, part["object"]), part_seal, identity, verdict)
+
+
+def read_object(path, seal, identity, verdict):
+    """§7, §9: the object's bytes against the seal (or a part's element), then its contents."""
+    where = "object " + os.path.basename(path)
+    if not os.path.exists(path):
+        verdict.fail(where, "missing")
+        return
+    size, digest = sha256_file(path)
+    if size != seal.get("size") or digest != seal.get("sha256"):
+        verdict.fail(where, f"{size} bytes, SHA-256 {digest}; the seal says {seal.get('size')} bytes, {seal.get('sha256')}")
+        return
+    if seal.get("contents") == "files":
+        read_files(path, seal, identity, verdict)
+    else:
+        read_tables(path, seal, identity, verdict)
+
+
+def read(archive, allowed_signers, identity):
+    verdict = Verdict()
+    seal_path = archive + ".seal"
+    if not os.path.exists(seal_path):
+        raise Unreadable(f"{seal_path} is missing")
+    if not check_signature(seal_path, allowed_signers, verdict):
+        return verdict
+    try:
+        seal = json.loads(open(seal_path, "rb").read())
+    except ValueError as error:
+        verdict.fail("seal", f"not JSON: {error}")
+        return verdict
+    if not isinstance(seal, dict):
+        verdict.fail("seal", "not a JSON object")
+        return verdict
+    if seal.get("format") == PARTITIONED_SEAL:
+        read_partitioned(archive, seal, identity, verdict)
+        return verdict
+    if seal.get("format") not in SEAL_FORMATS:
+        raise Unreadable(f"the seal's format {seal.get('format')!r} is not one this reader knows")
+    if seal.get("object") != os.path.basename(archive):
+        verdict.fail("seal", f"it seals {seal.get('object')!r}, not {os.path.basename(archive)!r}")
+        return verdict
+    if seal.get("contents") == "files" and identity is None and archive.endswith(".age"):
+        raise Unreadable("the archive is encrypted: give --identity")
+    read_object(archive, seal, identity, verdict)
     return verdict
+
+
+def read_series(store, profile, allowed_signers, allowed_verifiers):
+    """§7.1–7.3: the profile's seals, their links, objects and tombstones; the attestations a
+    reader may believe."""
+    verdict = Verdict()
+    seals = {}
+    for root, _, files in os.walk(os.path.join(store, profile)):
+        for name in files:
+            named = ARCHIVE_NAME.match(name[:-len(".seal")]) if name.endswith(".seal") else None
+            if named and not name.startswith(".") and ".part-" not in name and name.startswith(profile + "-") and name + ".sig" in files:
+                seals[name[:-len(".seal")]] = os.path.join(root, name)
+    believed, digests = {}, {}
+    for name in sorted(seals):
+        path = seals[name]
+        digests[name] = sha256_file(path)[1]
+        problem = signature_problem(path, allowed_signers, "pgseal")
+        if problem:
+            verdict.fail(name, f"unverifiable: {problem}")
+            continue
+        believed[name] = json.loads(open(path, "rb").read())
+    first_chained = next((n for n in sorted(believed) if "chain" in believed[n]), None)
+    for name in sorted(believed):
+        seal = believed[name]
+        if "chain" not in seal:
+            if first_chained is not None and name > first_chained:
+                verdict.fail(name, "unlinked: a seal without chain, newer than the series' first chained seal")
+        else:
+            previous = (seal.get("chain") or {}).get("previous")
+            if previous is None:
+                if any(older < name for older in believed):
+                    verdict.fail(name, "restart: it says nothing came before it, but older seals are believed")
+            elif previous.get("object") not in seals:
+                verdict.fail(name, f"missing: the seal before it, {previous.get('object')}, is not in the store")
+            elif digests[previous["object"]] != previous.get("seal_sha256"):
+                verdict.fail(name, f"altered: the seal before it, {previous.get('object')}, is not the one it links to (SHA-256)")
+            elif previous["object"] not in believed:
+                verdict.fail(name, f"unverifiable: it links to {previous['object']}, whose seal does not verify")
+        object_path = seals[name][:-len(".seal")]
+        if seal.get("format") in SEAL_FORMATS and not os.path.exists(object_path):
+            tombstone = object_path + ".tombstone"
+            note = json.loads(open(tombstone, "rb").read()) if os.path.exists(tombstone) and os.path.getsize(tombstone) <= MAX_SEAL else {}
+            if note.get("format") != "pgseal-tombstone/1" or note.get("object") != name or note.get("seal_sha256") != digests[name]:
+                verdict.fail(name, "object-missing: its object is gone without a tombstone bound to its seal")
+        for line in attestations(object_path, name, digests[name], allowed_verifiers or allowed_signers):
+            verdict.notes.append(line)
+    return verdict
+
+
+def attestations(object_path, name, seal_sha256, allowed_verifiers):
+    """§7.3: each attestation of an archive, believed or not and why."""
+    directory, prefix = os.path.dirname(object_path), os.path.basename(object_path) + ".attestation."
+    found = sorted(f for f in os.listdir(directory) if f.startswith(prefix) and f.endswith(".json"))
+    for file in found[:MAX_ATTESTATIONS]:
+        path = os.path.join(directory, file)
+        problem = signature_problem(path, allowed_verifiers, "pgseal-attestation")
+        document = {}
+        if problem is None:
+            document = json.loads(open(path, "rb").read())
+            if document.get("format") != "pgseal-attestation/1":
+                problem = "not an attestation"
+            elif document.get("object") != name or document.get("seal_sha256") != seal_sha256:
+                problem = "it attests another archive or another seal"
+            elif document.get("verifier") != signer_fingerprint(path + ".sig"):
+                problem = "its verifier is not the key that signed it"
+        if problem:
+            yield f"attestation {file} not believed: {problem}"
+        elif document.get("result") == "verified":
+            yield f"attested {document.get('level')} {name} {document.get('verified_at')}"
+        else:
+            yield f"attestation {file}: {document.get('level')} {document.get('result')}"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("archive")
+    parser.add_argument("archive", nargs="?")
     parser.add_argument("--allowed-signers", required=True)
+    parser.add_argument("--allowed-verifiers")
     parser.add_argument("--identity")
+    parser.add_argument("--series", metavar="STORE")
+    parser.add_argument("--profile")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if (args.series is None) == (args.archive is None) or (args.series is not None and not args.profile):
+        parser.error("give an ARCHIVE, or --series STORE --profile P")
     try:
-        verdict = read(args.archive, args.allowed_signers, args.identity)
+        if args.series:
+            verdict = read_series(args.series, args.profile, args.allowed_signers, args.allowed_verifiers)
+        else:
+            verdict = read(args.archive, args.allowed_signers, args.identity)
     except (Unreadable, FileNotFoundError) as error:
         print(f"cannot read: {error}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({"ok": verdict.ok, "failures": verdict.failures, "notes": verdict.notes}))
     else:
-        print("\n".join(verdict.failures + [f"note: {n}" for n in verdict.notes] + (["ok"] if verdict.ok else [])))
+        print("\n".join(verdict.failures + [f"note: {n}" if not n.startswith("attested ") else n for n in verdict.notes] + (["ok"] if verdict.ok else [])))
     return 0 if verdict.ok else 1
 
 

@@ -24,7 +24,7 @@ package enum ArchiveManifest {
     package static func read(from source: ByteSource) throws -> [UInt8] {
         let reader = try TarReader(source: source)
         while let entry = try reader.nextEntry() {
-            if entry.path == Manifest.entryPath { return try reader.readAll(limit: sizeLimit) }
+            if entry.path == Manifest.entryPath { return try reader.readAll(entry, limit: sizeLimit) }
         }
         throw ReadError.missing
     }

@@ -130,13 +130,14 @@ package protocol TarEntries: AnyObject {
 extension TarReader: TarEntries {}
 
 extension TarEntries {
-    /// The current entry's data, whole: for small entries such as the manifest.
-    package func readAll(limit: Int) throws -> [UInt8] {
+    /// The current entry's data, whole: for small entries such as the manifest. An entry whose
+    /// header declares more than `limit` is refused before its data is read.
+    package func readAll(_ entry: TarEntry, limit: Int) throws -> [UInt8] {
+        let refusal = ArchiveError(operation: "read entry", message: "\(Terminal.escaped(entry.path)) is larger than the bound on a metadata entry, \(limit) bytes: a tampered archive")
+        guard entry.size <= Int64(limit) else { throw refusal }
         var data: [UInt8] = []
         try forEachBlock { piece in
-            guard data.count + piece.count <= limit else {
-                throw ArchiveError(operation: "read entry", message: "entry larger than \(limit) bytes")
-            }
+            guard data.count + piece.count <= limit else { throw refusal }
             data.append(contentsOf: piece)
         }
         return data

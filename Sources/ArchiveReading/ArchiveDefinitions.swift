@@ -28,7 +28,7 @@ package struct ArchiveDefinitions {
         guard let first = try tar.nextEntry(), first.path == TableDefinitions.entryPath else {
             throw Missing(reason: "the archive does not start with tables.json: it is not a complete pgseal archive of tables (an archive of files from pgseal seal has no rows)")
         }
-        let bytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+        let bytes = try tar.readAll(first, limit: ArchiveManifest.sizeLimit)
         guard let seal = archive.seal else {
             return ArchiveDefinitions(definitions: try TableDefinitions.decode(bytes), trusted: false)
         }
@@ -42,7 +42,7 @@ package struct ArchiveDefinitions {
         // hold the whole object to the seal before believing anything.
         var manifestBytes: [UInt8]?
         while let entry = try tar.nextEntry() {
-            if entry.path == Manifest.entryPath { manifestBytes = try tar.readAll(limit: ArchiveManifest.sizeLimit) }
+            if entry.path == Manifest.entryPath { manifestBytes = try tar.readAll(entry, limit: ArchiveManifest.sizeLimit) }
         }
         try object.finish()
         guard let manifestBytes else { throw Missing(reason: "the archive has no manifest.json: it is incomplete") }

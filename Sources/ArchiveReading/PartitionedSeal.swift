@@ -17,7 +17,10 @@ package enum PartitionedSeal {
         }
         if totals.sha256 != seal.sha256 { problems.append("the seal's sha256 is not the digest of its parts' SHA-256 lines") }
         if totals.manifestSHA256 != seal.manifestSHA256 { problems.append("the seal's manifest_sha256 is not the digest of its parts' manifests") }
-        if Set(parts.map(\.object)).count != parts.count { problems.append("two parts have the same object") }
+        var objects = Set<String>()
+        for object in parts.map(\.object) where !objects.insert(object).inserted {
+            problems.append("two parts have the same object \(Terminal.escaped(object))")
+        }
         let listed = Set(seal.tables.map(\.name))
         for name in Set(parts.flatMap { $0.tables.map(\.name) }).subtracting(listed).sorted() {
             problems.append("a part holds table \(Terminal.escaped(name)), which the seal's tables do not list")

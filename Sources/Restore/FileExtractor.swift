@@ -139,7 +139,7 @@ package enum FileExtractor {
             let tar = try gated.tar(over: object, keys: request.keys)
             while let entry = try tar.nextEntry() {
                 if entry.path == Manifest.entryPath {
-                    manifestBytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+                    manifestBytes = try tar.readAll(entry, limit: ArchiveManifest.sizeLimit)
                     continue
                 }
                 guard manifestBytes == nil else { throw ExtractError.unsafeEntry(path: entry.path, reason: "it follows manifest.json, which must be last") }

@@ -213,7 +213,7 @@ package enum Restorer {
         var manifest: Manifest?
         while let entry = try tar.nextEntry() {
             if entry.path == Manifest.entryPath {
-                manifest = try ArchiveManifest.decode(try tar.readAll(limit: ArchiveManifest.sizeLimit))
+                manifest = try ArchiveManifest.decode(try tar.readAll(entry, limit: ArchiveManifest.sizeLimit))
                 continue
             }
             guard ChunkPath.tableName(of: entry.path) == table.qualifiedName else { continue }

@@ -275,7 +275,7 @@ package struct SegmentReplay {
         while let entry = try tar.nextEntry() {
             guard manifest == nil else { throw ReplayError.broken(segment: name, problem: "an entry follows its manifest") }
             if entry.path == TableDefinitions.entryPath, decoder == nil, expectedChunk == 1 {
-                let bytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+                let bytes = try tar.readAll(entry, limit: ArchiveManifest.sizeLimit)
                 guard SHA256Hasher.hash(bytes).hex == seal.tablesSHA256 else {
                     throw ReplayError.broken(segment: name, problem: "its tables.json is not the one its seal names")
                 }
@@ -293,7 +293,7 @@ package struct SegmentReplay {
                 continue
             }
             if entry.path == Manifest.entryPath {
-                manifest = try JSONDecoder().decode(SegmentManifest.self, from: Data(try tar.readAll(limit: ArchiveManifest.sizeLimit)))
+                manifest = try JSONDecoder().decode(SegmentManifest.self, from: Data(try tar.readAll(entry, limit: ArchiveManifest.sizeLimit)))
                 continue
             }
             guard let number = SegmentNaming.chunkNumber(of: entry.path), number == expectedChunk, let decoder else {

@@ -138,7 +138,7 @@ struct DeepCheck {
             entryNumber += 1
             if entry.path == TableDefinitions.entryPath {
                 if entryNumber != 1 { report.fail("tar", "tables.json is not the first entry") }
-                let bytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+                let bytes = try tar.readAll(entry, limit: ArchiveManifest.sizeLimit)
                 if let sealed = seal.tablesSHA256, SHA256Hasher.hash(bytes).hex != sealed {
                     report.fail("tables.json", "SHA-256 differs from the seal's tables_sha256: the definitions were altered")
                     throw Stopped()
@@ -174,7 +174,7 @@ struct DeepCheck {
                 return nil
             }
             if entry.path == Manifest.entryPath {
-                manifestBytes = try tar.readAll(limit: ArchiveManifest.sizeLimit)
+                manifestBytes = try tar.readAll(entry, limit: ArchiveManifest.sizeLimit)
                 continue
             }
             guard let table = ChunkPath.tableName(of: entry.path) else {

@@ -26,7 +26,7 @@ struct FilesCheck {
                 continue
             }
             if entry.path == Manifest.entryPath {
-                manifestBytes = try reader.readAll(limit: ArchiveManifest.sizeLimit)
+                manifestBytes = try reader.readAll(entry, limit: ArchiveManifest.sizeLimit)
                 continue
             }
             guard entry.path.hasPrefix("files/") else {

@@ -44,7 +44,7 @@ final class TarInteropTests: XCTestCase {
         XCTAssertEqual(made.status, 0, made.err)
         let reader = try TarReader(source: try TestFileSource(path: directory.file("x.tar.zst")))
         var seen: [String: [UInt8]] = [:]
-        while let entry = try reader.nextEntry() { seen[entry.path] = try reader.readAll(limit: 1 << 20) }
+        while let entry = try reader.nextEntry() { seen[entry.path] = try reader.readAll(entry, limit: 1 << 20) }
         XCTAssertEqual(seen["data/a.jsonl"], Array("{\"a\":1}\n".utf8))
         XCTAssertEqual(seen["manifest.json"], Array("{\"format\":\"x\"}".utf8))
     }
@@ -53,7 +53,7 @@ final class TarInteropTests: XCTestCase {
         let bytes = try write([("a", Array(repeating: 7, count: 500_000))], compression: .zstd(level: 3, threads: 0))
         XCTAssertThrowsError(try {
             let reader = try TarReader(source: MemorySource(Array(bytes.prefix(bytes.count / 2))))
-            while let _ = try reader.nextEntry() { _ = try reader.readAll(limit: 1 << 30) }
+            while let entry = try reader.nextEntry() { _ = try reader.readAll(entry, limit: 1 << 30) }
         }())
     }
 
@@ -66,14 +66,14 @@ final class TarInteropTests: XCTestCase {
         XCTAssertLessThan(bytes.count, 64 << 10, "a small object that expands 50 times")
         XCTAssertThrowsError(try {
             let reader = try TarReader(source: MemorySource(bytes), limit: 1 << 20)
-            while let _ = try reader.nextEntry() { _ = try reader.readAll(limit: 8 << 20) }
+            while let entry = try reader.nextEntry() { _ = try reader.readAll(entry, limit: 8 << 20) }
         }()) { XCTAssertTrue("\($0)".contains("past 1048576 bytes") && "\($0)".contains("decompression bomb"), "\($0)") }
 
         XCTAssertThrowsError(try {
             let reader = try TarReader(source: MemorySource(bytes))
-            _ = try reader.nextEntry()
-            _ = try reader.readAll(limit: ArchiveManifest.sizeLimit >> 4)
-        }()) { XCTAssertTrue("\($0)".contains("entry larger than \(ArchiveManifest.sizeLimit >> 4) bytes"), "\($0)") }
+            guard let entry = try reader.nextEntry() else { return }
+            _ = try reader.readAll(entry, limit: ArchiveManifest.sizeLimit >> 4)
+        }()) { XCTAssertTrue("\($0)".contains("data/public.users/000001.jsonl is larger than the bound on a metadata entry, \(ArchiveManifest.sizeLimit >> 4) bytes"), "\($0)") }
         XCTAssertEqual(ArchiveManifest.sizeLimit, 32 << 20, "SECURITY.md's metadata bound")
     }
 

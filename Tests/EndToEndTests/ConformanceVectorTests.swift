@@ -3,33 +3,55 @@ import TestSupport
 import XCTest
 
 /// The conformance vectors of docs/FORMAT.md (fixtures/format/, written once by its
-/// generate.py): pgseal's deep level and the independent reader (scripts/reference_reader.py)
-/// must each reach every vector's verdict, and name its place when it fails.
+/// generate.py): pgseal and the independent reader (scripts/reference_reader.py) must each
+/// reach every vector's verdict, and name its place when it fails. An archive is judged by
+/// `verify --level deep`; a series by `chain`, and whether its attestation is believed by
+/// `check --require-deep-verified-within`.
 final class ConformanceVectorTests: XCTestCase {
     func testBothReadersReachEveryVectorsVerdict() throws {
         let root = Repository.path("fixtures/format")
         let index = try JSONDocument(file: root + "/vectors.json")
         let signers = root + "/" + (try index["allowed_signers"].string())
+        let verifiers = root + "/" + (try index["allowed_verifiers"].string())
         let identity = root + "/" + (try index["identity"].string())
+        let reader = ["python3", Repository.path("scripts/reference_reader.py"), "--allowed-signers", signers]
         let vectors = try index["vectors"].array()
-        XCTAssertGreaterThanOrEqual(vectors.count, 13)
+        XCTAssertGreaterThanOrEqual(vectors.count, 49)
         var disagreements: [String] = []
+        var kinds: [String: Int] = [:]
         for vector in vectors {
             let name = try vector["name"].string()
-            let archive = root + "/" + (try vector["archive"].string())
-            let expected = try vector["verdict"].string() == "ok" ? Int32(0) : Int32(1)
+            let why = try vector["why"].string()
+            let expected: Int32 = switch try vector["verdict"].string() { case "ok": 0; case "fail": 1; default: 2 }
             let place = try? vector["place"].string()
-            let pgseal = try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", signers, "-i", identity])
-            let reference = try Command.run(["python3", Repository.path("scripts/reference_reader.py"), archive,
-                                             "--allowed-signers", signers, "--identity", identity])
-            for (reader, result) in [("pgseal", pgseal), ("reference reader", reference)] {
-                if result.status != expected {
-                    disagreements.append("\(name): \(reader) exits \(result.status), the vector says \(expected) (\(try vector["why"].string())): \(result.out)\(result.err)")
-                } else if let place, !(result.out + result.err).contains(place) {
-                    disagreements.append("\(name): \(reader) does not name \(place): \(result.out)\(result.err)")
+            var results: [(String, CommandResult, Int32)] = []
+            let kind = try vector["kind"].string()
+            kinds[kind, default: 0] += 1
+            if kind == "series" {
+                let store = root + "/" + (try vector["store"].string())
+                let profile = try vector["profile"].string()
+                let attested = try vector["attested"].bool()
+                results.append(("pgseal chain", try PGSealCLI.run(["chain", store, "--profile", profile, "--trusted-key", signers]), expected))
+                results.append(("pgseal check", try PGSealCLI.run(["check", store, "--profile", profile, "--trusted-key", signers, "--max-age", "36500d",
+                                                                   "--require-deep-verified-within", "36500d", "--trusted-verifier", verifiers]), attested ? 0 : 1))
+                let reference = try Command.run(reader + ["--series", store, "--profile", profile, "--allowed-verifiers", verifiers])
+                results.append(("reference reader", reference, expected))
+                let believed = reference.out.split(separator: "\n").contains { $0.hasPrefix("attested deep ") }
+                if believed != attested { disagreements.append("\(name): the reference reader believes the attestation: \(believed), the vector says \(attested) (\(why)): \(reference.out)") }
+            } else {
+                let archive = root + "/" + (try vector["archive"].string())
+                results.append(("pgseal", try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", signers, "-i", identity]), expected))
+                results.append(("reference reader", try Command.run(reader + [archive, "--identity", identity]), expected))
+            }
+            for (who, result, status) in results {
+                if result.status != status {
+                    disagreements.append("\(name): \(who) exits \(result.status), the vector says \(status) (\(why)): \(result.out)\(result.err)")
+                } else if let place, who != "pgseal check", !(result.out + result.err).contains(place) {
+                    disagreements.append("\(name): \(who) does not name \(place): \(result.out)\(result.err)")
                 }
             }
         }
         XCTAssertEqual(disagreements, [], disagreements.joined(separator: "\n\n"))
+        XCTAssertGreaterThanOrEqual(kinds["series"] ?? 0, 10, "\(kinds)")
     }
 }

@@ -37,7 +37,7 @@ final class FuzzTests: XCTestCase {
             guard let reader = try? TarReader(source: MemorySource(tar), limit: 64 << 20) else { return nil }
             var entries: [String: [UInt8]] = [:]
             while let entry = try? reader.nextEntry() {
-                guard let contents = try? reader.readAll(limit: 64 << 20) else { return nil }
+                guard let contents = try? reader.readAll(entry, limit: 64 << 20) else { return nil }
                 entries[entry.path] = contents
             }
             return entries

@@ -65,6 +65,36 @@ final class PartitionedExportTests: XCTestCase {
         XCTAssertEqual(watchlist.count, 3)
         for rows in watchlist { XCTAssertGreaterThan(rows, 10_000 / 3 / 2, "\(watchlist)") }
 
+        // The independent reader (FORMAT.md alone) is the oracle of the seal's §10.2 digests,
+        // sums and ranges, and of every part's rows: it must find the archive sound, and find
+        // the seal unsound once one part's digest of a table is changed and the seal signed again.
+        let reader = ["python3", Repository.path("scripts/reference_reader.py"), "--allowed-signers", keys.file("allowed_signers"),
+                      "--identity", keys.file("age-identity.txt")]
+        let independent = try Command.run(reader + [archive])
+        XCTAssertEqual(independent.status, 0, independent.out + independent.err)
+        let forgedDirectory = try TemporaryDirectory()
+        let forged = forgedDirectory.path
+        let forgedArchive = forged + "/" + URL(fileURLWithPath: archive).lastPathComponent
+        let edit = try Command.run(["python3", "-c", """
+            import json, sys
+            seal = json.load(open(sys.argv[1] + ".seal"))
+            part = seal["parts"][0]["tables"][0]
+            part["digest"] = "0" * 64
+            json.dump(seal, open(sys.argv[2] + ".seal", "w"), indent=2, sort_keys=True)
+            """, archive, forgedArchive])
+        XCTAssertEqual(edit.status, 0, edit.err)
+        let resigned = try Command.run(["ssh-keygen", "-Y", "sign", "-q", "-f", keys.file("signing-key"), "-n", "pgseal", forgedArchive + ".seal"])
+        XCTAssertEqual(resigned.status, 0, resigned.err)
+        for part in try seal["parts"].array() {
+            let object = try part["object"].string()
+            try FileManager.default.copyItem(atPath: URL(fileURLWithPath: archive).deletingLastPathComponent().path + "/" + object, toPath: forged + "/" + object)
+        }
+        let refused = try Command.run(reader + [forgedArchive])
+        XCTAssertEqual(refused.status, 1, refused.out + refused.err)
+        XCTAssertTrue(refused.out.contains("not L of its parts' digests"), refused.out)
+        let pgsealRefuses = try PGSealCLI.run(["verify", forgedArchive, "--level", "seal"] + trust)
+        XCTAssertEqual(pgsealRefuses.status, 1, pgsealRefuses.out + pgsealRefuses.err)
+
         // Every level reads every part.
         for level in ["seal", "deep", "restore"] {
             var arguments = ["verify", archive, "--level", level, "--report", store.file("verify-\(level).json")] + trust

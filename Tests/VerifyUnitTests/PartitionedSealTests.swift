@@ -1,7 +1,9 @@
+import Foundation
 import ArchiveFormat
 import ArchiveReading
 import Cryptography
 @testable import Verify
+import TestSupport
 import XCTest
 
 /// What a partitioned seal must say of itself (docs/FORMAT.md §10.2), checked before any part
@@ -12,15 +14,23 @@ final class PartitionedSealTests: XCTestCase {
                  tablesSHA256: String(repeating: "c", count: 64), tables: tables)
     }
 
+    /// FORMAT.md §10.2's L(x₁, …, xₙ), computed as the spec says an outsider may: what
+    /// `sha256sum` prints for a file of those lines — not with pgseal's own hasher, which is
+    /// what these tests judge.
+    func listDigest(_ items: [String]) -> String {
+        let result = try? Command.run(["sha256sum"], stdin: Data(items.map { $0 + "\n" }.joined().utf8))
+        return String(result?.out.prefix(64) ?? "sha256sum failed")
+    }
+
     func sealed(_ parts: [SealPart]) -> SealDocument {
         var tables: [SealDocument.Table] = []
         for name in parts.flatMap({ $0.tables.map(\.name) }) where !tables.contains(where: { $0.name == name }) {
             let pieces = parts.flatMap { $0.tables.filter { $0.name == name } }
-            tables.append(.init(name: name, rows: pieces.reduce(0) { $0 + $1.rows }, digest: SHA256Hasher.listDigest(pieces.map(\.digest))))
+            tables.append(.init(name: name, rows: pieces.reduce(0) { $0 + $1.rows }, digest: listDigest(pieces.map(\.digest))))
         }
         var seal = SealDocument(object: "p-20261203T000000Z.tar.zst.age", size: parts.reduce(0) { $0 + $1.size },
-                                sha256: SHA256Hasher.listDigest(parts.map { "\($0.sha256)  \($0.object)" }),
-                                manifestSHA256: SHA256Hasher.listDigest(parts.map(\.manifestSHA256)), createdAt: "2026-12-03T00:00:00Z",
+                                sha256: listDigest(parts.map { "\($0.sha256)  \($0.object)" }),
+                                manifestSHA256: listDigest(parts.map(\.manifestSHA256)), createdAt: "2026-12-03T00:00:00Z",
                                 profile: "p", encryption: "age-x25519", recipients: [], compression: "zstd", snapshot: "s", walLSN: "0/0",
                                 tables: tables, signer: "", tool: "pgseal")
         seal.format = SealDocument.partitionedFormatIdentifier
