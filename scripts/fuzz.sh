@@ -18,7 +18,7 @@ if [ "$status" -ne 0 ] && [ -d "$crashes" ] && [ -n "$(ls -A "$crashes")" ]; the
   last=$(ls -t "$crashes" | head -1)
   name="$last-$(sha256sum "$crashes/$last" | cut -c1-16)"
   cp "$crashes/$last" "Tests/EndToEndTests/FuzzRegressions/$name"
-  echo "fuzz: target $last crashed (seed $seed); the input is Tests/EndToEndTests/FuzzRegressions/$name — make it a fixed regression" >&2
+  echo "fuzz: target $last crashed or hung (seed $seed); the input is Tests/EndToEndTests/FuzzRegressions/$name — make it a fixed regression" >&2
 fi
 rm -rf "$crashes"
 exit "$status"
