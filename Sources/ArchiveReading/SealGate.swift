@@ -190,16 +190,20 @@ package final class SealBoundSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if digest != nil { return 0 }
+        // Past the sealed size nothing more is taken from the source, however often asked.
+        if let seal, count > seal.size { throw extended(seal) }
         let n = try source.read(into: buffer)
         count += Int64(n)
-        if let seal, count > seal.size {
-            throw SealProblem(location: "object", problem: "more than the \(seal.size) bytes the seal states: the object was extended or replaced")
-        }
+        if let seal, count > seal.size { throw extended(seal) }
         hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         // At the end the digest is kept, not judged: the layer above (age's last chunk) must
         // first say what it found in the last bytes; `finish` judges.
         if n == 0 { digest = hasher.finalize() }
         return n
+    }
+
+    private func extended(_ seal: SealDocument) -> SealProblem {
+        SealProblem(location: "object", problem: "more than the \(seal.size) bytes the seal states: the object was extended or replaced")
     }
 
     private func check(_ digest: Digest) throws {

@@ -107,7 +107,7 @@ package final class RowDecoder {
     private func scalar(_ cursor: inout JSONCursor, as encoding: ColumnEncoding, into out: ByteBuffer) throws(DecodingError) {
         switch encoding {
         case .json:
-            out.append(try cursor.skipValue())
+            out.append(try cursor.compactJSONValue())
         case .boolean:
             if cursor.peek == UInt8(ascii: "t") { try cursor.literal("true"); out.append(UInt8(ascii: "t")) }
             else { try cursor.literal("false"); out.append(UInt8(ascii: "f")) }

@@ -123,6 +123,9 @@ struct TimestampText {
             i += 1
         }
         guard i - yearStart >= 4 else { return nil }
+        // The exporter writes at least four digits and no more than the year needs, and year
+        // zero (1 BC) without a sign: `-02019` and `-0000` are not its text of any time.
+        guard i - yearStart == 4 || text[yearStart] != UInt8(ascii: "0"), !(negative && year == 0) else { return nil }
         let yearEnd = i
         // -MM-DDTHH:MM:SS
         let pattern: [UInt8?] = [0x2D, nil, nil, 0x2D, nil, nil, 0x54, nil, nil, 0x3A, nil, nil, 0x3A, nil, nil]
@@ -132,12 +135,16 @@ struct TimestampText {
             if let expected { guard c == expected else { return nil } } else { guard NumberText.isDigit(c) else { return nil } }
         }
         let timeStart = i + 7
+        // Fields in their ranges: month, day, hour, minute, second.
+        func field(_ offset: Int) -> Int { Int(text[i + offset] - 0x30) * 10 + Int(text[i + offset + 1] - 0x30) }
+        guard (1...12).contains(field(1)), (1...31).contains(field(4)), field(7) <= 23, field(10) <= 59, field(13) <= 59 else { return nil }
         i += pattern.count
         if text[i] == UInt8(ascii: ".") {
             i += 1
             let fraction = i
             while i < n - 1, NumberText.isDigit(text[i]) { i += 1 }
-            guard i > fraction, i - fraction <= 6 else { return nil }
+            // PostgreSQL prints fractional seconds without trailing zeros.
+            guard i > fraction, i - fraction <= 6, text[i - 1] != UInt8(ascii: "0") else { return nil }
         }
         guard i == n - 1 else { return nil }
         astronomicalYear = negative ? -year : year

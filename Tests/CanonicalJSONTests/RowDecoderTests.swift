@@ -52,8 +52,36 @@ final class RowDecoderTests: XCTestCase {
 
     func testTimestampsOutOfFormAreErrors() {
         for stamp in ["2026", "T", "Z", "-Z", "99999999999999999999-01-01T00:00:00Z", "2026-11-24T18:00:00.1234567Z",
-                      "2026-11-24 18:00:00Z", "2026-1-24T18:00:00Z", "+2026-11-24T18:00:00Z"] {
+                      "2026-11-24 18:00:00Z", "2026-1-24T18:00:00Z", "+2026-11-24T18:00:00Z",
+                      // Found by the fuzzer's canonical property: forms the exporter never writes.
+                      "-02019-01-01T00:10:29.000017Z", "02026-11-24T18:00:00Z", "-0000-01-01T00:00:00Z",
+                      "2026-11-24T18:00:00.500000Z", "2026-11-24T18:00:00.0Z",
+                      "2026-13-24T18:00:00Z", "2026-00-24T18:00:00Z", "2026-11-32T18:00:00Z", "2026-11-24T24:00:00Z",
+                      "2026-11-24T18:60:00Z", "2026-11-24T18:00:60Z"] {
             expectFailure(#"{"id":"x","n":1,"at":"\#(stamp)","doc":null}"#, "timestamptz")
+        }
+        for stamp in ["10000-01-01T00:00:00Z", "-2019-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "2026-11-24T18:00:00.000001Z"] {
+            XCTAssertNoThrow(try decode(#"{"id":"x","n":1,"at":"\#(stamp)","doc":null}"#).get(), stamp)
+        }
+    }
+
+    /// pgseal/1's embedded json (FORMAT.md §3.4): compact JSON by RFC 8259's grammar, the
+    /// value's own string escapes kept — nothing else. The fuzzer found the decoder skipping
+    /// over anything bracketed (white space, a bare word, a document type declaration).
+    func testPgseal1EmbeddedJSONIsCompactJSONOnly() {
+        let v1 = [ColumnSpec(name: "id", encoding: .integer), ColumnSpec(name: "j", encoding: .json)]
+        func decode(_ value: String) throws -> String {
+            let out = ByteBuffer(capacity: 64)
+            try Array((#"{"id":1,"j":"# + value + "}").utf8).withUnsafeBytes { try RowDecoder(columns: v1).decode(line: $0, into: out) }
+            return String(decoding: out.bytes, as: UTF8.self)
+        }
+        for good in [#"{"b":1,"a":[1,2.50,-3e+2]}"#, #""caf\u00e9 \/ \"q\"""#, #"[]"#, #"{}"#, #"[[[{"a":[true,false,null]}]]]"#, #"0"#, #"-0.5"#] {
+            XCTAssertNoThrow(try decode(good), good)
+        }
+        XCTAssertEqual(try decode(#"{"a":1}"#), "1\t{\"a\":1}\n", "the value as PostgreSQL's text input")
+        for bad in [#"{"a":1 }"#, "{\"a\":1\n}", #"{"a":ul}"#, #"{"a":[1,2],<!DOCTYPE x>"b":1}"#, #"[1,]"#, #"{"a"}"#, #"{"a":1,}"#,
+                    #"[01]"#, #"{"a":"\q"}"#, "[\"a\u{01}\"]", #"{"a":[1,2}"#, #"tru"#, #"[1]]"#] {
+            XCTAssertThrowsError(try decode(bad), bad)
         }
     }
 

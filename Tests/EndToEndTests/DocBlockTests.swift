@@ -161,21 +161,56 @@ final class DocBlockTests: XCTestCase {
     /// SECURITY.md names the tests behind its sentences (`Class.testMethod`, then `.testOther`
     /// of the same class): each must exist, so that no sentence cites a test that is gone.
     func testEveryTestSecurityMdCitesExists() throws {
-        let text = try String(contentsOfFile: Repository.path("docs/SECURITY.md"), encoding: .utf8)
-        let sources = try FileManager.default.subpathsOfDirectory(atPath: Repository.path("Tests"))
-            .filter { $0.hasSuffix(".swift") }
-            .map { try String(contentsOfFile: Repository.path("Tests/" + $0), encoding: .utf8) }.joined(separator: "\n")
-        let citation = try NSRegularExpression(pattern: #"([A-Z][A-Za-z]+Tests)?\.(test[A-Za-z0-9]+)"#)
+        let cited = try citedTests(in: "docs/SECURITY.md")
+        XCTAssertGreaterThan(cited.count, 20, "SECURITY.md names the tests behind its sentences")
+    }
+
+    /// TESTING.md's map of promises: every row names a test, and every test it names exists in
+    /// the class it names — so that the map cannot promise what no test holds.
+    func testEveryPromiseInTestingMdNamesATestThatExists() throws {
+        let text = try String(contentsOfFile: Repository.path("docs/TESTING.md"), encoding: .utf8)
+        let map = try XCTUnwrap(text.components(separatedBy: "## Promises and the tests behind them").dropFirst().first?
+            .components(separatedBy: "\n## ").first, "TESTING.md has its map of promises")
+        let rows = map.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| promise ") }
+        XCTAssertGreaterThan(rows.count, 60, "the map's rows")
+        let citation = try NSRegularExpression(pattern: #"[A-Z][A-Za-z0-9]+Tests\.test[A-Za-z0-9]+"#)
+        for row in rows {
+            let line = String(row)
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false)
+            let tests = cells.count > 2 ? String(cells[2]) : ""
+            XCTAssertGreaterThan(citation.numberOfMatches(in: tests, range: NSRange(tests.startIndex..., in: tests)), 0,
+                                 "a promise without a test in TESTING.md: \(line)")
+        }
+        let cited = try citedTests(in: "docs/TESTING.md")
+        XCTAssertGreaterThan(cited.count, 100, "TESTING.md's citations")
+    }
+
+    /// Every `Class.testMethod` a document cites (a bare `.testMethod` continues the last class
+    /// named) must be a method in that class's body in Tests/. Returns the citations.
+    func citedTests(in document: String) throws -> [String] {
+        let text = try String(contentsOfFile: Repository.path(document), encoding: .utf8)
+        var bodies: [String: String] = [:]
+        for path in try FileManager.default.subpathsOfDirectory(atPath: Repository.path("Tests")) where path.hasSuffix(".swift") {
+            let source = try String(contentsOfFile: Repository.path("Tests/" + path), encoding: .utf8)
+            for piece in source.components(separatedBy: "\nfinal class ").dropFirst() {
+                let name = String(piece.prefix { $0.isLetter || $0.isNumber })
+                bodies[name, default: ""] += piece
+            }
+        }
+        let citation = try NSRegularExpression(pattern: #"([A-Z][A-Za-z0-9]+Tests)?\.(test[A-Za-z0-9]+)"#)
         var currentClass = ""
-        var cited = 0
+        var cited: [String] = []
         for match in citation.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
             if let range = Range(match.range(at: 1), in: text) { currentClass = String(text[range]) }
             guard let method = Range(match.range(at: 2), in: text).map({ String(text[$0]) }) else { continue }
-            XCTAssertTrue(sources.contains("class \(currentClass)"), "SECURITY.md cites class \(currentClass), which no test defines")
-            XCTAssertTrue(sources.contains("func \(method)("), "SECURITY.md cites \(currentClass).\(method), which no test defines")
-            cited += 1
+            guard let body = bodies[currentClass] else {
+                XCTFail("\(document) cites class \(currentClass), which no test defines")
+                continue
+            }
+            XCTAssertTrue(body.contains("func \(method)("), "\(document) cites \(currentClass).\(method), which that class does not define")
+            cited.append("\(currentClass).\(method)")
         }
-        XCTAssertGreaterThan(cited, 20, "SECURITY.md names the tests behind its sentences")
+        return cited
     }
 
 }
