@@ -71,8 +71,8 @@ package struct GatedArchive {
         // A partitioned archive has no object of its own: its seal names the parts.
         let hasObject = try location.store.presence(of: location.key)
         guard try hasObject || location.store.presence(of: location.key + ".seal") else { throw StoreError.notFound(path: location.display) }
-        let sealBytes = try location.sidecar(".seal")
-        let signature = try location.sidecar(".seal.sig")
+        let sealBytes = try boundedSidecar(".seal", of: location)
+        let signature = try boundedSidecar(".seal.sig", of: location)
         guard let sealBytes, let signature else {
             if policy.allowUnsigned { return GatedArchive(location: location, seal: nil, signer: nil, limits: limits) }
             let missing = sealBytes == nil ? ".seal" : ".seal.sig"
@@ -89,6 +89,17 @@ package struct GatedArchive {
         // Removed with prune (or by hand), the seal kept: nothing to read.
         guard hasObject || signed.seal.isPartitioned else { throw StoreError.notFound(path: location.display) }
         return GatedArchive(location: location, seal: signed.seal, signer: signed.signer, sealSHA256: signed.sha256, limits: limits)
+    }
+
+    /// A seal or its signature, read whole under the bound on sidecars: one past it is a bad
+    /// archive (exit 1, at its place), not a failure to read.
+    private static func boundedSidecar(_ suffix: String, of location: ArchiveLocation) throws -> [UInt8]? {
+        do {
+            return try location.sidecar(suffix)
+        } catch let error as StoreError {
+            guard case .tooLarge = error else { throw error }
+            throw SealProblem(location: String(suffix.dropFirst()), problem: "\(error)")
+        }
     }
 
     /// Whether this is a partitioned archive (docs/FORMAT.md §10), read part by part.

@@ -33,6 +33,20 @@ package struct TablePlan: Sendable {
 
     package var qualifiedName: String { schema + "." + name }
     package var columnSpecs: [ColumnSpec] { columns.map { ColumnSpec(name: $0.name, encoding: $0.encoding) } }
+
+    /// The canonical encoder of this plan's rows as an archive with these columns wrote them:
+    /// the live catalog's encodings, except where the archive declares one of pgseal/1's
+    /// (embedded json, arrays as JSON arrays; FORMAT.md §3.4) — so that a version 1 archive is
+    /// compared with a database (diff, the restore level) as version 1 wrote its rows.
+    package func encoder(archivedAs declared: [Manifest.Column]) -> RowEncoder {
+        let legacy = Dictionary(declared.compactMap { column -> (String, ColumnEncoding)? in
+            guard column.encoding == "json" || column.encoding.hasPrefix("array:"),
+                  let encoding = ColumnEncoding(manifestName: column.encoding) else { return nil }
+            return (column.name, encoding)
+        }, uniquingKeysWith: { first, _ in first })
+        let specs = columnSpecs.map { spec in legacy[spec.name].map { ColumnSpec(name: spec.name, encoding: $0) } ?? spec }
+        return RowEncoder(columns: specs, keyColumnIndexes: keyColumnIndexes)
+    }
     package var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
 
     package var manifestColumns: [Manifest.Column] {

@@ -51,7 +51,7 @@ extension ObjectStore {
     package func readSmall(key: String, limit: Int = 1 << 20) throws -> [UInt8] {
         var bytes: [UInt8] = []
         try open(key: key).forEachBlock(size: 64 * 1024) { block in
-            guard bytes.count + block.count <= limit else { throw StoreError.invalidLocation(location(of: key), reason: "larger than \(limit) bytes") }
+            guard bytes.count + block.count <= limit else { throw StoreError.tooLarge(path: location(of: key), limit: limit) }
             bytes.append(contentsOf: block)
         }
         return bytes

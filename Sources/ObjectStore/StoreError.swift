@@ -6,6 +6,9 @@ package enum StoreError: Error, CustomStringConvertible {
     case alreadyExists(path: String)
     case notFound(path: String)
     case invalidLocation(String, reason: String)
+    /// A file from outside that is read whole (a seal, a signature, an attestation) is larger
+    /// than such a file may be.
+    case tooLarge(path: String, limit: Int)
 
     package var description: String {
         switch self {
@@ -24,6 +27,8 @@ package enum StoreError: Error, CustomStringConvertible {
             return "\(path) does not exist"
         case .invalidLocation(let location, let reason):
             return "invalid location \(location): \(reason)"
+        case .tooLarge(let path, let limit):
+            return "\(path) is larger than \(limit) bytes, the most such a file may be: pgseal never writes one, so it was planted or altered"
         }
     }
 }

@@ -192,7 +192,7 @@ package final class TableMerge {
         archiveKey = databaseKey
         order = comparator
         self.show = show
-        encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
+        encoder = plan.encoder(archivedAs: table.columns)
         rows = try connection.copyOut(plan.copyStatement)
         result = DiffReport.Table(name: table.qualifiedName, keyed: !table.key.isEmpty)
         try advance()

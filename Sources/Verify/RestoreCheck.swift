@@ -227,7 +227,7 @@ struct RestoreCheck {
             plan = try TablePlan.resolve(selection, on: connection)
         }
         let location = "restore \(table.qualifiedName)" + (source.label.isEmpty ? "" : " \(source.label)")
-        let (count, restored) = try TableReadBack.digest(plan, on: connection)
+        let (count, restored) = try TableReadBack.digest(plan, declared: table.columns, on: connection)
         let matches = count == table.rows && restored == table.digest
         if !matches {
             failures.append(.init(location: location, problem:
@@ -241,7 +241,7 @@ struct RestoreCheck {
     /// order) and describes the first pair that differs.
     private func firstDifference(_ table: Manifest.Table, plan: TablePlan, source: Source, on connection: PostgresConnection) throws -> String? {
         let archived = TableLines(tar: try source.openTar().0, table: table.qualifiedName, maxLine: limits.maxRowBytes)
-        let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
+        let encoder = plan.encoder(archivedAs: table.columns)
         let line = ByteBuffer(capacity: 4096)
         var index = 0
         var difference: String?

@@ -7,8 +7,8 @@ import Postgres
 /// A table read back from a database in key order through the export's own canonical encoder:
 /// its row count and digest, as a manifest states them (docs/FORMAT.md §4).
 enum TableReadBack {
-    static func digest(_ plan: TablePlan, on connection: PostgresConnection) throws -> (rows: Int, digest: String) {
-        let encoder = RowEncoder(columns: plan.columnSpecs, keyColumnIndexes: plan.keyColumnIndexes)
+    static func digest(_ plan: TablePlan, declared: [Manifest.Column], on connection: PostgresConnection) throws -> (rows: Int, digest: String) {
+        let encoder = plan.encoder(archivedAs: declared)
         let digest = TableDigest()
         let line = ByteBuffer(capacity: 4096)
         let rows = try connection.copyOut(plan.copyStatement)
@@ -23,6 +23,7 @@ enum TableReadBack {
     /// The digest of a table restored from `table`'s definition.
     static func digest(_ table: TableDefinitions.Table, on connection: PostgresConnection) throws -> (rows: Int, digest: String) {
         let selection = TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: nil, key: table.key)
-        return try digest(try TablePlan.resolve(selection, on: connection), on: connection)
+        return try digest(try TablePlan.resolve(selection, on: connection), declared: table.columns, on: connection)
     }
+
 }

@@ -16,7 +16,7 @@ final class ConformanceVectorTests: XCTestCase {
         let identity = root + "/" + (try index["identity"].string())
         let reader = ["python3", Repository.path("scripts/reference_reader.py"), "--allowed-signers", signers]
         let vectors = try index["vectors"].array()
-        XCTAssertGreaterThanOrEqual(vectors.count, 49)
+        XCTAssertGreaterThanOrEqual(vectors.count, 50)
         var disagreements: [String] = []
         var kinds: [String: Int] = [:]
         for vector in vectors {
@@ -42,6 +42,18 @@ final class ConformanceVectorTests: XCTestCase {
                 let archive = root + "/" + (try vector["archive"].string())
                 results.append(("pgseal", try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", signers, "-i", identity]), expected))
                 results.append(("reference reader", try Command.run(reader + [archive, "--identity", identity]), expected))
+                // With a server, the restore level judges what a reader without one must leave
+                // alone (a numeric key's order) and reads pgseal/1 as version 1 wrote it.
+                if let restore = try? vector["restore"]["verdict"].string() {
+                    let verified = try PGSealCLI.run(["verify", archive, "--level", "restore", "--scratch-db", try PostgresServer.shared().superuserURL,
+                                                      "--trusted-key", signers, "-i", identity])
+                    let status: Int32 = restore == "ok" ? 0 : 1
+                    if verified.status != status {
+                        disagreements.append("\(name): pgseal at level restore exits \(verified.status), the vector says \(status): \(verified.out)\(verified.err)")
+                    } else if let place = try? vector["restore"]["place"].string(), !(verified.out + verified.err).contains(place) {
+                        disagreements.append("\(name): pgseal at level restore does not name \(place): \(verified.out)\(verified.err)")
+                    }
+                }
             }
             for (who, result, status) in results {
                 if result.status != status {
@@ -53,5 +65,26 @@ final class ConformanceVectorTests: XCTestCase {
         }
         XCTAssertEqual(disagreements, [], disagreements.joined(separator: "\n\n"))
         XCTAssertGreaterThanOrEqual(kinds["series"] ?? 0, 10, "\(kinds)")
+    }
+
+    /// A pgseal/1 archive (the vector) is restored into an empty database, and diff then finds
+    /// the database equal to it: its embedded json and JSON arrays are read as version 1 wrote
+    /// them, on the way in and on the way back (FORMAT.md §3.4).
+    func testAPgseal1ArchiveRestoresAndDiffsEqual() throws {
+        let root = Repository.path("fixtures/format")
+        let archive = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: root + "/vectors/pgseal-1").first { $0.hasSuffix(".age") })
+        let server = try PostgresServer.shared()
+        let database = try server.emptyDatabase(label: "v1", for: self)
+        let trust = ["--trusted-key", root + "/keys/allowed_signers", "-i", root + "/keys/age-identity.txt"]
+        let restored = try PGSealCLI.run(["restore", root + "/vectors/pgseal-1/" + archive, "--db", server.url(database: database), "--create-tables"] + trust)
+        XCTAssertEqual(restored.status, 0, restored.err)
+        XCTAssertEqual(try server.psql("SELECT count(*) FROM encodings", database: database).trimmingCharacters(in: .whitespacesAndNewlines), "4")
+        XCTAssertEqual(try server.psql("SELECT jb->'a'->>1 FROM encodings WHERE id = 1", database: database).trimmingCharacters(in: .whitespacesAndNewlines), "2",
+                       "jsonb restored as jsonb")
+        XCTAssertEqual(try server.psql("SELECT ai[2][1] FROM encodings WHERE id = 2", database: database).trimmingCharacters(in: .whitespacesAndNewlines), "3",
+                       "a two-dimensional integer array restored as one")
+        let diff = try PGSealCLI.run(["diff", root + "/vectors/pgseal-1/" + archive, "--db", server.url(database: database)] + trust)
+        XCTAssertEqual(diff.status, 0, diff.out + diff.err)
+        XCTAssertTrue(diff.out.contains("4 equal, 0 changed"), diff.out)
     }
 }
