@@ -17,7 +17,21 @@ package enum SegmentSeries {
         package let range: SegmentRange
         package let sealSHA256: String
         package let sequence: Int
+        /// The seal keys before this one, newest first, as the listing that found it gave them
+        /// (at most `lookBack`): so that looking back needs no second listing.
+        let older: ArraySlice<String>
         package var link: SealChain.Link { SealChain.Link(object: seal.object, sealSHA256: sealSHA256) }
+
+        /// The newest commit the profile's segments hold: this segment's `last_commit`, or —
+        /// when the newest ones hold no transaction (an idle database) — the nearest older one's,
+        /// looking back through at most `lookBack` signed seals. Nil when none of them has one.
+        package func newestCommit(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> String? {
+            if let last = range.lastCommit { return last }
+            for sealKey in older {
+                if let last = try SegmentSeries.signedSeal(sealKey, in: store, profile: profile, signers: signers).seal.changes?.lastCommit { return last }
+            }
+            return nil
+        }
     }
 
     /// A segment's seal read under its bounds and believed: its signature by one of `signers`,
@@ -42,24 +56,15 @@ package enum SegmentSeries {
     }
 
     /// The newest complete segment (one with its `.seal.sig`) of `profile`, or nil when none.
-    package static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> Tip? {
-        guard let sealKey = try sealKeys(in: store, profile: profile).first else { return nil }
+    package static func newest(in store: ObjectStore, profile: String, signers: AllowedSigners, lookBack: Int = 1_440) throws -> Tip? {
+        let keys = try sealKeys(in: store, profile: profile)
+        guard let sealKey = keys.first else { return nil }
         let key = String(sealKey.dropLast(".seal".count))
         let signed = try signedSeal(sealKey, in: store, profile: profile, signers: signers)
         guard let range = signed.seal.changes, let sequence = sequence(ofObject: String(key.split(separator: "/").last ?? "")) else {
             throw SealProblem(location: store.location(of: key), problem: "a change segment's name must end in a 10-digit sequence number")
         }
-        return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence)
-    }
-
-    /// The newest commit the profile's segments hold: the newest segment's `last_commit`, or —
-    /// when the newest ones hold no transaction (an idle database) — the nearest older one's,
-    /// looking back through at most `lookBack` signed seals. Nil when none of them has one.
-    package static func newestCommit(in store: ObjectStore, profile: String, signers: AllowedSigners, lookBack: Int = 1_440) throws -> String? {
-        for sealKey in try sealKeys(in: store, profile: profile).prefix(lookBack) {
-            if let last = try signedSeal(sealKey, in: store, profile: profile, signers: signers).seal.changes?.lastCommit { return last }
-        }
-        return nil
+        return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence, older: keys.dropFirst().prefix(lookBack - 1))
     }
 
     /// `<profile>-<time>-<NNNNNNNNNN>.tar…` → NNNNNNNNNN.

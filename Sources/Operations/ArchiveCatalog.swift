@@ -193,7 +193,7 @@ public struct ArchiveCatalog: Sendable, Codable {
                     if let tip = try SegmentSeries.newest(in: store, profile: profile, signers: signers) {
                         newest = store.location(of: tip.key)
                         range = tip.range
-                        lastCommit = try tip.range.lastCommit ?? SegmentSeries.newestCommit(in: store, profile: profile, signers: signers)
+                        lastCommit = try tip.newestCommit(in: store, profile: profile, signers: signers)
                     }
                 } catch {
                     problem = "\(error)"

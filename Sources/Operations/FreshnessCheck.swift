@@ -193,7 +193,7 @@ public struct FreshnessCheck {
                 let sealed = tip.range.sealedAt.flatMap(StampFormat.date) ?? ISO8601DateFormatter().date(from: tip.seal.createdAt)
                 let lag = sealed.map { request.now.timeIntervalSince($0) }
                 entry.changes = Changes(segment: store.location(of: tip.key), sealedAt: tip.range.sealedAt ?? tip.seal.createdAt,
-                                        lastCommit: try tip.range.lastCommit ?? SegmentSeries.newestCommit(in: store, profile: profile, signers: request.policy.signers),
+                                        lastCommit: try tip.newestCommit(in: store, profile: profile, signers: request.policy.signers),
                                         sealedLSN: tip.range.toLSN, lagSeconds: lag.map { $0.rounded(.down) })
                 if let lag, lag <= maxLag { return }
                 problem = "the newest change segment of \(profile) was sealed \(lag.map(Self.duration) ?? "at an unknown time") ago, more than the allowed "
