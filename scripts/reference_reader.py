@@ -622,14 +622,15 @@ def attestations(object_path, name, seal_sha256, allowed_verifiers):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("archive", nargs="?")
-    parser.add_argument("--allowed-signers", required=True)
-    parser.add_argument("--allowed-verifiers")
-    parser.add_argument("--identity")
-    parser.add_argument("--series", metavar="STORE")
-    parser.add_argument("--profile")
-    parser.add_argument("--json", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="Exit 0 ok, 1 the archive or series is bad (each failure on a line), 2 it could not be read.")
+    parser.add_argument("archive", nargs="?", help="the archive (for a partitioned one: the name its seal has, <name>.seal beside it)")
+    parser.add_argument("--allowed-signers", required=True, help="ssh-keygen's allowed_signers of the trusted signers of seals (namespace pgseal)")
+    parser.add_argument("--allowed-verifiers", help="with --series: the trusted signers of attestations (namespace pgseal-attestation); default --allowed-signers")
+    parser.add_argument("--identity", help="the age identity file, to read an encrypted archive's contents")
+    parser.add_argument("--series", metavar="STORE", help="check the series of --profile in this directory instead of one archive")
+    parser.add_argument("--profile", help="with --series: the profile")
+    parser.add_argument("--json", action="store_true", help="print {ok, failures, notes} as JSON")
     args = parser.parse_args()
     if (args.series is None) == (args.archive is None) or (args.series is not None and not args.profile):
         parser.error("give an ARCHIVE, or --series STORE --profile P")
@@ -641,6 +642,10 @@ def main():
     except (Unreadable, FileNotFoundError) as error:
         print(f"cannot read: {error}", file=sys.stderr)
         return 2
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, struct.error) as error:
+        # A document of the wrong shape, signed or not: the archive is bad, and says where.
+        print(f"FAIL malformed: a document of the archive is not of the shape FORMAT.md gives it: {type(error).__name__}: {error}")
+        return 1
     if args.json:
         print(json.dumps({"ok": verdict.ok, "failures": verdict.failures, "notes": verdict.notes}))
     else:
