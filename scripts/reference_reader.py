@@ -11,7 +11,8 @@ pgseal, so that where the two agree on a verdict the format, not one implementat
 An archive of tables, checked in FORMAT.md's order: the seal's signature (namespace pgseal) by a key of
 allowed_signers (§7); the seal's object name, size and SHA-256 (§7); tables.json first and its
 SHA-256 against `tables_sha256` (§4.1); every chunk's size, SHA-256 and row count, each line
-valid JSON with the declared columns in order, keys strictly ascending where §3.2 says a reader
+valid JSON with the declared columns in order, each value of its column's encoding and the line
+the canonical spelling of its values (§3.1), keys strictly ascending where §3.2 says a reader
 MUST check them, each chunk's first and last key (§4); each table's row count and digest (§3.2),
 against the manifest and the seal; manifest.json last, its SHA-256 against the seal, its
 tables the same as tables.json's, the chunk set the tar's data/ entries (§2, §4) — within §9's
@@ -149,6 +150,74 @@ def plaintext_stream(archive, identity):
     return previous, processes
 
 
+class Number(str):
+    """A JSON number's own text: read as text, so that no digit is lost or respelled."""
+
+
+class Obj(list):
+    """A JSON object as its members in order (duplicates kept)."""
+
+
+INTEGER = re.compile(r"-?(0|[1-9][0-9]*)\Z")
+NUMERIC = re.compile(r"(-?(0|[1-9][0-9]*)(\.[0-9]+)?|NaN|Infinity|-Infinity)\Z")
+TIMESTAMPTZ = re.compile(r"(?P<year>-?[0-9]{4,7})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+                         r"(\.[0-9]{0,5}[1-9])?Z\Z")
+
+
+def value_problem(value, encoding, depth=0):
+    """§3.1: why `value` is not one the column's encoding writes, or None."""
+    if value is None:
+        return None
+    if encoding == "integer":
+        return None if isinstance(value, Number) and INTEGER.match(value) else "not an integer"
+    if encoding == "float":
+        return None if isinstance(value, Number) or value in ("NaN", "Infinity", "-Infinity") else "not a float"
+    if encoding == "numeric":
+        return None if type(value) is str and NUMERIC.match(value) else "not a numeric's text"
+    if encoding == "boolean":
+        return None if isinstance(value, bool) else "not true or false"
+    if encoding == "timestamptz":
+        if value in ("infinity", "-infinity"):
+            return None
+        stamp = TIMESTAMPTZ.match(value) if type(value) is str else None
+        if not stamp:
+            return "not an RFC 3339 UTC time as the exporter writes it"
+        year = stamp.group("year").lstrip("-")
+        fields_ok = (1 <= int(stamp.group("month")) <= 12 and 1 <= int(stamp.group("day")) <= 31 and int(stamp.group("hour")) <= 23
+                     and int(stamp.group("minute")) <= 59 and int(stamp.group("second")) <= 59)
+        minimal = (len(year) == 4 or not year.startswith("0")) and stamp.group("year") != "-0000"
+        return None if fields_ok and minimal else "not an RFC 3339 UTC time as the exporter writes it"
+    if encoding in ("text", "json-text", "array-text"):
+        return None if type(value) is str else "not a string"
+    if encoding == "json":
+        return None
+    if encoding.startswith("array:"):
+        if depth >= 6 or not isinstance(value, list) or isinstance(value, Obj):
+            return "not an array of at most 6 dimensions"
+        for element in value:
+            problem = value_problem(element, encoding, depth + 1) if isinstance(element, list) and not isinstance(element, Obj) \
+                else value_problem(element, encoding[len("array:"):])
+            if problem:
+                return problem
+        return None
+    return f"an encoding this reader does not know: {encoding}"
+
+
+def canonical(value):
+    """§3.1's serialisation of a decoded value: no white space, minimal escaping."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, Number):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Obj):
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(v) for k, v in value) + "}"
+    return "[" + ",".join(canonical(v) for v in value) + "]"
+
+
 def key_kind(column):
     """§3.2: the key columns whose order a reader without a server MUST check."""
     if column.get("encoding") == "integer":
@@ -161,7 +230,7 @@ def key_kind(column):
 
 def comparable(value, kind):
     if kind == "integer":
-        return (0, value) if isinstance(value, int) else (1, 0)
+        return (0, int(value)) if isinstance(value, Number) and INTEGER.match(value) else (1, 0)
     return (0, value.encode("utf-8")) if isinstance(value, str) else (1, b"")
 
 
@@ -169,6 +238,8 @@ class TableState:
     def __init__(self, definition):
         self.definition = definition
         self.columns = [c["name"] for c in definition["columns"]]
+        self.encodings = [c.get("encoding", "") for c in definition["columns"]]
+        self.embeds_json = any(e == "json" or e == "array:json" for e in self.encodings)
         positions = {name: i for i, name in enumerate(self.columns)}
         self.key = definition.get("key") or []
         self.key_positions = [positions.get(k) for k in self.key]
@@ -218,14 +289,29 @@ def read_chunk(table, path, fileobj, verdict):
         table.rows += 1
         table.hashes.update(hashlib.sha256(line).hexdigest().encode() + b"\n")
         try:
-            row = json.loads(line.decode("utf-8"), object_pairs_hook=lambda pairs: pairs)
+            row = json.loads(line.decode("utf-8"), object_pairs_hook=Obj, parse_float=Number, parse_int=Number,
+                             parse_constant=lambda word: (_ for _ in ()).throw(ValueError(f"{word} is not JSON")))
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
             verdict.fail(f"{path}:{number}", f"not a JSON row: {error}")
             continue
-        if not isinstance(row, list) or [name for name, _ in row] != table.columns:
+        if not isinstance(row, Obj) or [name for name, _ in row] != table.columns:
             verdict.fail(f"{path}:{number}", "not an object of the declared columns in order")
             continue
         values = [value for _, value in row]
+        problems = [f"{name}: {p}" for (name, value), encoding in zip(row, table.encodings) if (p := value_problem(value, encoding))]
+        if problems:
+            verdict.fail(f"{path}:{number}", "a value not of its column's encoding (§3.1): " + "; ".join(problems))
+            continue
+        # One spelling per row (§3.1): the line is its values written canonically. A pgseal/1
+        # json value keeps its own string escapes, so such rows are held to the grammar only.
+        if not table.embeds_json:
+            try:
+                spelled = canonical(row).encode("utf-8")
+            except UnicodeEncodeError:
+                spelled = None
+            if spelled != line:
+                verdict.fail(f"{path}:{number}", "not the canonical spelling of its values (§3.1: no white space, minimal escaping, valid UTF-8 without lone surrogates)")
+                continue
         key = [values[p] for p in table.key_positions if p is not None]
         if first_key is None:
             first_key = key
@@ -267,6 +353,17 @@ class Stream:
         # errors are the object's.
         if errors and verdict.ok:
             verdict.fail("object", "decryption or decompression failed: " + "; ".join(errors))
+
+
+def same_member(member, read, listed):
+    """A chunk's member as read and as the manifest lists it; keys compared as JSON texts, so
+    that a number's spelling is judged, not its value as a float."""
+    if member not in ("first_key", "last_key"):
+        return read == listed
+    try:
+        return canonical(read) == canonical(json.loads(json.dumps(listed), object_pairs_hook=Obj, parse_float=Number, parse_int=Number))
+    except (TypeError, ValueError):
+        return False
 
 
 def sealed_manifest(manifest_bytes, seal, formats, verdict):
@@ -353,7 +450,7 @@ def read_tables(path, seal, identity, verdict):
                 verdict.fail(chunk["path"], "listed in the manifest, not in the archive")
                 continue
             for member in ("bytes", "sha256", "rows", "first_key", "last_key"):
-                if chunk.get(member) != seen[member]:
+                if not same_member(member, seen[member], chunk.get(member)):
                     verdict.fail(chunk["path"], f"its {member} differs from the manifest ({seen[member]!r} read, {chunk.get(member)!r} listed)")
         table_digest = table.hashes.hexdigest()
         if entry.get("rows") != table.rows or entry.get("digest") != table_digest:

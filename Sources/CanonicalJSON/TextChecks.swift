@@ -84,7 +84,8 @@ enum NumberText {
         if i < n, text[i] == UInt8(ascii: "-") { i += 1 }
         let start = i
         while i < n, isDigit(text[i]) { i += 1 }
-        guard i > start else { return false }
+        // PostgreSQL prints no leading zero but the one before the point (`0.5`, never `00.5`).
+        guard i > start, text[start] != UInt8(ascii: "0") || i == start + 1 else { return false }
         if i < n, text[i] == UInt8(ascii: ".") {
             i += 1
             let fraction = i
