@@ -335,6 +335,18 @@ class Stream:
         self.bound = max(1 << 30, 1000 * sealed_size)
         self.taken = 0
 
+    def members(self, tar, verdict):
+        """The tar's entries within the bounds, up to manifest.json, which must be the last (§2)."""
+        after_manifest = False
+        for member in tar:
+            if not self.admits(member, verdict):
+                return
+            if after_manifest:
+                verdict.fail(member.name, "an entry after manifest.json, which is the last")
+                return
+            after_manifest = member.name == "manifest.json" and member.isfile()
+            yield member
+
     def admits(self, member, verdict):
         """§9: each entry's header is charged against the bound before its data is read."""
         self.taken += 512 + member.size
@@ -387,12 +399,7 @@ def read_tables(path, seal, identity, verdict):
     tables, chunk_paths, manifest_bytes, first = {}, [], None, True
     try:
         with tarfile.open(fileobj=stream.stream, mode="r|") as tar:
-            for member in tar:
-                if not stream.admits(member, verdict):
-                    break
-                if manifest_bytes is not None:
-                    verdict.fail(member.name, "an entry after manifest.json, which is the last")
-                    break
+            for member in stream.members(tar, verdict):
                 if not member.isfile():
                     verdict.fail(member.name, "not a regular file")
                     continue
@@ -473,12 +480,7 @@ def read_files(path, seal, identity, verdict):
     kinds = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.DIRTYPE: "directory", tarfile.SYMTYPE: "symlink"}
     try:
         with tarfile.open(fileobj=stream.stream, mode="r|") as tar:
-            for member in tar:
-                if not stream.admits(member, verdict):
-                    break
-                if manifest_bytes is not None:
-                    verdict.fail(member.name, "an entry after manifest.json, which is the last")
-                    break
+            for member in stream.members(tar, verdict):
                 if member.name == "manifest.json" and member.isfile():
                     manifest_bytes = tar.extractfile(member).read()
                     continue
