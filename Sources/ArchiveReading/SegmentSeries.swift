@@ -18,13 +18,13 @@ package enum SegmentSeries {
         package let sealSHA256: String
         package let sequence: Int
         /// The seal keys before this one, newest first, as the listing that found it gave them
-        /// (at most `lookBack`): so that looking back needs no second listing.
+        /// (as many as `newest`'s `lookBack` allows): so that looking back lists nothing again.
         let older: ArraySlice<String>
         package var link: SealChain.Link { SealChain.Link(object: seal.object, sealSHA256: sealSHA256) }
 
         /// The newest commit the profile's segments hold: this segment's `last_commit`, or —
         /// when the newest ones hold no transaction (an idle database) — the nearest older one's,
-        /// looking back through at most `lookBack` signed seals. Nil when none of them has one.
+        /// looking back through the seals `older` holds. Nil when none of them has one.
         package func newestCommit(in store: ObjectStore, profile: String, signers: AllowedSigners) throws -> String? {
             if let last = range.lastCommit { return last }
             for sealKey in older {
@@ -64,7 +64,7 @@ package enum SegmentSeries {
         guard let range = signed.seal.changes, let sequence = sequence(ofObject: String(key.split(separator: "/").last ?? "")) else {
             throw SealProblem(location: store.location(of: key), problem: "a change segment's name must end in a 10-digit sequence number")
         }
-        return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence, older: keys.dropFirst().prefix(lookBack - 1))
+        return Tip(key: key, seal: signed.seal, range: range, sealSHA256: signed.sha256, sequence: sequence, older: keys.dropFirst().prefix(max(0, lookBack - 1)))
     }
 
     /// `<profile>-<time>-<NNNNNNNNNN>.tar…` → NNNNNNNNNN.

@@ -33,6 +33,7 @@ package struct TablePlan: Sendable {
 
     package var qualifiedName: String { schema + "." + name }
     package var columnSpecs: [ColumnSpec] { columns.map { ColumnSpec(name: $0.name, encoding: $0.encoding) } }
+    package var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
 
     /// The canonical encoder of this plan's rows as an archive with these columns wrote them:
     /// the live catalog's encodings, except where the archive declares one of pgseal/1's
@@ -47,7 +48,6 @@ package struct TablePlan: Sendable {
         let specs = columnSpecs.map { spec in legacy[spec.name].map { ColumnSpec(name: spec.name, encoding: $0) } ?? spec }
         return RowEncoder(columns: specs, keyColumnIndexes: keyColumnIndexes)
     }
-    package var keyColumnIndexes: [Int] { keyColumns.compactMap { key in columns.firstIndex { $0.name.isByteEqual(to: key) } } }
 
     package var manifestColumns: [Manifest.Column] {
         columns.map {
