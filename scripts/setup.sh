@@ -5,7 +5,7 @@ set -euo pipefail
 apt_packages=(
   pkg-config libpq-dev libcurl4-openssl-dev libarchive-dev libssl-dev openssl
   postgresql-15 postgresql-client-15 zstd age openssh-client tar gzip python3 python3-pip util-linux curl tmux
-  chromium poppler-utils fonts-dejavu-core procps
+  chromium poppler-utils fonts-dejavu-core procps time
 )
 
 missing=()

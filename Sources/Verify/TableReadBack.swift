@@ -25,5 +25,4 @@ enum TableReadBack {
         let selection = TableSelection(table: table.qualifiedName, columns: table.columns.map(\.name), filter: nil, key: table.key)
         return try digest(try TablePlan.resolve(selection, on: connection), declared: table.columns, on: connection)
     }
-
 }
