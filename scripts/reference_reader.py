@@ -7,6 +7,7 @@ pgseal, so that where the two agree on a verdict the format, not one implementat
 
     reference_reader.py ARCHIVE --allowed-signers F [--identity F] [--json]
     reference_reader.py --series STORE --profile P --allowed-signers F [--allowed-verifiers F] [--json]
+    reference_reader.py --series STORE --profile P --allowed-signers F --identity F --replay BASE
 
 An archive of tables, checked in FORMAT.md's order: the seal's signature (namespace pgseal) by a key of
 allowed_signers (§7); the seal's object name, size and SHA-256 (§7); tables.json first and its
@@ -20,7 +21,14 @@ bounds (the tar stream, each line, each metadata entry). An archive of files: it
 against its manifest (§8). A partitioned archive: its seal's own rules (§10.2), then each part
 as the archive it is, its element of `parts` standing for its seal. A series (--series): each
 seal's signature, each link, tombstones and objects (§7.1, §7.2), and the attestations it can
-believe (§7.3), each printed as "attested LEVEL OBJECT".
+believe (§7.3), each printed as "attested LEVEL OBJECT"; the profile's change segments' seals
+(§11.6: signature, link, base, range). With --replay BASE: the base read whole, then each
+segment of its own chain — the object against its seal, tables.json, every change line (§11.4:
+members, canonical spelling, encodings, key, commit order, range), the chunks against the
+manifest, the seal's counts against the lines — replayed onto the base's rows in memory, where
+an insert of a key present or an update or delete of one absent is a break. (Meant for vectors
+and audits of modest tables: the rows are held in memory. A chain adopted by an exact base,
+§11.5, is not read.)
 
 Exit 0 with "ok", 1 with each failure on a line of its own ("FAIL <where>: <what>"), 2 when the
 archive could not be read at all (a missing tool, a missing file, a format this reader does not
@@ -250,6 +258,8 @@ class TableState:
         self.rows = 0
         self.previous_key = None
         self.chunks = {}
+        # With a replay (§11.4): the rows by their key's canonical text, as the base holds them.
+        self.kept = None
 
 
 def lines_of(fileobj, path, verdict):
@@ -313,6 +323,8 @@ def read_chunk(table, path, fileobj, verdict):
                 verdict.fail(f"{path}:{number}", "not the canonical spelling of its values (§3.1: no white space, minimal escaping, valid UTF-8 without lone surrogates)")
                 continue
         key = [values[p] for p in table.key_positions if p is not None]
+        if table.kept is not None:
+            table.kept[canonical(key)] = row
         if first_key is None:
             first_key = key
         last_key = key
@@ -394,7 +406,7 @@ def sealed_manifest(manifest_bytes, seal, formats, verdict):
     return manifest
 
 
-def read_tables(path, seal, identity, verdict):
+def read_tables(path, seal, identity, verdict, keep=None):
     stream = Stream(path, identity, seal.get("size", 0))
     tables, chunk_paths, manifest_bytes, first = {}, [], None, True
     try:
@@ -416,7 +428,10 @@ def read_tables(path, seal, identity, verdict):
                     if definitions.get("format") not in MANIFEST_FORMATS:
                         raise Unreadable(f"tables.json declares format {definitions.get('format')!r}, not one this reader knows")
                     for definition in definitions["tables"]:
-                        tables[f"{definition['schema']}.{definition['name']}"] = TableState(definition)
+                        name = f"{definition['schema']}.{definition['name']}"
+                        tables[name] = TableState(definition)
+                        if keep is not None:
+                            tables[name].kept, keep[name] = {}, tables[name]
                     continue
                 if member.name == "manifest.json":
                     manifest_bytes = tar.extractfile(member).read()
@@ -604,7 +619,7 @@ def read_partitioned(archive, seal, identity, verdict):
         read_object(os.path.join(directory, part["object"]), part_seal, identity, verdict)
 
 
-def read_object(path, seal, identity, verdict):
+def read_object(path, seal, identity, verdict, keep=None):
     """§7, §9: the object's bytes against the seal (or a part's element), then its contents."""
     where = "object " + os.path.basename(path)
     if not os.path.exists(path):
@@ -617,10 +632,10 @@ def read_object(path, seal, identity, verdict):
     if seal.get("contents") == "files":
         read_files(path, seal, identity, verdict)
     else:
-        read_tables(path, seal, identity, verdict)
+        read_tables(path, seal, identity, verdict, keep)
 
 
-def read(archive, allowed_signers, identity):
+def read(archive, allowed_signers, identity, keep=None):
     verdict = Verdict()
     seal_path = archive + ".seal"
     if not os.path.exists(seal_path):
@@ -645,7 +660,7 @@ def read(archive, allowed_signers, identity):
         return verdict
     if seal.get("contents") == "files" and identity is None and archive.endswith(".age"):
         raise Unreadable("the archive is encrypted: give --identity")
-    read_object(archive, seal, identity, verdict)
+    read_object(archive, seal, identity, verdict, keep)
     return verdict
 
 
@@ -686,13 +701,322 @@ def read_series(store, profile, allowed_signers, allowed_verifiers):
             elif previous["object"] not in believed:
                 verdict.fail(name, f"unverifiable: it links to {previous['object']}, whose seal does not verify")
         object_path = seals[name][:-len(".seal")]
-        if seal.get("format") in SEAL_FORMATS and not os.path.exists(object_path):
-            tombstone = object_path + ".tombstone"
-            note = json.loads(open(tombstone, "rb").read()) if os.path.exists(tombstone) and os.path.getsize(tombstone) <= MAX_SEAL else {}
-            if note.get("format") != "pgseal-tombstone/1" or note.get("object") != name or note.get("seal_sha256") != digests[name]:
-                verdict.fail(name, "object-missing: its object is gone without a tombstone bound to its seal")
+        if seal.get("format") in SEAL_FORMATS and gone_unpruned(object_path, digests[name]):
+            verdict.fail(name, "object-missing: its object is gone without a tombstone bound to its seal")
         for line in attestations(object_path, name, digests[name], allowed_verifiers or allowed_signers):
             verdict.notes.append(line)
+    read_segment_seals(store, profile, {n: (digests[n], believed.get(n)) for n in seals}, allowed_signers, verdict)
+    return verdict
+
+
+def gone_unpruned(object_path, seal_sha256):
+    """§7.2: the object is missing, and no tombstone bound to its seal says prune removed it."""
+    if os.path.exists(object_path):
+        return False
+    tombstone = object_path + ".tombstone"
+    note = json.loads(open(tombstone, "rb").read()) if os.path.exists(tombstone) and os.path.getsize(tombstone) <= MAX_SEAL else {}
+    return (note.get("format") != "pgseal-tombstone/1" or note.get("object") != os.path.basename(object_path)
+            or note.get("seal_sha256") != seal_sha256)
+
+
+# §11: change segments. A segment's seal is a pgseal-seal/1 seal with contents "changes"; its
+# object a tar of tables.json, changes/NNNNNN.jsonl and manifest.json.
+SEGMENT_NAME = re.compile(r"^(?P<profile>.+)-\d{8}T\d{6}Z-(?P<sequence>\d{10})\.tar(?:\.zst|\.gz)?(?:\.age)?$")
+SEGMENT_CHUNK = re.compile(r"^changes/(\d{6})\.jsonl$")
+SEGMENTS_FORMAT = "pgseal-changes/1"
+LSN_TEXT = re.compile(r"^([0-9A-F]{1,8})/([0-9A-F]{1,8})$")
+COMMIT_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+# §11.4: each operation's members, in the order a line has them ("?" marks one that may be absent).
+LINE_MEMBERS = {
+    "insert": ["lsn", "xid", "committed_at", "op", "table", "key", "row"],
+    "update": ["lsn", "xid", "committed_at", "op", "table", "key", "old_key?", "row", "unchanged?"],
+    "delete": ["lsn", "xid", "committed_at", "op", "table", "key"],
+    "truncate": ["lsn", "xid", "committed_at", "op", "tables"],
+}
+
+
+def lsn_value(text):
+    """An LSN as PostgreSQL prints it (upper-case hexadecimal X/Y), or None."""
+    match = LSN_TEXT.match(text) if isinstance(text, str) else None
+    return (int(match.group(1), 16) << 32 | int(match.group(2), 16)) if match else None
+
+
+def segment_seals(store, profile):
+    """The profile's segment seals (§11.1), by name — which is sequence order."""
+    found = {}
+    for root, _, files in os.walk(os.path.join(store, profile, "changes")):
+        for name in files:
+            if name.endswith(".seal") and name + ".sig" in files:
+                named = SEGMENT_NAME.match(name[:-len(".seal")])
+                if named and named.group("profile") == profile:
+                    found[name[:-len(".seal")]] = os.path.join(root, name)
+    return dict(sorted(found.items()))
+
+
+def read_segment_seals(store, profile, archives, allowed_signers, verdict):
+    """§11.6: each segment's seal verifies and links to the segment before it; its base is an
+    archive of the series, by the SHA-256 of its seal; within a replay chain each segment starts
+    where the one before it ended, the first where its base's position is; its object stays
+    unless a tombstone says it was pruned. `archives`: name → (seal SHA-256, believed seal)."""
+    previous, ends = None, {}
+    for name, path in segment_seals(store, profile).items():
+        digest = sha256_file(path)[1]
+        here, previous = previous, (name, digest)
+        problem = signature_problem(path, allowed_signers, "pgseal")
+        if problem:
+            verdict.fail(name, f"segment-unverifiable: {problem}")
+            continue
+        seal = json.loads(open(path, "rb").read())
+        changes = seal.get("changes")
+        if seal.get("format") not in SEAL_FORMATS or seal.get("contents") != "changes" or not isinstance(changes, dict):
+            verdict.fail(name, "not a change segment's seal (§11.3)")
+            continue
+        link = (seal.get("chain") or {}).get("previous")
+        if here is not None and (not isinstance(link, dict) or (link.get("object"), link.get("seal_sha256")) != here):
+            verdict.fail(name, f"segment-link: its chain.previous does not name the segment before it, {here[0]}, by its seal's SHA-256")
+        base = changes.get("base") or {}
+        known = archives.get(base.get("object"))
+        if known is None or known[0] != base.get("seal_sha256"):
+            verdict.fail(name, f"segment-base: its base {base.get('object')!r} is no archive of the series with that seal's SHA-256")
+        chain = (base.get("object"), base.get("seal_sha256"))
+        start = ends.get(chain, (known[1] or {}).get("wal_lsn") if known and known[0] == chain[1] else None)
+        if start is not None and changes.get("from_lsn") != start:
+            verdict.fail(name, f"lsn-gap: it starts at {changes.get('from_lsn')}, where its chain is at {start} (a gap or an overlap)")
+        if lsn_value(changes.get("from_lsn")) is None or lsn_value(changes.get("to_lsn")) is None \
+                or lsn_value(changes["from_lsn"]) > lsn_value(changes["to_lsn"]):
+            verdict.fail(name, "its WAL range is not one")
+        ends[chain] = changes.get("to_lsn")
+        if gone_unpruned(path[:-len(".seal")], digest):
+            verdict.fail(name, "object-missing: its object is gone without a tombstone bound to its seal")
+
+
+class Replay:
+    """§11.4: the state of the base's tables as its segments change it, row by row in memory
+    (a reader for vectors and audits of modest tables, not a restore)."""
+
+    def __init__(self, rows, definitions):
+        self.rows = rows  # table → {canonical key text → row (Obj)}
+        self.definitions = definitions  # table → its TableState, as the base defines it
+
+    def apply(self, change, where, verdict):
+        op = change["op"]
+        if op == "truncate":
+            for name in change["tables"]:
+                self.rows.setdefault(name, {}).clear()
+            return
+        table, rows = self.definitions.get(change["table"]), self.rows.setdefault(change["table"], {})
+        if table is None:
+            return
+        key = canonical(change["key"])
+        if op == "insert":
+            if key in rows:
+                verdict.fail(where, f"insert of key {key} into {change['table']}, which holds it: the chain does not replay onto its base")
+            rows[key] = change["row"]
+        elif op == "delete":
+            if rows.pop(key, None) is None:
+                verdict.fail(where, f"delete of key {key} from {change['table']}, which does not hold it: the chain does not replay onto its base")
+        else:
+            old = canonical(change["old_key"]) if "old_key" in change else key
+            before = rows.pop(old, None)
+            if before is None:
+                verdict.fail(where, f"update of key {old} in {change['table']}, which does not hold it: the chain does not replay onto its base")
+                return
+            if key in rows:
+                verdict.fail(where, f"update onto key {key} of {change['table']}, which holds it")
+            unchanged = set(change.get("unchanged", []))
+            given = dict(change["row"])
+            rows[key] = Obj((column, given[column] if column not in unchanged else dict(before).get(column)) for column in table.columns)
+
+
+def change_line_problem(change, line, tables):
+    """§11.4: why a decoded change line is not one a follower writes, or None."""
+    if not isinstance(change, Obj):
+        return "not a JSON object"
+    members = dict(change)
+    op = members.get("op")
+    shape = LINE_MEMBERS.get(op)
+    if shape is None:
+        return "op is not insert, update, delete or truncate"
+    names, wanted = [n for n, _ in change], [m for m in shape if not m.endswith("?") or m[:-1] in members]
+    if names != [m.rstrip("?") for m in wanted]:
+        return f"its members are {names}, not {[m.rstrip('?') for m in wanted]} in that order"
+    if not isinstance(members["xid"], Number) or not INTEGER.match(members["xid"]) or members["xid"].startswith("-"):
+        return "xid is not a transaction id"
+    if not isinstance(members["committed_at"], str) or not COMMIT_TIME.match(members["committed_at"]):
+        return "committed_at is not an RFC 3339 UTC time with six fractional digits"
+    try:
+        spelled = canonical(change).encode("utf-8")
+    except UnicodeEncodeError:
+        spelled = None
+    if spelled != line:
+        return "not the canonical spelling of its values (§3.1)"
+    if op == "truncate":
+        return None if isinstance(members["tables"], list) and all(type(t) is str for t in members["tables"]) else "tables is not a list of names"
+    table = tables.get(members["table"]) if type(members["table"]) is str else None
+    if table is None:
+        return f"table {members['table']!r} is not one tables.json defines"
+    encoding = dict(zip(table.columns, table.encodings))
+    for member in ("key", "old_key"):
+        if member in members:
+            key = members[member]
+            if not isinstance(key, list) or isinstance(key, Obj) or len(key) != len(table.key):
+                return f"{member} is not an array of the table's {len(table.key)} key columns"
+            if any(value_problem(v, encoding[k]) for v, k in zip(key, table.key)):
+                return f"{member} holds a value not of its column's encoding"
+    if "old_key" in members and canonical(members["old_key"]) == canonical(members["key"]):
+        return "old_key is the key: the update did not change it"
+    if "row" in members:
+        row, unchanged = members["row"], members.get("unchanged", [])
+        if not isinstance(unchanged, list) or isinstance(unchanged, Obj) or not unchanged and "unchanged" in members \
+                or any(type(u) is not str or u not in table.columns or u in table.key for u in unchanged):
+            return "unchanged is not a list of the table's columns outside its key"
+        if not isinstance(row, Obj) or [n for n, _ in row] != [c for c in table.columns if c not in unchanged]:
+            return "row is not an object of the table's columns in order, less the unchanged ones"
+        problems = [f"{n}: {p}" for n, v in row if (p := value_problem(v, encoding[n]))]
+        if problems:
+            return "a value not of its column's encoding: " + "; ".join(problems)
+        if canonical([dict(row)[k] for k in table.key]) != canonical(members["key"]):
+            return "key is not the row's key columns"
+    return None
+
+
+def read_segment(path, seal, identity, tables, replay, verdict):
+    """§11.2–§11.4: one segment's object against its seal, its lines checked and replayed."""
+    name = os.path.basename(path)
+    changes = seal["changes"]
+    low, high = lsn_value(changes.get("from_lsn")), lsn_value(changes.get("to_lsn"))
+    stream = Stream(path, identity, seal.get("size", 0))
+    chunks, manifest_bytes, expected, first = [], None, 1, True
+    counts = {"transactions": 0, "changes": 0, "first_commit": None, "last_commit": None, "tables": {}}
+    last = (None, None)
+    try:
+        with tarfile.open(fileobj=stream.stream, mode="r|") as tar:
+            for member in stream.members(tar, verdict):
+                if not member.isfile():
+                    verdict.fail(name, f"{member.name}: not a regular file")
+                    return
+                if first:
+                    first = False
+                    data = tar.extractfile(member).read()
+                    if member.name != "tables.json" or hashlib.sha256(data).hexdigest() != seal.get("tables_sha256"):
+                        verdict.fail(name, "its first entry is not the tables.json its seal's tables_sha256 names")
+                        return
+                    for definition in json.loads(data)["tables"]:
+                        defined = f"{definition['schema']}.{definition['name']}"
+                        tables.setdefault(defined, TableState(definition))
+                        if [c["name"] for c in definition["columns"]] != tables[defined].columns:
+                            verdict.fail(name, f"it defines {defined} with other columns than the base")
+                    continue
+                if member.name == "manifest.json":
+                    manifest_bytes = tar.extractfile(member).read()
+                    continue
+                match = SEGMENT_CHUNK.match(member.name)
+                if not match or int(match.group(1)) != expected:
+                    verdict.fail(name, f"{member.name}: not the next chunk (changes/{expected:06d}.jsonl)")
+                    return
+                expected += 1
+                lines = 0
+                for line, hashed in lines_of(tar.extractfile(member), f"{name} {member.name}", verdict):
+                    if line is None:
+                        break
+                    lines += 1
+                    where = f"{name} {member.name}:{lines}"
+                    try:
+                        change = json.loads(line.decode("utf-8"), object_pairs_hook=Obj, parse_float=Number, parse_int=Number,
+                                            parse_constant=lambda word: (_ for _ in ()).throw(ValueError(f"{word} is not JSON")))
+                    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+                        verdict.fail(where, f"not a JSON line: {error}")
+                        return
+                    problem = change_line_problem(change, line, tables)
+                    if problem:
+                        verdict.fail(where, problem)
+                        return
+                    change = dict(change)
+                    at = lsn_value(change["lsn"])
+                    if at is None or low is None or high is None or not low <= at < high:
+                        verdict.fail(where, f"commit LSN {change['lsn']} outside the segment's range {changes.get('from_lsn')}–{changes.get('to_lsn')}")
+                        return
+                    if last[0] is not None and at < last[0]:
+                        verdict.fail(where, f"commit LSN {change['lsn']} before the line before it: not in commit order")
+                        return
+                    if at == last[0] and change["xid"] != last[1]:
+                        verdict.fail(where, f"two transactions ({last[1]}, {change['xid']}) at one commit LSN")
+                        return
+                    if at != last[0]:
+                        counts["transactions"] += 1
+                    last = (at, change["xid"])
+                    counts["changes"] += 1
+                    counts["first_commit"] = counts["first_commit"] or change["committed_at"]
+                    counts["last_commit"] = change["committed_at"]
+                    if change["op"] != "truncate":
+                        counts["tables"][change["table"]] = counts["tables"].get(change["table"], 0) + 1
+                    replay.apply(change, where, verdict)
+                if hashed["cut"]:
+                    return
+                chunks.append({"path": member.name, "lines": lines, "sha256": hashed["sha256"].hexdigest()})
+    except (tarfile.TarError, OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        verdict.fail(name, f"the tar stream cannot be read: {error}")
+        return
+    finally:
+        stream.close(verdict)
+    manifest = sealed_manifest(manifest_bytes, seal, {SEGMENTS_FORMAT}, verdict) if "manifest_sha256" in seal or manifest_bytes is None \
+        else json.loads(manifest_bytes)
+    if manifest is None:
+        verdict.fail(name, "its manifest.json is missing or not the sealed one")
+        return
+    if manifest.get("format") != SEGMENTS_FORMAT:
+        raise Unreadable(f"{name}: its manifest declares format {manifest.get('format')!r}, not {SEGMENTS_FORMAT}")
+    listed = manifest.get("chunks")
+    if listed != chunks:
+        differing = next((f"{read['path']} holds {read['lines']} lines of SHA-256 {read['sha256']}; the manifest lists {entry}"
+                          for read, entry in zip(chunks, listed or []) if read != entry), f"{len(chunks)} read, {len(listed or [])} listed")
+        verdict.fail(name, f"its chunks are not the ones its manifest lists: {differing}")
+    if manifest.get("range") != changes or manifest.get("profile") != seal.get("profile"):
+        verdict.fail(name, "its manifest's range or profile is not its seal's")
+    sealed_tables = {t.get("name"): t.get("changes") for t in changes.get("tables", []) if t.get("changes")}
+    read_counts = {"transactions": counts["transactions"], "changes": counts["changes"], "first_commit": counts["first_commit"],
+                   "last_commit": counts["last_commit"], "tables": counts["tables"]}
+    sealed_counts = {"transactions": changes.get("transactions"), "changes": changes.get("changes"), "first_commit": changes.get("first_commit"),
+                     "last_commit": changes.get("last_commit"), "tables": sealed_tables}
+    for member in read_counts:
+        if read_counts[member] != sealed_counts[member]:
+            verdict.fail(name, f"its lines give {member} {read_counts[member]!r}; its seal says {sealed_counts[member]!r}")
+
+
+def read_replay(store, profile, base, allowed_signers, identity):
+    """§11.3–§11.4: the base read whole (rows kept), then each segment of its own chain, in
+    order, read and replayed onto it."""
+    definitions = {}
+    verdict = read(base, allowed_signers, identity, keep=definitions)
+    if not verdict.ok:
+        return verdict
+    base_name, base_sha256 = os.path.basename(base), sha256_file(base + ".seal")[1]
+    base_seal = json.loads(open(base + ".seal", "rb").read())
+    replay = Replay({name: table.kept for name, table in definitions.items()}, definitions)
+    position = base_seal.get("wal_lsn")
+    for name, path in segment_seals(store, profile).items():
+        if signature_problem(path, allowed_signers, "pgseal"):
+            verdict.fail(name, "a segment whose seal does not verify")
+            continue
+        seal = json.loads(open(path, "rb").read())
+        changes = seal.get("changes") or {}
+        if changes.get("base") != {"object": base_name, "seal_sha256": base_sha256}:
+            continue  # another chain's (§11.5's adopted chains are not read here)
+        if changes.get("from_lsn") != position:
+            verdict.fail(name, f"it starts at {changes.get('from_lsn')}, where its chain is at {position}: a gap or an overlap")
+            return verdict
+        position = changes.get("to_lsn")
+        object_path = path[:-len(".seal")]
+        if not os.path.exists(object_path):
+            verdict.fail(name, "its object is gone (pruned or removed): the chain cannot be replayed past it")
+            return verdict
+        size, digest = sha256_file(object_path)
+        if seal.get("object") != name or size != seal.get("size") or digest != seal.get("sha256"):
+            verdict.fail(name, f"the object is not the sealed one ({size} bytes, SHA-256 {digest})")
+            return verdict
+        read_segment(object_path, seal, identity, definitions, replay, verdict)
+        if not verdict.ok:
+            return verdict
     return verdict
 
 
@@ -729,13 +1053,20 @@ def main():
     parser.add_argument("--identity", help="the age identity file, to read an encrypted archive's contents")
     parser.add_argument("--series", metavar="STORE", help="check the series of --profile in this directory instead of one archive")
     parser.add_argument("--profile", help="with --series: the profile")
+    parser.add_argument("--replay", metavar="BASE", help="with --series and --identity: read BASE whole and replay its chain of change segments onto it (§11)")
     parser.add_argument("--json", action="store_true", help="print {ok, failures, notes} as JSON")
     args = parser.parse_args()
     if (args.series is None) == (args.archive is None) or (args.series is not None and not args.profile):
         parser.error("give an ARCHIVE, or --series STORE --profile P")
+    if args.replay and not (args.series and args.identity):
+        parser.error("--replay BASE goes with --series STORE --profile P and --identity F")
     try:
         if args.series:
             verdict = read_series(args.series, args.profile, args.allowed_signers, args.allowed_verifiers)
+            if args.replay:
+                replayed = read_replay(args.series, args.profile, args.replay, args.allowed_signers, args.identity)
+                verdict.failures += replayed.failures
+                verdict.notes += replayed.notes
         else:
             verdict = read(args.archive, args.allowed_signers, args.identity)
     except (Unreadable, FileNotFoundError) as error:

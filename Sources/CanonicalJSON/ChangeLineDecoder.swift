@@ -98,6 +98,10 @@ package final class ChangeLineDecoder {
                 for index in entry.table.keyColumns where change.row?[index] == .none {
                     throw .notCanonical("a key column is listed as unchanged")
                 }
+                for (position, index) in entry.table.keyColumns.enumerated() where change.row?[index] != .some(change.key[position]) {
+                    throw .notCanonical("key is not the row's key columns")
+                }
+                if let oldKey = change.oldKey, oldKey == change.key { throw .notCanonical("old_key is the key: an update that kept its key has none") }
             }
         }
         try cursor.expect(UInt8(ascii: "}"))

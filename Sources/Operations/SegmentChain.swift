@@ -1,5 +1,6 @@
 import ArchiveFormat
 import ChangeCapture
+import Display
 import Foundation
 
 /// One replay chain of a profile's change segments: the segments that name one base, whose
@@ -27,6 +28,7 @@ public struct ChangeChain: Codable, Sendable {
 struct SegmentWalkState {
     var previous: SealChain.Link?
     var previousEnd: LSN?
+    var base: SealChain.Link?
 }
 
 extension ChainWalker {
@@ -49,7 +51,9 @@ extension ChainWalker {
         if let previous = segmentWalk.previous, seal.chain?.previous != previous {
             breakAt(entry.object, stamp, "segment-link", "it does not link to \(previous.object), the segment before it: a segment was removed, replaced or slipped in")
         }
-        if var chain = state.changeChains.last, chain.base == range.base.object {
+        // One chain is one base, by name and seal: a segment naming another seal of the same
+        // name begins no chain of its own base.
+        if var chain = state.changeChains.last, segmentWalk.base == range.base {
             if let end = segmentWalk.previousEnd, from != end {
                 breakAt(entry.object, stamp, "lsn-gap",
                         "its changes start at \(from), where the segment before it ended at \(end): \(from > end ? "the changes between were never sealed" : "the ranges overlap")")
@@ -64,6 +68,8 @@ extension ChainWalker {
             if let base = known[range.base.object] {
                 if base.sealSHA256?.hex != range.base.sealSHA256 {
                     breakAt(entry.object, stamp, "segment-base", "its base \(range.base.object) is in the series with another seal than the one it names: the base was replaced")
+                } else if since == nil, base.believed, let position = base.walLSN, range.fromLSN != position {
+                    breakAt(entry.object, stamp, "lsn-gap", "the first segment of its chain starts at \(from), where its base's position is \(Terminal.escaped(position))")
                 }
             } else if !Self.outsideWindow(range.base.object, since: since) {
                 breakAt(entry.object, stamp, "segment-base", "its base \(range.base.object) has no seal in the series: its changes replay onto nothing")
@@ -71,7 +77,7 @@ extension ChainWalker {
             state.changeChains.append(ChangeChain(base: range.base.object, fromLSN: range.fromLSN, toLSN: range.toLSN, segments: 1,
                                                   tombstones: entry.tombstoned ? 1 : 0, lastCommit: range.lastCommit, sealedAt: range.sealedAt))
         }
-        segmentWalk = SegmentWalkState(previous: entry.link, previousEnd: to)
+        segmentWalk = SegmentWalkState(previous: entry.link, previousEnd: to, base: range.base)
     }
 
     /// With `--since`, a base older than the window was not read, and is no break.

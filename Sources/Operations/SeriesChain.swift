@@ -120,6 +120,8 @@ package struct ChainWalker {
     struct Known {
         var sealSHA256: Digest?
         var believed: Bool
+        /// The position a chain of change segments on this archive starts at (its `wal_lsn`).
+        var walLSN: String?
         var successors = 0
         var firstSuccessor: String?
     }
@@ -156,7 +158,7 @@ package struct ChainWalker {
         state.archives += 1
         state.head = entry.object
         if entry.tombstone != nil { state.tombstones += 1 }
-        known[entry.object] = Known(sealSHA256: Digest(hex: entry.sealSHA256), believed: entry.seal != nil)
+        known[entry.object] = Known(sealSHA256: Digest(hex: entry.sealSHA256), believed: entry.seal != nil, walLSN: entry.seal?.walLSN)
         guard let seal = entry.seal else {
             breakAt(entry.object, entry.createdAt, "unverifiable", "its seal does not verify (\(entry.problem ?? "unknown")): nothing it says, its link included, can be believed")
             return

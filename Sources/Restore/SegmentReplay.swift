@@ -269,8 +269,8 @@ package struct SegmentReplay {
         var expectedChunk = 1
         var chunks: [SegmentManifest.Chunk] = []
         var manifest: SegmentManifest?
-        var lastLSN = from
-        var lastXID: UInt64?
+        var tally = SegmentTally()
+        var visitedLSN: LSN?
         let lines = LineSplitter(maxLineBytes: limits.maxRowBytes)
         while let entry = try tar.nextEntry() {
             guard manifest == nil else { throw ReplayError.broken(segment: name, problem: "an entry follows its manifest") }
@@ -308,18 +308,18 @@ package struct SegmentReplay {
                     do { change = try decoder.decode(line) } catch {
                         throw ReplayError.broken(segment: name, problem: "\(Terminal.escaped(entry.path)) line \(lines.lineCount): \(error)")
                     }
-                    guard let lsn = LSN(change.lsn), lsn >= lastLSN, lsn >= from, lsn < to, CommitStamp.isText(change.committedAt) else {
-                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): its commit LSN or time is out of order or outside the segment's range")
+                    guard let lsn = LSN(change.lsn), lsn >= from, lsn < to, CommitStamp.isText(change.committedAt) else {
+                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): its commit LSN or time is outside the segment's range")
                     }
-                    if lsn == lastLSN, let lastXID, lastXID != change.xid {
-                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): two transactions at one commit LSN")
+                    if let problem = tally.disorder(change, at: lsn) {
+                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): \(problem)")
                     }
+                    tally.count(change, at: lsn)
                     if done || lsn < start { return }
                     if let point = until.lsn, lsn > point { done = true; return }
                     if let point = until.time, change.committedAt > point { done = true; return }
-                    if lsn != lastLSN || lastXID == nil { result.transactions += 1 }
-                    lastLSN = lsn
-                    lastXID = change.xid
+                    if lsn != visitedLSN { result.transactions += 1 }
+                    visitedLSN = lsn
                     result.changes += 1
                     result.lastLSN = change.lsn
                     result.lastCommit = change.committedAt
@@ -334,11 +334,15 @@ package struct SegmentReplay {
         try object.finish()
         guard let manifest else { throw ReplayError.broken(segment: name, problem: "its manifest.json is missing") }
         guard manifest.chunks == chunks else {
-            throw ReplayError.broken(segment: name, problem: "its chunks are not the ones its manifest lists (\(chunks.count) read, \(manifest.chunks.count) listed)")
+            let differing = zip(chunks, manifest.chunks).first { $0 != $1 }.map { read, listed in
+                "\(read.path) holds \(read.lines) lines of SHA-256 \(read.sha256); the manifest lists \(Terminal.escaped(listed.path)) of \(listed.lines), \(Terminal.escaped(listed.sha256))"
+            }
+            throw ReplayError.broken(segment: name, problem: "its chunks are not the ones its manifest lists: \(differing ?? "\(chunks.count) read, \(manifest.chunks.count) listed")")
         }
         guard manifest.range == range, manifest.profile == seal.profile else {
             throw ReplayError.broken(segment: name, problem: "its manifest's range or profile is not its seal's")
         }
+        if let problem = tally.contradiction(with: range) { throw ReplayError.broken(segment: name, problem: problem) }
     }
 
     private func send(_ change: ChangeLineDecoder.Change, _ statements: [String: ChangeStatements], _ pipeline: StatementPipeline,

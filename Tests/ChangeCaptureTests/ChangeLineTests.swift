@@ -48,6 +48,24 @@ final class ChangeLineTests: XCTestCase {
                        head + #""op":"truncate","tables":["public.users","public.user_profiles"]}"#)
     }
 
+    /// What the writer writes reads back; a line whose key is not its row's key columns, or
+    /// whose old key is its key, is not one the writer writes (FORMAT.md §11.4), and is refused.
+    func testTheDecoderReadsWhatTheWriterWritesAndRefusesAKeyThatIsNotTheRows() throws {
+        let decoder = ChangeLineDecoder(tables: ["public.users": .init(columns: users.columns, keyColumns: users.keyColumns)])
+        func decode(_ text: String) throws -> ChangeLineDecoder.Change {
+            var bytes = Array(text.utf8)
+            return try bytes.withUnsafeMutableBytes { try decoder.decode(UnsafeRawBufferPointer($0)) }
+        }
+        let moved = try line(RowChange(operation: .update, table: "public.users", row: [t("8"), t("x"), .null, t("t")], oldKey: [t("7"), .null, .null, .null]))
+        let change = try decode(moved)
+        XCTAssertEqual(change.key, ["8"])
+        XCTAssertEqual(change.oldKey, ["7"])
+        for (forged, reason) in [(moved.replacingOccurrences(of: #""key":[8]"#, with: #""key":[9]"#), "key is not the row's key columns"),
+                                 (moved.replacingOccurrences(of: #""old_key":[7]"#, with: #""old_key":[8]"#), "old_key is the key")] {
+            XCTAssertThrowsError(try decode(forged), forged) { XCTAssertTrue("\($0)".contains(reason), "\($0)") }
+        }
+    }
+
     func testChangesThatDoNotFitTheDefinitionAreRefused() {
         XCTAssertThrowsError(try line(RowChange(operation: .insert, table: "public.users", row: [t("7")], oldKey: nil))) {
             XCTAssertTrue("\($0)".contains("changed while it was followed"), "\($0)")

@@ -6,7 +6,8 @@ import XCTest
 /// generate.py): pgseal and the independent reader (scripts/reference_reader.py) must each
 /// reach every vector's verdict, and name its place when it fails. An archive is judged by
 /// `verify --level deep`; a series by `chain`, and whether its attestation is believed by
-/// `check --require-deep-verified-within`.
+/// `check --require-deep-verified-within`; a base and its change segments by `chain` and a
+/// replay (`verify --until latest`).
 final class ConformanceVectorTests: XCTestCase {
     func testBothReadersReachEveryVectorsVerdict() throws {
         let root = Repository.path("fixtures/format")
@@ -16,7 +17,7 @@ final class ConformanceVectorTests: XCTestCase {
         let identity = root + "/" + (try index["identity"].string())
         let reader = ["python3", Repository.path("scripts/reference_reader.py"), "--allowed-signers", signers]
         let vectors = try index["vectors"].array()
-        XCTAssertGreaterThanOrEqual(vectors.count, 54)
+        XCTAssertGreaterThanOrEqual(vectors.count, 73)
         var disagreements: [String] = []
         var kinds: [String: Int] = [:]
         for vector in vectors {
@@ -38,6 +39,20 @@ final class ConformanceVectorTests: XCTestCase {
                 results.append(("reference reader", reference, expected))
                 let believed = reference.out.split(separator: "\n").contains { $0.hasPrefix("attested deep ") }
                 if believed != attested { disagreements.append("\(name): the reference reader believes the attestation: \(believed), the vector says \(attested) (\(why)): \(reference.out)") }
+            } else if kind == "changes" {
+                // pgseal reads a series of segments twice: chain (seals, links, bases, ranges)
+                // and a replay of the base's chain (every object, line and count); it reaches
+                // the vector's verdict when the worse of the two does.
+                let store = root + "/" + (try vector["store"].string())
+                let profile = try vector["profile"].string()
+                let base = root + "/" + (try vector["base"].string())
+                let chain = try PGSealCLI.run(["chain", store, "--profile", profile, "--trusted-key", signers])
+                let replay = try PGSealCLI.run(["verify", base, "--level", "restore", "--until", "latest", "--scratch-db", try PostgresServer.shared().superuserURL,
+                                                "--trusted-key", signers, "-i", identity])
+                let worse: Int32 = [chain.status, replay.status].contains(2) ? 2 : max(chain.status, replay.status)
+                results.append(("pgseal chain + verify --until latest",
+                                CommandResult(status: worse, stdout: chain.stdout + replay.stdout, stderr: chain.stderr + replay.stderr), expected))
+                results.append(("reference reader", try Command.run(reader + ["--series", store, "--profile", profile, "--identity", identity, "--replay", base]), expected))
             } else {
                 let archive = root + "/" + (try vector["archive"].string())
                 results.append(("pgseal", try PGSealCLI.run(["verify", archive, "--level", "deep", "--trusted-key", signers, "-i", identity]), expected))
@@ -65,6 +80,7 @@ final class ConformanceVectorTests: XCTestCase {
         }
         XCTAssertEqual(disagreements, [], disagreements.joined(separator: "\n\n"))
         XCTAssertGreaterThanOrEqual(kinds["series"] ?? 0, 10, "\(kinds)")
+        XCTAssertGreaterThanOrEqual(kinds["changes"] ?? 0, 19, "\(kinds)")
     }
 
     /// A pgseal/1 archive (the vector) is restored into an empty database, and diff then finds

@@ -316,7 +316,7 @@ extension FollowTests {
                 seg="$1"; keys="$2"; dir=$(mktemp -d)
                 age -d -i "$keys/age-identity.txt" "$seg" | zstd -dc | tar -x -C "$dir"
                 python3 - "$dir" <<'PY'
-                import hashlib, json, sys
+                import hashlib, json, re, sys
                 d = sys.argv[1]
                 path = d + "/changes/000001.jsonl"
                 lines = open(path).read().splitlines()
@@ -326,6 +326,11 @@ extension FollowTests {
                 data = open(path, "rb").read()
                 m["chunks"][0]["sha256"] = hashlib.sha256(data).hexdigest()
                 m["chunks"][0]["lines"] = len(lines)
+                # The counts as the lines now give them, so that a line is what is judged.
+                tables = [found.group(1) for l in lines if (found := re.search('"table":"([^"]*)"', l))]
+                m["range"]["changes"] = len(lines)
+                for t in m["range"]["tables"]:
+                    t["changes"] = tables.count(t["name"])
                 json.dump(m, open(d + "/manifest.json", "w"))
                 PY
                 (cd "$dir" && tar -cf - tables.json changes/000001.jsonl manifest.json) | zstd -q -c | age -R "$keys/age-recipient.txt" > "$seg"
@@ -336,6 +341,7 @@ extension FollowTests {
                 s["size"] = os.path.getsize(seg)
                 s["sha256"] = hashlib.sha256(open(seg, "rb").read()).hexdigest()
                 s["manifest_sha256"] = hashlib.sha256(open(manifest, "rb").read()).hexdigest()
+                s["changes"] = json.load(open(manifest))["range"]
                 open(seg + ".seal", "w").write(json.dumps(s, indent=2, sort_keys=True) + "\\n")
                 PY
                 rm -f "$seg.seal.sig"

@@ -8,6 +8,12 @@ public struct CommandResult: Sendable {
 
     public var out: String { String(decoding: stdout, as: UTF8.self) }
     public var err: String { String(decoding: stderr, as: UTF8.self) }
+
+    public init(status: Int32, stdout: Data, stderr: Data) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// Runs real programs (pgseal, psql, zstd, tar, python3) for tests. Output goes to temporary
