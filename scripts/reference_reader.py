@@ -7,7 +7,7 @@ pgseal, so that where the two agree on a verdict the format, not one implementat
 
     reference_reader.py ARCHIVE --allowed-signers F [--identity F] [--json]
     reference_reader.py --series STORE --profile P --allowed-signers F [--allowed-verifiers F] [--json]
-    reference_reader.py --series STORE --profile P --allowed-signers F --identity F --replay BASE
+    reference_reader.py --series STORE --profile P --allowed-signers F --identity F --replay BASE [--until-archive LATER]
 
 An archive of tables, checked in FORMAT.md's order: the seal's signature (namespace pgseal) by a key of
 allowed_signers (§7); the seal's object name, size and SHA-256 (§7); tables.json first and its
@@ -26,7 +26,9 @@ believe (§7.3), each printed as "attested LEVEL OBJECT"; the profile's change s
 segment of its own chain — the object against its seal, tables.json, every change line (§11.4:
 members, canonical spelling, encodings, key, commit order, range), the chunks against the
 manifest, the seal's counts against the lines — replayed onto the base's rows in memory, where
-an insert of a key present or an update or delete of one absent is a break. (Meant for vectors
+an insert of a key present or an update or delete of one absent is a break; with --until-archive
+LATER, up to just before LATER's exact position, and each of LATER's tables must then hold the
+rows and digest LATER's seal states (§11.5, continuity). (Meant for vectors
 and audits of modest tables: the rows are held in memory. A chain adopted by an exact base,
 §11.5, is not read.)
 
@@ -794,11 +796,14 @@ class Replay:
     """§11.4: the state of the base's tables as its segments change it, row by row in memory
     (a reader for vectors and audits of modest tables, not a restore)."""
 
-    def __init__(self, rows, definitions):
+    def __init__(self, rows, definitions, stop=None):
         self.rows = rows  # table → {canonical key text → row (Obj)}
         self.definitions = definitions  # table → its TableState, as the base defines it
+        self.stop = stop  # with a later exact base: its position, which no applied line reaches
 
     def apply(self, change, where, verdict):
+        if self.stop is not None and lsn_value(change["lsn"]) >= self.stop:
+            return
         op = change["op"]
         if op == "truncate":
             for name in change["tables"]:
@@ -983,16 +988,19 @@ def read_segment(path, seal, identity, tables, replay, verdict):
             verdict.fail(name, f"its lines give {member} {read_counts[member]!r}; its seal says {sealed_counts[member]!r}")
 
 
-def read_replay(store, profile, base, allowed_signers, identity):
+def read_replay(store, profile, base, allowed_signers, identity, until_archive=None):
     """§11.3–§11.4: the base read whole (rows kept), then each segment of its own chain, in
-    order, read and replayed onto it."""
+    order, read and replayed onto it; with `until_archive` (§11.5), only up to just before that
+    later exact base's position, and the result held to its sealed rows and digests."""
     definitions = {}
     verdict = read(base, allowed_signers, identity, keep=definitions)
     if not verdict.ok:
         return verdict
     base_name, base_sha256 = os.path.basename(base), sha256_file(base + ".seal")[1]
     base_seal = json.loads(open(base + ".seal", "rb").read())
-    replay = Replay({name: table.kept for name, table in definitions.items()}, definitions)
+    later = later_base(until_archive, allowed_signers) if until_archive else None
+    stop = lsn_value(later["wal_lsn"]) if later else None
+    replay = Replay({name: table.kept for name, table in definitions.items()}, definitions, stop)
     position = base_seal.get("wal_lsn")
     for name, path in segment_seals(store, profile).items():
         if signature_problem(path, allowed_signers, "pgseal"):
@@ -1017,7 +1025,40 @@ def read_replay(store, profile, base, allowed_signers, identity):
         read_segment(object_path, seal, identity, definitions, replay, verdict)
         if not verdict.ok:
             return verdict
+    if later:
+        if stop is None or lsn_value(position) is None or lsn_value(position) < stop:
+            raise Unreadable(f"the chain ends at {position}: it does not reach the later base's position {later['wal_lsn']}")
+        continuity(replay, later, verdict)
     return verdict
+
+
+def later_base(path, allowed_signers):
+    """§11.5: a later base's seal, which must verify and state an exact position."""
+    problem = signature_problem(path + ".seal", allowed_signers, "pgseal")
+    if problem:
+        raise Unreadable(f"{path}: its seal does not verify: {problem}")
+    seal = json.loads(open(path + ".seal", "rb").read())
+    if seal.get("wal_lsn_exact") is not True or lsn_value(seal.get("wal_lsn")) is None:
+        raise Unreadable(f"{path} is not at an exact position (wal_lsn_exact): nothing can be proven against it")
+    return seal
+
+
+def continuity(replay, later, verdict):
+    """§11.5: each table of the later base, its rows and digest as the replay gives them — read
+    back in key order and written as §3 writes rows."""
+    for sealed in later.get("tables", []):
+        name = sealed.get("name")
+        table = replay.definitions.get(name)
+        if table is None:
+            verdict.fail(f"continuity {name}", "the later base holds this table and the base does not: nothing proves it")
+            continue
+        if not table.checked_order:
+            raise Unreadable(f"{name}: its key's order follows the server's rules (§3.2): a reader without one cannot read it back in order")
+        rows = sorted(replay.rows.get(name, {}).values(), key=lambda row: [comparable(dict(row)[k], kind) for k, kind in zip(table.key, table.kinds)])
+        digest = hashlib.sha256(b"".join(hashlib.sha256(canonical(row).encode("utf-8")).hexdigest().encode() + b"\n" for row in rows)).hexdigest()
+        if len(rows) != sealed.get("rows") or digest != sealed.get("digest"):
+            verdict.fail(f"continuity {name}", f"the base and its segments replayed give {len(rows)} rows, digest {digest}; "
+                                               f"the later base says {sealed.get('rows')}, {sealed.get('digest')}")
 
 
 def attestations(object_path, name, seal_sha256, allowed_verifiers):
@@ -1054,17 +1095,18 @@ def main():
     parser.add_argument("--series", metavar="STORE", help="check the series of --profile in this directory instead of one archive")
     parser.add_argument("--profile", help="with --series: the profile")
     parser.add_argument("--replay", metavar="BASE", help="with --series and --identity: read BASE whole and replay its chain of change segments onto it (§11)")
+    parser.add_argument("--until-archive", metavar="LATER", help="with --replay: replay up to just before LATER's exact position and require its rows and digests (§11.5)")
     parser.add_argument("--json", action="store_true", help="print {ok, failures, notes} as JSON")
     args = parser.parse_args()
     if (args.series is None) == (args.archive is None) or (args.series is not None and not args.profile):
         parser.error("give an ARCHIVE, or --series STORE --profile P")
-    if args.replay and not (args.series and args.identity):
-        parser.error("--replay BASE goes with --series STORE --profile P and --identity F")
+    if args.replay and not (args.series and args.identity) or args.until_archive and not args.replay:
+        parser.error("--replay BASE goes with --series STORE --profile P and --identity F; --until-archive with --replay")
     try:
         if args.series:
             verdict = read_series(args.series, args.profile, args.allowed_signers, args.allowed_verifiers)
             if args.replay:
-                replayed = read_replay(args.series, args.profile, args.replay, args.allowed_signers, args.identity)
+                replayed = read_replay(args.series, args.profile, args.replay, args.allowed_signers, args.identity, args.until_archive)
                 verdict.failures += replayed.failures
                 verdict.notes += replayed.notes
         else:
