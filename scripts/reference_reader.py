@@ -39,6 +39,7 @@ know).
 
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -738,9 +739,22 @@ LINE_MEMBERS = {
 
 
 def lsn_value(text):
-    """An LSN as PostgreSQL prints it (upper-case hexadecimal X/Y), or None."""
+    """An LSN as PostgreSQL prints it (upper-case hexadecimal X/Y without leading zeros), or None."""
     match = LSN_TEXT.match(text) if isinstance(text, str) else None
-    return (int(match.group(1), 16) << 32 | int(match.group(2), 16)) if match else None
+    if not match or f"{int(match.group(1), 16):X}/{int(match.group(2), 16):X}" != text:
+        return None
+    return int(match.group(1), 16) << 32 | int(match.group(2), 16)
+
+
+def commit_time_problem(text):
+    """§11.4: why `text` is not a commit time as a follower writes it, or None."""
+    if not isinstance(text, str) or not COMMIT_TIME.match(text):
+        return "committed_at is not an RFC 3339 UTC time with six fractional digits"
+    try:
+        datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return "committed_at is not a time that exists"
+    return None
 
 
 def segment_seals(store, profile):
@@ -845,10 +859,13 @@ def change_line_problem(change, line, tables):
     names, wanted = [n for n, _ in change], [m for m in shape if not m.endswith("?") or m[:-1] in members]
     if names != [m.rstrip("?") for m in wanted]:
         return f"its members are {names}, not {[m.rstrip('?') for m in wanted]} in that order"
-    if not isinstance(members["xid"], Number) or not INTEGER.match(members["xid"]) or members["xid"].startswith("-"):
-        return "xid is not a transaction id"
-    if not isinstance(members["committed_at"], str) or not COMMIT_TIME.match(members["committed_at"]):
-        return "committed_at is not an RFC 3339 UTC time with six fractional digits"
+    if not isinstance(members["xid"], Number) or not INTEGER.match(members["xid"]) or members["xid"].startswith("-") \
+            or int(members["xid"]) > 0xFFFFFFFF:
+        return "xid is not a 32-bit transaction id"
+    if lsn_value(members["lsn"]) is None:
+        return "lsn is not an LSN as PostgreSQL prints it"
+    if commit_time_problem(members["committed_at"]):
+        return commit_time_problem(members["committed_at"])
     try:
         spelled = canonical(change).encode("utf-8")
     except UnicodeEncodeError:

@@ -308,8 +308,12 @@ package struct SegmentReplay {
                     do { change = try decoder.decode(line) } catch {
                         throw ReplayError.broken(segment: name, problem: "\(Terminal.escaped(entry.path)) line \(lines.lineCount): \(error)")
                     }
-                    guard let lsn = LSN(change.lsn), lsn >= from, lsn < to, CommitStamp.isText(change.committedAt) else {
-                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): its commit LSN or time is outside the segment's range")
+                    guard let stamp = CommitStamp(lsn: change.lsn, xid: change.xid, committedAt: change.committedAt) else {
+                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): its lsn, xid or committed_at is not spelled as a follower writes it")
+                    }
+                    let lsn = stamp.commitLSN
+                    guard lsn >= from, lsn < to else {
+                        throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): its commit LSN \(lsn) is outside the segment's range")
                     }
                     if let problem = tally.disorder(change, at: lsn) {
                         throw ReplayError.broken(segment: name, problem: "line \(lines.lineCount): \(problem)")

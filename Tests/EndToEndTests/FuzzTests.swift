@@ -1,6 +1,7 @@
 import ArchiveFormat
 import ArchiveReading
 import CanonicalJSON
+import ChangeCapture
 import Cryptography
 import Foundation
 import ObjectStore
@@ -8,9 +9,9 @@ import TestSupport
 import Verify
 import XCTest
 
-/// A bounded mutation fuzzer over every reader of hostile bytes: rows, whole tar streams through
-/// the deep checks, manifests and table definitions, seals, age headers, SSH signatures and
-/// allowed_signers files. Seeds come from a real export of the fixture. `make test` runs a short
+/// A bounded mutation fuzzer over every reader of hostile bytes: rows, change lines, whole tar
+/// streams through the deep checks, manifests and table definitions, seals, age headers, SSH
+/// signatures and allowed_signers files. Seeds come from a real export of the fixture. `make test` runs a short
 /// pass (PGSEAL_FUZZ_ITERATIONS, default 300 per target); `make fuzz` runs each target for
 /// PGSEAL_FUZZ_SECONDS and keeps the input of a crash in Tests/EndToEndTests/FuzzRegressions,
 /// which every run replays first. A trap kills the test process: that is the failure.
@@ -43,6 +44,11 @@ final class FuzzTests: XCTestCase {
         var identity: AgeIdentity!
         /// The sealed tar's entries, by path.
         var entries: [String: [UInt8]] = [:]
+        /// Change lines of the conformance vector changes-good (every operation, a moved key,
+        /// an unchanged TOASTed value), the tables its segments define, and their reader.
+        var changeLines: [[UInt8]] = []
+        var changeTables: [String: ChangeTable] = [:]
+        var changeDecoder: ChangeLineDecoder!
 
         /// A tar's entries by path, nil when it cannot be read whole.
         static func entries(of tar: [UInt8]) -> [String: [UInt8]]? {
@@ -138,19 +144,37 @@ final class FuzzTests: XCTestCase {
         corpus.v1Columns = try v1Table.columns.map { ColumnSpec(name: $0.name, encoding: try XCTUnwrap(ColumnEncoding(manifestName: $0.encoding))) }
         corpus.v1Rows = try String(contentsOfFile: v1 + "/data/public.encodings/000001.jsonl", encoding: .utf8).split(separator: "\n").map { Array($0.utf8) }
         XCTAssertEqual(Set(corpus.typedColumns.map { $0.encoding.description.split(separator: ":")[0] }).count, 8, "edge_values: a column of every encoding")
+        let segments = store.file("segments")
+        let openedSegments = try Command.run(["bash", "-c", """
+            set -euo pipefail; n=0
+            for segment in "$2"/vectors/changes-good/follow/changes/*/*/*/*.age; do
+              n=$((n + 1)); mkdir -p "$1/$n"; age -d -i "$2/keys/age-identity.txt" "$segment" | zstd -d | tar -x -C "$1/$n"
+            done
+            cat "$1"/*/changes/*.jsonl > "$1/lines"; cp "$1/$n/tables.json" "$1/tables.json"
+            """, "open", segments, vector])
+        XCTAssertEqual(openedSegments.status, 0, openedSegments.err)
+        for table in try TableDefinitions.decode(try bytes(segments + "/tables.json")).tables {
+            let columns = try table.columnSpecs()
+            corpus.changeTables[table.qualifiedName] = ChangeTable(name: table.qualifiedName, columns: columns,
+                                                                   keyColumns: table.key.compactMap { key in columns.firstIndex { $0.name == key } })
+        }
+        corpus.changeDecoder = ChangeLineDecoder(tables: corpus.changeTables.mapValues { .init(columns: $0.columns, keyColumns: $0.keyColumns) })
+        corpus.changeLines = try String(contentsOfFile: segments + "/lines", encoding: .utf8).split(separator: "\n").map { Array($0.utf8) }
+        XCTAssertGreaterThanOrEqual(corpus.changeLines.count, 10, "changes-good's lines")
         shared = corpus
         return corpus
     }
 
     /// One reader of hostile bytes: it may throw, never trap, never hang.
     enum Target: String, CaseIterable {
-        case row, everyType, v1Row, archive, resealed, definitions, manifest, seal, age, signature, allowedSigners, listing
+        case row, everyType, v1Row, changeLine, archive, resealed, definitions, manifest, seal, age, signature, allowedSigners, listing
 
         func seed(_ corpus: Corpus, _ random: inout Mutator) -> [UInt8] {
             switch self {
             case .row: corpus.rows[random.below(corpus.rows.count)]
             case .everyType: corpus.typedRows[random.below(corpus.typedRows.count)]
             case .v1Row: corpus.v1Rows[random.below(corpus.v1Rows.count)]
+            case .changeLine: corpus.changeLines[random.below(corpus.changeLines.count)]
             case .archive, .resealed: corpus.tar
             case .definitions: corpus.tablesJSON
             case .manifest: corpus.manifest
@@ -194,6 +218,7 @@ final class FuzzTests: XCTestCase {
             case .row: return Self.canonical(input, columns: corpus.columns)
             case .everyType: return Self.canonical(input, columns: corpus.typedColumns)
             case .v1Row: return Self.canonical(input, columns: corpus.v1Columns)
+            case .changeLine: return Self.canonicalChange(input, corpus)
             case .archive:
                 guard let tar = try? TarReader(source: MemorySource(input), limit: 64 << 20),
                       let report = try? Verifier.deepCheck(tar, seal: corpus.seal, limits: Self.limits), report.ok else { return .rejected }
@@ -281,6 +306,36 @@ final class FuzzTests: XCTestCase {
             }
         }
 
+        /// A change line the replay accepts (the decoder, and a stamp spelled as the follower
+        /// writes it) must be canonical: written again from what was read, it is its bytes.
+        static func canonicalChange(_ input: [UInt8], _ corpus: Corpus) -> Outcome {
+            let decoded = input.withUnsafeBytes { try? corpus.changeDecoder.decode($0) }
+            guard let change = decoded, let stamp = CommitStamp(lsn: change.lsn, xid: change.xid, committedAt: change.committedAt) else { return .rejected }
+            let out = ByteBuffer(capacity: 1024)
+            if change.operation == .truncate {
+                ChangeLine.appendTruncate(of: change.tables, stamp: stamp, to: out)
+            } else {
+                guard let table = corpus.changeTables[change.table], let operation = RowChange.Operation(rawValue: change.operation.rawValue) else {
+                    return .violation("accepted a line of a table the segment does not define")
+                }
+                func tuple(_ value: String?) -> PgOutputMessage.TupleValue { value.map { .text(Array($0.utf8)) } ?? .null }
+                // A key as pgoutput sends it: a row with only the key's columns.
+                func keyRow(_ key: [String?]) -> [PgOutputMessage.TupleValue] {
+                    var values = [PgOutputMessage.TupleValue](repeating: .null, count: table.columns.count)
+                    for (position, index) in table.keyColumns.enumerated() where position < key.count { values[index] = tuple(key[position]) }
+                    return values
+                }
+                let row = change.row.map { $0.map { $0.map(tuple) ?? .unchangedToast } }
+                let oldKey = change.operation == .delete ? keyRow(change.key) : change.oldKey.map(keyRow)
+                do {
+                    try ChangeLine.append(RowChange(operation: operation, table: change.table, row: row, oldKey: oldKey), of: table, stamp: stamp, to: out)
+                } catch {
+                    return .violation("an accepted line that does not encode again (\(error)): \(String(decoding: input, as: UTF8.self))")
+                }
+            }
+            return out.bytes.elementsEqual(input) ? .judged : .violation("an accepted change line that is not canonical: \(String(decoding: input, as: UTF8.self))")
+        }
+
         /// The corpus's seal and manifest with every chunk's size, SHA-256 and rows and every
         /// table's rows, bytes and digest recomputed from `entries`, and that manifest; nil when
         /// the manifest is not one (a mutated manifest is the archive target's).
@@ -322,6 +377,7 @@ final class FuzzTests: XCTestCase {
         var property: String? {
             switch self {
             case .row, .everyType, .v1Row: "accepted rows are canonical"
+            case .changeLine: "accepted change lines are canonical"
             case .archive: "deep passes only the sealed entries"
             case .resealed: "deep passes only canonical rows under agreeing counts and digests"
             case .seal: "a changed seal never verifies"
@@ -438,6 +494,7 @@ final class FuzzTests: XCTestCase {
                     XCTFail("\(target.rawValue): the unmutated seed is not accepted, so the property \"\(property)\" would judge nothing")
                 }
             }
+            let violationsBefore = violations.count
             // Inputs that once crashed a reader, first.
             let names = (try? FileManager.default.contentsOfDirectory(atPath: Self.regressions)) ?? []
             for name in names.sorted() where name.hasPrefix(target.rawValue + "-") {
@@ -472,7 +529,9 @@ final class FuzzTests: XCTestCase {
                 runs += 1
             }
             XCTAssertLessThan(slowest, 5, "\(target.rawValue): one input took \(slowest) s")
-            let verdict = target.property.map { "property \"\($0)\" held, \(judged) accepted and judged" } ?? "property \"no trap, no hang\" held"
+            let broken = violations.count - violationsBefore
+            let verdict = target.property.map { broken > 0 ? "property \"\($0)\" BROKEN by \(broken) input(s), \(judged) held" : "property \"\($0)\" held, \(judged) accepted and judged" }
+                ?? "property \"no trap, no hang\" held"
             summary.append("fuzz: \(target.rawValue): \(runs) inputs in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, \(verdict), slowest \(String(format: "%.3f", slowest)) s")
         }
         if let candidates { try? FileManager.default.removeItem(atPath: candidates) }
