@@ -214,6 +214,13 @@ def value_problem(value, encoding, depth=0):
     return f"an encoding this reader does not know: {encoding}"
 
 
+def parse_line(line):
+    """A line's JSON as text-preserving values (Number, Obj); ValueError for anything else
+    (invalid UTF-8, NaN and Infinity, which are not JSON)."""
+    return json.loads(line.decode("utf-8"), object_pairs_hook=Obj, parse_float=Number, parse_int=Number,
+                      parse_constant=lambda word: (_ for _ in ()).throw(ValueError(f"{word} is not JSON")))
+
+
 def canonical(value):
     """§3.1's serialisation of a decoded value: no white space, minimal escaping."""
     if value is None:
@@ -302,8 +309,7 @@ def read_chunk(table, path, fileobj, verdict):
         table.rows += 1
         table.hashes.update(hashlib.sha256(line).hexdigest().encode() + b"\n")
         try:
-            row = json.loads(line.decode("utf-8"), object_pairs_hook=Obj, parse_float=Number, parse_int=Number,
-                             parse_constant=lambda word: (_ for _ in ()).throw(ValueError(f"{word} is not JSON")))
+            row = parse_line(line)
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
             verdict.fail(f"{path}:{number}", f"not a JSON row: {error}")
             continue
@@ -774,13 +780,16 @@ def read_segment_seals(store, profile, archives, allowed_signers, verdict):
     archive of the series, by the SHA-256 of its seal; within a replay chain each segment starts
     where the one before it ended, the first where its base's position is; its object stays
     unless a tombstone says it was pruned. `archives`: name → (seal SHA-256, believed seal)."""
-    previous, ends = None, {}
+    previous, ends, after_unverifiable = None, {}, False
     for name, path in segment_seals(store, profile).items():
         digest = sha256_file(path)[1]
         here, previous = previous, (name, digest)
         problem = signature_problem(path, allowed_signers, "pgseal")
         if problem:
+            # Nothing it says is believed, its range included: the next segment's start is not
+            # judged against it, nor against the segment before it.
             verdict.fail(name, f"segment-unverifiable: {problem}")
+            after_unverifiable = True
             continue
         seal = json.loads(open(path, "rb").read())
         changes = seal.get("changes")
@@ -796,12 +805,12 @@ def read_segment_seals(store, profile, archives, allowed_signers, verdict):
             verdict.fail(name, f"segment-base: its base {base.get('object')!r} is no archive of the series with that seal's SHA-256")
         chain = (base.get("object"), base.get("seal_sha256"))
         start = ends.get(chain, (known[1] or {}).get("wal_lsn") if known and known[0] == chain[1] else None)
-        if start is not None and changes.get("from_lsn") != start:
+        if start is not None and not after_unverifiable and changes.get("from_lsn") != start:
             verdict.fail(name, f"lsn-gap: it starts at {changes.get('from_lsn')}, where its chain is at {start} (a gap or an overlap)")
         if lsn_value(changes.get("from_lsn")) is None or lsn_value(changes.get("to_lsn")) is None \
                 or lsn_value(changes["from_lsn"]) > lsn_value(changes["to_lsn"]):
             verdict.fail(name, "its WAL range is not one")
-        ends[chain] = changes.get("to_lsn")
+        ends[chain], after_unverifiable = changes.get("to_lsn"), False
         if gone_unpruned(path[:-len(".seal")], digest):
             verdict.fail(name, "object-missing: its object is gone without a tombstone bound to its seal")
 
@@ -944,8 +953,7 @@ def read_segment(path, seal, identity, tables, replay, verdict):
                     lines += 1
                     where = f"{name} {member.name}:{lines}"
                     try:
-                        change = json.loads(line.decode("utf-8"), object_pairs_hook=Obj, parse_float=Number, parse_int=Number,
-                                            parse_constant=lambda word: (_ for _ in ()).throw(ValueError(f"{word} is not JSON")))
+                        change = parse_line(line)
                     except (UnicodeDecodeError, ValueError, RecursionError) as error:
                         verdict.fail(where, f"not a JSON line: {error}")
                         return

@@ -28,7 +28,11 @@ public struct ChangeChain: Codable, Sendable {
 struct SegmentWalkState {
     var previous: SealChain.Link?
     var previousEnd: LSN?
+    /// The chain the last believed segment belongs to: its base, by name and seal.
     var base: SealChain.Link?
+    /// The segment before this one did not verify: nothing it said (its range) is believed, so
+    /// this one's start is judged against nothing.
+    var afterUnverifiable = false
 }
 
 extension ChainWalker {
@@ -42,7 +46,7 @@ extension ChainWalker {
         guard let seal = entry.seal, let range = entry.range, let from = LSN(range.fromLSN), let to = LSN(range.toLSN), from <= to else {
             breakAt(entry.object, stamp, "segment-unverifiable",
                     "the change segment's seal does not verify or its WAL range is not one (\(entry.problem ?? "range")): a replay stops before it")
-            segmentWalk = SegmentWalkState()
+            segmentWalk = SegmentWalkState(base: segmentWalk.base, afterUnverifiable: true)
             return
         }
         if !entry.objectPresent && !entry.tombstoned {
@@ -68,7 +72,7 @@ extension ChainWalker {
             if let base = known[range.base.object] {
                 if base.sealSHA256?.hex != range.base.sealSHA256 {
                     breakAt(entry.object, stamp, "segment-base", "its base \(range.base.object) is in the series with another seal than the one it names: the base was replaced")
-                } else if since == nil, base.believed, let position = base.walLSN, range.fromLSN != position {
+                } else if since == nil, !segmentWalk.afterUnverifiable, base.believed, let position = base.walLSN, range.fromLSN != position {
                     breakAt(entry.object, stamp, "lsn-gap", "the first segment of its chain starts at \(from), where its base's position is \(Terminal.escaped(position))")
                 }
             } else if !Self.outsideWindow(range.base.object, since: since) {

@@ -86,6 +86,33 @@ final class ConformanceVectorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(kinds["changes"] ?? 0, 22, "\(kinds)")
     }
 
+    /// A segment in the middle of a chain signed by an untrusted key is one break, at its place:
+    /// nothing it says is believed, so the segment after it is judged neither against its range
+    /// nor as the first of a new chain (whose start would be its base's position).
+    func testAnUnverifiableSegmentIsOneBreakAndTheChainGoesOn() throws {
+        let root = Repository.path("fixtures/format")
+        let work = try TemporaryDirectory()
+        XCTAssertEqual(try Command.run(["cp", "-r", root + "/vectors/changes-good", work.file("store")]).status, 0)
+        XCTAssertEqual(try PGSealCLI.run(["keygen", "--out", work.file("stranger")]).status, 0)
+        let folder = work.file("store/follow/changes")
+        let segments = ExportFixture.files(below: folder).filter { $0.hasSuffix(".tar.zst.age.seal") }.sorted().map { folder + "/" + $0 }
+        XCTAssertEqual(segments.count, 3)
+        let middle = segments[1]
+        try FileManager.default.removeItem(atPath: middle + ".sig")
+        let signed = try Command.run(["ssh-keygen", "-Y", "sign", "-q", "-f", work.file("stranger/signing-key"), "-n", "pgseal", middle])
+        XCTAssertEqual(signed.status, 0, signed.err)
+        let signers = root + "/keys/allowed_signers"
+        let chain = try PGSealCLI.run(["chain", work.file("store"), "--profile", "follow", "--trusted-key", signers, "--json"])
+        XCTAssertEqual(chain.status, 1, chain.err)
+        let profile = try XCTUnwrap(try JSONDocument(data: chain.stdout)["profiles"].array().first)
+        XCTAssertEqual(try profile["breaks"].array().map { try $0["kind"].string() }, ["segment-unverifiable"], chain.out)
+        XCTAssertEqual(try profile["change_chains"].array().count, 1, chain.out)
+        let reader = try Command.run(["python3", Repository.path("scripts/reference_reader.py"), "--allowed-signers", signers,
+                                      "--series", work.file("store"), "--profile", "follow"])
+        XCTAssertEqual(reader.status, 1, reader.err)
+        XCTAssertEqual(reader.out.split(separator: "\n").filter { $0.hasPrefix("FAIL ") }.count, 1, reader.out)
+    }
+
     /// A pgseal/1 archive (the vector) is restored into an empty database, and diff then finds
     /// the database equal to it: its embedded json and JSON arrays are read as version 1 wrote
     /// them, on the way in and on the way back (FORMAT.md §3.4).
